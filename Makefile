@@ -1,0 +1,60 @@
+# SluiS: every developer task is a target here. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+GEN := build/gen
+PROTOS := $(shell find proto -name '*.proto')
+# Test workers: parallel where safe (every test gets its own databases and ports).
+WORKERS ?= auto
+
+.DEFAULT_GOAL := help
+.PHONY: help setup proto lint typecheck test test-unit test-e2e run bench chart-test clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@# the repo root and the generated contracts are importable from the venv
+	echo "$(CURDIR)" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/sluis.pth"
+	echo "$(CURDIR)/$(GEN)" >> "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/sluis.pth"
+	touch $@
+
+$(GEN)/.built: $(PROTOS) $(BIN)/.installed
+	rm -rf $(GEN) && mkdir -p $(GEN)
+	cd proto && ../$(BIN)/buf lint
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(PY) -m grpc_tools.protoc -Iproto --python_out=$(GEN) --grpc_python_out=$(GEN) \
+		--mypy_out=$(GEN) --mypy_grpc_out=$(GEN) $(PROTOS)
+	touch $@
+
+setup: $(BIN)/.installed $(GEN)/.built ## create .venv and generate the gRPC code
+
+proto: $(GEN)/.built ## lint the contracts with buf and generate Python code
+
+lint: setup ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy services devstack
+
+test: setup ## everything: lint, unit, cross-service, chart tests
+	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest -n $(WORKERS) -q
+
+test-unit: setup ## unit tests of every service (no cross-service processes)
+	$(BIN)/pytest -n $(WORKERS) -q services
+
+test-e2e: setup ## cross-service tests: the real platform as processes
+	$(BIN)/pytest -n $(WORKERS) -q tests
+
+run: setup ## start the whole platform locally with demo data
+	$(PY) -m devstack
+
+bench: setup ## benchmarks with their baselines (see README)
+	$(PY) -m bench
+
+clean: ## remove the venv, generated code and local data
+	rm -rf $(VENV) build .local .cache

@@ -1,0 +1,141 @@
+"""pytest plugin (loaded for every test via pyproject): real PostgreSQL, Redis and SMTP.
+
+- `postgres`: one embedded cluster per test run, shared by the xdist workers.
+- `new_database(prefix, migrations)`: a fresh, migrated database; dropped afterwards.
+- `redis_server`: a redis-server per worker.
+- `mailbox` / `smtp_server`: a real SMTP server on a free port keeping mails in tmp_path.
+- `run_service(factory)`: starts a back-end service's real aio gRPC server in a thread and
+  returns its address; tests talk to it over a real channel.
+"""
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import fasteners
+import pytest
+
+from devstack.mailbox import Mailbox, SmtpServer
+from devstack.postgres import EmbeddedPostgres
+from devstack.redis import EmbeddedRedis, free_port
+from services.common.db import migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[EmbeddedPostgres]:
+    CACHE.mkdir(exist_ok=True)
+    # Workers start together; one of them initialises and tunes the cluster.
+    with fasteners.InterProcessLock(str(CACHE / "pg-test.lock")):
+        pg = EmbeddedPostgres(CACHE / "pg-test", throwaway=True).start()
+    yield pg
+    # Stops the server only when this is the last worker using it (pgserver counts users).
+    pg.stop()
+
+
+@pytest.fixture
+def new_database(postgres: EmbeddedPostgres) -> Iterator[Callable[..., str]]:
+    created: list[str] = []
+
+    def make(prefix: str = "t", migrations: Sequence[Path] = ()) -> str:
+        name = f"t_{prefix}_{uuid.uuid4().hex[:10]}"
+        url = postgres.create_database(name)
+        created.append(name)
+        if migrations:
+            migrate(url, migrations)
+        return url
+
+    yield make
+    for name in created:
+        postgres.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(tmp_path: Path) -> Mailbox:
+    return Mailbox(tmp_path / "mail")
+
+
+@pytest.fixture
+def smtp_server(mailbox: Mailbox) -> Iterator[SmtpServer]:
+    server = SmtpServer(mailbox, free_port()).start()
+    yield server
+    server.stop()
+
+
+class ServiceThread:
+    """Runs an asyncio service (anything with async start() -> port and stop()) in a thread."""
+
+    def __init__(self, factory: Callable[[], Awaitable[Any]]) -> None:
+        self.factory = factory
+        self.service: Any = None
+        self.port = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self.loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            try:
+                self.service = await self.factory()
+                self.port = await self.service.start()
+            except BaseException as exc:
+                self._error = exc
+                self._ready.set()
+                return
+            self._ready.set()
+            await self._stop.wait()
+            await self.service.stop()
+
+        asyncio.run(main())
+
+    def start(self) -> "ServiceThread":
+        self._thread.start()
+        if not self._ready.wait(30):
+            raise RuntimeError("service did not start within 30 s")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def call(self, coro: Awaitable[Any], timeout: float = 30) -> Any:
+        """Run a coroutine on the service's loop (e.g. a lifecycle job) and wait for it."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        if self.loop is not None and self._stop is not None:
+            self.loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+
+
+@pytest.fixture
+def run_service() -> Iterator[Callable[[Callable[[], Awaitable[Any]]], ServiceThread]]:
+    started: list[ServiceThread] = []
+
+    def start(factory: Callable[[], Awaitable[Any]]) -> ServiceThread:
+        svc = ServiceThread(factory).start()
+        started.append(svc)
+        return svc
+
+    yield start
+    for svc in reversed(started):
+        svc.stop()

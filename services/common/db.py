@@ -1,0 +1,67 @@
+"""The one way to open a service's own PostgreSQL database, and to migrate it."""
+
+import logging
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+log = logging.getLogger(__name__)
+
+# Session settings for every pooled connection: a stuck transaction is ended by the server
+# instead of holding locks, and a runaway statement cannot block the service forever.
+_SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30000 -c statement_timeout=60000"
+
+
+async def open_pool(url: str, *, name: str, max_size: int = 10, min_size: int = 1) -> AsyncConnectionPool:
+    """Open (and wait for) a connection pool to the service's own database."""
+    pool = AsyncConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        open=False,
+        check=AsyncConnectionPool.check_connection,
+        kwargs={"application_name": f"sluis-{name}", "options": _SESSION_OPTIONS},
+        name=name,
+    )
+    await pool.open(wait=True, timeout=30)
+    return pool
+
+
+def migration_files(directories: Sequence[Path]) -> list[tuple[str, Path]]:
+    """(version, file) in apply order: directories in the given order, files sorted by name."""
+    out: list[tuple[str, Path]] = []
+    for directory in directories:
+        for path in sorted(directory.glob("*.sql")):
+            out.append((f"{directory.name}/{path.name}", path))
+    return out
+
+
+def migrate(url: str, directories: Sequence[Path]) -> list[str]:
+    """Apply every migration not yet applied, each in its own transaction; return those applied.
+
+    Safe to run from several pods at once: an advisory lock serialises runners.
+    """
+    applied_now: list[str] = []
+    lock_id = zlib.crc32(b"sluis-migrations")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            for version, path in migration_files(directories):
+                if version in done:
+                    continue
+                with conn.transaction():
+                    conn.execute(path.read_text().encode())
+                    conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+                applied_now.append(version)
+                log.info("migration applied", extra={"version": version})
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (lock_id,))
+    return applied_now
