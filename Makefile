@@ -58,3 +58,25 @@ bench: setup ## benchmarks with their baselines (see README)
 
 clean: ## remove the venv, generated code and local data
 	rm -rf $(VENV) build .local .cache
+
+# --- container images and the Helm chart (deploy/) -------------------------------------
+IMAGE_REGISTRY ?= registry.example.nl
+IMAGE_REPOSITORY ?= sluis
+IMAGE_TAG ?= 0.1.0
+IMAGE_SERVICES := identity signal match notify gateway
+.PHONY: images
+
+images: ## build the five service images (deploy/docker/Dockerfile); needs a Docker engine
+	@if ! docker info >/dev/null 2>&1; then \
+		echo "make images: no Docker engine is running here, so no images were built."; \
+		echo "  Start Docker (or build in CI) and run: make images IMAGE_TAG=<tag>"; \
+		exit 0; \
+	fi; \
+	set -e; for service in $(IMAGE_SERVICES); do \
+		echo "building $(IMAGE_REGISTRY)/$(IMAGE_REPOSITORY)/$$service:$(IMAGE_TAG)"; \
+		docker build -f deploy/docker/Dockerfile --target $$service \
+			-t $(IMAGE_REGISTRY)/$(IMAGE_REPOSITORY)/$$service:$(IMAGE_TAG) .; \
+	done
+
+chart-test: setup ## render, lint and validate the Helm chart for every region
+	$(BIN)/pytest -q deploy

@@ -1,6 +1,9 @@
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from services.common.errors import InvalidArgument
+from services.common.errors import FailedPrecondition, InvalidArgument
 from services.identity import domain
 
 VALID = ["111222333", "123456782", "999999990"]
@@ -67,3 +70,63 @@ def test_key_wrapping_round_trip() -> None:
     assert domain.unwrap_key(kek, domain.wrap_key(kek, scalar)) == scalar
     with pytest.raises(RuntimeError):
         domain.unwrap_key(b"x" * 32, domain.wrap_key(kek, scalar))
+
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+ROTATION = domain.Rotation("r", 4, 5, domain.IN_PROGRESS, T0, T0 + timedelta(seconds=30))
+
+
+@pytest.mark.parametrize(
+    ("versions", "rotation", "now", "expected"),
+    [
+        ([1], None, T0, 1),
+        ([1, 2], None, T0, 2),  # never happens outside a rotation, but the newest wins
+        ([4, 5], ROTATION, T0, 4),  # announced: the old key until the switch
+        ([4, 5], ROTATION, T0 + timedelta(seconds=29), 4),
+        ([4, 5], ROTATION, T0 + timedelta(seconds=30), 5),
+        ([5], dataclasses.replace(ROTATION, state=domain.FINISHED), T0, 5),
+    ],
+)
+def test_active_version(versions, rotation, now, expected) -> None:
+    assert domain.active_version(versions, rotation, now) == expected
+
+
+@pytest.mark.parametrize(
+    ("rotation", "now", "reason"),
+    [
+        (ROTATION, T0, "rotation_not_switched"),
+        (ROTATION, T0 + timedelta(seconds=30), None),
+        (dataclasses.replace(ROTATION, state=domain.FINISHED), T0 + timedelta(days=1), "rotation_finished"),
+    ],
+)
+def test_check_can_finish(rotation, now, reason) -> None:
+    if reason is None:
+        domain.check_can_finish(rotation, now)
+    else:
+        with pytest.raises(FailedPrecondition) as exc:
+            domain.check_can_finish(rotation, now)
+        assert exc.value.reason == reason
+
+
+def test_rekey_batch_refuses_other_versions_and_finished_rotations() -> None:
+    k4, k5 = domain.new_scalar(), domain.new_scalar()
+    stray = domain.pseudonymise("111222333", 3, k4).encode()
+    with pytest.raises(InvalidArgument):
+        domain.rekey_batch(ROTATION, k4, k5, [stray], include_previous=False)
+    with pytest.raises(FailedPrecondition):
+        finished = dataclasses.replace(ROTATION, state=domain.FINISHED)
+        domain.rekey_batch(finished, k4, k5, [], include_previous=False)
+
+
+def test_exchange_keys_agree() -> None:
+    a, b = domain.new_scalar(), domain.new_scalar()
+    pa, pb = domain.exchange_public_key(a), domain.exchange_public_key(b)
+    s = domain.pair_secret(a, pb, "rotterdam", "gelderland-midden")
+    assert s == domain.pair_secret(b, pa, "gelderland-midden", "rotterdam")
+    assert s != domain.pair_secret(a, pb, "rotterdam", "utrecht")  # bound to the pair of names
+
+
+@pytest.mark.parametrize("text", ["", "x.", "1.AAAA", "x." + "A" * 43, "x.!!!!"])
+def test_decode_token_rejects_malformed(text: str) -> None:
+    with pytest.raises(InvalidArgument):
+        domain.decode_token(text)

@@ -1,0 +1,309 @@
+{{/*
+Names, labels and the few facts every template shares. Helpers that work on one service
+take a dict: (dict "root" $ "name" "identity").
+*/}}
+
+{{/* The chart name, overridable with nameOverride. */}}
+{{- define "sluis.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The prefix of every resource name: fullnameOverride, else the release name when it
+already contains the chart name ("sluis"), else "<release>-sluis". Truncated so that
+"<fullname>-<service>-migrate" stays within 63 characters.
+*/}}
+{{- define "sluis.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "sluis-0.1.0", for the helm.sh/chart label. */}}
+{{- define "sluis.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The name of one service's resources: "<fullname>-<service>". */}}
+{{- define "sluis.serviceName" -}}
+{{- printf "%s-%s" (include "sluis.fullname" .root) .name }}
+{{- end }}
+
+{{/*
+Selector labels: stable for the life of a release (Deployments cannot change them).
+The component is the service name ("identity"), or "<service>-migrate" for migration pods.
+*/}}
+{{- define "sluis.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "sluis.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .name }}
+{{- end }}
+
+{{/* All labels of a resource that belongs to one component. */}}
+{{- define "sluis.labels" -}}
+helm.sh/chart: {{ include "sluis.chart" .root }}
+{{ include "sluis.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: sluis
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+sluis.nl/region: {{ .root.Values.region.id | quote }}
+{{- end }}
+
+{{/* The image of one service: <registry>/<repository>/<service>:<tag>. */}}
+{{- define "sluis.image" -}}
+{{- $image := .root.Values.image }}
+{{- printf "%s/%s/%s:%s" $image.registry $image.repository .name $image.tag }}
+{{- end }}
+
+{{/*
+Who calls whom (gRPC, port 50051): the one source for client addresses, ingress rules and
+egress rules. gateway is reached only through the Ingress; nobody calls it over gRPC.
+*/}}
+{{- define "sluis.calls" -}}
+gateway: [identity, signal, match, notify]
+identity: []
+signal: [identity, match, notify]
+match: [identity, notify]
+notify: []
+{{- end }}
+
+{{/* The services that call .name, as a YAML list. */}}
+{{- define "sluis.callers" -}}
+{{- $calls := include "sluis.calls" . | fromYaml }}
+{{- $callers := list }}
+{{- range $caller, $callees := $calls }}
+{{- if has $.name $callees }}
+{{- $callers = append $callers $caller }}
+{{- end }}
+{{- end }}
+{{- toYaml $callers }}
+{{- end }}
+
+{{/* Services that use Redis, and the one that sends mail and webhooks. */}}
+{{- define "sluis.usesRedis" -}}
+{{- if has .name (list "gateway" "notify") }}true{{ end }}
+{{- end }}
+
+{{- define "sluis.grpcPort" -}}50051{{- end }}
+{{- define "sluis.httpPort" -}}8080{{- end }}
+
+{{/*
+The Secret holding one service's database URL, as {"name": ..., "key": ...}: the
+CloudNativePG application Secret when cnpg.enabled, else services.<name>.database.
+*/}}
+{{- define "sluis.databaseSecret" -}}
+{{- $svc := index .root.Values.services .name }}
+{{- if .root.Values.cnpg.enabled }}
+name: {{ printf "%s-db-app" (include "sluis.serviceName" .) }}
+key: uri
+{{- else }}
+name: {{ required (printf "services.%s.database.existingSecret is required when cnpg.enabled is false: the name of the Secret holding the %s database URL" .name .name) $svc.database.existingSecret }}
+key: {{ $svc.database.key }}
+{{- end }}
+{{- end }}
+
+{{/*
+Non-secret environment of one service, as a YAML map: the ConfigMap's data, and (because a
+pre-install hook runs before the ConfigMap exists) the migration Job's inline env. The
+chart's settings plus services.<name>.env (tuning knobs); the latter may not override the
+former.
+*/}}
+{{- define "sluis.configEnv" -}}
+{{- $env := include "sluis.chartEnv" . | fromYaml }}
+{{- $svc := index .root.Values.services .name }}
+{{- range $key, $value := $svc.env }}
+{{- if hasKey $env $key }}
+{{- fail (printf "services.%s.env.%s is set by the chart: use the chart value that sets it (see README.md)" $.name $key) }}
+{{- end }}
+{{- $_ := set $env $key (toString $value) }}
+{{- end }}
+{{- toYaml $env }}
+{{- end }}
+
+{{/* The settings the chart derives from its values, as a YAML map. */}}
+{{- define "sluis.chartEnv" -}}
+{{- $root := .root }}
+{{- $values := $root.Values }}
+{{- $svc := index $values.services .name }}
+{{- $calls := index (include "sluis.calls" . | fromYaml) .name }}
+SLUIS_REGION: {{ required "region.id is required" $values.region.id | quote }}
+SLUIS_LOG_LEVEL: {{ $values.logLevel | quote }}
+SLUIS_SHUTDOWN_GRACE_SECONDS: {{ $values.shutdownGraceSeconds | quote }}
+SLUIS_RPC_TIMEOUT_SECONDS: {{ $values.rpcTimeoutSeconds | quote }}
+SLUIS_DB_POOL_MAX: {{ $svc.dbPoolMax | quote }}
+OTEL_SERVICE_NAME: {{ printf "sluis-%s" .name | quote }}
+{{- with $values.otel.endpoint }}
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
+{{- end }}
+{{- if eq .name "gateway" }}
+SLUIS_HTTP_LISTEN: {{ printf "0.0.0.0:%s" (include "sluis.httpPort" .) | quote }}
+SLUIS_MUNICIPALITIES: {{ join "," $values.region.municipalities | quote }}
+{{- else }}
+SLUIS_GRPC_LISTEN: {{ printf "[::]:%s" (include "sluis.grpcPort" .) | quote }}
+{{- end }}
+{{- range $callee := $calls }}
+{{ printf "SLUIS_%s_ADDR" (upper $callee) }}: {{ printf "%s:%s" (include "sluis.serviceName" (dict "root" $root "name" $callee)) (include "sluis.grpcPort" $) | quote }}
+{{- end }}
+{{- if eq .name "identity" }}
+SLUIS_PEER_REGIONS: {{ join "," $values.region.peerRegions | quote }}
+{{- with $svc.peerKeys }}
+{{- $pairs := list }}
+{{- range $peer, $public := . }}
+{{- if not (has $peer $values.region.peerRegions) }}
+{{- fail (printf "services.identity.peerKeys.%s: %s is not in region.peerRegions" $peer $peer) }}
+{{- end }}
+{{- $pairs = append $pairs (printf "%s=%s" $peer $public) }}
+{{- end }}
+SLUIS_PEER_KEYS: {{ join "," $pairs | quote }}
+{{- end }}
+{{- end }}
+{{- if eq .name "notify" }}
+SLUIS_SMTP_HOST: {{ required "services.notify.smtp.host is required: the SMTP relay notify sends mail through" $svc.smtp.host | quote }}
+SLUIS_SMTP_PORT: {{ $svc.smtp.port | quote }}
+SLUIS_SMTP_USER: {{ $svc.smtp.user | quote }}
+SLUIS_SMTP_STARTTLS: {{ $svc.smtp.starttls | quote }}
+SLUIS_MAIL_FROM: {{ required "services.notify.mailFrom is required: the From: address of notification e-mails" $svc.mailFrom | quote }}
+SLUIS_PORTAL_URL: {{ include "sluis.portalUrl" $root | quote }}
+{{- end }}
+{{- end }}
+
+{{/* The portal link in e-mails: services.notify.portalUrl, else https://<ingress.host>. */}}
+{{- define "sluis.portalUrl" -}}
+{{- if .Values.services.notify.portalUrl }}
+{{- .Values.services.notify.portalUrl }}
+{{- else }}
+{{- printf "https://%s" (required "services.notify.portalUrl or ingress.host is required: the portal link in e-mails" .Values.ingress.host) }}
+{{- end }}
+{{- end }}
+
+{{/* One env entry read from a Secret. */}}
+{{- define "sluis.secretEnv" -}}
+- name: {{ .env }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .key }}
+{{- end }}
+
+{{/*
+Secret environment of one service: every secret arrives via secretKeyRef, never as a value.
+*/}}
+{{- define "sluis.secretEnvs" -}}
+{{- $values := .root.Values }}
+{{- $svc := index $values.services .name }}
+{{- $db := include "sluis.databaseSecret" . | fromYaml }}
+{{ include "sluis.secretEnv" (dict "env" "SLUIS_DATABASE_URL" "name" $db.name "key" $db.key) }}
+{{- if include "sluis.usesRedis" . }}
+{{ include "sluis.secretEnv" (dict "env" "SLUIS_REDIS_URL" "name" (required "redis.existingSecret is required: the Secret holding the Redis URL" $values.redis.existingSecret) "key" $values.redis.key) }}
+{{- end }}
+{{- if eq .name "identity" }}
+{{ include "sluis.secretEnv" (dict "env" "SLUIS_IDENTITY_KEK" "name" (required "services.identity.kek.existingSecret is required: the Secret holding the key-encryption key" $svc.kek.existingSecret) "key" $svc.kek.key) }}
+{{- if $svc.exchangeKey.existingSecret }}
+{{ include "sluis.secretEnv" (dict "env" "SLUIS_IDENTITY_EXCHANGE_KEY" "name" $svc.exchangeKey.existingSecret "key" $svc.exchangeKey.key) }}
+{{- end }}
+{{- end }}
+{{- if eq .name "gateway" }}
+{{ include "sluis.secretEnv" (dict "env" "SLUIS_SECRET_KEY" "name" (required "services.gateway.secretKey.existingSecret is required: the Secret holding the session signing key" $svc.secretKey.existingSecret) "key" $svc.secretKey.key) }}
+{{- end }}
+{{- if and (eq .name "notify") $svc.smtp.password.existingSecret }}
+{{ include "sluis.secretEnv" (dict "env" "SLUIS_SMTP_PASSWORD" "name" $svc.smtp.password.existingSecret "key" $svc.smtp.password.key) }}
+{{- end }}
+{{- if and (eq .name "notify") $svc.secretKey.existingSecret }}
+{{ include "sluis.secretEnv" (dict "env" "SLUIS_NOTIFY_SECRET_KEY" "name" $svc.secretKey.existingSecret "key" $svc.secretKey.key) }}
+{{- end }}
+{{- end }}
+
+{{/* The pod-level settings shared by service pods and migration pods. */}}
+{{- define "sluis.podSpecCommon" -}}
+automountServiceAccountToken: false
+enableServiceLinks: false
+{{- with .Values.image.pullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end }}
+
+{{/* The writable /tmp: the root filesystem is read-only. */}}
+{{- define "sluis.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.tmpSizeLimit }}
+{{- end }}
+
+{{- define "sluis.tmpMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end }}
+
+{{/* Refuse combinations the schema cannot express. */}}
+{{- define "sluis.validate" -}}
+{{- if ge (float64 .Values.shutdownGraceSeconds) (float64 .Values.terminationGracePeriodSeconds) }}
+{{- fail (printf "shutdownGraceSeconds (%v) must be shorter than terminationGracePeriodSeconds (%v): the pod would be killed while draining" .Values.shutdownGraceSeconds .Values.terminationGracePeriodSeconds) }}
+{{- end }}
+{{- range $name, $svc := .Values.services }}
+{{- with $svc.autoscaling }}
+{{- if and .enabled (gt (int .minReplicas) (int .maxReplicas)) }}
+{{- fail (printf "services.%s.autoscaling: minReplicas (%v) is larger than maxReplicas (%v)" $name .minReplicas .maxReplicas) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if has .Values.region.id .Values.region.peerRegions }}
+{{- fail (printf "region.peerRegions must not contain the region itself (%s)" .Values.region.id) }}
+{{- end }}
+{{- end }}
+
+{{/*
+An egress rule to a list of NetworkPolicyPeers on one TCP port. An empty peer list would
+mean "anywhere", so it is refused with the value to set: .what names it.
+*/}}
+{{- define "sluis.egressTo" -}}
+{{- if not .to }}
+{{- fail (printf "%s is empty: list where this traffic may go (ipBlock, namespaceSelector or podSelector); an empty list would allow every destination" .what) }}
+{{- end }}
+- to:
+    {{- toYaml .to | nindent 4 }}
+  ports:
+    - protocol: TCP
+      port: {{ .port }}
+{{- end }}
+
+{{/* Egress to the cluster DNS, UDP and TCP 53. */}}
+{{- define "sluis.egressDns" -}}
+{{- if not .Values.networkPolicy.egress.dns.to }}
+{{- fail "networkPolicy.egress.dns.to is empty: list where the cluster DNS runs" }}
+{{- end }}
+- to:
+    {{- toYaml .Values.networkPolicy.egress.dns.to | nindent 4 }}
+  ports:
+    - protocol: UDP
+      port: 53
+    - protocol: TCP
+      port: 53
+{{- end }}
+
+{{/* Egress to one service's own PostgreSQL: the CloudNativePG pods, or the configured peers. */}}
+{{- define "sluis.egressDatabase" -}}
+{{- $values := .root.Values }}
+{{- if $values.cnpg.enabled }}
+- to:
+    - podSelector:
+        matchLabels:
+          cnpg.io/cluster: {{ printf "%s-db" (include "sluis.serviceName" .) }}
+  ports:
+    - protocol: TCP
+      port: 5432
+{{- else }}
+{{- include "sluis.egressTo" (dict "to" $values.networkPolicy.egress.database.to "port" $values.networkPolicy.egress.database.port "what" "networkPolicy.egress.database.to (cnpg.enabled is false)") }}
+{{- end }}
+{{- end }}

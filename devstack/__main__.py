@@ -1,0 +1,102 @@
+"""`make run`: the whole platform locally, with demo data, until Ctrl-C."""
+
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from devstack.mailview import MailView
+from devstack.platform import ROOT, Platform
+
+DEMO_BSNS = ("111222333", "123456782")
+
+
+def _ports() -> dict[str, int]:
+    # Fixed local ports so the printed commands keep working; override with SLUIS_DEV_PORT_<NAME>.
+    defaults = {
+        "gateway": 8080,
+        "smtp": 1025,
+        "identity": 50051,
+        "signal": 50052,
+        "match": 50053,
+        "notify": 50054,
+    }
+    return {k: int(os.environ.get(f"SLUIS_DEV_PORT_{k.upper()}", v)) for k, v in defaults.items()}
+
+
+def _instructions(platform: Platform, demo: dict[str, Any], mail_url: str) -> str:
+    pros = demo["professionals"]
+    a = next(p for p in pros if p["organisation"] != pros[0]["organisation"])
+    first = pros[0]
+    body = json.dumps(
+        {
+            "bsn": DEMO_BSNS[0],
+            "birthDate": "1990-04-12",
+            "multiProblemAttested": True,
+            "consentGiven": True,
+            "informed": {"party": "person", "method": "inPerson", "informedOn": "2026-11-20"},
+        }
+    )
+    curl = (
+        f"curl -s -X POST {platform.url}/v1/signals -H 'Authorization: Bearer {{key}}' "
+        f"-H 'Content-Type: application/json' -d '{body}'"
+    )
+    lines = [
+        "",
+        "SluiS draait lokaal  (Ctrl-C stopt alles)",
+        "",
+        f"  REST API     {platform.url}/v1   (OpenAPI: {platform.url}/v1/openapi.json)",
+        f"  Webportaal   {platform.url}/",
+        f"  Mailbox      {mail_url}   (alle verstuurde mails)",
+        f"  Logs         {platform.logdir}",
+        "",
+        "Demo-professionals (ontwikkelsleutels):",
+        *[f"  {p['name']:<22} {p['organisation']:<24} {p['apiKey']}" for p in pros],
+        "",
+        f"1. {first['name']} ({first['organisation']}) registreert een signaal:",
+        "   " + curl.format(key=first["apiKey"]),
+        f"2. {a['name']} ({a['organisation']}) signaleert dezelfde persoon: er ontstaat een match",
+        "   " + curl.format(key=a["apiKey"]),
+        f"3. Bekijk de mails in {mail_url}, of vraag op wie er nog meer betrokken is:",
+        f"   curl -s {platform.url}/v1/matches -H 'Authorization: Bearer {first['apiKey']}'",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    workdir = Path(os.environ.get("SLUIS_DEV_DIR", ROOT / ".local"))
+    platform = Platform(
+        workdir, region=os.environ.get("SLUIS_REGION", "rotterdam"), ports=_ports(), throwaway=False
+    )
+    print("SluiS wordt gestart: PostgreSQL, Redis, SMTP en vijf services ...", flush=True)
+    stopping = threading.Event()
+    try:
+        platform.start()
+        demo = platform.seed_demo()
+        mail_port = int(os.environ.get("SLUIS_DEV_PORT_MAILVIEW", 8025))
+        view = MailView(platform.mailbox, mail_port).start()
+        (workdir / "demo.json").write_text(json.dumps(demo, indent=2, ensure_ascii=False))
+        print(_instructions(platform, demo, f"http://127.0.0.1:{mail_port}/"), flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        try:
+            while not stopping.wait(1.0):
+                for name, proc in list(platform.procs.items()):
+                    if proc.poll() is not None:
+                        print(f"{name} is gestopt (code {proc.returncode}); zie {platform.logdir}/{name}.log")
+                        stopping.set()
+        except KeyboardInterrupt:
+            pass
+        view.stop()
+    finally:
+        print("\nSluiS wordt gestopt ...", flush=True)
+        platform.stop()
+        print("Gestopt.")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""The whole platform on one machine: real PostgreSQL, Redis and SMTP, five service processes.
+
+Used by `make run`, by the cross-service tests in tests/ and by the benchmarks. Each service
+runs as its own process with its own database, talking gRPC over loopback sockets, exactly
+as in Kubernetes. External PostgreSQL, Redis or SMTP are used instead when
+SLUIS_DEV_POSTGRES_URL (a URL of a server where databases may be created),
+SLUIS_DEV_REDIS_URL or SLUIS_DEV_SMTP (host:port) are set.
+"""
+
+import base64
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import psycopg
+import requests
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from psycopg.conninfo import make_conninfo
+
+from devstack.mailbox import Mailbox, SmtpServer
+from devstack.postgres import EmbeddedPostgres
+from devstack.redis import EmbeddedRedis, free_port
+from services.common.db import migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = ("identity", "notify", "match", "signal")  # receivers before their producers
+SERVICES = (*BACKENDS, "gateway")
+GRPC_SERVICE = {
+    "identity": "sluis.identity.v1.IdentityService",
+    "signal": "sluis.signal.v1.SignalService",
+    "match": "sluis.match.v1.MatchService",
+    "notify": "sluis.notify.v1.NotifyService",
+}
+
+
+def migrations_of(service: str) -> list[Path]:
+    module = __import__(f"services.{service}.server", fromlist=["MIGRATIONS"])
+    if hasattr(module, "MIGRATIONS"):
+        return list(module.MIGRATIONS)
+    return [ROOT / "services" / service / "migrations"]
+
+
+@dataclass
+class Platform:
+    """Start with `start()`, stop with `stop()`; `url` is the gateway's base URL."""
+
+    workdir: Path
+    region: str = "rotterdam"
+    ports: dict[str, int] = field(default_factory=dict)
+    throwaway: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.workdir = self.workdir.resolve()
+        self.logdir = self.workdir / "logs"
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.database_urls: dict[str, str] = {}
+        self.pg: EmbeddedPostgres | None = None
+        self.redis: EmbeddedRedis | None = None
+        self.smtp: SmtpServer | None = None
+        self.mailbox = Mailbox(self.workdir / "mail")
+        for name in (*SERVICES, "smtp"):
+            self.ports.setdefault(name, free_port())
+        kek_file = self.workdir / "identity-kek"
+        if not kek_file.exists():
+            kek_file.parent.mkdir(parents=True, exist_ok=True)
+            kek_file.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+        self.kek = kek_file.read_text().strip()
+
+    # -- infrastructure -------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def address(self, service: str) -> str:
+        return f"127.0.0.1:{self.ports[service]}"
+
+    def _start_infra(self) -> None:
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        admin_url = os.environ.get("SLUIS_DEV_POSTGRES_URL", "")
+        if not admin_url:
+            self.pg = EmbeddedPostgres(self.workdir / "pg", throwaway=self.throwaway).start()
+            admin_url = self.pg.url()
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            for service in SERVICES:
+                name = f"sluis_{service}"
+                if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                    conn.execute(f'CREATE DATABASE "{name}"')
+                self.database_urls[service] = make_conninfo(admin_url, dbname=name)
+        self.redis_url = os.environ.get("SLUIS_DEV_REDIS_URL", "")
+        if not self.redis_url:
+            self.redis = EmbeddedRedis(self.workdir / "redis").start()
+            self.redis_url = self.redis.url
+        smtp = os.environ.get("SLUIS_DEV_SMTP", "")
+        if smtp:
+            self.smtp_host, port = smtp.rsplit(":", 1)
+            self.ports["smtp"] = int(port)
+        else:
+            self.smtp_host = "127.0.0.1"
+            self.smtp = SmtpServer(self.mailbox, self.ports["smtp"]).start()
+
+    def env(self, service: str) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'build' / 'gen'}",
+            "PYTHONUNBUFFERED": "1",
+            "SLUIS_REGION": self.region,
+            "SLUIS_DATABASE_URL": self.database_urls[service],
+            "SLUIS_LOG_LEVEL": "INFO",
+            "SLUIS_IDENTITY_ADDR": self.address("identity"),
+            "SLUIS_SIGNAL_ADDR": self.address("signal"),
+            "SLUIS_MATCH_ADDR": self.address("match"),
+            "SLUIS_NOTIFY_ADDR": self.address("notify"),
+            "SLUIS_REDIS_URL": self.redis_url,
+            "SLUIS_SHUTDOWN_GRACE_SECONDS": "3",
+        }
+        if service == "gateway":
+            env["SLUIS_HTTP_LISTEN"] = f"127.0.0.1:{self.ports['gateway']}"
+        else:
+            env["SLUIS_GRPC_LISTEN"] = self.address(service)
+        if service == "identity":
+            env["SLUIS_IDENTITY_KEK"] = self.kek
+        if service == "notify":
+            env["SLUIS_SMTP_HOST"] = self.smtp_host
+            env["SLUIS_SMTP_PORT"] = str(self.ports["smtp"])
+            env["SLUIS_PORTAL_URL"] = self.url
+        env.update(self.extra_env)
+        return env
+
+    # -- services -------------------------------------------------------------------------
+    def migrate(self) -> None:
+        for service in SERVICES:
+            migrate(self.database_urls[service], migrations_of(service))
+
+    def start_service(self, service: str) -> None:
+        log = (self.logdir / f"{service}.log").open("ab")
+        self.procs[service] = subprocess.Popen(
+            [sys.executable, "-m", f"services.{service}", "serve"],
+            cwd=ROOT,
+            env=self.env(service),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, service: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        proc = self.procs[service]
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                tail = (self.logdir / f"{service}.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{service} exited with {proc.returncode}:\n{tail}")
+            if self._ready(service):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{service} not ready after {timeout} s (see {self.logdir}/{service}.log)")
+
+    def _ready(self, service: str) -> bool:
+        if service == "gateway":
+            try:
+                return requests.get(f"{self.url}/readyz", timeout=1).status_code == 200
+            except requests.RequestException:
+                return False
+        with grpc.insecure_channel(self.address(service)) as channel:
+            try:
+                reply = health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(service=GRPC_SERVICE[service]), timeout=1
+                )
+            except grpc.RpcError:
+                return False
+            return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+    def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(service)
+        proc.send_signal(sig)
+        proc.wait(30)
+
+    def restart(self, service: str) -> None:
+        self.start_service(service)
+        self.wait_ready(service)
+
+    def seed_demo(self) -> dict[str, object]:
+        from services.gateway.demo import seed_demo
+
+        return seed_demo(self.database_urls["gateway"], self.region)
+
+    def start(self) -> "Platform":
+        self._start_infra()
+        self.migrate()
+        for service in SERVICES:
+            self.start_service(service)
+        for service in SERVICES:
+            self.wait_ready(service)
+        return self
+
+    def stop(self) -> None:
+        for service in reversed(SERVICES):
+            proc = self.procs.pop(service, None)
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        if self.smtp:
+            self.smtp.stop()
+        if self.redis:
+            self.redis.stop()
+        if self.pg:
+            self.pg.stop()
+
+    def logs(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in sorted(self.logdir.glob("*.log")))
+
+
+@contextlib.contextmanager
+def running(workdir: Path, **kwargs: object) -> Iterator[Platform]:
+    platform = Platform(workdir, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield platform.start()
+    finally:
+        platform.stop()

@@ -1,0 +1,500 @@
+"""The gateway's rules as pure functions: request validation, keys, paging, rate buckets.
+
+No I/O here. Validation errors are InvalidArgument with a stable reason, a Dutch detail and
+the offending field; a detail never repeats a submitted value (it could be a BSN).
+"""
+
+import hashlib
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from services.common.errors import InvalidArgument
+
+INFORMED_PARTIES = ("person", "legalRepresentative", "both")
+INFORMED_METHODS = ("inPerson", "phone", "letter", "email")
+POSTPONE_REASONS = ("safety", "notReachable")
+END_REASONS = ("goalReached", "unjustified", "other")
+LEGAL_BASES = ("consent", "legalGround")
+DOMAINS = ("care", "youth", "education", "work_income", "housing", "safety", "debt")
+SIGNAL_STATUSES = ("active", "archived")
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE = 1000
+
+
+def invalid(field: str, detail: str, reason: str = "invalid_field") -> InvalidArgument:
+    """A 400 about one field."""
+    return InvalidArgument(reason, detail, field=field)
+
+
+def parse_json(raw: bytes) -> Any:
+    """The request body as JSON; InvalidArgument for anything that is not JSON."""
+    if not raw:
+        raise InvalidArgument("invalid_json", "De body ontbreekt; verwacht een JSON-object.")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidArgument("invalid_json", "De body is geen geldige JSON.") from None
+
+
+def expect_object(
+    value: Any, name: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> Mapping[str, Any]:
+    """`value` must be an object with every required field and no unknown ones."""
+    where = f"'{name}'" if name else "De body"
+    if not isinstance(value, dict):
+        raise invalid(name or "body", f"{where} moet een JSON-object zijn.")
+    for key in value:
+        if key not in required and key not in optional:
+            path = f"{name}.{key}" if name else key
+            raise invalid(path, f"Onbekend veld '{path}'.", "unknown_field")
+    for key in required:
+        if key not in value:
+            path = f"{name}.{key}" if name else key
+            raise invalid(path, f"Veld '{path}' ontbreekt.", "missing_field")
+    return value
+
+
+def expect_str(value: Any, field: str, *, max_len: int = 200, allow_empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise invalid(field, f"Veld '{field}' moet een tekst zijn.")
+    if not value.strip() and not allow_empty:
+        raise invalid(field, f"Veld '{field}' mag niet leeg zijn.")
+    if len(value) > max_len:
+        raise invalid(field, f"Veld '{field}' is te lang (maximaal {max_len} tekens).")
+    return value
+
+
+def expect_bool(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise invalid(field, f"Veld '{field}' moet true of false zijn.")
+    return value
+
+
+def expect_choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise invalid(field, f"Veld '{field}' moet een van deze waarden zijn: {', '.join(choices)}.")
+    return value
+
+
+def expect_date(value: Any, field: str) -> date:
+    if not isinstance(value, str) or len(value) != 10:
+        raise invalid(field, f"Veld '{field}' moet een datum zijn (JJJJ-MM-DD).")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise invalid(field, f"Veld '{field}' moet een datum zijn (JJJJ-MM-DD).") from None
+
+
+def expect_str_list(value: Any, field: str, *, max_items: int = 100) -> list[str]:
+    if not isinstance(value, list) or len(value) > max_items:
+        raise invalid(field, f"Veld '{field}' moet een lijst van teksten zijn (maximaal {max_items}).")
+    return [expect_str(v, f"{field}[{i}]") for i, v in enumerate(value)]
+
+
+@dataclass(frozen=True)
+class Informed:
+    """Who was informed of a signal, how and when; or why informing was postponed."""
+
+    party: str = ""
+    method: str = ""
+    informed_on: date | None = None
+    postpone_reason: str = ""
+
+
+@dataclass(frozen=True)
+class SignalRegistration:
+    bsn: str
+    birth_date: date
+    informed: Informed
+    multi_problem_attested: bool
+    consent_given: bool
+
+
+def parse_informed(value: Any, today: date) -> Informed:
+    if isinstance(value, dict) and "postponeReason" in value:
+        obj = expect_object(value, "informed", ("postponeReason",))
+        return Informed(
+            postpone_reason=expect_choice(obj["postponeReason"], "informed.postponeReason", POSTPONE_REASONS)
+        )
+    obj = expect_object(value, "informed", ("party", "method", "informedOn"))
+    informed_on = expect_date(obj["informedOn"], "informed.informedOn")
+    if informed_on > today:
+        raise invalid(
+            "informed.informedOn", "De datum van informeren mag niet in de toekomst liggen.", "date_in_future"
+        )
+    return Informed(
+        party=expect_choice(obj["party"], "informed.party", INFORMED_PARTIES),
+        method=expect_choice(obj["method"], "informed.method", INFORMED_METHODS),
+        informed_on=informed_on,
+    )
+
+
+def parse_signal_registration(body: Any, today: date) -> SignalRegistration:
+    """Validate POST /v1/signals. The BSN itself is checked by the identity service."""
+    obj = expect_object(body, "", ("bsn", "birthDate", "informed"), ("multiProblemAttested", "consentGiven"))
+    if not isinstance(obj["bsn"], str):
+        raise invalid("bsn", "Veld 'bsn' moet een tekst van 9 cijfers zijn.")
+    if len(obj["bsn"]) > 20:
+        raise InvalidArgument("bsn_format", "Het BSN moet uit 9 cijfers bestaan.", field="bsn")
+    birth_date = expect_date(obj["birthDate"], "birthDate")
+    if birth_date > today:
+        raise invalid("birthDate", "De geboortedatum mag niet in de toekomst liggen.", "birth_date_in_future")
+    if birth_date.year < 1900:
+        raise invalid("birthDate", "De geboortedatum ligt te ver in het verleden.")
+    return SignalRegistration(
+        bsn=obj["bsn"],
+        birth_date=birth_date,
+        informed=parse_informed(obj["informed"], today),
+        multi_problem_attested=expect_bool(obj.get("multiProblemAttested", False), "multiProblemAttested"),
+        consent_given=expect_bool(obj.get("consentGiven", False), "consentGiven"),
+    )
+
+
+def parse_end_reason(body: Any) -> str:
+    obj = expect_object(body, "", ("reason",))
+    return expect_choice(obj["reason"], "reason", END_REASONS)
+
+
+def parse_hand_over(body: Any) -> str:
+    obj = expect_object(body, "", ("professionalId",))
+    return expect_uuid(obj["professionalId"], "professionalId")
+
+
+def expect_uuid(value: Any, field: str) -> str:
+    import uuid
+
+    if not isinstance(value, str):
+        raise invalid(field, f"Veld '{field}' moet een id (uuid) zijn.")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise invalid(field, f"Veld '{field}' moet een id (uuid) zijn.") from None
+
+
+def is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int
+    size: int
+
+
+def parse_page(args: Mapping[str, str]) -> Page:
+    """`page` (1-based) and `pageSize` query parameters."""
+    return Page(
+        number=_int_param(args, "page", 1, 1, MAX_PAGE),
+        size=_int_param(args, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
+    )
+
+
+def _int_param(args: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = args.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        raise invalid(name, f"Parameter '{name}' moet een geheel getal van {low} tot en met {high} zijn.")
+    return int(raw)
+
+
+def parse_bool_param(args: Mapping[str, str], name: str) -> bool:
+    raw = args.get(name)
+    if raw is None:
+        return False
+    if raw not in ("true", "false"):
+        raise invalid(name, f"Parameter '{name}' moet true of false zijn.")
+    return raw == "true"
+
+
+def parse_choice_param(args: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = args.get(name)
+    if raw is None:
+        return ""
+    return expect_choice(raw, name, choices)
+
+
+def check_query(args: Mapping[str, str], allowed: tuple[str, ...]) -> None:
+    """Unknown query parameters are refused, so a typo is not silently ignored."""
+    for name in args:
+        if name not in allowed:
+            raise invalid(name, f"Onbekende parameter '{name}'.", "unknown_parameter")
+
+
+# -- API keys ------------------------------------------------------------------------------
+
+
+def new_api_key() -> str:
+    """A fresh API key: 32 random bytes, URL-safe, with a recognisable prefix."""
+    return "sluis_" + secrets.token_urlsafe(32)
+
+
+def hash_api_key(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def parse_bearer(header: str | None) -> str | None:
+    """The key in 'Authorization: Bearer <key>', or None."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value or len(value) > 200:
+        return None
+    return value
+
+
+# -- rate limit: token bucket ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bucket:
+    tokens: float
+    updated: float
+
+
+def take_token(bucket: Bucket | None, now: float, rate: float, burst: int) -> tuple[Bucket, float]:
+    """Take one token; returns the new bucket and 0.0, or the unchanged bucket and the wait."""
+    if bucket is None:
+        bucket = Bucket(float(burst), now)
+    tokens = min(float(burst), bucket.tokens + max(0.0, now - bucket.updated) * rate)
+    if tokens >= 1.0:
+        return Bucket(tokens - 1.0, now), 0.0
+    return Bucket(tokens, now), (1.0 - tokens) / rate
+
+
+def request_hash(method: str, path: str, body: bytes) -> bytes:
+    """What an Idempotency-Key is bound to: the same key with another request is refused."""
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).digest()
+
+
+# -- admin bodies ---------------------------------------------------------------------------
+
+CREDENTIAL_SCOPES = ("signals", "bulkLoads")
+
+
+@dataclass(frozen=True)
+class OrganisationProfileInput:
+    name: str | None = None
+    legal_basis: str | None = None
+    legal_ground: str | None = None
+    domains: list[str] | None = None
+    may_coordinate: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+def parse_organisation(body: Any, *, partial: bool) -> OrganisationProfileInput:
+    """POST (all of name, legalBasis, domains, mayCoordinate) or PATCH (any) of an organisation."""
+    fields = ("name", "legalBasis", "legalGround", "domains", "mayCoordinate")
+    required = () if partial else ("name", "legalBasis", "domains", "mayCoordinate")
+    obj = expect_object(body, "", required, tuple(f for f in fields if f not in required))
+    if partial and not obj:
+        raise invalid("body", "Geef minstens één veld om te wijzigen.", "missing_field")
+    domains = None
+    if "domains" in obj:
+        domains = expect_str_list(obj["domains"], "domains", max_items=len(DOMAINS))
+        for i, d in enumerate(domains):
+            expect_choice(d, f"domains[{i}]", DOMAINS)
+    out = OrganisationProfileInput(
+        name=expect_str(obj["name"], "name") if "name" in obj else None,
+        legal_basis=expect_choice(obj["legalBasis"], "legalBasis", LEGAL_BASES)
+        if "legalBasis" in obj
+        else None,
+        legal_ground=expect_str(obj["legalGround"], "legalGround", allow_empty=True)
+        if "legalGround" in obj
+        else None,
+        domains=domains,
+        may_coordinate=expect_bool(obj["mayCoordinate"], "mayCoordinate") if "mayCoordinate" in obj else None,
+    )
+    if out.legal_basis == "legalGround" and not (out.legal_ground or "").strip():
+        raise invalid(
+            "legalGround", "Noem de wettelijke grondslag bij legalBasis 'legalGround'.", "missing_field"
+        )
+    return out
+
+
+def parse_professional(body: Any, *, partial: bool) -> dict[str, Any]:
+    """POST (name, email; role, phone optional) or PATCH (any, plus active) of a professional."""
+    fields = ("name", "role", "phone", "email") + (("active",) if partial else ())
+    required = () if partial else ("name", "email")
+    obj = expect_object(body, "", required, tuple(f for f in fields if f not in required))
+    if partial and not obj:
+        raise invalid("body", "Geef minstens één veld om te wijzigen.", "missing_field")
+    out: dict[str, Any] = {}
+    for key in ("name", "role", "phone"):
+        if key in obj:
+            out[key] = expect_str(obj[key], key, allow_empty=key != "name")
+    if "email" in obj:
+        email = expect_str(obj["email"], "email", max_len=254)
+        if "@" not in email or " " in email.strip() or email.startswith("@") or email.endswith("@"):
+            raise invalid("email", "Veld 'email' moet een e-mailadres zijn.")
+        out["email"] = email.strip().lower()
+    if "active" in obj:
+        out["active"] = expect_bool(obj["active"], "active")
+    return out
+
+
+def parse_credential(body: Any) -> tuple[str, list[str]]:
+    """POST of an organisation system's API credential: a name and its scopes."""
+    obj = expect_object(body, "", ("name",), ("scopes",))
+    name = expect_str(obj["name"], "name", max_len=100)
+    scopes = list(CREDENTIAL_SCOPES)
+    if "scopes" in obj:
+        scopes = expect_str_list(obj["scopes"], "scopes", max_items=len(CREDENTIAL_SCOPES))
+        for i, scope in enumerate(scopes):
+            expect_choice(scope, f"scopes[{i}]", CREDENTIAL_SCOPES)
+        if not scopes:
+            raise invalid("scopes", "Geef minstens één scope.")
+    return name, sorted(set(scopes))
+
+
+def parse_rotation(body: Any) -> int:
+    """How long the old key keeps working after a rotation (seconds, default 1 day)."""
+    obj = expect_object(body, "", (), ("graceSeconds",))
+    grace = obj.get("graceSeconds", 86400)
+    if not isinstance(grace, int) or isinstance(grace, bool) or not 0 <= grace <= 30 * 86400:
+        raise invalid("graceSeconds", "Veld 'graceSeconds' moet een geheel getal van 0 tot 2592000 zijn.")
+    return grace
+
+
+def parse_coordinator_rules(body: Any) -> tuple[list[str], list[str]]:
+    obj = expect_object(body, "", ("organisationPriority", "domainPriority"))
+    orgs = expect_str_list(obj["organisationPriority"], "organisationPriority", max_items=500)
+    for i, org in enumerate(orgs):
+        expect_uuid(org, f"organisationPriority[{i}]")
+    domains = expect_str_list(obj["domainPriority"], "domainPriority", max_items=len(DOMAINS))
+    for i, d in enumerate(domains):
+        expect_choice(d, f"domainPriority[{i}]", DOMAINS)
+    if len(set(orgs)) != len(orgs) or len(set(domains)) != len(domains):
+        raise invalid("organisationPriority", "Een organisatie of domein mag maar één keer voorkomen.")
+    return orgs, domains
+
+
+def parse_access_request(body: Any) -> str:
+    obj = expect_object(body, "", ("bsn",))
+    if not isinstance(obj["bsn"], str) or len(obj["bsn"]) > 20:
+        raise invalid("bsn", "Veld 'bsn' moet een tekst van 9 cijfers zijn.")
+    return str(obj["bsn"])
+
+
+def parse_objection(body: Any) -> str:
+    """An upheld objection names the signal to remove (from the access-request document)."""
+    obj = expect_object(body, "", ("signalId", "decision"))
+    expect_choice(obj["decision"], "decision", ("upheld",))
+    signal_id = expect_str(obj["signalId"], "signalId", max_len=64)
+    return signal_id
+
+
+# -- bulk rows -------------------------------------------------------------------------------
+
+BULK_MAX_ROWS = 1_000_000
+BULK_CSV_COLUMNS = (
+    "bsn",
+    "birthDate",
+    "professionalId",
+    "informedParty",
+    "informedMethod",
+    "informedOn",
+    "postponeReason",
+    "multiProblemAttested",
+    "consentGiven",
+)
+BULK_FORMATS = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}
+
+
+@dataclass(frozen=True)
+class BulkRow:
+    """One valid row of a bulk file (the BSN still unchecked: identity checks it)."""
+
+    number: int
+    registration: SignalRegistration
+    professional_id: str
+
+
+@dataclass(frozen=True)
+class BulkRowError:
+    number: int
+    reason: str
+    field: str = ""
+
+
+def check_csv_header(header: list[str]) -> list[str]:
+    """The header of a bulk CSV: known columns only, bsn and birthDate required."""
+    names = [h.strip() for h in header]
+    for name in names:
+        if name not in BULK_CSV_COLUMNS:
+            raise invalid(name, f"Onbekende kolom '{name[:50]}' in het bestand.", "unknown_column")
+    for required in ("bsn", "birthDate"):
+        if required not in names:
+            raise invalid(required, f"Kolom '{required}' ontbreekt in het bestand.", "missing_column")
+    if len(set(names)) != len(names):
+        raise invalid("header", "Een kolom komt twee keer voor.", "duplicate_column")
+    return names
+
+
+def _csv_bool(value: str, field: str) -> bool:
+    if value in ("", "false", "0", "nee"):
+        return False
+    if value in ("true", "1", "ja"):
+        return True
+    raise invalid(field, f"Kolom '{field}' moet true of false zijn.")
+
+
+def csv_row_body(names: list[str], values: list[str]) -> tuple[dict[str, Any], str]:
+    """A CSV row as the JSON body of POST /v1/signals, plus its professionalId ('' if none)."""
+    if len(values) != len(names):
+        raise InvalidArgument("column_count", "Deze regel heeft een ander aantal kolommen dan de kop.")
+    row = dict(zip(names, (v.strip() for v in values), strict=True))
+    if row.get("postponeReason"):
+        informed: dict[str, Any] = {"postponeReason": row["postponeReason"]}
+    else:
+        informed = {
+            "party": row.get("informedParty", ""),
+            "method": row.get("informedMethod", ""),
+            "informedOn": row.get("informedOn", ""),
+        }
+    body = {
+        "bsn": row["bsn"],
+        "birthDate": row["birthDate"],
+        "informed": informed,
+        "multiProblemAttested": _csv_bool(row.get("multiProblemAttested", ""), "multiProblemAttested"),
+        "consentGiven": _csv_bool(row.get("consentGiven", ""), "consentGiven"),
+    }
+    return body, row.get("professionalId", "")
+
+
+def jsonl_row_body(line: str) -> tuple[Any, str]:
+    """A JSON-lines row: the POST /v1/signals body, optionally with professionalId."""
+    body = parse_json(line.encode())
+    if not isinstance(body, dict):
+        raise invalid("body", "Elke regel moet een JSON-object zijn.")
+    body = dict(body)
+    pid = body.pop("professionalId", "")
+    if not isinstance(pid, str):
+        raise invalid("professionalId", "Veld 'professionalId' moet een id (uuid) zijn.")
+    return body, pid
+
+
+def parse_bulk_row(
+    number: int, body: Any, professional_id: str, default_professional: str, today: date
+) -> BulkRow:
+    """Validate one row; a bulk row is refused for the same reasons as a single registration."""
+    reg = parse_signal_registration(body, today)
+    pid = professional_id or default_professional
+    if not pid:
+        raise invalid("professionalId", "Geef per regel een professionalId.", "missing_field")
+    return BulkRow(number, reg, pid)

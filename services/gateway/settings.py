@@ -1,0 +1,57 @@
+"""The gateway's settings: environment only, through the platform's one config loader."""
+
+import dataclasses
+
+from services.common.config import ConfigError, setting
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GatewaySettings:
+    """Everything the REST gateway reads from the environment.
+
+    Not a ServiceSettings: the gateway speaks HTTP, not gRPC, and calls all four back ends.
+    """
+
+    region: str = setting("SLUIS_REGION")
+    database_url: str = setting("SLUIS_DATABASE_URL", secret=True)
+    http_listen: str = setting("SLUIS_HTTP_LISTEN", "0.0.0.0:8080")
+    http_workers: int = setting("SLUIS_HTTP_WORKERS", 2)
+    http_threads: int = setting("SLUIS_HTTP_THREADS", 8)
+    redis_url: str = setting("SLUIS_REDIS_URL", "", secret=True)
+    # Empty: a random key per start (sessions do not survive a restart; fine locally).
+    secret_key: str = setting("SLUIS_SECRET_KEY", "", secret=True)
+    identity_addr: str = setting("SLUIS_IDENTITY_ADDR", "")
+    signal_addr: str = setting("SLUIS_SIGNAL_ADDR", "")
+    match_addr: str = setting("SLUIS_MATCH_ADDR", "")
+    notify_addr: str = setting("SLUIS_NOTIFY_ADDR", "")
+    rpc_timeout_seconds: float = setting("SLUIS_RPC_TIMEOUT_SECONDS", 5.0)
+    log_level: str = setting("SLUIS_LOG_LEVEL", "INFO")
+    otel_endpoint: str = setting("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+    # JSON requests; bulk uploads have their own, larger limit.
+    max_body_bytes: int = setting("SLUIS_MAX_BODY_BYTES", 1024 * 1024)
+    max_bulk_bytes: int = setting("SLUIS_MAX_BULK_BYTES", 256 * 1024 * 1024)
+    db_pool_max: int = setting("SLUIS_DB_POOL_MAX", 10)
+    # Requests per second (sustained) and burst per API credential.
+    rate_limit_per_second: float = setting("SLUIS_RATE_LIMIT_PER_SECOND", 50.0)
+    rate_limit_burst: int = setting("SLUIS_RATE_LIMIT_BURST", 200)
+    # Run the bulk-load worker thread in this process.
+    bulk_worker: bool = setting("SLUIS_BULK_WORKER", True)
+    bulk_chunk_rows: int = setting("SLUIS_BULK_CHUNK_ROWS", 5000)
+    # A running bulk load whose worker has not reported for this long is taken over.
+    bulk_stale_seconds: float = setting("SLUIS_BULK_STALE_SECONDS", 60.0)
+    shutdown_grace_seconds: float = setting("SLUIS_SHUTDOWN_GRACE_SECONDS", 10.0)
+
+    def check_backends(self) -> None:
+        """Serving needs every back-end address; migrate and seed-demo do not."""
+        missing = [
+            env
+            for env, value in (
+                ("SLUIS_IDENTITY_ADDR", self.identity_addr),
+                ("SLUIS_SIGNAL_ADDR", self.signal_addr),
+                ("SLUIS_MATCH_ADDR", self.match_addr),
+                ("SLUIS_NOTIFY_ADDR", self.notify_addr),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError("GatewaySettings: " + "; ".join(f"{m} is required" for m in missing))

@@ -1,0 +1,637 @@
+"""All SQL of the gateway's own database: organisations, professionals, admins, API
+credentials (hashed), idempotency keys, bulk loads and the audit log.
+
+psycopg 3 sync with a thread-safe pool: Flask serves with threads (gunicorn gthread).
+"""
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+# Same per-connection guard rails as the back ends (services.common.db).
+_SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30000 -c statement_timeout=60000"
+
+
+def open_pool(url: str, *, max_size: int = 10) -> ConnectionPool:
+    """A thread-safe pool to the gateway database, opened here (one per process, after fork)."""
+    pool = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=max_size,
+        open=False,
+        check=ConnectionPool.check_connection,
+        kwargs={"application_name": "sluis-gateway", "options": _SESSION_OPTIONS},
+        name="gateway",
+    )
+    pool.open(wait=True, timeout=30)
+    return pool
+
+
+@dataclass(frozen=True)
+class Organisation:
+    id: uuid.UUID
+    region: str
+    name: str
+    legal_basis: str
+    legal_ground: str
+    domains: list[str]
+    may_coordinate: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Professional:
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    name: str
+    role: str
+    phone: str
+    email: str
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Admin:
+    id: uuid.UUID
+    role: str
+    region: str
+    organisation_id: uuid.UUID | None
+    name: str
+    email: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Credential:
+    id: uuid.UUID
+    kind: str
+    region: str
+    organisation_id: uuid.UUID | None
+    professional_id: uuid.UUID | None
+    admin_id: uuid.UUID | None
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    expires_at: datetime | None
+    # Filled in by the lookup: the admin's role for kind 'admin'.
+    admin_role: str | None = None
+
+
+@dataclass(frozen=True)
+class BulkLoad:
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    professional_id: uuid.UUID | None
+    credential_id: uuid.UUID
+    format: str
+    state: str
+    rows_total: int
+    rows_done: int
+    rows_failed: int
+    next_row: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    claimed_by: uuid.UUID | None
+
+
+_ORG_COLS = "id, region, name, legal_basis, legal_ground, domains, may_coordinate, created_at"
+_PRO_COLS = "id, organisation_id, name, role, phone, email, active, created_at"
+_ADMIN_COLS = "id, role, region, organisation_id, name, email, created_at"
+_CRED_COLS = (
+    "c.id, c.kind, c.region, c.organisation_id, c.professional_id, c.admin_id, c.name, c.scopes,"
+    " c.created_at, c.last_used_at, c.revoked_at, c.expires_at"
+)
+
+
+_BULK_COLS = (
+    "id, organisation_id, professional_id, credential_id, format, state, rows_total, rows_done,"
+    " rows_failed, next_row, created_at, started_at, finished_at, claimed_by"
+)
+
+_COLUMNS = {
+    "bulk": sql.SQL(_BULK_COLS),
+    "org": sql.SQL(_ORG_COLS),
+    "pro": sql.SQL(_PRO_COLS),
+    "admin": sql.SQL(_ADMIN_COLS),
+    "cred": sql.SQL(_CRED_COLS),
+    "cred_bare": sql.SQL(_CRED_COLS.replace("c.", "")),
+}
+
+
+def q(text: str) -> sql.Composed:
+    """A query with the column lists above filled in ({org}, {pro}, {admin}, {cred})."""
+    return sql.SQL(text).format(**_COLUMNS)
+
+
+class GatewayStore:
+    """The gateway database. Every method takes a connection from the pool and returns it."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        with self.pool.connection() as conn, conn.transaction():
+            yield conn
+
+    def ping(self) -> bool:
+        try:
+            with self.pool.connection(timeout=2) as conn:
+                conn.execute("SELECT 1")
+            return True
+        except Exception:
+            return False
+
+    # -- organisations ----------------------------------------------------------------------
+    def organisation(self, organisation_id: uuid.UUID | str) -> Organisation | None:
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Organisation)) as cur:
+            return cur.execute(
+                q("SELECT {org} FROM organisations WHERE id = %s"), (organisation_id,)
+            ).fetchone()
+
+    def organisations(self, region: str) -> list[Organisation]:
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Organisation)) as cur:
+            return cur.execute(
+                q("SELECT {org} FROM organisations WHERE region = %s ORDER BY name"),
+                (region,),
+            ).fetchall()
+
+    def upsert_organisation(
+        self,
+        *,
+        region: str,
+        name: str,
+        legal_basis: str,
+        legal_ground: str,
+        domains: Sequence[str],
+        may_coordinate: bool,
+        organisation_id: uuid.UUID | None = None,
+    ) -> Organisation:
+        """Create an organisation, or update the profile of the one with this name in the region."""
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Organisation)) as cur:
+            row = cur.execute(
+                q(
+                    "INSERT INTO organisations (id, region, name, legal_basis, legal_ground, domains, may_coordinate)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (region, name) DO UPDATE SET legal_basis = EXCLUDED.legal_basis,"
+                    " legal_ground = EXCLUDED.legal_ground, domains = EXCLUDED.domains,"
+                    " may_coordinate = EXCLUDED.may_coordinate RETURNING {org}"
+                ),
+                (
+                    organisation_id or uuid.uuid4(),
+                    region,
+                    name,
+                    legal_basis,
+                    legal_ground,
+                    list(domains),
+                    may_coordinate,
+                ),
+            ).fetchone()
+        assert row is not None
+        return row
+
+    def update_organisation(self, organisation_id: uuid.UUID | str, **fields: Any) -> Organisation | None:
+        """Change the profile fields given (name, legal_basis, legal_ground, domains, may_coordinate)."""
+        allowed = ("name", "legal_basis", "legal_ground", "domains", "may_coordinate")
+        sets = [(k, v) for k, v in fields.items() if k in allowed]
+        if not sets:
+            return self.organisation(organisation_id)
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder()) for k, _ in sets
+        )
+        query = sql.SQL("UPDATE organisations SET {} WHERE id = %s RETURNING {}").format(
+            assignments, _COLUMNS["org"]
+        )
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Organisation)) as cur:
+            return cur.execute(query, [*(v for _, v in sets), organisation_id]).fetchone()
+
+    # -- professionals ----------------------------------------------------------------------
+    def professional(self, professional_id: uuid.UUID | str) -> Professional | None:
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Professional)) as cur:
+            return cur.execute(
+                q("SELECT {pro} FROM professionals WHERE id = %s"), (professional_id,)
+            ).fetchone()
+
+    def professional_by_email(self, email: str) -> Professional | None:
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Professional)) as cur:
+            return cur.execute(q("SELECT {pro} FROM professionals WHERE email = %s"), (email,)).fetchone()
+
+    def professionals(self, organisation_id: uuid.UUID | str) -> list[Professional]:
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Professional)) as cur:
+            return cur.execute(
+                q("SELECT {pro} FROM professionals WHERE organisation_id = %s ORDER BY name, id"),
+                (organisation_id,),
+            ).fetchall()
+
+    def upsert_professional(
+        self,
+        *,
+        organisation_id: uuid.UUID,
+        name: str,
+        role: str,
+        phone: str,
+        email: str,
+        professional_id: uuid.UUID | None = None,
+    ) -> Professional:
+        """Create a professional, or update the one with this e-mail address (same organisation)."""
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Professional)) as cur:
+            row = cur.execute(
+                q(
+                    "INSERT INTO professionals (id, organisation_id, name, role, phone, email)"
+                    " VALUES (%s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,"
+                    " phone = EXCLUDED.phone, active = true"
+                    " WHERE professionals.organisation_id = EXCLUDED.organisation_id"
+                    " RETURNING {pro}"
+                ),
+                (professional_id or uuid.uuid4(), organisation_id, name, role, phone, email),
+            ).fetchone()
+        if row is None:
+            from services.common.errors import AlreadyExists
+
+            raise AlreadyExists("email_taken", "Dit e-mailadres is al in gebruik bij een andere organisatie.")
+        return row
+
+    def update_professional(self, professional_id: uuid.UUID | str, **fields: Any) -> Professional | None:
+        allowed = ("name", "role", "phone", "email", "active")
+        sets = [(k, v) for k, v in fields.items() if k in allowed]
+        if not sets:
+            return self.professional(professional_id)
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder()) for k, _ in sets
+        )
+        query = sql.SQL("UPDATE professionals SET {} WHERE id = %s RETURNING {}").format(
+            assignments, _COLUMNS["pro"]
+        )
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Professional)) as cur:
+            try:
+                return cur.execute(query, [*(v for _, v in sets), professional_id]).fetchone()
+            except psycopg.errors.UniqueViolation:
+                from services.common.errors import AlreadyExists
+
+                raise AlreadyExists("email_taken", "Dit e-mailadres is al in gebruik.") from None
+
+    # -- admins -----------------------------------------------------------------------------
+    def upsert_admin(
+        self, *, role: str, region: str, organisation_id: uuid.UUID | None, name: str, email: str
+    ) -> Admin:
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Admin)) as cur:
+            row = cur.execute(
+                q(
+                    "INSERT INTO admins (id, role, region, organisation_id, name, email)"
+                    " VALUES (%s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name"
+                    " RETURNING {admin}"
+                ),
+                (uuid.uuid4(), role, region, organisation_id, name, email),
+            ).fetchone()
+        assert row is not None
+        return row
+
+    # -- credentials ------------------------------------------------------------------------
+    def credential_by_hash(self, key_hash: bytes) -> Credential | None:
+        """The live credential with this key hash (not revoked, not expired), or None."""
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Credential)) as cur:
+            return cur.execute(
+                q(
+                    "SELECT {cred}, a.role AS admin_role FROM api_credentials c"
+                    " LEFT JOIN admins a ON a.id = c.admin_id"
+                    " WHERE c.key_hash = %s AND c.revoked_at IS NULL"
+                    " AND (c.expires_at IS NULL OR c.expires_at > now())"
+                ),
+                (key_hash,),
+            ).fetchone()
+
+    def touch_credential(self, credential_id: uuid.UUID) -> None:
+        """Record use; at most once a minute per credential, so reads stay cheap."""
+        with self.pool.connection() as conn:
+            conn.execute(
+                "UPDATE api_credentials SET last_used_at = now() WHERE id = %s"
+                " AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+                (credential_id,),
+            )
+
+    def add_credential(
+        self,
+        *,
+        key_hash: bytes,
+        kind: str,
+        region: str,
+        organisation_id: uuid.UUID | None = None,
+        professional_id: uuid.UUID | None = None,
+        admin_id: uuid.UUID | None = None,
+        name: str = "",
+        scopes: Sequence[str] = (),
+    ) -> Credential:
+        """Store a credential (its key's hash only); an existing identical hash is kept as is."""
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Credential)) as cur:
+            cur.execute(
+                "INSERT INTO api_credentials (id, key_hash, kind, region, organisation_id, professional_id,"
+                " admin_id, name, scopes) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (key_hash) DO NOTHING",
+                (
+                    uuid.uuid4(),
+                    key_hash,
+                    kind,
+                    region,
+                    organisation_id,
+                    professional_id,
+                    admin_id,
+                    name,
+                    list(scopes),
+                ),
+            )
+            row = cur.execute(
+                q("SELECT {cred} FROM api_credentials c WHERE c.key_hash = %s"),
+                (key_hash,),
+            ).fetchone()
+        assert row is not None
+        return row
+
+    def credentials(self, organisation_id: uuid.UUID | str) -> list[Credential]:
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Credential)) as cur:
+            return cur.execute(
+                q(
+                    "SELECT {cred} FROM api_credentials c WHERE c.organisation_id = %s"
+                    " AND c.kind = 'system' ORDER BY c.created_at, c.id"
+                ),
+                (organisation_id,),
+            ).fetchall()
+
+    def credential(self, credential_id: uuid.UUID | str) -> Credential | None:
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Credential)) as cur:
+            return cur.execute(
+                q("SELECT {cred} FROM api_credentials c WHERE c.id = %s"),
+                (credential_id,),
+            ).fetchone()
+
+    def revoke_credential(self, credential_id: uuid.UUID | str) -> Credential | None:
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Credential)) as cur:
+            return cur.execute(
+                q(
+                    "UPDATE api_credentials c SET revoked_at = coalesce(revoked_at, now()) WHERE id = %s"
+                    " RETURNING {cred}"
+                ),
+                (credential_id,),
+            ).fetchone()
+
+    def rotate_credential(
+        self, credential_id: uuid.UUID | str, new_key_hash: bytes, grace_seconds: int
+    ) -> Credential | None:
+        """A new key with the same scope; the old one keeps working for `grace_seconds`."""
+        with self.transaction() as conn, conn.cursor(row_factory=class_row(Credential)) as cur:
+            old = cur.execute(
+                q("SELECT {cred} FROM api_credentials c WHERE c.id = %s AND c.revoked_at IS NULL FOR UPDATE"),
+                (credential_id,),
+            ).fetchone()
+            if old is None:
+                return None
+            new_id = uuid.uuid4()
+            new = cur.execute(
+                q(
+                    "INSERT INTO api_credentials (id, key_hash, kind, region, organisation_id, professional_id,"
+                    " admin_id, name, scopes) SELECT %s, %s, kind, region, organisation_id, professional_id,"
+                    " admin_id, name, scopes FROM api_credentials WHERE id = %s"
+                    " RETURNING {cred_bare}"
+                ),
+                (new_id, new_key_hash, credential_id),
+            ).fetchone()
+            cur.execute(
+                "UPDATE api_credentials SET replaced_by = %s,"
+                " expires_at = least(coalesce(expires_at, 'infinity'), now() + make_interval(secs => %s))"
+                " WHERE id = %s",
+                (new_id, grace_seconds, credential_id),
+            )
+        return new
+
+    # -- idempotency ------------------------------------------------------------------------
+    def claim_idempotency_key(
+        self, credential_id: uuid.UUID, key: str, req_hash: bytes
+    ) -> tuple[str, tuple[int, dict[str, str], bytes] | None]:
+        """('new', None) when this request may run; ('replay', response) for a finished one;
+        ('mismatch', None) when the key was used for another request; ('busy', None) while the
+        first request is still running."""
+        with self.transaction() as conn:
+            inserted = conn.execute(
+                "INSERT INTO idempotency_keys (credential_id, key, request_hash) VALUES (%s, %s, %s)"
+                " ON CONFLICT DO NOTHING",
+                (credential_id, key, req_hash),
+            ).rowcount
+            if inserted:
+                return "new", None
+            # A claim whose request never finished (the process died) is taken over after a minute.
+            taken = conn.execute(
+                "UPDATE idempotency_keys SET created_at = now() WHERE credential_id = %s AND key = %s"
+                " AND request_hash = %s AND status IS NULL AND created_at < now() - interval '60 seconds'",
+                (credential_id, key, req_hash),
+            ).rowcount
+            if taken:
+                return "new", None
+            row = conn.execute(
+                "SELECT request_hash, status, headers, body FROM idempotency_keys"
+                " WHERE credential_id = %s AND key = %s",
+                (credential_id, key),
+            ).fetchone()
+        if row is None:
+            return "busy", None
+        stored_hash, status, headers, body = row
+        if bytes(stored_hash) != req_hash:
+            return "mismatch", None
+        if status is None:
+            return "busy", None
+        return "replay", (int(status), dict(headers or {}), bytes(body or b""))
+
+    def complete_idempotency_key(
+        self, credential_id: uuid.UUID, key: str, status: int, headers: dict[str, str], body: bytes
+    ) -> None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "UPDATE idempotency_keys SET status = %s, headers = %s, body = %s"
+                " WHERE credential_id = %s AND key = %s",
+                (status, Jsonb(headers), body, credential_id, key),
+            )
+
+    def release_idempotency_key(self, credential_id: uuid.UUID, key: str) -> None:
+        """The request failed in a way worth retrying (5xx): forget the key."""
+        with self.pool.connection() as conn:
+            conn.execute(
+                "DELETE FROM idempotency_keys WHERE credential_id = %s AND key = %s AND status IS NULL",
+                (credential_id, key),
+            )
+
+    def purge_idempotency_keys(self, older_than_hours: int = 24) -> int:
+        with self.pool.connection() as conn:
+            return conn.execute(
+                "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => %s)",
+                (older_than_hours,),
+            ).rowcount
+
+    # -- audit ------------------------------------------------------------------------------
+    def audit(
+        self,
+        *,
+        credential_id: uuid.UUID | None,
+        role: str,
+        action: str,
+        target: str,
+        outcome: str,
+        trace_id: str,
+    ) -> None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO audit_log (credential_id, role, action, target, outcome, trace_id)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                (credential_id, role, action, target, outcome, trace_id),
+            )
+
+    def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self.pool.connection() as conn:
+            cur = conn.execute(
+                "SELECT at, credential_id, role, action, target, outcome, trace_id FROM audit_log"
+                " ORDER BY id DESC LIMIT %s",
+                (limit,),
+            )
+            names = [d.name for d in cur.description or ()]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    # -- bulk loads -------------------------------------------------------------------------
+    def create_bulk_load(
+        self,
+        *,
+        organisation_id: uuid.UUID,
+        professional_id: uuid.UUID | None,
+        credential_id: uuid.UUID,
+        content_hash: bytes,
+        file_format: str,
+        rows_total: int,
+        content: bytes,
+    ) -> tuple[BulkLoad, bool]:
+        """A new job with its file, or (existing job, False) when this organisation already
+        uploaded exactly this file: re-uploading changes nothing."""
+        with self.transaction() as conn, conn.cursor(row_factory=class_row(BulkLoad)) as cur:
+            job = cur.execute(
+                q(
+                    "INSERT INTO bulk_loads (id, organisation_id, professional_id, credential_id, content_hash,"
+                    " format, state, rows_total, file_bytes) VALUES (%s, %s, %s, %s, %s, %s, 'queued', %s, %s)"
+                    " ON CONFLICT (organisation_id, content_hash) DO NOTHING RETURNING {bulk}"
+                ),
+                (
+                    uuid.uuid4(),
+                    organisation_id,
+                    professional_id,
+                    credential_id,
+                    content_hash,
+                    file_format,
+                    rows_total,
+                    len(content),
+                ),
+            ).fetchone()
+            if job is not None:
+                cur.execute(
+                    "INSERT INTO bulk_load_files (bulk_load_id, content) VALUES (%s, %s)", (job.id, content)
+                )
+                return job, True
+            existing = cur.execute(
+                q("SELECT {bulk} FROM bulk_loads WHERE organisation_id = %s AND content_hash = %s"),
+                (organisation_id, content_hash),
+            ).fetchone()
+        assert existing is not None
+        return existing, False
+
+    def bulk_load(self, bulk_load_id: uuid.UUID | str) -> BulkLoad | None:
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(BulkLoad)) as cur:
+            return cur.execute(q("SELECT {bulk} FROM bulk_loads WHERE id = %s"), (bulk_load_id,)).fetchone()
+
+    def claim_bulk_load(self, worker: uuid.UUID, stale_seconds: float) -> BulkLoad | None:
+        """Take the oldest queued job, or a running one whose worker stopped beating."""
+        with self.transaction() as conn, conn.cursor(row_factory=class_row(BulkLoad)) as cur:
+            return cur.execute(
+                q(
+                    "UPDATE bulk_loads SET state = 'running', claimed_by = %s, heartbeat_at = now(),"
+                    " started_at = coalesce(started_at, now())"
+                    " WHERE id = (SELECT id FROM bulk_loads WHERE state = 'queued'"
+                    "   OR (state = 'running' AND heartbeat_at < now() - make_interval(secs => %s))"
+                    "   ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                    " RETURNING {bulk}"
+                ),
+                (worker, stale_seconds),
+            ).fetchone()
+
+    def bulk_file(self, bulk_load_id: uuid.UUID) -> bytes | None:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT content FROM bulk_load_files WHERE bulk_load_id = %s", (bulk_load_id,)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def commit_bulk_chunk(
+        self,
+        bulk_load_id: uuid.UUID,
+        worker: uuid.UUID,
+        from_row: int,
+        next_row: int,
+        done: int,
+        errors: Sequence[tuple[int, str, str]],
+    ) -> bool:
+        """Record one processed chunk under the worker's claim; False if the claim was lost."""
+        with self.transaction() as conn:
+            moved = conn.execute(
+                "UPDATE bulk_loads SET next_row = %s, rows_done = rows_done + %s, rows_failed = rows_failed + %s,"
+                " heartbeat_at = now() WHERE id = %s AND claimed_by = %s AND next_row = %s AND state = 'running'",
+                (next_row, done, len(errors), bulk_load_id, worker, from_row),
+            ).rowcount
+            if not moved:
+                conn.rollback()
+                return False
+            if errors:
+                with conn.cursor().copy(
+                    "COPY bulk_load_errors (bulk_load_id, row_number, reason, field) FROM STDIN"
+                ) as copy:
+                    for number, reason, field in errors:
+                        copy.write_row((bulk_load_id, number, reason, field))
+        return True
+
+    def heartbeat_bulk_load(self, bulk_load_id: uuid.UUID, worker: uuid.UUID) -> bool:
+        with self.pool.connection() as conn:
+            return bool(
+                conn.execute(
+                    "UPDATE bulk_loads SET heartbeat_at = now() WHERE id = %s AND claimed_by = %s",
+                    (bulk_load_id, worker),
+                ).rowcount
+            )
+
+    def finish_bulk_load(self, bulk_load_id: uuid.UUID, worker: uuid.UUID, state: str = "done") -> bool:
+        """Mark the job finished and drop its file (it holds BSNs)."""
+        with self.transaction() as conn:
+            moved = conn.execute(
+                "UPDATE bulk_loads SET state = %s, finished_at = now(), heartbeat_at = now()"
+                " WHERE id = %s AND claimed_by = %s AND state = 'running'",
+                (state, bulk_load_id, worker),
+            ).rowcount
+            if moved:
+                conn.execute("DELETE FROM bulk_load_files WHERE bulk_load_id = %s", (bulk_load_id,))
+        return bool(moved)
+
+    def bulk_errors(self, bulk_load_id: uuid.UUID) -> Iterator[tuple[int, str, str]]:
+        """The row errors, in row order (streamed)."""
+        with self.pool.connection() as conn, conn.cursor(name="bulk_errors") as cur:
+            cur.itersize = 10_000
+            cur.execute(
+                "SELECT row_number, reason, field FROM bulk_load_errors WHERE bulk_load_id = %s ORDER BY row_number",
+                (bulk_load_id,),
+            )
+            for number, reason, field in cur:
+                yield int(number), str(reason), str(field)

@@ -1,0 +1,351 @@
+"""Recording fakes of the four back ends, served by a REAL aio gRPC server (GrpcService), so
+the gateway's real client path (channels, deadlines, error mapping) is exercised."""
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sluis.identity.v1 import identity_pb2 as ipb
+from sluis.identity.v1 import identity_pb2_grpc
+from sluis.match.v1 import match_pb2 as mpb
+from sluis.match.v1 import match_pb2_grpc
+from sluis.notify.v1 import notify_pb2 as npb
+from sluis.notify.v1 import notify_pb2_grpc
+from sluis.signal.v1 import signal_pb2 as spb
+from sluis.signal.v1 import signal_pb2_grpc
+
+from services.common.config import ServiceSettings
+from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from services.common.grpcserver import GrpcService
+from services.common.protos import to_timestamp
+
+_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+
+
+def bsn_reason(raw: str) -> str:
+    digits = raw.strip()
+    if len(digits) == 8:
+        digits = "0" + digits
+    if len(digits) != 9 or not digits.isascii() or not digits.isdigit():
+        return "bsn_format"
+    if digits == "000000000" or sum(int(d) * w for d, w in zip(digits, _WEIGHTS, strict=True)) % 11:
+        return "bsn_checksum"
+    return ""
+
+
+def fake_pseudonym(bsn: str) -> str:
+    return "1." + hashlib.sha256(b"fake:" + bsn.strip().zfill(9).encode()).hexdigest()[:43]
+
+
+class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
+    def __init__(self) -> None:
+        self.calls = 0
+        self.batch_calls = 0
+
+    async def Pseudonymise(self, request: Any, context: Any) -> Any:
+        self.calls += 1
+        reason = bsn_reason(request.bsn)
+        if reason:
+            raise InvalidArgument(reason, "Het BSN is ongeldig: het voldoet niet aan de elfproef.")
+        return ipb.PseudonymiseResponse(pseudonym=fake_pseudonym(request.bsn), key_version=1)
+
+    async def PseudonymiseBatch(self, request: Any, context: Any) -> Any:
+        self.batch_calls += 1
+        out = []
+        for bsn in request.bsns:
+            reason = bsn_reason(bsn)
+            out.append(
+                ipb.PseudonymiseBatchResult(error_reason=reason)
+                if reason
+                else ipb.PseudonymiseBatchResult(pseudonym=fake_pseudonym(bsn), key_version=1)
+            )
+        return ipb.PseudonymiseBatchResponse(results=out)
+
+
+class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
+    def __init__(self) -> None:
+        self.signals: dict[str, spb.Signal] = {}
+        self.requests: list[spb.RegisterSignalRequest] = []
+        self.bulk_calls: list[int] = []
+        self.removed: list[str] = []
+
+    def _register(self, request: spb.RegisterSignalRequest) -> spb.Signal:
+        pid = request.professional.professional_id
+        for sig in self.signals.values():
+            if (
+                sig.pseudonym == request.pseudonym
+                and sig.professional.professional_id == pid
+                and sig.status == spb.SIGNAL_STATUS_ACTIVE
+            ):
+                raise AlreadyExists(
+                    "signal_exists",
+                    "U heeft al een actief signaal op deze persoon.",
+                    existing_signal_id=sig.signal_id,
+                )
+        if request.organisation.legal_basis == spb.LEGAL_BASIS_CONSENT and not request.consent_given:
+            raise InvalidArgument("consent_required", "Toestemming is nodig voor deze organisatie.")
+        now = datetime.now(UTC)
+        sig = spb.Signal(
+            signal_id=str(uuid.uuid4()),
+            pseudonym=request.pseudonym,
+            birth_date=request.birth_date,
+            professional=request.professional,
+            legal_basis=request.organisation.legal_basis,
+            legal_ground=request.organisation.legal_ground,
+            informed=request.informed,
+            multi_problem_attested=request.multi_problem_attested,
+            consent_given=request.consent_given,
+            status=spb.SIGNAL_STATUS_ACTIVE,
+            registered_at=to_timestamp(now),
+            active_until=to_timestamp(now + timedelta(days=730)),
+            version=1,
+        )
+        self.signals[sig.signal_id] = sig
+        return sig
+
+    async def RegisterSignal(self, request: Any, context: Any) -> Any:
+        self.requests.append(request)
+        return spb.RegisterSignalResponse(signal=self._register(request))
+
+    async def RegisterSignals(self, request: Any, context: Any) -> Any:
+        self.bulk_calls.append(len(request.signals))
+        results = []
+        for item in request.signals:
+            try:
+                results.append(spb.RegisterSignalResult(signal=self._register(item)))
+            except (AlreadyExists, InvalidArgument) as exc:
+                results.append(spb.RegisterSignalResult(reason=exc.reason, detail=exc.detail))
+        return spb.RegisterSignalsResponse(results=results)
+
+    def _own(self, signal_id: str, professional_id: str) -> spb.Signal:
+        sig = self.signals.get(signal_id)
+        if sig is None or sig.professional.professional_id != professional_id:
+            raise NotFound("signal_not_found", "Onbekend signaal.")
+        return sig
+
+    async def GetSignal(self, request: Any, context: Any) -> Any:
+        return spb.GetSignalResponse(signal=self._own(request.signal_id, request.professional_id))
+
+    async def ListSignals(self, request: Any, context: Any) -> Any:
+        mine = [
+            s
+            for s in self.signals.values()
+            if s.professional.professional_id == request.professional_id
+            and (not request.status or s.status == request.status)
+        ]
+        start = int(request.page_token or 0)
+        size = request.page_size or 20
+        page = mine[start : start + size]
+        nxt = str(start + size) if start + size < len(mine) else ""
+        return spb.ListSignalsResponse(signals=page, next_page_token=nxt)
+
+    async def RenewSignal(self, request: Any, context: Any) -> Any:
+        sig = self._own(request.signal_id, request.professional_id)
+        if sig.status != spb.SIGNAL_STATUS_ACTIVE:
+            raise FailedPrecondition("signal_not_active", "Dit signaal is niet actief.")
+        sig.version += 1
+        return spb.RenewSignalResponse(signal=sig)
+
+    async def EndSignal(self, request: Any, context: Any) -> Any:
+        sig = self._own(request.signal_id, request.professional_id)
+        if request.reason == spb.END_REASON_UNJUSTIFIED:
+            del self.signals[sig.signal_id]
+            return spb.EndSignalResponse()
+        sig.status = spb.SIGNAL_STATUS_ARCHIVED
+        sig.end_reason = request.reason
+        sig.ended_at.GetCurrentTime()
+        return spb.EndSignalResponse(signal=sig)
+
+    async def ListSignalsOnPseudonym(self, request: Any, context: Any) -> Any:
+        return spb.ListSignalsOnPseudonymResponse(
+            signals=[s for s in self.signals.values() if s.pseudonym == request.pseudonym]
+        )
+
+    async def RemoveSignal(self, request: Any, context: Any) -> Any:
+        if request.signal_id not in self.signals:
+            raise NotFound("signal_not_found", "Onbekend signaal.")
+        del self.signals[request.signal_id]
+        self.removed.append(request.signal_id)
+        return spb.RemoveSignalResponse()
+
+
+class FakeMatch(match_pb2_grpc.MatchServiceServicer):
+    def __init__(self, signals: FakeSignal) -> None:
+        self.signals = signals
+        self.involvement_requests: list[mpb.GetInvolvementRequest] = []
+        self.matches: dict[str, mpb.Match] = {}
+        self.rules = mpb.CoordinatorRules()
+        self.recomputes = 0
+
+    def _active_on(self, pseudonym: str) -> list[spb.Signal]:
+        return [
+            s
+            for s in self.signals.signals.values()
+            if s.pseudonym == pseudonym and s.status == spb.SIGNAL_STATUS_ACTIVE
+        ]
+
+    async def GetInvolvement(self, request: Any, context: Any) -> Any:
+        self.involvement_requests.append(request)
+        active = self._active_on(request.pseudonym)
+        if not any(s.professional.professional_id == request.professional_id for s in active):
+            raise NotFound("not_found", "Onbekend.")
+        others = [
+            mpb.Member(professional=s.professional)
+            for s in active
+            if s.professional.professional_id != request.professional_id
+        ]
+        orgs = {s.professional.organisation_id for s in active}
+        if len(orgs) < 2:
+            return mpb.GetInvolvementResponse(others=others)
+        match = self._match_for(request.pseudonym, active)
+        return mpb.GetInvolvementResponse(others=others, match=match)
+
+    def _match_for(self, pseudonym: str, active: list[spb.Signal]) -> mpb.Match:
+        match_id = str(uuid.UUID(hashlib.md5(pseudonym.encode()).hexdigest()))  # noqa: S324 - test id
+        match = self.matches.get(match_id)
+        if match is None:
+            match = mpb.Match(
+                match_id=match_id,
+                status=mpb.MATCH_STATUS_OPEN,
+                members=[
+                    mpb.Member(professional=s.professional, is_coordinator=i == 0)
+                    for i, s in enumerate(active)
+                ],
+                coordinator_professional_id=active[0].professional.professional_id,
+            )
+            self.matches[match_id] = match
+        return match
+
+    def _member_match(self, match_id: str, professional_id: str) -> mpb.Match:
+        match = self.matches.get(match_id)
+        if match is None or not any(m.professional.professional_id == professional_id for m in match.members):
+            raise NotFound("match_not_found", "Onbekende match.")
+        return match
+
+    async def ListMatches(self, request: Any, context: Any) -> Any:
+        mine = [
+            m
+            for m in self.matches.values()
+            if any(x.professional.professional_id == request.professional_id for x in m.members)
+        ]
+        return mpb.ListMatchesResponse(matches=mine)
+
+    async def GetMatch(self, request: Any, context: Any) -> Any:
+        return mpb.GetMatchResponse(match=self._member_match(request.match_id, request.professional_id))
+
+    def _set_coordinator(self, match: mpb.Match, pid: str) -> None:
+        match.coordinator_professional_id = pid
+        match.pending_coordinator_professional_id = ""
+        for m in match.members:
+            m.is_coordinator = m.professional.professional_id == pid
+
+    async def TakeCoordinator(self, request: Any, context: Any) -> Any:
+        match = self._member_match(request.match_id, request.professional_id)
+        self._set_coordinator(match, request.professional_id)
+        return mpb.TakeCoordinatorResponse(match=match)
+
+    async def HandOverCoordinator(self, request: Any, context: Any) -> Any:
+        match = self._member_match(request.match_id, request.professional_id)
+        if match.coordinator_professional_id != request.professional_id:
+            raise FailedPrecondition("not_coordinator", "U bent niet de matchregisseur.")
+        match.pending_coordinator_professional_id = request.to_professional_id
+        return mpb.HandOverCoordinatorResponse(match=match)
+
+    async def AcceptCoordinator(self, request: Any, context: Any) -> Any:
+        match = self._member_match(request.match_id, request.professional_id)
+        if match.pending_coordinator_professional_id != request.professional_id:
+            raise FailedPrecondition("no_handover", "Er is geen overdracht aan u.")
+        self._set_coordinator(match, request.professional_id)
+        return mpb.AcceptCoordinatorResponse(match=match)
+
+    async def GetCoordinatorRules(self, request: Any, context: Any) -> Any:
+        return mpb.GetCoordinatorRulesResponse(rules=self.rules)
+
+    async def SetCoordinatorRules(self, request: Any, context: Any) -> Any:
+        rules = mpb.CoordinatorRules()
+        rules.CopyFrom(request.rules)
+        rules.version = self.rules.version + 1
+        rules.created_by = request.admin_id
+        self.rules = rules
+        return mpb.SetCoordinatorRulesResponse(rules=rules)
+
+    async def ListMatchesOnPseudonym(self, request: Any, context: Any) -> Any:
+        active = self._active_on(request.pseudonym)
+        if len({s.professional.organisation_id for s in active}) < 2:
+            return mpb.ListMatchesOnPseudonymResponse()
+        return mpb.ListMatchesOnPseudonymResponse(matches=[self._match_for(request.pseudonym, active)])
+
+    async def ListAccessLog(self, request: Any, context: Any) -> Any:
+        return mpb.ListAccessLogResponse(
+            entries=[
+                mpb.AccessLogEntry(professional_id=r.professional_id, purpose=r.purpose, outcome="granted")
+                for r in self.involvement_requests
+                if r.pseudonym == request.pseudonym
+            ]
+        )
+
+
+class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
+    def __init__(self) -> None:
+        self.items: dict[str, list[npb.InboxItem]] = {}
+
+    def add(self, professional_id: str, kind: str = "match_created") -> npb.InboxItem:
+        item = npb.InboxItem(
+            item_id=str(uuid.uuid4()),
+            kind=kind,
+            title="Nieuwe match",
+            body="Er is een match.",
+            match_id=str(uuid.uuid4()),
+            created_at=to_timestamp(datetime.now(UTC)),
+        )
+        self.items.setdefault(professional_id, []).append(item)
+        return item
+
+    async def ListInbox(self, request: Any, context: Any) -> Any:
+        items = [
+            i
+            for i in self.items.get(request.professional_id, [])
+            if not (request.unread_only and i.HasField("read_at"))
+        ]
+        unread = sum(1 for i in self.items.get(request.professional_id, []) if not i.HasField("read_at"))
+        return npb.ListInboxResponse(items=items, unread_count=unread)
+
+    async def MarkInboxItemRead(self, request: Any, context: Any) -> Any:
+        for item in self.items.get(request.professional_id, []):
+            if item.item_id == request.item_id:
+                item.read_at.GetCurrentTime()
+                return npb.MarkInboxItemReadResponse(item=item)
+        raise NotFound("item_not_found", "Onbekend bericht.")
+
+
+class FakeBackends:
+    """All four fakes in one real gRPC server."""
+
+    def __init__(self) -> None:
+        self.address = ""
+        self.identity = FakeIdentity()  # type: ignore[abstract]
+        self.signal = FakeSignal()  # type: ignore[abstract]
+        self.match = FakeMatch(self.signal)  # type: ignore[abstract]
+        self.notify = FakeNotify()  # type: ignore[abstract]
+
+    async def create(self) -> GrpcService:
+        settings = ServiceSettings(
+            region="test", database_url="", grpc_listen="127.0.0.1:0", log_level="WARNING"
+        )
+        service = GrpcService("fakes", settings)
+        service.add_servicer(
+            identity_pb2_grpc.add_IdentityServiceServicer_to_server,
+            self.identity,
+            "sluis.identity.v1.IdentityService",
+        )
+        service.add_servicer(
+            signal_pb2_grpc.add_SignalServiceServicer_to_server, self.signal, "sluis.signal.v1.SignalService"
+        )
+        service.add_servicer(
+            match_pb2_grpc.add_MatchServiceServicer_to_server, self.match, "sluis.match.v1.MatchService"
+        )
+        service.add_servicer(
+            notify_pb2_grpc.add_NotifyServiceServicer_to_server, self.notify, "sluis.notify.v1.NotifyService"
+        )
+        return service

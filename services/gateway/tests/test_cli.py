@@ -1,0 +1,120 @@
+"""`python -m services.gateway migrate | seed-demo | serve` as real processes (gunicorn)."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import requests
+
+from devstack.redis import free_port
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def env_for(url: str, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'build' / 'gen'}",
+        "SLUIS_REGION": "cli",
+        "SLUIS_DATABASE_URL": url,
+        "SLUIS_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.gateway", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_migrate_then_seed_demo_is_idempotent(new_database) -> None:
+    url = new_database("gwcli")
+    assert run(["migrate"], env_for(url)).returncode == 0
+    first = run(["seed-demo"], env_for(url))
+    assert first.returncode == 0, first.stderr
+    demo = json.loads(first.stdout)
+    assert len(demo["professionals"]) == 6
+    assert {p["organisation"] for p in demo["professionals"]} == {
+        "Wijkteam Noord",
+        "Kredietbank",
+        "Politie — wijkagent",
+    }
+    assert {a["role"] for a in demo["admins"]} == {"organisationAdmin", "regionAdmin"}
+    assert len(demo["admins"]) == 4
+    second = json.loads(run(["seed-demo"], env_for(url)).stdout)
+    assert second == demo
+    with psycopg.connect(url) as conn:
+        keys = [bytes(r[0]) for r in conn.execute("SELECT key_hash FROM api_credentials")]
+        assert len(keys) == 10
+        assert all(len(k) == 32 for k in keys)
+        # Stored hashed: no demo key in clear anywhere in the table.
+        dump = str(conn.execute("SELECT * FROM api_credentials").fetchall())
+        assert all(p["apiKey"] not in dump for p in demo["professionals"])
+
+
+def test_bad_command_and_missing_config_exit_2(new_database) -> None:
+    url = new_database("gwcli")
+    assert run(["dance"], env_for(url)).returncode == 2
+    missing = run(["serve"], env_for(url))
+    assert missing.returncode == 2 and "SLUIS_IDENTITY_ADDR" in missing.stderr
+
+
+def test_serve_with_gunicorn(new_database, fakes) -> None:
+    url = new_database("gwcli")
+    run(["migrate"], env_for(url))
+    demo = json.loads(run(["seed-demo"], env_for(url)).stdout)
+    port = free_port()
+    env = env_for(
+        url,
+        SLUIS_HTTP_LISTEN=f"127.0.0.1:{port}",
+        SLUIS_HTTP_WORKERS="2",
+        SLUIS_IDENTITY_ADDR=fakes.address,
+        SLUIS_SIGNAL_ADDR=fakes.address,
+        SLUIS_MATCH_ADDR=fakes.address,
+        SLUIS_NOTIFY_ADDR=fakes.address,
+        SLUIS_SHUTDOWN_GRACE_SECONDS="2",
+    )
+    proc = subprocess.Popen([sys.executable, "-m", "services.gateway", "serve"], env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, "gateway not ready"
+            assert proc.poll() is None, "gateway exited"
+            time.sleep(0.1)
+        key = demo["professionals"][0]["apiKey"]
+        body = {
+            "bsn": "123456782",
+            "birthDate": "1990-04-12",
+            "multiProblemAttested": True,
+            "consentGiven": True,
+            "informed": {"party": "person", "method": "inPerson", "informedOn": "2026-11-20"},
+        }
+        # Several requests so both workers (each with its own channels and pool) answer.
+        statuses = [
+            requests.post(
+                f"{base}/v1/signals", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=10
+            ).status_code
+            for _ in range(4)
+        ]
+        assert statuses[0] == 201 and set(statuses[1:]) == {409}
+        assert requests.get(f"{base}/v1/openapi.json", timeout=5).headers["API-Version"] == "1.0.0"
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert proc.returncode == 0

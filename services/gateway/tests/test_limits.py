@@ -1,0 +1,88 @@
+"""Idempotency-Key on POST, per-credential rate limits (in-process and Redis), size limits."""
+
+import pytest
+
+from services.gateway.app import create_app
+from services.gateway.backends import Backends
+from services.gateway.tests.conftest import replace
+from services.gateway.tests.test_api import BODY, assert_problem
+
+
+def test_idempotency_key_replays_the_first_answer(client, auth, fakes) -> None:
+    h = auth("anna", **{"Idempotency-Key": "abc-1"})
+    first = client.post("/v1/signals", json=BODY, headers=h)
+    assert first.status_code == 201
+    again = client.post("/v1/signals", json=BODY, headers=h)
+    assert again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert len(fakes.signal.requests) == 1  # the back end saw one registration
+    # Without the key the duplicate is a conflict, as always.
+    assert client.post("/v1/signals", json=BODY, headers=auth("anna")).status_code == 409
+
+
+def test_same_key_other_body_is_422(client, auth) -> None:
+    h = auth("anna", **{"Idempotency-Key": "abc-2"})
+    assert client.post("/v1/signals", json=BODY, headers=h).status_code == 201
+    other = {**BODY, "bsn": "111222333"}
+    assert_problem(client.post("/v1/signals", json=other, headers=h), 422, "idempotency_key_reused")
+
+
+def test_keys_are_per_credential(client, auth, fakes) -> None:
+    assert (
+        client.post("/v1/signals", json=BODY, headers=auth("anna", **{"Idempotency-Key": "k"})).status_code
+        == 201
+    )
+    assert (
+        client.post("/v1/signals", json=BODY, headers=auth("carla", **{"Idempotency-Key": "k"})).status_code
+        == 201
+    )
+    assert len(fakes.signal.requests) == 2
+
+
+def test_client_errors_are_replayed_too(client, auth, fakes) -> None:
+    h = auth("anna", **{"Idempotency-Key": "bad-1"})
+    bad = {**BODY, "bsn": "123456789"}
+    assert client.post("/v1/signals", json=bad, headers=h).status_code == 400
+    assert client.post("/v1/signals", json=bad, headers=h).headers.get("Idempotent-Replayed") == "true"
+
+
+def test_invalid_key_is_400(client, auth) -> None:
+    assert_problem(
+        client.post("/v1/signals", json=BODY, headers=auth("anna", **{"Idempotency-Key": "x" * 201})),
+        400,
+        "invalid_idempotency_key",
+    )
+
+
+def _limited_app(settings, **changes):
+    s = replace(settings, rate_limit_per_second=0.5, rate_limit_burst=3, **changes)
+    return create_app(s, Backends.from_settings(s))
+
+
+@pytest.mark.parametrize("use_redis", [False, True])
+def test_rate_limit_per_credential(settings, demo, auth, request, use_redis) -> None:
+    changes = {"redis_url": request.getfixturevalue("redis_server").url} if use_redis else {}
+    app = _limited_app(settings, **changes)
+    try:
+        c = app.test_client()
+        statuses = [c.get("/v1/signals", headers=auth("bram")).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        resp = c.get("/v1/signals", headers=auth("bram"))
+        assert_problem(resp, 429, "rate_limited")
+        assert int(resp.headers["Retry-After"]) >= 1
+        # Another credential has its own bucket.
+        assert c.get("/v1/signals", headers=auth("daan")).status_code == 200
+        # Public endpoints are not limited.
+        assert c.get("/v1/openapi.json").status_code == 200
+    finally:
+        app.extensions["sluis_gateway"].store.pool.close()
+
+
+def test_redis_down_fails_open(settings, demo, auth) -> None:
+    app = _limited_app(settings, redis_url="redis://127.0.0.1:1/0")
+    try:
+        assert app.test_client().get("/v1/signals", headers=auth("bram")).status_code == 200
+    finally:
+        app.extensions["sluis_gateway"].store.pool.close()

@@ -1,0 +1,119 @@
+"""Conversions between the contracts (protobuf) and the domain's plain data."""
+
+from datetime import datetime
+
+from sluis.match.v1 import match_pb2 as pb
+from sluis.signal.v1 import signal_pb2
+from sluis.types.v1 import types_pb2
+
+from services.common.clock import Clock
+from services.common.protos import from_timestamp, to_timestamp
+from services.match import domain
+
+_ACTIVE_KINDS = {
+    signal_pb2.SIGNAL_EVENT_KIND_REGISTERED,
+    signal_pb2.SIGNAL_EVENT_KIND_RENEWED,
+    signal_pb2.SIGNAL_EVENT_KIND_LAPSING_SOON,
+}
+
+KIND_TO_PB = {
+    domain.ChangeKind.CREATED: pb.MATCH_EVENT_KIND_CREATED,
+    domain.ChangeKind.MEMBER_JOINED: pb.MATCH_EVENT_KIND_MEMBER_JOINED,
+    domain.ChangeKind.MEMBER_LEFT: pb.MATCH_EVENT_KIND_MEMBER_LEFT,
+    domain.ChangeKind.CLOSED: pb.MATCH_EVENT_KIND_CLOSED,
+    domain.ChangeKind.COORDINATOR_CHANGED: pb.MATCH_EVENT_KIND_COORDINATOR_CHANGED,
+    domain.ChangeKind.HANDOVER_REQUESTED: pb.MATCH_EVENT_KIND_HANDOVER_REQUESTED,
+}
+
+
+def contact_from_pb(c: types_pb2.ProfessionalContact) -> domain.Contact:
+    return domain.Contact(
+        professional_id=c.professional_id,
+        name=c.name,
+        role=c.role,
+        phone=c.phone,
+        email=c.email,
+        organisation_id=c.organisation_id,
+        organisation_name=c.organisation_name,
+    )
+
+
+def contact_to_pb(c: domain.Contact) -> types_pb2.ProfessionalContact:
+    return types_pb2.ProfessionalContact(
+        professional_id=c.professional_id,
+        name=c.name,
+        role=c.role,
+        phone=c.phone,
+        email=c.email,
+        organisation_id=c.organisation_id,
+        organisation_name=c.organisation_name,
+    )
+
+
+def update_from_event(event: signal_pb2.SignalEvent, clock: Clock) -> domain.SignalUpdate | None:
+    """The domain update of a signal event; None for kinds that do not concern matching."""
+    if event.kind in _ACTIVE_KINDS:
+        change = domain.SignalChange.ACTIVE
+    elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_ENDED:
+        change = domain.SignalChange.INACTIVE
+    elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_DELETED:
+        change = domain.SignalChange.DELETED
+    else:
+        return None
+    registered = from_timestamp(event.registered_at) or from_timestamp(event.occurred_at) or clock.now()
+    return domain.SignalUpdate(
+        signal_id=event.signal_id,
+        pseudonym=event.pseudonym,
+        version=event.signal_version,
+        change=change,
+        contact=contact_from_pb(event.professional),
+        may_coordinate=event.may_coordinate,
+        domains=tuple(event.domains),
+        registered_at=registered,
+    )
+
+
+def member_to_pb(m: domain.Member, coordinator_id: str) -> pb.Member:
+    return pb.Member(
+        professional=contact_to_pb(m.contact),
+        joined_at=to_timestamp(m.joined_at),
+        is_coordinator=m.professional_id == coordinator_id,
+    )
+
+
+def match_to_pb(m: domain.Match) -> pb.Match:
+    return pb.Match(
+        match_id=m.match_id,
+        status=pb.MATCH_STATUS_OPEN if m.status is domain.MatchStatus.OPEN else pb.MATCH_STATUS_CLOSED,
+        members=[member_to_pb(x, m.coordinator_id) for x in m.members],
+        coordinator_professional_id=m.coordinator_id,
+        pending_coordinator_professional_id=m.pending_coordinator_id,
+        created_at=to_timestamp(m.created_at),
+        closed_at=to_timestamp(m.closed_at),
+    )
+
+
+def change_to_event(change: domain.Change, event_id: str, occurred_at: datetime, bulk: bool) -> bytes:
+    """The serialised MatchEvent for the outbox (destination notify)."""
+    event = pb.MatchEvent(
+        event_id=event_id,
+        kind=KIND_TO_PB[change.kind],
+        match_id=change.match.match_id,
+        members=[member_to_pb(x, change.match.coordinator_id) for x in change.match.members],
+        recipients=[contact_to_pb(c) for c in change.recipients],
+        occurred_at=to_timestamp(occurred_at),
+        bulk=bulk,
+    )
+    if change.subject is not None:
+        event.subject.CopyFrom(contact_to_pb(change.subject))
+    return event.SerializeToString()
+
+
+def rules_to_pb(r: domain.CoordinatorRules) -> pb.CoordinatorRules:
+    return pb.CoordinatorRules(
+        organisation_priority=list(r.organisation_priority),
+        domain_priority=list(r.domain_priority),
+        version=r.version,
+        created_at=to_timestamp(r.created_at),
+        created_by=r.created_by,
+    )

@@ -1,0 +1,474 @@
+"""The matching rules, as plain data and pure functions: no I/O, no clock, no randomness.
+
+Vocabulary
+- An *involvement* is match's copy of one signal: who (contact snapshot), which
+  organisation, may that organisation coordinate, its domains, when it was registered,
+  whether it is active, and the signal version it reflects.
+- A *member* of a match is a professional with an active involvement on the person. A
+  professional counts once, with their earliest active signal.
+- A *match* exists for a person while members of at least two different organisations are
+  involved. Exactly one member is the coordinator (matchregisseur).
+
+Notifications (the `Change`s a decision returns; the store turns each into one MatchEvent):
+- CREATED -> all members; subject = the coordinator.
+- MEMBER_JOINED -> the new member(s) (the event carries the full member list) and the
+  existing members; subject = the joiner (the earliest, when several joined at once).
+- MEMBER_LEFT -> the one(s) who left and the remaining members; subject = the leaver.
+- CLOSED -> everybody who was a member before the change; members = those still involved.
+- COORDINATOR_CHANGED -> all members; subject = the new coordinator.
+- HANDOVER_REQUESTED -> the proposed member only; subject = the proposed member.
+
+Coalescing (interpretation of "every member notified once"): a decision compares the match
+as it was before a whole group of signal changes (one ApplySignalEvents call, per person)
+with the state after all of them, and emits at most ONE event per kind. So a burst that
+arrives together creates one CREATED (not a CREATED plus a string of MEMBER_JOINED), and
+each professional is told of their own entry into a match exactly once: either in the
+CREATED event or in the MEMBER_JOINED event of the call in which they joined. Events of
+separate calls are separate changes and are notified separately. A new match announces its
+coordinator in CREATED (the member flagged is_coordinator); COORDINATOR_CHANGED is only
+emitted when the role moves in an existing match.
+
+Coordinator rule (region-configurable, see `CoordinatorRules`):
+1. The current coordinator keeps the role while they are a member: rules and newcomers never
+   take it away (a rule change applies to new coordinator decisions only: a new match, or
+   succession when the coordinator leaves).
+2. Otherwise, among the members whose organisation may coordinate: the first organisation
+   of the region's priority list that is present; then the first domain of the domain
+   priority list that a member works in; then the earliest signalling member. Within the
+   chosen organisation/domain, the earliest signal wins (ties broken by professional id, so
+   the choice is deterministic).
+3. When no member's organisation may coordinate, the earliest signalling member takes the
+   role all the same, because a match must always have exactly one contact point.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import Enum
+
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+
+DOMAINS = frozenset({"care", "youth", "education", "work_income", "housing", "safety", "debt"})
+
+# One answer for "unknown", "not yours" and "not visible to you": no existence leak.
+NOT_FOUND_DETAIL = (
+    "Niet gevonden. Alleen wie zelf een actief signaal heeft, ziet wie er nog meer betrokken is."
+)
+
+
+def not_found() -> NotFound:
+    """The single refusal for every read that is not allowed or finds nothing."""
+    return NotFound("not_found", NOT_FOUND_DETAIL)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Contact details of a professional: the only personal data a match holds on them."""
+
+    professional_id: str
+    name: str = ""
+    role: str = ""
+    phone: str = ""
+    email: str = ""
+    organisation_id: str = ""
+    organisation_name: str = ""
+
+
+class SignalChange(Enum):
+    """What a signal event means for an involvement."""
+
+    ACTIVE = "active"  # registered, renewed, lapsing soon: the signal is (still) active
+    INACTIVE = "inactive"  # ended or lapsed: the signal no longer counts
+    DELETED = "deleted"  # gone for good (unjustified, objection upheld, purged)
+
+
+@dataclass(frozen=True)
+class Involvement:
+    signal_id: str
+    pseudonym: str
+    contact: Contact
+    may_coordinate: bool
+    domains: tuple[str, ...]
+    registered_at: datetime
+    active: bool
+    version: int
+
+    @property
+    def professional_id(self) -> str:
+        return self.contact.professional_id
+
+    @property
+    def organisation_id(self) -> str:
+        return self.contact.organisation_id
+
+
+@dataclass(frozen=True)
+class SignalUpdate:
+    """One signal event, reduced to what matching needs."""
+
+    signal_id: str
+    pseudonym: str
+    version: int
+    change: SignalChange
+    contact: Contact
+    may_coordinate: bool
+    domains: tuple[str, ...]
+    registered_at: datetime
+
+
+def apply_update(current: Involvement | None, update: SignalUpdate) -> Involvement | None:
+    """The involvement after `update`, or None when the update is stale (version not newer).
+
+    Events may arrive in any order and more than once: only a higher signal version changes
+    anything, so a late REGISTERED never revives an ENDED signal.
+    """
+    if current is not None and update.version <= current.version:
+        return None
+    contact = update.contact
+    if update.change is SignalChange.DELETED:
+        # Only a tombstone stays (ids and version, so late events cannot revive the signal):
+        # the contact details of a removed signal are not kept.
+        contact = Contact(contact.professional_id, organisation_id=contact.organisation_id)
+    return Involvement(
+        signal_id=update.signal_id,
+        pseudonym=update.pseudonym,
+        contact=contact,
+        may_coordinate=update.may_coordinate,
+        domains=update.domains,
+        registered_at=update.registered_at,
+        active=update.change is SignalChange.ACTIVE,
+        version=update.version,
+    )
+
+
+@dataclass(frozen=True)
+class Member:
+    contact: Contact
+    signal_id: str
+    may_coordinate: bool
+    domains: tuple[str, ...]
+    registered_at: datetime
+    joined_at: datetime
+
+    @property
+    def professional_id(self) -> str:
+        return self.contact.professional_id
+
+    @property
+    def organisation_id(self) -> str:
+        return self.contact.organisation_id
+
+
+class MatchStatus(Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Match:
+    match_id: str
+    pseudonym: str
+    status: MatchStatus
+    members: tuple[Member, ...]
+    coordinator_id: str
+    pending_coordinator_id: str
+    created_at: datetime
+    closed_at: datetime | None = None
+
+    def member(self, professional_id: str) -> Member | None:
+        for m in self.members:
+            if m.professional_id == professional_id:
+                return m
+        return None
+
+
+@dataclass(frozen=True)
+class CoordinatorRules:
+    organisation_priority: tuple[str, ...] = ()
+    domain_priority: tuple[str, ...] = ()
+    version: int = 0
+    created_at: datetime | None = None
+    created_by: str = ""
+
+
+class ChangeKind(Enum):
+    CREATED = "created"
+    MEMBER_JOINED = "member_joined"
+    MEMBER_LEFT = "member_left"
+    CLOSED = "closed"
+    COORDINATOR_CHANGED = "coordinator_changed"
+    HANDOVER_REQUESTED = "handover_requested"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One notifiable change of a match: becomes one MatchEvent."""
+
+    kind: ChangeKind
+    match: Match
+    subject: Contact | None
+    recipients: tuple[Contact, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The match after a group of signal changes (None: there was and is no open match)."""
+
+    before: Match | None
+    after: Match | None
+    changes: tuple[Change, ...] = field(default_factory=tuple)
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def active_members(
+    involvements: Iterable[Involvement], previous: Match | None, now: datetime
+) -> list[Member]:
+    """One member per professional with an active involvement (earliest signal), oldest first."""
+    earliest: dict[str, Involvement] = {}
+    for inv in involvements:
+        if not inv.active:
+            continue
+        seen = earliest.get(inv.professional_id)
+        if seen is None or (inv.registered_at, inv.signal_id) < (seen.registered_at, seen.signal_id):
+            earliest[inv.professional_id] = inv
+    members = []
+    for inv in earliest.values():
+        old = previous.member(inv.professional_id) if previous is not None else None
+        members.append(
+            Member(
+                contact=inv.contact,
+                signal_id=inv.signal_id,
+                may_coordinate=inv.may_coordinate,
+                domains=inv.domains,
+                registered_at=inv.registered_at,
+                joined_at=old.joined_at if old is not None else now,
+            )
+        )
+    members.sort(key=_seniority)
+    return members
+
+
+def _seniority(m: Member) -> tuple[datetime, str]:
+    return (m.registered_at, m.professional_id)
+
+
+def organisations(members: Iterable[Member]) -> set[str]:
+    return {m.organisation_id for m in members}
+
+
+def is_match(members: Iterable[Member]) -> bool:
+    """Professionals of at least two different organisations: the matching rule."""
+    return len(organisations(members)) >= 2
+
+
+def choose_coordinator(members: Sequence[Member], rules: CoordinatorRules) -> Member:
+    """The coordinator by the region's rules (see the module docstring); members non-empty."""
+    ordered = sorted(members, key=_seniority)
+    candidates = [m for m in ordered if m.may_coordinate]
+    if not candidates:
+        return ordered[0]
+    for organisation in rules.organisation_priority:
+        for m in candidates:
+            if m.organisation_id == organisation:
+                return m
+    for domain in rules.domain_priority:
+        for m in candidates:
+            if domain in m.domains:
+                return m
+    return candidates[0]
+
+
+def decide(
+    involvements: Sequence[Involvement],
+    before: Match | None,
+    rules: CoordinatorRules,
+    *,
+    pseudonym: str,
+    now: datetime,
+    new_match_id: str,
+) -> Decision:
+    """The open match of one person after their involvements changed, and what to notify.
+
+    `before` is the open match before the changes (or None). `new_match_id` is used only
+    when a match is created (after a closed match a person gets a new match, new id).
+    """
+    members = active_members(involvements, before, now)
+    if before is None:
+        if not is_match(members):
+            return Decision(None, None)
+        coordinator = choose_coordinator(members, rules)
+        created = Match(
+            match_id=new_match_id,
+            pseudonym=pseudonym,
+            status=MatchStatus.OPEN,
+            members=tuple(members),
+            coordinator_id=coordinator.professional_id,
+            pending_coordinator_id="",
+            created_at=now,
+        )
+        everyone = tuple(m.contact for m in members)
+        return Decision(None, created, (Change(ChangeKind.CREATED, created, coordinator.contact, everyone),))
+
+    if not is_match(members):
+        closed = replace(
+            before,
+            status=MatchStatus.CLOSED,
+            members=tuple(members),
+            pending_coordinator_id="",
+            closed_at=now,
+        )
+        was_members = tuple(m.contact for m in before.members)
+        return Decision(before, closed, (Change(ChangeKind.CLOSED, closed, None, was_members),))
+
+    current_ids = {m.professional_id for m in members}
+    before_ids = {m.professional_id for m in before.members}
+    joined = [m for m in members if m.professional_id not in before_ids]
+    left = [m for m in before.members if m.professional_id not in current_ids]
+    coordinator_id = before.coordinator_id
+    if coordinator_id not in current_ids:
+        coordinator_id = choose_coordinator(members, rules).professional_id
+    pending = before.pending_coordinator_id
+    if pending not in current_ids or coordinator_id != before.coordinator_id:
+        pending = ""
+    after = replace(
+        before, members=tuple(members), coordinator_id=coordinator_id, pending_coordinator_id=pending
+    )
+    changes: list[Change] = []
+    stayed = tuple(m.contact for m in members if m.professional_id in before_ids)
+    if joined:
+        recipients = tuple(m.contact for m in joined) + stayed
+        changes.append(Change(ChangeKind.MEMBER_JOINED, after, joined[0].contact, recipients))
+    if left:
+        recipients = tuple(m.contact for m in left) + tuple(m.contact for m in members)
+        changes.append(Change(ChangeKind.MEMBER_LEFT, after, left[0].contact, recipients))
+    if coordinator_id != before.coordinator_id:
+        new = after.member(coordinator_id)
+        assert new is not None
+        everyone = tuple(m.contact for m in members)
+        changes.append(Change(ChangeKind.COORDINATOR_CHANGED, after, new.contact, everyone))
+    if after == before:
+        return Decision(before, before)
+    return Decision(before, after, tuple(changes))
+
+
+def _open_member(match: Match | None, professional_id: str) -> tuple[Match, Member]:
+    """The match and the asking member; NotFound (as for an unknown match) otherwise."""
+    if match is None or match.status is not MatchStatus.OPEN:
+        raise not_found()
+    member = match.member(professional_id)
+    if member is None:
+        raise not_found()
+    return match, member
+
+
+def take_coordinator(match: Match | None, professional_id: str) -> Decision:
+    """A member takes the coordinator role; their organisation must be allowed to coordinate."""
+    match, member = _open_member(match, professional_id)
+    if match.coordinator_id == professional_id:
+        return Decision(match, match)
+    if not member.may_coordinate:
+        raise PermissionDenied(
+            "may_not_coordinate", "Uw organisatie mag de rol van matchregisseur niet vervullen."
+        )
+    after = replace(match, coordinator_id=professional_id, pending_coordinator_id="")
+    everyone = tuple(m.contact for m in after.members)
+    return Decision(match, after, (Change(ChangeKind.COORDINATOR_CHANGED, after, member.contact, everyone),))
+
+
+def hand_over_coordinator(match: Match | None, professional_id: str, to_professional_id: str) -> Decision:
+    """The coordinator offers the role to another member, who must accept."""
+    match, _ = _open_member(match, professional_id)
+    if match.coordinator_id != professional_id:
+        raise FailedPrecondition("not_coordinator", "Alleen de matchregisseur kan de rol overdragen.")
+    if to_professional_id == professional_id:
+        raise InvalidArgument("handover_to_self", "U bent al matchregisseur.")
+    proposed = match.member(to_professional_id)
+    if proposed is None:
+        raise FailedPrecondition(
+            "not_a_member", "De rol kan alleen worden overgedragen aan een betrokkene in deze match."
+        )
+    if not proposed.may_coordinate:
+        raise FailedPrecondition(
+            "may_not_coordinate",
+            "De organisatie van deze betrokkene mag de rol van matchregisseur niet vervullen.",
+        )
+    if match.pending_coordinator_id == to_professional_id:
+        return Decision(match, match)
+    after = replace(match, pending_coordinator_id=to_professional_id)
+    return Decision(
+        match,
+        after,
+        (Change(ChangeKind.HANDOVER_REQUESTED, after, proposed.contact, (proposed.contact,)),),
+    )
+
+
+def accept_coordinator(match: Match | None, professional_id: str) -> Decision:
+    """The proposed member accepts a hand-over and becomes coordinator."""
+    match, member = _open_member(match, professional_id)
+    if match.pending_coordinator_id != professional_id:
+        raise FailedPrecondition("no_handover", "Er is geen overdracht van de rol aan u voorgesteld.")
+    after = replace(match, coordinator_id=professional_id, pending_coordinator_id="")
+    everyone = tuple(m.contact for m in after.members)
+    return Decision(match, after, (Change(ChangeKind.COORDINATOR_CHANGED, after, member.contact, everyone),))
+
+
+def validate_rules(organisation_priority: Sequence[str], domain_priority: Sequence[str]) -> None:
+    """Regional coordinator rules: non-empty ids, no duplicates, known domains only."""
+    if any(not o.strip() for o in organisation_priority):
+        raise InvalidArgument(
+            "empty_organisation_id", "Een organisatie in de prioriteitenlijst heeft geen id."
+        )
+    if len(set(organisation_priority)) != len(organisation_priority):
+        raise InvalidArgument(
+            "duplicate_organisation", "Een organisatie staat meer dan eens in de prioriteitenlijst."
+        )
+    if any(not d.strip() for d in domain_priority):
+        raise InvalidArgument("empty_domain", "Een domein in de prioriteitenlijst is leeg.")
+    if len(set(domain_priority)) != len(domain_priority):
+        raise InvalidArgument("duplicate_domain", "Een domein staat meer dan eens in de prioriteitenlijst.")
+    unknown = [d for d in domain_priority if d not in DOMAINS]
+    if unknown:
+        raise InvalidArgument(
+            "unknown_domain",
+            "Onbekend domein in de prioriteitenlijst. Toegestaan: " + ", ".join(sorted(DOMAINS)) + ".",
+        )
+
+
+def can_see(involvements: Iterable[Involvement], professional_id: str) -> bool:
+    """Only a professional with an active signal on the person sees who else is involved."""
+    return any(inv.active and inv.professional_id == professional_id for inv in involvements)
+
+
+def others_involved(
+    involvements: Iterable[Involvement], match: Match | None, professional_id: str
+) -> list[Member]:
+    """The other professionals with an active signal on the person, oldest signal first.
+
+    Members of the open match carry the moment they joined it; anybody else (a colleague of
+    the same organisation while there is no match) the moment they signalled.
+    """
+    earliest: dict[str, Involvement] = {}
+    for inv in involvements:
+        if not inv.active or inv.professional_id == professional_id:
+            continue
+        seen = earliest.get(inv.professional_id)
+        if seen is None or (inv.registered_at, inv.signal_id) < (seen.registered_at, seen.signal_id):
+            earliest[inv.professional_id] = inv
+    out = []
+    for inv in earliest.values():
+        member = match.member(inv.professional_id) if match is not None else None
+        out.append(
+            Member(
+                contact=inv.contact,
+                signal_id=inv.signal_id,
+                may_coordinate=inv.may_coordinate,
+                domains=inv.domains,
+                registered_at=inv.registered_at,
+                joined_at=member.joined_at if member is not None else inv.registered_at,
+            )
+        )
+    out.sort(key=_seniority)
+    return out

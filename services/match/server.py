@@ -1,0 +1,328 @@
+"""gRPC adapter of the match service: requests to domain and store calls and back.
+
+Every read of involvement data (granted or refused) is written to the access log here,
+where the decision is made. Refusals are the same NOT_FOUND as for an unknown person or
+match, so a caller learns nothing about whether somebody is known.
+"""
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import grpc
+from sluis.match.v1 import match_pb2 as pb
+from sluis.match.v1 import match_pb2_grpc as pb_grpc
+from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
+
+from services.common import outbox
+from services.common.clients import aio_channel
+from services.common.clock import Clock, SystemClock
+from services.common.config import ServiceSettings, setting
+from services.common.db import open_pool
+from services.common.errors import InvalidArgument, from_rpc_error
+from services.common.grpcserver import GrpcService
+from services.common.protos import to_timestamp
+from services.common.telemetry import current_trace_id
+from services.match import convert, domain
+from services.match.store import NOTIFY, AccessRecord, IncomingEvent, MatchStore
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = [outbox.MIGRATIONS, Path(__file__).parent / "migrations"]
+MAX_EVENTS = 5_000
+# How long event ids are remembered for idempotency (signal versions guard beyond that).
+PROCESSED_EVENTS_KEPT = timedelta(days=30)
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MatchSettings(ServiceSettings):
+    notify_addr: str = setting("SLUIS_NOTIFY_ADDR")
+
+
+def _page(page_size: int, page_token: str) -> tuple[int, int]:
+    size = DEFAULT_PAGE_SIZE if page_size <= 0 else min(page_size, MAX_PAGE_SIZE)
+    if not page_token:
+        return size, 0
+    if not page_token.isdigit():
+        raise InvalidArgument("page_token", "Ongeldige paginaverwijzing.")
+    return size, int(page_token)
+
+
+def permanent_refusal(error: grpc.aio.AioRpcError) -> str | None:
+    """The reason when notify refused events for good (retrying cannot help), else None."""
+    refused = from_rpc_error(error)
+    if error.code() == grpc.StatusCode.INVALID_ARGUMENT or refused.reason == "too_many_members":
+        return refused.reason
+    return None
+
+
+class MatchServicer(pb_grpc.MatchServiceServicer):
+    def __init__(self, store: MatchStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def _log(
+        self,
+        professional_id: str,
+        organisation_id: str | None,
+        pseudonym: str,
+        match_id: str,
+        purpose: str,
+        granted: bool,
+    ) -> None:
+        if organisation_id is None:
+            organisation_id = await self.store.organisation_of(professional_id)
+        await self.store.log_access(
+            [
+                AccessRecord(
+                    professional_id=professional_id,
+                    organisation_id=organisation_id,
+                    pseudonym=pseudonym,
+                    match_id=match_id,
+                    purpose=purpose or "unspecified",
+                    outcome="granted" if granted else "refused",
+                    trace_id=current_trace_id(),
+                    read_at=self.clock.now(),
+                )
+            ]
+        )
+
+    async def ApplySignalEvents(
+        self, request: pb.ApplySignalEventsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ApplySignalEventsResponse:
+        if len(request.events) > MAX_EVENTS:
+            raise InvalidArgument("batch_too_large", f"Maximaal {MAX_EVENTS} gebeurtenissen per verzoek.")
+        events = []
+        for ev in request.events:
+            if not ev.event_id:
+                raise InvalidArgument("event_id_missing", "Een gebeurtenis heeft geen id.")
+            update = convert.update_from_event(ev, self.clock)
+            if update is not None and not (
+                update.signal_id and update.pseudonym and update.contact.professional_id
+            ):
+                raise InvalidArgument(
+                    "event_incomplete", "Een gebeurtenis mist signaal, persoon of professional."
+                )
+            events.append(IncomingEvent(ev.event_id, update, ev.bulk))
+        result = await self.store.apply_events(events)
+        return pb.ApplySignalEventsResponse(applied=result.applied, duplicates=result.duplicates)
+
+    async def GetInvolvement(
+        self, request: pb.GetInvolvementRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetInvolvementResponse:
+        involvements, match = await self.store.person(request.pseudonym)
+        pid = request.professional_id
+        match_id = match.match_id if match is not None else ""
+        mine = [inv for inv in involvements if inv.active and inv.professional_id == pid]
+        if not pid or not mine:
+            await self._log(pid, None, request.pseudonym, match_id, request.purpose, granted=False)
+            raise domain.not_found()
+        await self._log(
+            pid, mine[0].organisation_id, request.pseudonym, match_id, request.purpose, granted=True
+        )
+        coordinator = match.coordinator_id if match is not None else ""
+        others = domain.others_involved(involvements, match, pid)
+        response = pb.GetInvolvementResponse(others=[convert.member_to_pb(m, coordinator) for m in others])
+        if match is not None:
+            response.match.CopyFrom(convert.match_to_pb(match))
+        return response
+
+    async def GetMatch(
+        self, request: pb.GetMatchRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetMatchResponse:
+        match, involvements = await self.store.match_by_id(request.match_id)
+        pid = request.professional_id
+        pseudonym = match.pseudonym if match is not None else ""
+        member = match.member(pid) if match is not None and pid else None
+        if match is None or member is None or not domain.can_see(involvements, pid):
+            await self._log(pid, None, pseudonym, request.match_id, request.purpose, granted=False)
+            raise domain.not_found()
+        await self._log(pid, member.organisation_id, pseudonym, match.match_id, request.purpose, granted=True)
+        return pb.GetMatchResponse(match=convert.match_to_pb(match))
+
+    async def ListMatches(
+        self, request: pb.ListMatchesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMatchesResponse:
+        size, offset = _page(request.page_size, request.page_token)
+        if not request.professional_id:
+            return pb.ListMatchesResponse()
+        matches = await self.store.matches_of(request.professional_id, size + 1, offset)
+        page = matches[:size]
+        records = []
+        for m in page:
+            me = m.member(request.professional_id)
+            records.append(
+                AccessRecord(
+                    professional_id=request.professional_id,
+                    organisation_id=me.organisation_id if me is not None else "",
+                    pseudonym=m.pseudonym,
+                    match_id=m.match_id,
+                    purpose="list_matches",
+                    outcome="granted",
+                    trace_id=current_trace_id(),
+                    read_at=self.clock.now(),
+                )
+            )
+        await self.store.log_access(records)
+        return pb.ListMatchesResponse(
+            matches=[convert.match_to_pb(m) for m in page],
+            next_page_token=str(offset + size) if len(matches) > size else "",
+        )
+
+    async def _coordinator_action(
+        self,
+        match_id: str,
+        professional_id: str,
+        purpose: str,
+        action: Callable[[domain.Match | None], domain.Decision],
+    ) -> pb.Match:
+        try:
+            match = await self.store.change_match(match_id, action)
+        except domain.NotFound:
+            await self._log(professional_id, None, "", match_id, purpose, granted=False)
+            raise
+        me = match.member(professional_id)
+        await self._log(
+            professional_id,
+            me.organisation_id if me is not None else None,
+            match.pseudonym,
+            match.match_id,
+            purpose,
+            granted=True,
+        )
+        return convert.match_to_pb(match)
+
+    async def TakeCoordinator(
+        self, request: pb.TakeCoordinatorRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TakeCoordinatorResponse:
+        pid = request.professional_id
+        match = await self._coordinator_action(
+            request.match_id, pid, "take_coordinator", lambda m: domain.take_coordinator(m, pid)
+        )
+        return pb.TakeCoordinatorResponse(match=match)
+
+    async def HandOverCoordinator(
+        self, request: pb.HandOverCoordinatorRequest, context: grpc.aio.ServicerContext
+    ) -> pb.HandOverCoordinatorResponse:
+        pid, to = request.professional_id, request.to_professional_id
+        match = await self._coordinator_action(
+            request.match_id, pid, "hand_over_coordinator", lambda m: domain.hand_over_coordinator(m, pid, to)
+        )
+        return pb.HandOverCoordinatorResponse(match=match)
+
+    async def AcceptCoordinator(
+        self, request: pb.AcceptCoordinatorRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AcceptCoordinatorResponse:
+        pid = request.professional_id
+        match = await self._coordinator_action(
+            request.match_id, pid, "accept_coordinator", lambda m: domain.accept_coordinator(m, pid)
+        )
+        return pb.AcceptCoordinatorResponse(match=match)
+
+    async def GetCoordinatorRules(
+        self, request: pb.GetCoordinatorRulesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetCoordinatorRulesResponse:
+        return pb.GetCoordinatorRulesResponse(rules=convert.rules_to_pb(await self.store.rules()))
+
+    async def SetCoordinatorRules(
+        self, request: pb.SetCoordinatorRulesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SetCoordinatorRulesResponse:
+        if not request.admin_id.strip():
+            raise InvalidArgument("admin_id_missing", "Geef aan welke beheerder de regels vaststelt.")
+        orgs = [o.strip() for o in request.rules.organisation_priority]
+        domains = [d.strip() for d in request.rules.domain_priority]
+        domain.validate_rules(orgs, domains)
+        rules = await self.store.set_rules(orgs, domains, request.admin_id)
+        return pb.SetCoordinatorRulesResponse(rules=convert.rules_to_pb(rules))
+
+    async def ListMatchesOnPseudonym(
+        self, request: pb.ListMatchesOnPseudonymRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMatchesOnPseudonymResponse:
+        matches = await self.store.matches_on_pseudonym(request.pseudonym)
+        return pb.ListMatchesOnPseudonymResponse(matches=[convert.match_to_pb(m) for m in matches])
+
+    async def ListAccessLog(
+        self, request: pb.ListAccessLogRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListAccessLogResponse:
+        records = await self.store.access_log(request.pseudonym)
+        return pb.ListAccessLogResponse(
+            entries=[
+                pb.AccessLogEntry(
+                    professional_id=r.professional_id,
+                    organisation_id=r.organisation_id,
+                    match_id=r.match_id,
+                    purpose=r.purpose,
+                    outcome=r.outcome,
+                    trace_id=r.trace_id,
+                    read_at=to_timestamp(r.read_at),
+                )
+                for r in records
+            ]
+        )
+
+
+async def create_service(settings: MatchSettings, *, clock: Clock | None = None) -> GrpcService:
+    """The match service: gRPC API plus the outbox relay that tells notify of every change."""
+    clock = clock if clock is not None else SystemClock()
+    service = GrpcService("match", settings)
+    pool = await open_pool(settings.database_url, name="match", max_size=settings.db_pool_max)
+    service.add_closer(pool.close)
+    channel = aio_channel(settings.notify_addr)
+    notify = notify_pb2_grpc.NotifyServiceStub(channel)
+
+    async def close_channel() -> None:
+        await channel.close()
+
+    service.add_closer(close_channel)
+
+    store = MatchStore(pool, clock)
+
+    async def deliver(events: list[pb.MatchEvent]) -> None:
+        await notify.ApplyMatchEvents(
+            notify_pb2.ApplyMatchEventsRequest(events=events), timeout=settings.rpc_timeout_seconds
+        )
+
+    async def send_to_notify(payloads: list[bytes]) -> None:
+        events = [pb.MatchEvent.FromString(p) for p in payloads]
+        try:
+            await deliver(events)
+            return
+        except grpc.aio.AioRpcError as exc:
+            if permanent_refusal(exc) is None:
+                raise  # transient: the relay retries the batch later
+        # notify refuses the whole batch for one bad event: find it, park it, deliver the rest
+        # (a redelivered event keeps its id, so notify never sends twice).
+        for payload, event in zip(payloads, events, strict=True):
+            try:
+                await deliver([event])
+            except grpc.aio.AioRpcError as exc:
+                reason = permanent_refusal(exc)
+                if reason is None:
+                    raise
+                await store.park_undeliverable(event.event_id, payload, reason)
+                log.warning(
+                    "match event refused by notify, parked",
+                    extra={
+                        "event_id": event.event_id,
+                        "kind": pb.MatchEventKind.Name(event.kind),
+                        "reason": reason,
+                    },
+                )
+
+    relay = outbox.OutboxRelay(pool, {NOTIFY: send_to_notify})
+    service.add_background(relay.run)
+
+    async def forget_processed_events() -> None:
+        while True:
+            await store.forget_processed_events(PROCESSED_EVENTS_KEPT)
+            await asyncio.sleep(3600)
+
+    service.add_background(forget_processed_events)
+    servicer = MatchServicer(store, clock)
+    service.add_servicer(pb_grpc.add_MatchServiceServicer_to_server, servicer, "sluis.match.v1.MatchService")
+    return service

@@ -1,0 +1,464 @@
+"""The match service over real gRPC with real PostgreSQL and a recording fake of notify."""
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import grpc
+import psycopg
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from sluis.match.v1 import match_pb2 as pb
+from sluis.match.v1 import match_pb2_grpc as pb_grpc
+from sluis.signal.v1 import signal_pb2 as spb
+from sluis.types.v1 import types_pb2
+
+from services.common.clock import FrozenClock
+from services.match import domain
+from services.match.server import MIGRATIONS, MatchSettings, create_service
+from services.match.tests.fakes import RecordingNotify
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+REGISTERED = spb.SIGNAL_EVENT_KIND_REGISTERED
+ENDED = spb.SIGNAL_EVENT_KIND_ENDED
+DELETED = spb.SIGNAL_EVENT_KIND_DELETED
+
+
+def ts(moment: datetime) -> Timestamp:
+    out = Timestamp()
+    out.FromDatetime(moment)
+    return out
+
+
+def contact(prof: str, org: str) -> types_pb2.ProfessionalContact:
+    return types_pb2.ProfessionalContact(
+        professional_id=prof,
+        name=f"Naam {prof}",
+        role="hulpverlener",
+        phone="010-1234567",
+        email=f"{prof}@{org}.example",
+        organisation_id=org,
+        organisation_name=f"Organisatie {org}",
+    )
+
+
+def event(
+    prof: str,
+    org: str,
+    pseudonym: str,
+    *,
+    kind: int = REGISTERED,
+    version: int = 1,
+    minute: int = 0,
+    signal_id: str | None = None,
+    may_coordinate: bool = True,
+    domains: tuple[str, ...] = (),
+) -> spb.SignalEvent:
+    return spb.SignalEvent(
+        event_id=str(uuid.uuid4()),
+        kind=kind,  # type: ignore[arg-type]
+        signal_id=signal_id or f"sig-{pseudonym}-{prof}",
+        signal_version=version,
+        pseudonym=pseudonym,
+        professional=contact(prof, org),
+        may_coordinate=may_coordinate,
+        domains=list(domains),
+        registered_at=ts(T0 + timedelta(minutes=minute)),
+        occurred_at=ts(T0 + timedelta(minutes=minute)),
+    )
+
+
+def ended(ev: spb.SignalEvent, kind: int = ENDED) -> spb.SignalEvent:
+    out = spb.SignalEvent()
+    out.CopyFrom(ev)
+    out.event_id = str(uuid.uuid4())
+    out.kind = kind  # type: ignore[assignment]
+    out.signal_version = ev.signal_version + 1
+    return out
+
+
+def person() -> str:
+    return f"1.{uuid.uuid4().hex}"
+
+
+@dataclass
+class Harness:
+    stub: pb_grpc.MatchServiceStub
+    notify: RecordingNotify
+    url: str
+    clock: FrozenClock
+
+    def apply(self, *events: spb.SignalEvent) -> pb.ApplySignalEventsResponse:
+        return self.stub.ApplySignalEvents(pb.ApplySignalEventsRequest(events=list(events)), timeout=10)
+
+    def involvement(self, pseudonym: str, prof: str, purpose: str = "portal") -> pb.GetInvolvementResponse:
+        return self.stub.GetInvolvement(
+            pb.GetInvolvementRequest(pseudonym=pseudonym, professional_id=prof, purpose=purpose), timeout=5
+        )
+
+    def events_for(self, match_id: str) -> list[pb.MatchEvent]:
+        return [e for e in self.notify.snapshot() if e.match_id == match_id]
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 10) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError("condition not reached in time")
+            time.sleep(0.02)
+
+    def outbox_empty(self) -> bool:
+        with psycopg.connect(self.url) as conn:
+            row = conn.execute("SELECT count(*) FROM outbox").fetchone()
+        return row is not None and row[0] == 0
+
+    def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.url) as conn:
+            return conn.execute(query, params).fetchall()
+
+
+@pytest.fixture
+def harness(new_database, run_service) -> Iterator[Harness]:
+    notify = RecordingNotify.create()
+    notify_svc = run_service(notify.service)
+    url = new_database("match", MIGRATIONS)
+    clock = FrozenClock(T0 + timedelta(days=1))
+    settings = MatchSettings(
+        region="test", database_url=url, grpc_listen="127.0.0.1:0", notify_addr=notify_svc.address
+    )
+    svc = run_service(lambda: create_service(settings, clock=clock))
+    with grpc.insecure_channel(svc.address) as channel:
+        yield Harness(pb_grpc.MatchServiceStub(channel), notify, url, clock)
+
+
+def kinds(events: list[pb.MatchEvent]) -> list[int]:
+    return [e.kind for e in events]
+
+
+def recipient_ids(ev: pb.MatchEvent) -> list[str]:
+    return sorted(r.professional_id for r in ev.recipients)
+
+
+# --- the core flow ---------------------------------------------------------------------------
+
+
+def test_two_organisations_make_a_match_and_notify_is_told(harness: Harness) -> None:
+    p = person()
+    resp = harness.apply(event("a", "o1", p), event("b", "o2", p, minute=1))
+    assert (resp.applied, resp.duplicates) == (2, 0)
+    match = harness.involvement(p, "a").match
+    assert match.status == pb.MATCH_STATUS_OPEN
+    assert sorted(m.professional.professional_id for m in match.members) == ["a", "b"]
+    assert match.coordinator_professional_id == "a"
+    events = harness.wait_for(lambda: harness.events_for(match.match_id))
+    assert kinds(events) == [pb.MATCH_EVENT_KIND_CREATED]
+    assert recipient_ids(events[0]) == ["a", "b"]
+    assert events[0].subject.professional_id == "a"
+    assert sum(m.is_coordinator for m in events[0].members) == 1
+    harness.wait_for(harness.outbox_empty)
+
+
+def test_one_organisation_is_no_match(harness: Harness) -> None:
+    p = person()
+    harness.apply(event("a", "o1", p), event("b", "o1", p, minute=1))
+    resp = harness.involvement(p, "a")
+    assert not resp.HasField("match")
+    assert [m.professional.professional_id for m in resp.others] == ["b"]
+    assert harness.sql("SELECT count(*) FROM matches") == [(0,)]
+
+
+def test_redelivery_and_stale_events_are_not_applied_twice(harness: Harness) -> None:
+    p = person()
+    a, b = event("a", "o1", p), event("b", "o2", p, minute=1)
+    harness.apply(a, b)
+    again = harness.apply(a, b, a)
+    assert (again.applied, again.duplicates) == (0, 3)
+    # An older version under a new event id (e.g. re-emitted) changes nothing either.
+    stale = spb.SignalEvent()
+    stale.CopyFrom(a)
+    stale.event_id = str(uuid.uuid4())
+    assert harness.apply(stale).duplicates == 1
+    match_id = harness.involvement(p, "a").match.match_id
+    harness.wait_for(harness.outbox_empty)
+    assert kinds(harness.events_for(match_id)) == [pb.MATCH_EVENT_KIND_CREATED]
+
+
+def test_events_in_any_order(harness: Harness) -> None:
+    p = person()
+    a, b = event("a", "o1", p), event("b", "o2", p, minute=1)
+    # ENDED (version 2) of b arrives before its REGISTERED (version 1): b never counts.
+    harness.apply(ended(b))
+    harness.apply(a, b)
+    assert not harness.involvement(p, "a").HasField("match")
+    assert harness.sql("SELECT count(*) FROM matches") == [(0,)]
+
+
+def test_join_leave_and_close(harness: Harness) -> None:
+    p = person()
+    a, b, c = event("a", "o1", p), event("b", "o2", p, minute=1), event("c", "o3", p, minute=2)
+    harness.apply(a, b)
+    match_id = harness.involvement(p, "a").match.match_id
+    harness.apply(c)
+    harness.apply(ended(a))
+    match = harness.involvement(p, "b").match
+    assert match.match_id == match_id
+    assert sorted(m.professional.professional_id for m in match.members) == ["b", "c"]
+    assert match.coordinator_professional_id == "b"
+    harness.apply(ended(c, DELETED))
+    assert not harness.involvement(p, "b").HasField("match")
+    events = harness.wait_for(lambda: (e := harness.events_for(match_id)) and len(e) == 5 and e)
+    assert kinds(events) == [
+        pb.MATCH_EVENT_KIND_CREATED,
+        pb.MATCH_EVENT_KIND_MEMBER_JOINED,
+        pb.MATCH_EVENT_KIND_MEMBER_LEFT,
+        pb.MATCH_EVENT_KIND_COORDINATOR_CHANGED,
+        pb.MATCH_EVENT_KIND_CLOSED,
+    ]
+    joined, left, changed, closed = events[1:]
+    assert joined.subject.professional_id == "c" and recipient_ids(joined) == ["a", "b", "c"]
+    assert len(joined.members) == 3
+    assert left.subject.professional_id == "a" and recipient_ids(left) == ["a", "b", "c"]
+    assert changed.subject.professional_id == "b" and recipient_ids(changed) == ["b", "c"]
+    assert recipient_ids(closed) == ["b", "c"]
+    # A new signal after closing makes a new match.
+    harness.clock.advance(timedelta(hours=1))
+    harness.apply(event("d", "o4", p, minute=9))
+    assert harness.involvement(p, "d").match.match_id not in ("", match_id)
+    matches = harness.stub.ListMatchesOnPseudonym(pb.ListMatchesOnPseudonymRequest(pseudonym=p), timeout=5)
+    assert [m.status for m in matches.matches] == [pb.MATCH_STATUS_CLOSED, pb.MATCH_STATUS_OPEN]
+
+
+def test_events_wait_while_notify_is_down(harness: Harness) -> None:
+    harness.notify.fail = True
+    p = person()
+    harness.apply(event("a", "o1", p), event("b", "o2", p, minute=1))
+    harness.wait_for(lambda: harness.notify.refused >= 1)
+    assert not harness.notify.snapshot()
+    assert not harness.outbox_empty()
+    harness.notify.fail = False
+    harness.wait_for(harness.notify.snapshot, timeout=40)
+    harness.wait_for(harness.outbox_empty)
+    assert len(harness.notify.snapshot()) == 1
+
+
+def test_an_event_notify_refuses_is_parked_and_does_not_block_others(harness: Harness) -> None:
+    harness.notify.invalid = lambda e: any(not r.email for r in e.recipients)
+    bad_person, good_person = person(), person()
+    nameless = event("b", "o2", bad_person, minute=1)
+    nameless.professional.email = ""
+    # One call: both matches' events reach the outbox in one transaction, so one relay batch.
+    harness.apply(
+        event("a", "o1", bad_person), nameless, event("a", "o1", good_person), event("c", "o3", good_person)
+    )
+    good = harness.involvement(good_person, "a").match.match_id
+    bad = harness.involvement(bad_person, "a").match.match_id
+    harness.wait_for(lambda: harness.events_for(good))
+    harness.wait_for(harness.outbox_empty)
+    assert not harness.events_for(bad)
+    parked = harness.sql("SELECT reason FROM undeliverable_events")
+    assert parked == [("unknown_recipient",)]
+
+
+def test_big_batch_of_many_people(harness: Harness) -> None:
+    events = []
+    people = [person() for _ in range(300)]
+    for i, p in enumerate(people):
+        events.append(event("a", "o1", p))
+        if i % 3 == 0:
+            events.append(event("b", "o2", p, minute=1))
+    resp = harness.apply(*events)
+    assert resp.applied == len(events)
+    assert harness.sql("SELECT count(*) FROM matches WHERE status = 'open'") == [(100,)]
+    harness.wait_for(lambda: len(harness.notify.snapshot()) == 100)
+
+
+def test_invalid_events_are_refused(harness: Harness) -> None:
+    bad = event("a", "o1", person())
+    bad.event_id = ""
+    with pytest.raises(grpc.RpcError) as exc:
+        harness.apply(bad)
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+# --- concurrency -------------------------------------------------------------------------------
+
+
+def test_fifty_professionals_of_ten_organisations_at_once(harness: Harness) -> None:
+    """50 concurrent ApplySignalEvents calls (one event each) on one person."""
+    p = person()
+    events = [event(f"p{i:02d}", f"o{i % 10}", p, minute=i) for i in range(50)]
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(lambda e: harness.apply(e), events))
+    assert sum(r.applied for r in results) == 50
+    assert harness.sql("SELECT count(*) FROM matches") == [(1,)]
+    match = harness.involvement(p, "p00").match
+    assert len(match.members) == 50
+    assert sum(m.is_coordinator for m in match.members) == 1
+    assert match.coordinator_professional_id in {m.professional.professional_id for m in match.members}
+    harness.wait_for(harness.outbox_empty)
+    events_out = harness.events_for(match.match_id)
+    # No duplicate deliveries of one event.
+    assert len({e.event_id for e in events_out}) == len(events_out)
+    # Every member is told of their own entry into the match exactly once: in CREATED, or in
+    # the MEMBER_JOINED whose subject they are.
+    entries: Counter[str] = Counter()
+    for e in events_out:
+        if e.kind == pb.MATCH_EVENT_KIND_CREATED:
+            entries.update(r.professional_id for r in e.recipients)
+        elif e.kind == pb.MATCH_EVENT_KIND_MEMBER_JOINED:
+            entries[e.subject.professional_id] += 1
+    assert entries == Counter({f"p{i:02d}": 1 for i in range(50)})
+    assert kinds(events_out).count(pb.MATCH_EVENT_KIND_CREATED) == 1
+    # The coordinator can only have moved if ... it never does: nobody left.
+    assert pb.MATCH_EVENT_KIND_COORDINATOR_CHANGED not in kinds(events_out)
+
+
+# --- visibility and the access log --------------------------------------------------------------
+
+
+def not_found(call: Callable[[], Any]) -> tuple[str, str]:
+    with pytest.raises(grpc.RpcError) as exc:
+        call()
+    err: Any = exc.value
+    assert err.code() == grpc.StatusCode.NOT_FOUND
+    meta = dict(err.trailing_metadata())
+    return meta["sluis-reason"], err.details()
+
+
+def test_visibility_for_every_role(harness: Harness) -> None:
+    p = person()
+    a, b, c = event("a", "o1", p), event("b", "o2", p, minute=1), event("c", "o3", p, minute=2)
+    harness.apply(a, b, c, event("x", "o9", person()))
+    harness.apply(ended(c))
+    unknown = not_found(lambda: harness.involvement(person(), "a"))
+    assert unknown == ("not_found", domain.NOT_FOUND_DETAIL)
+
+    # A member with an active signal sees the others' contact details and the coordinator.
+    resp = harness.involvement(p, "a")
+    assert [o.professional.professional_id for o in resp.others] == ["b"]
+    b_contact = resp.others[0].professional
+    assert (b_contact.name, b_contact.email, b_contact.organisation_id) == ("Naam b", "b@o2.example", "o2")
+    assert resp.match.coordinator_professional_id == "a"
+    match_id = resp.match.match_id
+
+    # Everybody else gets exactly the unknown-person answer: a colleague of a member's
+    # organisation, a professional whose signal ended, a stranger, an empty id.
+    for who in ("a-colleague", "c", "x", ""):
+        assert not_found(partial(harness.involvement, p, who)) == unknown
+        request = pb.GetMatchRequest(match_id=match_id, professional_id=who)
+        assert not_found(partial(harness.stub.GetMatch, request, timeout=5)) == unknown
+    assert (
+        not_found(
+            lambda: harness.stub.GetMatch(
+                pb.GetMatchRequest(match_id=str(uuid.uuid4()), professional_id="a"), timeout=5
+            )
+        )
+        == unknown
+    )
+    assert (
+        not_found(
+            lambda: harness.stub.GetMatch(
+                pb.GetMatchRequest(match_id="nonsense", professional_id="a"), timeout=5
+            )
+        )
+        == unknown
+    )
+
+    got = harness.stub.GetMatch(
+        pb.GetMatchRequest(match_id=match_id, professional_id="b", purpose="api"), timeout=5
+    )
+    assert got.match.match_id == match_id
+    listed = harness.stub.ListMatches(pb.ListMatchesRequest(professional_id="b"), timeout=5)
+    assert [m.match_id for m in listed.matches] == [match_id]
+    for who in ("c", "x", "a-colleague"):
+        assert not harness.stub.ListMatches(pb.ListMatchesRequest(professional_id=who), timeout=5).matches
+
+    log = harness.stub.ListAccessLog(pb.ListAccessLogRequest(pseudonym=p), timeout=5).entries
+    outcomes = [(e.professional_id, e.organisation_id, e.purpose, e.outcome) for e in log]
+    assert ("a", "o1", "portal", "granted") in outcomes
+    assert ("a-colleague", "", "portal", "refused") in outcomes
+    assert ("c", "o3", "portal", "refused") in outcomes  # organisation known from the ended signal
+    assert ("x", "o9", "portal", "refused") in outcomes
+    assert ("b", "o2", "api", "granted") in outcomes
+    assert ("b", "o2", "list_matches", "granted") in outcomes
+    assert all(e.match_id == match_id for e in log)
+    assert all(len(e.trace_id) == 32 for e in log)
+    assert all(e.read_at.seconds for e in log)
+
+
+# --- coordinator over gRPC ------------------------------------------------------------------------
+
+
+def test_coordinator_rules_take_over_and_hand_over(harness: Harness) -> None:
+    empty = harness.stub.GetCoordinatorRules(pb.GetCoordinatorRulesRequest(), timeout=5).rules
+    assert empty.version == 0 and not empty.organisation_priority
+    rules = pb.CoordinatorRules(organisation_priority=["o3", "o2"], domain_priority=["youth"])
+    stored = harness.stub.SetCoordinatorRules(
+        pb.SetCoordinatorRulesRequest(rules=rules, admin_id="admin"), timeout=5
+    )
+    assert stored.rules.version == 1 and stored.rules.created_by == "admin"
+    with pytest.raises(grpc.RpcError) as exc:
+        harness.stub.SetCoordinatorRules(
+            pb.SetCoordinatorRulesRequest(
+                rules=pb.CoordinatorRules(domain_priority=["astrology"]), admin_id="admin"
+            ),
+            timeout=5,
+        )
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    current = harness.stub.GetCoordinatorRules(pb.GetCoordinatorRulesRequest(), timeout=5).rules
+    assert list(current.organisation_priority) == ["o3", "o2"] and current.version == 1
+
+    p = person()
+    harness.apply(
+        event("a", "o1", p),
+        event("b", "o2", p, minute=1),
+        event("c", "o3", p, minute=2),
+        event("n", "o4", p, minute=3, may_coordinate=False),
+    )
+    match = harness.involvement(p, "a").match
+    assert match.coordinator_professional_id == "c"  # priority list
+    mid = match.match_id
+
+    with pytest.raises(grpc.RpcError) as exc:
+        harness.stub.TakeCoordinator(pb.TakeCoordinatorRequest(match_id=mid, professional_id="n"), timeout=5)
+    assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert not_found(
+        lambda: harness.stub.TakeCoordinator(
+            pb.TakeCoordinatorRequest(match_id=mid, professional_id="zz"), timeout=5
+        )
+    ) == ("not_found", domain.NOT_FOUND_DETAIL)
+
+    taken = harness.stub.TakeCoordinator(
+        pb.TakeCoordinatorRequest(match_id=mid, professional_id="a"), timeout=5
+    )
+    assert taken.match.coordinator_professional_id == "a"
+    offered = harness.stub.HandOverCoordinator(
+        pb.HandOverCoordinatorRequest(match_id=mid, professional_id="a", to_professional_id="b"), timeout=5
+    )
+    assert offered.match.pending_coordinator_professional_id == "b"
+    accepted = harness.stub.AcceptCoordinator(
+        pb.AcceptCoordinatorRequest(match_id=mid, professional_id="b"), timeout=5
+    )
+    assert accepted.match.coordinator_professional_id == "b"
+    assert accepted.match.pending_coordinator_professional_id == ""
+    events = harness.wait_for(lambda: (e := harness.events_for(mid)) and len(e) == 4 and e)
+    assert kinds(events) == [
+        pb.MATCH_EVENT_KIND_CREATED,
+        pb.MATCH_EVENT_KIND_COORDINATOR_CHANGED,
+        pb.MATCH_EVENT_KIND_HANDOVER_REQUESTED,
+        pb.MATCH_EVENT_KIND_COORDINATOR_CHANGED,
+    ]
+    assert recipient_ids(events[2]) == ["b"]
+    assert recipient_ids(events[3]) == ["a", "b", "c", "n"]
+
+    # When the coordinator's signal ends, the role moves on by the rule (priority list: o3).
+    harness.apply(ended(event("b", "o2", p, minute=1)))
+    assert harness.involvement(p, "a").match.coordinator_professional_id == "c"

@@ -1,0 +1,320 @@
+"""The delivery worker: takes due rows from the queue and hands them to SMTP or to a webhook.
+
+Why PostgreSQL and not Redis Streams for the queue: the inbox item and the deliveries of an
+event are written in ONE transaction with the idempotency record, so a replayed event can never
+produce a second mail and a crash can never leave an inbox item without its mail (or the other
+way round). A second system would need its own outbox to stay consistent with the first. The
+volume (thousands of mails an hour at the peak of a bulk load) is far below what
+`FOR UPDATE SKIP LOCKED` on an indexed table handles, and state, retries, dead letters and
+statistics are plain SQL that operators can read. Redis is used only for what may be lost:
+the shared token buckets of the per-domain rate limit.
+
+Delivery is at least once: a worker holds its claimed rows locked while it sends them and
+records the outcomes in the same transaction. When the process dies in between, the claim is
+rolled back and the batch is sent again after the restart with the same Message-ID, so at most
+one batch (SLUIS_NOTIFY_BATCH_SIZE mails) is handed to SMTP twice and the receiving side can
+recognise the copies; nothing is lost.
+"""
+
+import asyncio
+import contextlib
+import logging
+import smtplib
+import ssl
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any, Protocol
+
+from services.common.clock import Clock
+from services.notify import domain
+from services.notify.store import DueDelivery, NotifyStore, later
+
+log = logging.getLogger("sluis.notify.delivery")
+
+
+class RateLimiter(Protocol):
+    async def take(self, key: str) -> float:
+        """0 when a send to `key` may go now, else seconds to wait."""
+        ...
+
+
+class LocalRateLimiter:
+    def __init__(self, rate: float, burst: float) -> None:
+        self.bucket = domain.TokenBucket(rate, burst)
+
+    async def take(self, key: str) -> float:
+        return self.bucket.take(key, time.monotonic())
+
+
+# Token bucket in Redis: shared by all replicas, so the limit holds per domain for the region.
+_BUCKET_LUA = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
+return tostring(wait)
+"""
+
+
+class RedisRateLimiter:
+    def __init__(self, url: str, rate: float, burst: float) -> None:
+        import redis.asyncio as redis_async
+
+        self.client: Any = redis_async.from_url(url)
+        self.rate = rate
+        self.burst = burst
+        self.script = self.client.register_script(_BUCKET_LUA)
+        self.fallback = LocalRateLimiter(rate, burst)
+
+    async def take(self, key: str) -> float:
+        try:
+            wait = await self.script(keys=[f"sluis:notify:bucket:{key}"], args=[self.rate, self.burst])
+        except Exception as exc:
+            # Redis holds nothing that must survive; while it is away each replica paces on its
+            # own rather than stopping all mail.
+            log.warning("rate limiter unavailable, pacing locally", extra={"error": type(exc).__name__})
+            return self.fallback.bucket.take(key, time.monotonic())
+        return float(wait)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class Mailer:
+    """smtplib in a worker thread: one connection per batch."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        user: str = "",
+        password: str = "",
+        starttls: bool = False,
+        timeout: float = 10.0,
+        mail_from: str,
+    ) -> None:
+        self.host, self.port, self.user, self.password = host, port, user, password
+        self.starttls, self.timeout, self.mail_from = starttls, timeout, mail_from
+        self.ehlo_name = mail_from.rsplit("@", 1)[-1].strip(" >") or "sluis.example"
+
+    def message(self, delivery: DueDelivery, now: datetime) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = self.mail_from
+        msg["To"] = (
+            f'"{delivery.recipient_name}" <{delivery.address}>'
+            if delivery.recipient_name
+            else delivery.address
+        )
+        msg["Subject"] = delivery.subject
+        msg["Date"] = formatdate(now.timestamp(), localtime=False)
+        msg["Message-ID"] = domain.message_id(delivery.delivery_id)
+        msg["Auto-Submitted"] = "auto-generated"
+        msg.set_content(delivery.body_text)
+        if delivery.body_html:
+            msg.add_alternative(delivery.body_html, subtype="html")
+        return msg
+
+    def send_batch(self, messages: Sequence[EmailMessage]) -> list[domain.Outcome]:
+        """Blocking: call through asyncio.to_thread."""
+        outcomes: list[domain.Outcome] = []
+        try:
+            # A fixed EHLO name: smtplib would otherwise resolve our FQDN on every connection.
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout, local_hostname=self.ehlo_name)
+        except (OSError, smtplib.SMTPException) as exc:
+            return [domain.Outcome(ok=False, error=f"connect: {type(exc).__name__}")] * len(messages)
+        try:
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.user:
+                smtp.login(self.user, self.password)
+            for msg in messages:
+                outcomes.append(self._send_one(smtp, msg))
+                if not outcomes[-1].ok and outcomes[-1].error.startswith("connection"):
+                    break
+        except (OSError, smtplib.SMTPException) as exc:
+            outcomes.append(domain.Outcome(ok=False, error=f"session: {type(exc).__name__}"))
+        finally:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                smtp.quit()
+        # Whatever was not tried (connection lost) is a transient failure.
+        while len(outcomes) < len(messages):
+            outcomes.append(domain.Outcome(ok=False, error="connection lost"))
+        return outcomes[: len(messages)]
+
+    @staticmethod
+    def _send_one(smtp: smtplib.SMTP, msg: EmailMessage) -> domain.Outcome:
+        try:
+            refused = smtp.send_message(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            permanent = all(500 <= c < 600 for c in codes)
+            return domain.Outcome(
+                ok=False, error=f"recipient refused {codes[0] if codes else ''}", permanent=permanent
+            )
+        except smtplib.SMTPResponseException as exc:
+            # Only the code: an SMTP reply text may quote the address.
+            return domain.Outcome(
+                ok=False, error=f"smtp {exc.smtp_code}", permanent=500 <= exc.smtp_code < 600
+            )
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            return domain.Outcome(ok=False, error=f"connection {type(exc).__name__}")
+        if refused:
+            return domain.Outcome(ok=False, error="recipient refused", permanent=True)
+        return domain.SENT_OUTCOME
+
+
+class WebhookPoster:
+    """POST the JSON body with a SluiS-Signature header (urllib in a worker thread)."""
+
+    def __init__(self, timeout: float, secret_key: bytes | None) -> None:
+        self.timeout = timeout
+        self.secret_key = secret_key
+
+    def secret(self, delivery: DueDelivery) -> bytes | None:
+        if delivery.webhook_secret is None:
+            return None
+        if delivery.secret_wrapped:
+            if self.secret_key is None:
+                return None
+            return domain.unwrap_secret(self.secret_key, delivery.webhook_secret)
+        return delivery.webhook_secret
+
+    def post(self, delivery: DueDelivery, timestamp: int) -> domain.Outcome:
+        """Blocking: call through asyncio.to_thread."""
+        secret = self.secret(delivery)
+        if secret is None:
+            return domain.Outcome(ok=False, error="webhook deleted or secret unavailable", permanent=True)
+        body = delivery.body_text.encode()
+        request = urllib.request.Request(  # noqa: S310 - the URL was checked to be http(s)
+            delivery.address,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "SluiS-notify/1",
+                domain.SIGNATURE_HEADER: domain.sign(secret, timestamp, body),
+                "SluiS-Delivery": delivery.delivery_id,
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                response.read(1024)
+            return domain.SENT_OUTCOME
+        except urllib.error.HTTPError as exc:
+            # 4xx other than timeout/too-many is the receiver saying "never": no use retrying.
+            permanent = 400 <= exc.code < 500 and exc.code not in (408, 425, 429)
+            return domain.Outcome(ok=False, error=f"http {exc.code}", permanent=permanent)
+        except (OSError, ValueError) as exc:
+            return domain.Outcome(ok=False, error=f"connection {type(exc).__name__}")
+
+
+class DeliveryWorker:
+    """Runs batches until none is due, then sleeps until woken, due, or the poll interval."""
+
+    def __init__(
+        self,
+        store: NotifyStore,
+        clock: Clock,
+        mailer: Mailer,
+        poster: WebhookPoster,
+        limiter: RateLimiter,
+        *,
+        batch_size: int,
+        max_attempts: int,
+        retry_base: float,
+        retry_cap: float,
+        poll_seconds: float,
+    ) -> None:
+        self.store, self.clock, self.mailer, self.poster, self.limiter = store, clock, mailer, poster, limiter
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts
+        self.retry_base, self.retry_cap = retry_base, retry_cap
+        self.poll_seconds = poll_seconds
+        self.wake = asyncio.Event()
+
+    def record(self, delivery: DueDelivery, outcome: domain.Outcome) -> tuple[str, int, datetime, str]:
+        now = self.clock.now()
+        state, attempts = domain.after_attempt(outcome, delivery.attempts, self.max_attempts)
+        if outcome.defer_seconds > 0:
+            return state, attempts, later(now, outcome.defer_seconds), ""
+        if state == domain.RETRYING:
+            wait = domain.backoff(attempts, self.retry_base, self.retry_cap)
+            log.info(
+                "delivery failed, will retry",
+                extra={"delivery_id": delivery.delivery_id, "channel": delivery.channel, "attempt": attempts,
+                       "error": outcome.error},
+            )  # fmt: skip
+            return state, attempts, later(now, wait), outcome.error
+        if state == domain.DEAD:
+            log.warning(
+                "delivery dead-lettered",
+                extra={"delivery_id": delivery.delivery_id, "channel": delivery.channel, "target": delivery.target,
+                       "attempts": attempts, "error": outcome.error},
+            )  # fmt: skip
+        return state, attempts, now, outcome.error
+
+    async def handle(self, batch: list[DueDelivery]) -> list[domain.Outcome]:
+        outcomes: dict[str, domain.Outcome] = {}
+        mails: list[DueDelivery] = []
+        hooks: list[DueDelivery] = []
+        for delivery in batch:
+            wait = await self.limiter.take(delivery.target)
+            if wait > 0:
+                outcomes[delivery.delivery_id] = domain.Outcome(ok=False, defer_seconds=wait)
+            elif delivery.channel == domain.EMAIL:
+                mails.append(delivery)
+            else:
+                hooks.append(delivery)
+        now = self.clock.now()
+        jobs: list[Any] = []
+        if mails:
+            messages = [self.mailer.message(d, now) for d in mails]
+            jobs.append(asyncio.to_thread(self.mailer.send_batch, messages))
+        # Wall-clock time, not the injected clock: the receiver checks it against its own clock.
+        timestamp = int(time.time())
+        jobs += [asyncio.to_thread(self.poster.post, d, timestamp) for d in hooks]
+        results = await asyncio.gather(*jobs)
+        if mails:
+            for delivery, outcome in zip(mails, results[0], strict=True):
+                outcomes[delivery.delivery_id] = outcome
+            results = results[1:]
+        for delivery, outcome in zip(hooks, results, strict=True):
+            outcomes[delivery.delivery_id] = outcome
+        return [outcomes[d.delivery_id] for d in batch]
+
+    async def run_once(self) -> int:
+        """One batch; the number of deliveries handled (0 when nothing was due)."""
+        return await self.store.process_due(
+            self.clock.now(), self.batch_size, self.handle, apply_outcome=self.record
+        )
+
+    async def drain(self) -> int:
+        total = 0
+        while (n := await self.run_once()) > 0:
+            total += n
+        return total
+
+    async def run(self) -> None:
+        while True:
+            self.wake.clear()
+            await self.drain()
+            delay = self.poll_seconds
+            due_in = await self.store.next_due_in(self.clock.now())
+            if due_in is not None:
+                delay = min(delay, max(due_in, 0.01))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=delay)

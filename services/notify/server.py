@@ -1,0 +1,473 @@
+"""gRPC adapter of the notify service: requests to domain calls and back, nothing more.
+
+See delivery.py for why the queue lives in PostgreSQL and how delivery stays exactly-once
+from the reader's point of view (stable Message-ID, at most one batch handed over twice).
+"""
+
+import asyncio
+import base64
+import binascii
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import grpc
+from sluis.match.v1 import match_pb2
+from sluis.notify.v1 import notify_pb2 as pb
+from sluis.notify.v1 import notify_pb2_grpc as pb_grpc
+from sluis.signal.v1 import signal_pb2
+from sluis.types.v1 import types_pb2
+
+from services.common.clock import Clock, SystemClock
+from services.common.config import ConfigError, ServiceSettings, setting
+from services.common.db import open_pool
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.common.grpcserver import GrpcService
+from services.common.protos import from_timestamp, to_timestamp
+from services.notify import domain
+from services.notify.delivery import (
+    DeliveryWorker,
+    LocalRateLimiter,
+    Mailer,
+    RateLimiter,
+    RedisRateLimiter,
+    WebhookPoster,
+)
+from services.notify.store import InboxItem, NotifyStore, Planner, StoredWebhook
+
+MIGRATIONS = [Path(__file__).parent / "migrations"]
+MAX_PAGE = 200
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NotifySettings(ServiceSettings):
+    smtp_host: str = setting("SLUIS_SMTP_HOST", "127.0.0.1")
+    smtp_port: int = setting("SLUIS_SMTP_PORT", 1025)
+    smtp_user: str = setting("SLUIS_SMTP_USER", "")
+    smtp_password: str = setting("SLUIS_SMTP_PASSWORD", "", secret=True)
+    smtp_starttls: bool = setting("SLUIS_SMTP_STARTTLS", False)
+    smtp_timeout_seconds: float = setting("SLUIS_SMTP_TIMEOUT_SECONDS", 10.0)
+    mail_from: str = setting("SLUIS_MAIL_FROM", "SluiS <noreply@sluis.example>")
+    portal_url: str = setting("SLUIS_PORTAL_URL", "http://127.0.0.1:8080")
+    # Empty: rate-limit buckets in this process only (one replica).
+    redis_url: str = setting("SLUIS_REDIS_URL", "")
+    # base64 of 32 bytes; encrypts webhook signing secrets at rest. Empty: stored unencrypted.
+    secret_key: str = setting("SLUIS_NOTIFY_SECRET_KEY", "", secret=True)
+    batch_size: int = setting("SLUIS_NOTIFY_BATCH_SIZE", 20)
+    workers: int = setting("SLUIS_NOTIFY_WORKERS", 2)
+    poll_seconds: float = setting("SLUIS_NOTIFY_POLL_SECONDS", 1.0)
+    max_attempts: int = setting("SLUIS_NOTIFY_MAX_ATTEMPTS", 8)
+    retry_base_seconds: float = setting("SLUIS_NOTIFY_RETRY_BASE_SECONDS", 5.0)
+    retry_cap_seconds: float = setting("SLUIS_NOTIFY_RETRY_CAP_SECONDS", 3600.0)
+    webhook_timeout_seconds: float = setting("SLUIS_NOTIFY_WEBHOOK_TIMEOUT_SECONDS", 5.0)
+    # Token bucket per recipient domain (mails per second, burst) so bulk loads do not flood.
+    domain_rate: float = setting("SLUIS_NOTIFY_DOMAIN_RATE", 50.0)
+    domain_burst: float = setting("SLUIS_NOTIFY_DOMAIN_BURST", 200.0)
+    # Daily digest at this hour, Europe/Amsterdam.
+    digest_hour: int = setting("SLUIS_NOTIFY_DIGEST_HOUR", 7)
+
+    def secret_key_bytes(self) -> bytes | None:
+        if not self.secret_key:
+            return None
+        try:
+            key = base64.b64decode(self.secret_key, validate=True)
+        except binascii.Error:
+            raise ConfigError("SLUIS_NOTIFY_SECRET_KEY must be base64") from None
+        if len(key) != 32:
+            raise ConfigError("SLUIS_NOTIFY_SECRET_KEY must be 32 bytes (base64)")
+        return key
+
+
+# --- proto <-> domain ------------------------------------------------------------------------
+
+_MATCH_KINDS = {
+    match_pb2.MATCH_EVENT_KIND_CREATED: "match_created",
+    match_pb2.MATCH_EVENT_KIND_MEMBER_JOINED: "member_joined",
+    match_pb2.MATCH_EVENT_KIND_MEMBER_LEFT: "member_left",
+    match_pb2.MATCH_EVENT_KIND_CLOSED: "match_closed",
+    match_pb2.MATCH_EVENT_KIND_COORDINATOR_CHANGED: "coordinator_changed",
+    match_pb2.MATCH_EVENT_KIND_HANDOVER_REQUESTED: "handover_requested",
+}
+_DIGEST = {pb.DIGEST_IMMEDIATE: domain.DIGEST_IMMEDIATE, pb.DIGEST_DAILY: domain.DIGEST_DAILY}
+_DIGEST_PB = {v: k for k, v in _DIGEST.items()}
+
+
+def _contact(c: types_pb2.ProfessionalContact) -> domain.Contact:
+    return domain.Contact(
+        c.professional_id.strip(),
+        c.name.strip(),
+        c.role.strip(),
+        c.phone.strip(),
+        c.email.strip(),
+        c.organisation_id.strip(),
+        c.organisation_name.strip(),
+    )
+
+
+def _occurred(ts: object, now: datetime) -> datetime:
+    return from_timestamp(ts) or now  # type: ignore[arg-type]
+
+
+def match_notice(event: match_pb2.MatchEvent, now: datetime) -> domain.Notice:
+    notice = domain.Notice(
+        event_id=event.event_id.strip(),
+        kind=_MATCH_KINDS.get(event.kind, ""),
+        occurred_at=_occurred(event.occurred_at, now),
+        recipients=tuple(_contact(r) for r in event.recipients),
+        match_id=event.match_id.strip(),
+        members=tuple(domain.Member(_contact(m.professional), m.is_coordinator) for m in event.members),
+        subject=_contact(event.subject) if event.HasField("subject") else None,
+    )
+    domain.check_notice(notice)
+    return notice
+
+
+def signal_notice(event: signal_pb2.SignalEvent, now: datetime) -> domain.Notice | None:
+    """A lapse reminder or archive notice; None for signal events notify does not tell about."""
+    if event.kind == signal_pb2.SIGNAL_EVENT_KIND_LAPSING_SOON:
+        kind = "signal_lapsing"
+    elif (
+        event.kind == signal_pb2.SIGNAL_EVENT_KIND_ENDED and event.end_reason == signal_pb2.END_REASON_EXPIRED
+    ):
+        kind = "signal_archived"
+    elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_UNSPECIFIED:
+        kind = ""  # malformed: check_notice refuses it
+    else:
+        return None
+    notice = domain.Notice(
+        event_id=event.event_id.strip(),
+        kind=kind,
+        occurred_at=_occurred(event.occurred_at, now),
+        recipients=(_contact(event.professional),),
+        signal_id=event.signal_id.strip(),
+    )
+    domain.check_notice(notice)
+    return notice
+
+
+def _inbox_pb(item: InboxItem) -> pb.InboxItem:
+    return pb.InboxItem(
+        item_id=item.item_id,
+        kind=item.kind,
+        title=item.title,
+        body=item.body,
+        match_id=item.match_id,
+        signal_id=item.signal_id,
+        created_at=to_timestamp(item.created_at),
+        read_at=to_timestamp(item.read_at),
+    )
+
+
+def _webhook_pb(hook: StoredWebhook) -> pb.Webhook:
+    return pb.Webhook(
+        webhook_id=hook.webhook_id,
+        organisation_id=hook.organisation_id,
+        url=hook.url,
+        kinds=list(hook.kinds),
+        created_at=to_timestamp(hook.created_at),
+    )
+
+
+def _page_size(requested: int) -> int:
+    if requested < 0:
+        raise InvalidArgument("invalid_page_size", "Het paginaformaat mag niet negatief zijn.")
+    return min(requested or 50, MAX_PAGE)
+
+
+def _encode_token(created_at: datetime, item_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{item_id}".encode()).decode()
+
+
+def _decode_token(token: str) -> tuple[datetime, str] | None:
+    if not token:
+        return None
+    try:
+        at, item_id = base64.urlsafe_b64decode(token.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(at), item_id
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidArgument("invalid_page_token", "Ongeldig paginatoken.") from None
+
+
+def _offset_token(token: str) -> int:
+    if not token:
+        return 0
+    if not token.isdigit():
+        raise InvalidArgument("invalid_page_token", "Ongeldig paginatoken.")
+    return int(token)
+
+
+def _require(value: str, field: str) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidArgument("missing_field", f"Het veld {field} ontbreekt.", field=field)
+    return value
+
+
+# --- the servicer ----------------------------------------------------------------------------
+
+
+class NotifyServicer(pb_grpc.NotifyServiceServicer):
+    def __init__(
+        self,
+        store: NotifyStore,
+        settings: NotifySettings,
+        clock: Clock,
+        workers: Sequence[DeliveryWorker] = (),
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.workers = list(workers)
+        self.secret_key = settings.secret_key_bytes()
+
+    def _wake(self) -> None:
+        for worker in self.workers:
+            worker.wake.set()
+
+    def _planner(self, now: datetime) -> Planner:
+        def planner(
+            notice: domain.Notice, daily: set[str], hooks: Sequence[domain.WebhookTarget]
+        ) -> tuple[list[domain.InboxRow], list[domain.DeliveryRow]]:
+            return domain.plan(
+                notice, now=now, portal_url=self.settings.portal_url, daily_digest=daily, webhooks=hooks
+            )
+
+        return planner
+
+    async def _apply(self, notices: list[domain.Notice], total: int) -> tuple[int, int]:
+        now = self.clock.now()
+        accepted, duplicates = await self.store.apply(notices, now, self._planner(now))
+        if accepted:
+            self._wake()
+        # Events notify has nothing to say about count as accepted: they were handled.
+        return accepted + (total - len(notices)), duplicates
+
+    async def ApplyMatchEvents(
+        self, request: pb.ApplyMatchEventsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ApplyMatchEventsResponse:
+        domain.check_event_batch(len(request.events))
+        now = self.clock.now()
+        # Every event is checked before anything is written: one bad event queues nothing.
+        notices = [match_notice(e, now) for e in request.events]
+        accepted, duplicates = await self._apply(notices, len(notices))
+        return pb.ApplyMatchEventsResponse(accepted=accepted, duplicates=duplicates)
+
+    async def ApplySignalEvents(
+        self, request: pb.ApplySignalEventsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ApplySignalEventsResponse:
+        domain.check_event_batch(len(request.events))
+        now = self.clock.now()
+        notices = [n for n in (signal_notice(e, now) for e in request.events) if n is not None]
+        accepted, duplicates = await self._apply(notices, len(request.events))
+        return pb.ApplySignalEventsResponse(accepted=accepted, duplicates=duplicates)
+
+    async def ListInbox(
+        self, request: pb.ListInboxRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListInboxResponse:
+        professional_id = _require(request.professional_id, "professional_id")
+        size = _page_size(request.page_size)
+        items, unread = await self.store.list_inbox(
+            professional_id,
+            unread_only=request.unread_only,
+            limit=size + 1,
+            after=_decode_token(request.page_token),
+        )
+        token = (
+            _encode_token(items[size - 1].created_at, items[size - 1].item_id) if len(items) > size else ""
+        )
+        return pb.ListInboxResponse(
+            items=[_inbox_pb(i) for i in items[:size]], next_page_token=token, unread_count=unread
+        )
+
+    async def MarkInboxItemRead(
+        self, request: pb.MarkInboxItemReadRequest, context: grpc.aio.ServicerContext
+    ) -> pb.MarkInboxItemReadResponse:
+        professional_id = _require(request.professional_id, "professional_id")
+        item = await self.store.mark_read(professional_id, request.item_id.strip(), self.clock.now())
+        if item is None:
+            # Somebody else's item gets exactly the answer of a missing one.
+            raise NotFound("inbox_item_not_found", "Dit bericht bestaat niet.")
+        return pb.MarkInboxItemReadResponse(item=_inbox_pb(item))
+
+    async def GetPreferences(
+        self, request: pb.GetPreferencesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetPreferencesResponse:
+        professional_id = _require(request.professional_id, "professional_id")
+        digest = await self.store.get_digest(professional_id)
+        return pb.GetPreferencesResponse(
+            preferences=pb.Preferences(professional_id=professional_id, digest=_DIGEST_PB[digest])
+        )
+
+    async def SetPreferences(
+        self, request: pb.SetPreferencesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SetPreferencesResponse:
+        professional_id = _require(request.preferences.professional_id, "professional_id")
+        digest = _DIGEST.get(request.preferences.digest)
+        if digest is None:
+            raise InvalidArgument("invalid_digest", "Kies direct of een dagelijkse samenvatting.")
+        await self.store.set_digest(professional_id, digest, self.clock.now())
+        self._wake()
+        return pb.SetPreferencesResponse(
+            preferences=pb.Preferences(professional_id=professional_id, digest=_DIGEST_PB[digest])
+        )
+
+    async def SetWebhook(
+        self, request: pb.SetWebhookRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SetWebhookResponse:
+        hook = request.webhook
+        organisation_id = _require(hook.organisation_id, "organisation_id")
+        url = hook.url.strip()
+        domain.check_webhook_url(url)
+        kinds = sorted(set(hook.kinds))
+        domain.check_webhook_kinds(kinds)
+        secret = request.secret.encode() if request.secret else None
+        if secret is not None and not 16 <= len(secret) <= 512:
+            raise InvalidArgument("invalid_secret", "Het webhookgeheim moet 16 tot 512 tekens lang zijn.")
+        stored_secret = secret
+        if secret is not None and self.secret_key is not None:
+            stored_secret = domain.wrap_secret(self.secret_key, secret)
+        wrapped = self.secret_key is not None
+        now = self.clock.now()
+        if hook.webhook_id:
+            updated = await self.store.update_webhook(
+                organisation_id, hook.webhook_id, url, kinds, stored_secret, wrapped
+            )
+            if updated is None:
+                raise NotFound("webhook_not_found", "Deze webhook bestaat niet.")
+            return pb.SetWebhookResponse(webhook=_webhook_pb(updated))
+        if stored_secret is None:
+            raise InvalidArgument("missing_field", "Het veld secret ontbreekt.", field="secret")
+        if await self.store.count_webhooks(organisation_id) >= domain.MAX_WEBHOOKS_PER_ORGANISATION:
+            raise FailedPrecondition(
+                "too_many_webhooks",
+                f"Maximaal {domain.MAX_WEBHOOKS_PER_ORGANISATION} webhooks per organisatie.",
+            )
+        created = await self.store.insert_webhook(organisation_id, url, kinds, stored_secret, wrapped, now)
+        return pb.SetWebhookResponse(webhook=_webhook_pb(created))
+
+    async def ListWebhooks(
+        self, request: pb.ListWebhooksRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListWebhooksResponse:
+        organisation_id = _require(request.organisation_id, "organisation_id")
+        hooks = await self.store.list_webhooks(organisation_id)
+        return pb.ListWebhooksResponse(webhooks=[_webhook_pb(h) for h in hooks])
+
+    async def DeleteWebhook(
+        self, request: pb.DeleteWebhookRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteWebhookResponse:
+        organisation_id = _require(request.organisation_id, "organisation_id")
+        if not await self.store.delete_webhook(organisation_id, request.webhook_id.strip()):
+            raise NotFound("webhook_not_found", "Deze webhook bestaat niet.")
+        return pb.DeleteWebhookResponse()
+
+    async def GetDeliveryStats(
+        self, request: pb.GetDeliveryStatsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetDeliveryStatsResponse:
+        counts = await self.store.stats()
+        return pb.GetDeliveryStatsResponse(
+            counts=[pb.DeliveryCount(channel=c, state=s, count=n) for c, s, n in counts]
+        )
+
+    async def ListDeadLetters(
+        self, request: pb.ListDeadLettersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListDeadLettersResponse:
+        size = _page_size(request.page_size)
+        offset = _offset_token(request.page_token)
+        rows = await self.store.dead_letters(size + 1, offset)
+        return pb.ListDeadLettersResponse(
+            dead_letters=[
+                pb.DeadLetter(
+                    delivery_id=r.delivery_id,
+                    channel=r.channel,
+                    target=r.target,
+                    attempts=r.attempts,
+                    last_error=r.last_error,
+                    created_at=to_timestamp(r.created_at),
+                )
+                for r in rows[:size]
+            ],
+            next_page_token=str(offset + size) if len(rows) > size else "",
+        )
+
+    async def RetryDeadLetter(
+        self, request: pb.RetryDeadLetterRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RetryDeadLetterResponse:
+        if not await self.store.retry_dead(request.delivery_id.strip(), self.clock.now()):
+            raise NotFound("dead_letter_not_found", "Deze onbestelbare melding bestaat niet.")
+        self._wake()
+        return pb.RetryDeadLetterResponse()
+
+    # --- scheduled ----------------------------------------------------------------------------
+
+    async def run_digests(self) -> int:
+        """Send the daily summaries that are due (idempotent: held mails are folded only once)."""
+        now = self.clock.now()
+        cutoff = domain.last_digest_moment(now, self.settings.digest_hour)
+
+        def render(name: str, summaries: list[str]) -> domain.Mail:
+            return domain.render_digest(name, summaries, self.settings.portal_url)
+
+        made = await self.store.fold_digests(now, cutoff, render)
+        if made:
+            self._wake()
+        return made
+
+
+def _limiter(settings: NotifySettings) -> RateLimiter:
+    if settings.redis_url:
+        return RedisRateLimiter(settings.redis_url, settings.domain_rate, settings.domain_burst)
+    return LocalRateLimiter(settings.domain_rate, settings.domain_burst)
+
+
+async def create_service(settings: NotifySettings, *, clock: Clock | None = None) -> GrpcService:
+    clock = clock or SystemClock()
+    service = GrpcService("notify", settings)
+    pool = await open_pool(settings.database_url, name="notify", max_size=settings.db_pool_max)
+    service.add_closer(pool.close)
+    store = NotifyStore(pool)
+    limiter = _limiter(settings)
+    if isinstance(limiter, RedisRateLimiter):
+        service.add_closer(limiter.close)
+    mailer = Mailer(
+        settings.smtp_host,
+        settings.smtp_port,
+        user=settings.smtp_user,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
+        timeout=settings.smtp_timeout_seconds,
+        mail_from=settings.mail_from,
+    )
+    poster = WebhookPoster(settings.webhook_timeout_seconds, settings.secret_key_bytes())
+    workers = [
+        DeliveryWorker(
+            store,
+            clock,
+            mailer,
+            poster,
+            limiter,
+            batch_size=settings.batch_size,
+            max_attempts=settings.max_attempts,
+            retry_base=settings.retry_base_seconds,
+            retry_cap=settings.retry_cap_seconds,
+            poll_seconds=settings.poll_seconds,
+        )
+        for _ in range(max(1, settings.workers))
+    ]
+    servicer = NotifyServicer(store, settings, clock, workers)
+    service.add_servicer(
+        pb_grpc.add_NotifyServiceServicer_to_server, servicer, "sluis.notify.v1.NotifyService"
+    )
+    for worker in workers:
+        service.add_background(worker.run)
+
+    async def digests() -> None:
+        while True:
+            await servicer.run_digests()
+            await asyncio.sleep(60)
+
+    service.add_background(digests)
+    # Tests and operators reach the jobs through the service object.
+    service.notify = servicer  # type: ignore[attr-defined]
+    service.notify_workers = workers  # type: ignore[attr-defined]
+    return service

@@ -1,0 +1,461 @@
+"""All SQL of the notify service: applied events, inbox, the delivery queue, preferences, webhooks."""
+
+import dataclasses
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from services.notify import domain
+
+
+@dataclasses.dataclass(frozen=True)
+class InboxItem:
+    item_id: str
+    kind: str
+    title: str
+    body: str
+    match_id: str
+    signal_id: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+@dataclasses.dataclass(frozen=True)
+class DueDelivery:
+    """A claimed row, locked until the worker's transaction ends."""
+
+    delivery_id: str
+    channel: str
+    kind: str
+    address: str
+    target: str
+    recipient_name: str
+    subject: str
+    body_text: str
+    body_html: str
+    attempts: int
+    webhook_secret: bytes | None
+    secret_wrapped: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredWebhook:
+    webhook_id: str
+    organisation_id: str
+    url: str
+    kinds: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class DeadLetterRow:
+    delivery_id: str
+    channel: str
+    target: str
+    attempts: int
+    last_error: str
+    created_at: datetime
+
+
+Planner = Callable[
+    [domain.Notice, set[str], Sequence[domain.WebhookTarget]],
+    tuple[list[domain.InboxRow], list[domain.DeliveryRow]],
+]
+Handler = Callable[[list[DueDelivery]], Awaitable[list[domain.Outcome]]]
+
+
+def _inbox_item(row: tuple[Any, ...]) -> InboxItem:
+    """From a row of item_id, kind, title, body, match_id, signal_id, created_at, read_at."""
+    return InboxItem(str(row[0]), *row[1:])
+
+
+def _uuid_or_none(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+class NotifyStore:
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    # --- events -------------------------------------------------------------------------------
+
+    async def apply(
+        self, notices: Sequence[domain.Notice], now: datetime, planner: Planner
+    ) -> tuple[int, int]:
+        """Inbox items and deliveries for every new event, in one transaction; (accepted, duplicates).
+
+        A replayed event finds its events_applied row and adds nothing; the unique constraints on
+        (event_id, recipient[, channel]) are the second guard.
+        """
+        unique: dict[str, domain.Notice] = {}
+        for notice in notices:
+            unique.setdefault(notice.event_id, notice)
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await (
+                await conn.execute(
+                    "INSERT INTO events_applied (event_id, kind, applied_at)"
+                    " SELECT e, k, %s FROM unnest(%s::text[], %s::text[]) AS t(e, k)"
+                    " ON CONFLICT DO NOTHING RETURNING event_id",
+                    (now, list(unique), [n.kind for n in unique.values()]),
+                )
+            ).fetchall()
+            fresh = [unique[r[0]] for r in rows]
+            if not fresh:
+                return 0, len(notices)
+            professionals = sorted({r.professional_id for n in fresh for r in n.recipients})
+            organisations = sorted(
+                {r.organisation_id for n in fresh for r in n.recipients if r.organisation_id}
+            )
+            daily = {
+                r[0]
+                for r in await (
+                    await conn.execute(
+                        "SELECT professional_id FROM preferences WHERE professional_id = ANY(%s) AND digest = 'daily'",
+                        (professionals,),
+                    )
+                ).fetchall()
+            }
+            hooks = [
+                domain.WebhookTarget(str(r[0]), r[1], r[2], tuple(r[3]))
+                for r in await (
+                    await conn.execute(
+                        "SELECT webhook_id, organisation_id, url, kinds FROM webhooks WHERE organisation_id = ANY(%s)",
+                        (organisations,),
+                    )
+                ).fetchall()
+            ]
+            inbox: list[domain.InboxRow] = []
+            deliveries: list[domain.DeliveryRow] = []
+            for notice in fresh:
+                items, sends = planner(notice, daily, hooks)
+                inbox += items
+                deliveries += sends
+            async with conn.cursor() as cur:
+                if inbox:
+                    await cur.executemany(
+                        "INSERT INTO inbox_items (item_id, professional_id, event_id, kind, title, body,"
+                        " match_id, signal_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                        " ON CONFLICT (event_id, professional_id) DO NOTHING",
+                        [dataclasses.astuple(i) for i in inbox],
+                    )
+                if deliveries:
+                    await cur.executemany(
+                        "INSERT INTO deliveries (delivery_id, event_id, recipient, channel, kind, address, target,"
+                        " recipient_name, subject, body_text, body_html, summary, state, next_attempt_at, created_at)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                        " ON CONFLICT (event_id, recipient, channel) DO NOTHING",
+                        [dataclasses.astuple(d) for d in deliveries],
+                    )
+        return len(fresh), len(notices) - len(fresh)
+
+    # --- inbox --------------------------------------------------------------------------------
+
+    async def list_inbox(
+        self, professional_id: str, *, unread_only: bool, limit: int, after: tuple[datetime, str] | None
+    ) -> tuple[list[InboxItem], int]:
+        """Newest first, keyset-paged after (created_at, item_id); plus the unread count."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT item_id, kind, title, body, match_id, signal_id, created_at, read_at FROM inbox_items WHERE professional_id = %(p)s"
+                " AND (NOT %(unread)s OR read_at IS NULL)"
+                " AND (%(after_at)s::timestamptz IS NULL OR (created_at, item_id) < (%(after_at)s, %(after_id)s::uuid))"
+                " ORDER BY created_at DESC, item_id DESC LIMIT %(limit)s",
+                {
+                    "p": professional_id,
+                    "unread": unread_only,
+                    "after_at": after[0] if after else None,
+                    "after_id": after[1] if after else None,
+                    "limit": limit,
+                },
+            )
+            items = [_inbox_item(r) for r in await cur.fetchall()]
+            count = await (
+                await conn.execute(
+                    "SELECT count(*) FROM inbox_items WHERE professional_id = %s AND read_at IS NULL",
+                    (professional_id,),
+                )
+            ).fetchone()
+        return items, int(count[0]) if count else 0
+
+    async def mark_read(self, professional_id: str, item_id: str, now: datetime) -> InboxItem | None:
+        """None when the item does not exist or belongs to somebody else (same answer)."""
+        item_uuid = _uuid_or_none(item_id)
+        if item_uuid is None:
+            return None
+        async with self.pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    "UPDATE inbox_items SET read_at = coalesce(read_at, %s)"
+                    " WHERE item_id = %s AND professional_id = %s RETURNING item_id, kind, title, body, match_id, signal_id, created_at, read_at",
+                    (now, item_uuid, professional_id),
+                )
+            ).fetchone()
+        return _inbox_item(row) if row else None
+
+    # --- the queue ----------------------------------------------------------------------------
+
+    async def process_due(
+        self,
+        now: datetime,
+        limit: int,
+        handler: Handler,
+        *,
+        apply_outcome: Callable[[DueDelivery, domain.Outcome], tuple[str, int, datetime, str]],
+    ) -> int:
+        """Claim due deliveries (FOR UPDATE SKIP LOCKED), hand them to `handler`, record outcomes.
+
+        The rows stay locked until the outcomes are committed, so replicas never take the same
+        row; a crash rolls the claim back and the rows are sent again (same Message-ID).
+        """
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await (
+                await conn.execute(
+                    "SELECT d.delivery_id, d.channel, d.kind, d.address, d.target, d.recipient_name, d.subject,"
+                    " d.body_text, d.body_html, d.attempts, w.secret, coalesce(w.secret_wrapped, false)"
+                    " FROM deliveries d LEFT JOIN webhooks w"
+                    "  ON d.channel = 'webhook' AND w.webhook_id::text = d.recipient"
+                    " WHERE d.state IN ('queued', 'retrying') AND d.next_attempt_at <= %s"
+                    " ORDER BY d.next_attempt_at LIMIT %s FOR UPDATE OF d SKIP LOCKED",
+                    (now, limit),
+                )
+            ).fetchall()
+            if not rows:
+                return 0
+            due = [
+                DueDelivery(
+                    str(r[0]),
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    r[6],
+                    r[7],
+                    r[8],
+                    r[9],
+                    bytes(r[10]) if r[10] else None,
+                    r[11],
+                )
+                for r in rows
+            ]
+            outcomes = await handler(due)
+            updates = []
+            for delivery, outcome in zip(due, outcomes, strict=True):
+                state, attempts, next_at, error = apply_outcome(delivery, outcome)
+                updates.append((state, attempts, next_at, error, state, now, uuid.UUID(delivery.delivery_id)))
+            async with conn.cursor() as cur:
+                await cur.executemany(
+                    "UPDATE deliveries SET state = %s, attempts = %s, next_attempt_at = %s, last_error = %s,"
+                    " sent_at = CASE WHEN %s = 'sent' THEN %s ELSE sent_at END WHERE delivery_id = %s",
+                    updates,
+                )
+        return len(due)
+
+    async def next_due_in(self, now: datetime) -> float | None:
+        """Seconds until the next delivery is due (0 when overdue), None when nothing waits."""
+        # Rows another worker holds are skipped: they are not due for this one, and counting
+        # them would make an idle worker spin while a batch is being sent.
+        async with self.pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    "SELECT next_attempt_at FROM deliveries WHERE state IN ('queued', 'retrying')"
+                    " ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+                )
+            ).fetchone()
+        if not row or row[0] is None:
+            return None
+        return max(0.0, (row[0] - now).total_seconds())
+
+    # --- digests ------------------------------------------------------------------------------
+
+    async def fold_digests(
+        self, now: datetime, cutoff: datetime, render: Callable[[str, list[str]], domain.Mail]
+    ) -> int:
+        """One digest e-mail per professional for every held e-mail created before `cutoff`."""
+        made = 0
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await (
+                await conn.execute(
+                    "SELECT delivery_id, recipient, address, recipient_name, summary FROM deliveries"
+                    " WHERE state = 'held' AND created_at <= %s ORDER BY recipient, created_at"
+                    " FOR UPDATE SKIP LOCKED",
+                    (cutoff,),
+                )
+            ).fetchall()
+            by_professional: dict[str, list[tuple[uuid.UUID, str, str, str]]] = {}
+            for delivery_id, recipient, address, name, summary in rows:
+                by_professional.setdefault(recipient, []).append((delivery_id, address, name, summary))
+            for professional_id, held in by_professional.items():
+                digest_id = uuid.uuid4()
+                _, address, name, _ = held[-1]
+                mail = render(name, [h[3] for h in held])
+                await conn.execute(
+                    "INSERT INTO deliveries (delivery_id, event_id, recipient, channel, kind, address, target,"
+                    " recipient_name, subject, body_text, body_html, summary, state, next_attempt_at, created_at)"
+                    " VALUES (%s, %s, %s, 'email', 'digest', %s, %s, %s, %s, %s, %s, '', 'queued', %s, %s)",
+                    (
+                        digest_id,
+                        f"digest:{digest_id}",
+                        professional_id,
+                        address,
+                        domain.email_domain(address),
+                        name,
+                        mail.subject,
+                        mail.text,
+                        mail.html,
+                        now,
+                        now,
+                    ),
+                )
+                await conn.execute(
+                    "UPDATE deliveries SET state = 'digested', digest_id = %s WHERE delivery_id = ANY(%s)",
+                    (digest_id, [h[0] for h in held]),
+                )
+                made += 1
+        return made
+
+    # --- preferences --------------------------------------------------------------------------
+
+    async def get_digest(self, professional_id: str) -> str:
+        async with self.pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    "SELECT digest FROM preferences WHERE professional_id = %s", (professional_id,)
+                )
+            ).fetchone()
+        return str(row[0]) if row else domain.DIGEST_IMMEDIATE
+
+    async def set_digest(self, professional_id: str, digest: str, now: datetime) -> None:
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO preferences (professional_id, digest, updated_at) VALUES (%s, %s, %s)"
+                " ON CONFLICT (professional_id) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
+                (professional_id, digest, now),
+            )
+            if digest == domain.DIGEST_IMMEDIATE:
+                # Nothing waits for a digest the professional no longer wants.
+                await conn.execute(
+                    "UPDATE deliveries SET state = 'queued', next_attempt_at = %s"
+                    " WHERE state = 'held' AND channel = 'email' AND recipient = %s",
+                    (now, professional_id),
+                )
+
+    # --- webhooks -----------------------------------------------------------------------------
+
+    async def count_webhooks(self, organisation_id: str) -> int:
+        async with self.pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    "SELECT count(*) FROM webhooks WHERE organisation_id = %s", (organisation_id,)
+                )
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    async def insert_webhook(
+        self,
+        organisation_id: str,
+        url: str,
+        kinds: Sequence[str],
+        secret: bytes,
+        wrapped: bool,
+        now: datetime,
+    ) -> StoredWebhook:
+        webhook_id = uuid.uuid4()
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO webhooks (webhook_id, organisation_id, url, kinds, secret, secret_wrapped, created_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (webhook_id, organisation_id, url, list(kinds), secret, wrapped, now),
+            )
+        return StoredWebhook(str(webhook_id), organisation_id, url, tuple(kinds), now)
+
+    async def update_webhook(
+        self,
+        organisation_id: str,
+        webhook_id: str,
+        url: str,
+        kinds: Sequence[str],
+        secret: bytes | None,
+        wrapped: bool,
+    ) -> StoredWebhook | None:
+        hook_uuid = _uuid_or_none(webhook_id)
+        if hook_uuid is None:
+            return None
+        async with self.pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    "UPDATE webhooks SET url = %s, kinds = %s,"
+                    " secret = coalesce(%s, secret), secret_wrapped = CASE WHEN %s::bytea IS NULL"
+                    "  THEN secret_wrapped ELSE %s END"
+                    " WHERE webhook_id = %s AND organisation_id = %s RETURNING created_at",
+                    (url, list(kinds), secret, secret, wrapped, hook_uuid, organisation_id),
+                )
+            ).fetchone()
+        return StoredWebhook(webhook_id, organisation_id, url, tuple(kinds), row[0]) if row else None
+
+    async def list_webhooks(self, organisation_id: str) -> list[StoredWebhook]:
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT webhook_id, organisation_id, url, kinds, created_at FROM webhooks"
+                    " WHERE organisation_id = %s ORDER BY created_at, webhook_id",
+                    (organisation_id,),
+                )
+            ).fetchall()
+        return [StoredWebhook(str(r[0]), r[1], r[2], tuple(r[3]), r[4]) for r in rows]
+
+    async def delete_webhook(self, organisation_id: str, webhook_id: str) -> bool:
+        hook_uuid = _uuid_or_none(webhook_id)
+        if hook_uuid is None:
+            return False
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "DELETE FROM webhooks WHERE webhook_id = %s AND organisation_id = %s",
+                (hook_uuid, organisation_id),
+            )
+            return cur.rowcount > 0
+
+    # --- operators ----------------------------------------------------------------------------
+
+    async def stats(self) -> list[tuple[str, str, int]]:
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT channel, state, count(*) FROM deliveries GROUP BY channel, state ORDER BY channel, state"
+                )
+            ).fetchall()
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    async def dead_letters(self, limit: int, offset: int) -> list[DeadLetterRow]:
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT delivery_id, channel, target, attempts, last_error, created_at FROM deliveries"
+                    " WHERE state = 'dead' ORDER BY created_at, delivery_id LIMIT %s OFFSET %s",
+                    (limit, offset),
+                )
+            ).fetchall()
+        return [DeadLetterRow(str(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    async def retry_dead(self, delivery_id: str, now: datetime) -> bool:
+        """Back into the queue with a fresh attempt budget; False when no such dead letter."""
+        delivery_uuid = _uuid_or_none(delivery_id)
+        if delivery_uuid is None:
+            return False
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "UPDATE deliveries SET state = 'queued', attempts = 0, next_attempt_at = %s, last_error = ''"
+                " WHERE delivery_id = %s AND state = 'dead'",
+                (now, delivery_uuid),
+            )
+            return cur.rowcount > 0
+
+
+def later(now: datetime, seconds: float) -> datetime:
+    return now + timedelta(seconds=seconds)

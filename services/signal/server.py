@@ -1,0 +1,321 @@
+"""gRPC adapter of the signal service: requests to domain calls and back, nothing more.
+
+Events (through the transactional outbox, see store.py):
+- "match" gets every SignalEvent: REGISTERED, RENEWED, ENDED, DELETED.
+- "notify" gets LAPSING_SOON and ENDED with end_reason EXPIRED.
+"""
+
+import asyncio
+import base64
+import binascii
+import dataclasses
+import logging
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import grpc
+from sluis.match.v1 import match_pb2, match_pb2_grpc
+from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
+from sluis.signal.v1 import signal_pb2 as pb
+from sluis.signal.v1 import signal_pb2_grpc as pb_grpc
+
+from services.common import outbox
+from services.common.clients import aio_channel
+from services.common.clock import Clock, SystemClock
+from services.common.config import ServiceSettings, setting
+from services.common.db import open_pool
+from services.common.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
+from services.common.grpcserver import GrpcService
+from services.signal import convert, domain
+from services.signal.store import MATCH, NOTIFY, Change, Event, LifecycleCounts, SignalStore, signal_exists
+
+log = logging.getLogger("sluis.signal")
+
+MIGRATIONS = [outbox.MIGRATIONS, Path(__file__).parent / "migrations"]
+MAX_BATCH = 10_000
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+NOT_FOUND_DETAIL = "Dit signaal bestaat niet."
+_SYSTEM_CLOCK = SystemClock()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SignalSettings(ServiceSettings):
+    match_addr: str = setting("SLUIS_MATCH_ADDR")
+    notify_addr: str = setting("SLUIS_NOTIFY_ADDR")
+    # How often the lifecycle job (reminders, expiry, purge) runs; 0 disables the schedule
+    # (RunLifecycle still works), which tests use to drive the job themselves.
+    lifecycle_interval_seconds: float = setting("SLUIS_LIFECYCLE_INTERVAL_SECONDS", 3600.0)
+    lifecycle_batch_size: int = setting("SLUIS_LIFECYCLE_BATCH_SIZE", 5000)
+
+
+def _not_found() -> NotFound:
+    # The same answer for an unknown id and for somebody else's signal: no existence leak.
+    return NotFound("signal_not_found", NOT_FOUND_DETAIL)
+
+
+def _signal_id(raw: str) -> str:
+    try:
+        return str(uuid.UUID(raw.strip()))
+    except ValueError:
+        raise _not_found() from None
+
+
+def _professional_id(raw: str) -> str:
+    if not raw.strip():
+        raise InvalidArgument("professional_id_missing", "De professional ontbreekt.")
+    return raw.strip()
+
+
+def _page_size(raw: int) -> int:
+    if raw < 0:
+        raise InvalidArgument("page_size_invalid", "De paginagrootte mag niet negatief zijn.")
+    return min(raw or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def encode_page_token(signal: domain.Signal) -> str:
+    raw = f"{signal.registered_at.isoformat()}|{signal.signal_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str) -> tuple[datetime, str] | None:
+    if not token:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        moment, signal_id = raw.split("|", 1)
+        at = datetime.fromisoformat(moment)
+        if at.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return at, str(uuid.UUID(signal_id))
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise InvalidArgument("page_token_invalid", "De paginatoken is ongeldig.") from None
+
+
+def _status_filter(value: int) -> domain.Status | None:
+    code = convert.enum_code(pb.SignalStatus, value)
+    if not code:
+        return None
+    try:
+        return domain.Status(code)
+    except ValueError:
+        raise InvalidArgument("status_unknown", "De status heeft een onbekende waarde.") from None
+
+
+def _event(signal: domain.Signal, kind: "pb.SignalEventKind.ValueType", now: datetime, **kw: object) -> bytes:
+    return convert.signal_event(signal, kind, now, **kw).SerializeToString()  # type: ignore[arg-type]
+
+
+class SignalServicer(pb_grpc.SignalServiceServicer):
+    def __init__(self, store: SignalStore, clock: Clock, lifecycle_batch_size: int = 5000) -> None:
+        self.store = store
+        self.clock = clock
+        self.lifecycle_batch_size = lifecycle_batch_size
+
+    async def RegisterSignal(
+        self, request: pb.RegisterSignalRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RegisterSignalResponse:
+        now = self.clock.now()
+        signal = domain.new_signal(convert.registration_from_proto(request), str(uuid.uuid4()), now)
+        await self.store.register(signal, [([MATCH], _event(signal, pb.SIGNAL_EVENT_KIND_REGISTERED, now))])
+        log.info("signal registered", extra={"signal_id": signal.signal_id})
+        return pb.RegisterSignalResponse(signal=convert.signal_to_proto(signal))
+
+    async def RegisterSignals(
+        self, request: pb.RegisterSignalsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RegisterSignalsResponse:
+        if len(request.signals) > MAX_BATCH:
+            raise InvalidArgument("batch_too_large", f"Maximaal {MAX_BATCH} signalen per verzoek.")
+        now = self.clock.now()
+        results: list[pb.RegisterSignalResult] = []
+        valid: list[domain.Signal] = []
+        for item in request.signals:
+            try:
+                signal = domain.new_signal(convert.registration_from_proto(item), str(uuid.uuid4()), now)
+            except DomainError as exc:
+                results.append(pb.RegisterSignalResult(reason=exc.reason, detail=exc.detail))
+                continue
+            valid.append(signal)
+            results.append(pb.RegisterSignalResult(signal=convert.signal_to_proto(signal)))
+
+        def events(s: domain.Signal) -> list[Event]:
+            return [([MATCH], _event(s, pb.SIGNAL_EVENT_KIND_REGISTERED, now, bulk=request.bulk))]
+
+        blocked = iter(await self.store.register_many(valid, events))
+        stored = 0
+        for result in results:
+            if not result.HasField("signal"):
+                continue
+            existing = next(blocked)
+            if existing is None:
+                stored += 1
+                continue
+            refusal = signal_exists(existing)
+            result.Clear()
+            result.reason, result.detail = refusal.reason, refusal.detail
+        log.info("signals registered in bulk", extra={"received": len(request.signals), "stored": stored})
+        return pb.RegisterSignalsResponse(results=results)
+
+    async def GetSignal(
+        self, request: pb.GetSignalRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetSignalResponse:
+        professional_id = _professional_id(request.professional_id)
+        signal = await self.store.get(_signal_id(request.signal_id))
+        if signal is None or signal.professional.professional_id != professional_id:
+            raise _not_found()
+        return pb.GetSignalResponse(signal=convert.signal_to_proto(signal))
+
+    async def ListSignals(
+        self, request: pb.ListSignalsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListSignalsResponse:
+        professional_id = _professional_id(request.professional_id)
+        size = _page_size(request.page_size)
+        status = _status_filter(request.status)
+        after = decode_page_token(request.page_token)
+        signals = await self.store.list_for_professional(professional_id, status, after, size + 1)
+        page = signals[:size]
+        token = encode_page_token(page[-1]) if len(signals) > size else ""
+        return pb.ListSignalsResponse(
+            signals=[convert.signal_to_proto(s) for s in page], next_page_token=token
+        )
+
+    async def RenewSignal(
+        self, request: pb.RenewSignalRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RenewSignalResponse:
+        professional_id = _professional_id(request.professional_id)
+        signal_id = _signal_id(request.signal_id)
+        now = self.clock.now()
+        attested, consent = request.multi_problem_attested, request.consent_given
+
+        def decide(signal: domain.Signal | None) -> Change:
+            if signal is None or signal.professional.professional_id != professional_id:
+                raise _not_found()
+            renewed = domain.renewed(signal, now, multi_problem_attested=attested, consent_given=consent)
+            return Change(renewed, [([MATCH], _event(renewed, pb.SIGNAL_EVENT_KIND_RENEWED, now))])
+
+        outcome = await self.store.change(signal_id, decide)
+        assert outcome.signal is not None
+        log.info("signal renewed", extra={"signal_id": signal_id})
+        return pb.RenewSignalResponse(signal=convert.signal_to_proto(outcome.signal))
+
+    async def EndSignal(
+        self, request: pb.EndSignalRequest, context: grpc.aio.ServicerContext
+    ) -> pb.EndSignalResponse:
+        professional_id = _professional_id(request.professional_id)
+        signal_id = _signal_id(request.signal_id)
+        reason = domain.professional_end_reason(convert.enum_code(pb.EndReason, request.reason))
+        now = self.clock.now()
+
+        def decide(signal: domain.Signal | None) -> Change:
+            if signal is None or signal.professional.professional_id != professional_id:
+                raise _not_found()
+            return _end(signal, reason, now)
+
+        outcome = await self.store.change(signal_id, decide)
+        log.info("signal ended", extra={"signal_id": signal_id, "reason": reason.value})
+        if outcome.signal is None:
+            return pb.EndSignalResponse()
+        return pb.EndSignalResponse(signal=convert.signal_to_proto(outcome.signal))
+
+    async def ListSignalsOnPseudonym(
+        self, request: pb.ListSignalsOnPseudonymRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListSignalsOnPseudonymResponse:
+        pseudonym = domain.validate_pseudonym(request.pseudonym)
+        signals = await self.store.list_on_pseudonym(pseudonym)
+        return pb.ListSignalsOnPseudonymResponse(signals=[convert.signal_to_proto(s) for s in signals])
+
+    async def RemoveSignal(
+        self, request: pb.RemoveSignalRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RemoveSignalResponse:
+        signal_id = _signal_id(request.signal_id)
+        code = convert.enum_code(pb.EndReason, request.reason) or domain.EndReason.OBJECTION_UPHELD.value
+        if code != domain.EndReason.OBJECTION_UPHELD.value:
+            raise InvalidArgument(
+                "remove_reason_not_allowed", "Een signaal wordt alleen verwijderd na een gegrond bezwaar."
+            )
+        now = self.clock.now()
+
+        def decide(signal: domain.Signal | None) -> Change:
+            if signal is None:
+                raise _not_found()
+            return _delete(signal, domain.EndReason.OBJECTION_UPHELD, now)
+
+        await self.store.change(signal_id, decide)
+        log.info("signal removed after objection", extra={"signal_id": signal_id})
+        return pb.RemoveSignalResponse()
+
+    async def RunLifecycle(
+        self, request: pb.RunLifecycleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RunLifecycleResponse:
+        counts = await self.run_lifecycle()
+        return pb.RunLifecycleResponse(reminded=counts.reminded, expired=counts.expired, purged=counts.purged)
+
+    async def run_lifecycle(self) -> LifecycleCounts:
+        counts = await self.store.run_lifecycle(self.clock.now(), self.lifecycle_batch_size)
+        log.info("lifecycle run", extra=dataclasses.asdict(counts))
+        return counts
+
+
+def _end(signal: domain.Signal, reason: domain.EndReason, now: datetime) -> Change:
+    """A professional ends their signal: archived, or deleted at once when unjustified."""
+    if reason in domain.DELETE_AT_ONCE:
+        if signal.status is not domain.Status.ACTIVE:
+            raise FailedPrecondition("signal_not_active", "Dit signaal is niet meer actief.")
+        return _delete(signal, reason, now)
+    archived = domain.ended(signal, reason, now)
+    return Change(archived, [([MATCH], _event(archived, pb.SIGNAL_EVENT_KIND_ENDED, now))])
+
+
+def _delete(signal: domain.Signal, reason: domain.EndReason, now: datetime) -> Change:
+    """Gone at once, without archive; match still learns that the signal is gone."""
+    event = _event(signal, pb.SIGNAL_EVENT_KIND_DELETED, now, end_reason=reason, version=signal.version + 1)
+    return Change(None, [([MATCH], event)])
+
+
+async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLOCK) -> GrpcService:
+    """The signal service: servicer, outbox relay to match and notify, scheduled lifecycle job."""
+    service = GrpcService("signal", settings)
+    pool = await open_pool(settings.database_url, name="signal", max_size=settings.db_pool_max)
+    service.add_closer(pool.close)
+    store = SignalStore(pool)
+    servicer = SignalServicer(store, clock, settings.lifecycle_batch_size)
+    service.add_servicer(
+        pb_grpc.add_SignalServiceServicer_to_server, servicer, "sluis.signal.v1.SignalService"
+    )
+
+    match_channel = aio_channel(settings.match_addr)
+    notify_channel = aio_channel(settings.notify_addr)
+    service.add_closer(match_channel.close)
+    service.add_closer(notify_channel.close)
+    match_stub = match_pb2_grpc.MatchServiceStub(match_channel)
+    notify_stub = notify_pb2_grpc.NotifyServiceStub(notify_channel)
+
+    async def send_to_match(payloads: list[bytes]) -> None:
+        events = [pb.SignalEvent.FromString(p) for p in payloads]
+        await match_stub.ApplySignalEvents(
+            match_pb2.ApplySignalEventsRequest(events=events), timeout=settings.rpc_timeout_seconds
+        )
+
+    async def send_to_notify(payloads: list[bytes]) -> None:
+        events = [pb.SignalEvent.FromString(p) for p in payloads]
+        await notify_stub.ApplySignalEvents(
+            notify_pb2.ApplySignalEventsRequest(events=events), timeout=settings.rpc_timeout_seconds
+        )
+
+    relay = outbox.OutboxRelay(pool, {MATCH: send_to_match, NOTIFY: send_to_notify})
+    service.add_background(relay.run)
+
+    if settings.lifecycle_interval_seconds > 0:
+
+        async def lifecycle_schedule() -> None:
+            while True:
+                try:
+                    await servicer.run_lifecycle()
+                except Exception:
+                    # The next run picks up where this one stopped (every batch committed).
+                    log.exception("lifecycle run failed")
+                await asyncio.sleep(settings.lifecycle_interval_seconds)
+
+        service.add_background(lifecycle_schedule)
+    return service

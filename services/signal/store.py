@@ -1,0 +1,455 @@
+"""All SQL of the signal service: signals and their outbox events, always in one transaction.
+
+Every change writes its SignalEvents to the outbox in the same transaction as the change,
+so match and notify learn about exactly the changes that were committed. The lifecycle job
+works in short batches (FOR UPDATE SKIP LOCKED) so it never holds a long transaction and
+never blocks a registration for longer than one batch.
+"""
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from google.protobuf.timestamp_pb2 import Timestamp
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+from sluis.signal.v1 import signal_pb2 as pb
+
+from services.common import outbox
+from services.common.errors import AlreadyExists
+from services.signal import convert, domain
+
+MATCH = "match"
+NOTIFY = "notify"
+
+_COLUMNS = (
+    "signal_id",
+    "pseudonym",
+    "birth_date",
+    "professional_id",
+    "contact_name",
+    "contact_role",
+    "contact_phone",
+    "contact_email",
+    "organisation_id",
+    "organisation_name",
+    "legal_basis",
+    "legal_ground",
+    "domains",
+    "may_coordinate",
+    "informed_party",
+    "informed_method",
+    "informed_on",
+    "postpone_reason",
+    "multi_problem_attested",
+    "consent_given",
+    "status",
+    "end_reason",
+    "registered_at",
+    "active_until",
+    "ended_at",
+    "delete_after",
+    "version",
+)
+# Column lists composed once, as identifiers (never values), for every query below.
+_SELECT = sql.SQL(", ").join(sql.Identifier(c) for c in _COLUMNS)
+_RETURNING = sql.SQL(", ").join(sql.Identifier("s", c) for c in _COLUMNS)
+_VALUES = sql.SQL(", ").join(sql.Placeholder() for _ in _COLUMNS)
+
+
+def _q(text: str) -> sql.Composed:
+    """A query with {cols}, {returning}, {values} filled in from the column list."""
+    return sql.SQL(text).format(cols=_SELECT, returning=_RETURNING, values=_VALUES)
+
+
+SIGNAL_EXISTS_DETAIL = "U heeft al een actief signaal op deze persoon."
+
+
+def signal_exists(existing_signal_id: str) -> AlreadyExists:
+    return AlreadyExists("signal_exists", SIGNAL_EXISTS_DETAIL, existing_signal_id=existing_signal_id)
+
+
+Event = tuple[Sequence[str], bytes]
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """What a decision about one signal does: the signal afterwards (None: deleted), events."""
+
+    signal: domain.Signal | None
+    events: list[Event]
+
+
+@dataclasses.dataclass
+class LifecycleCounts:
+    reminded: int = 0
+    expired: int = 0
+    purged: int = 0
+
+
+def _row_values(s: domain.Signal) -> tuple[Any, ...]:
+    c, o, i = s.professional, s.organisation, s.informed
+    return (
+        uuid.UUID(s.signal_id),
+        s.pseudonym,
+        s.birth_date,
+        c.professional_id,
+        c.name,
+        c.role,
+        c.phone,
+        c.email,
+        o.organisation_id,
+        o.name,
+        o.legal_basis.value,
+        o.legal_ground,
+        list(o.domains),
+        o.may_coordinate,
+        i.party.value if i.party else None,
+        i.method.value if i.method else None,
+        i.informed_on,
+        i.postpone_reason.value if i.postpone_reason else None,
+        s.multi_problem_attested,
+        s.consent_given,
+        s.status.value,
+        s.end_reason.value if s.end_reason else None,
+        s.registered_at,
+        s.active_until,
+        s.ended_at,
+        s.delete_after,
+        s.version,
+    )
+
+
+def _signal(row: dict[str, Any]) -> domain.Signal:
+    return domain.Signal(
+        signal_id=str(row["signal_id"]),
+        pseudonym=row["pseudonym"],
+        birth_date=row["birth_date"],
+        professional=domain.Contact(
+            professional_id=row["professional_id"],
+            name=row["contact_name"],
+            role=row["contact_role"],
+            phone=row["contact_phone"],
+            email=row["contact_email"],
+            organisation_id=row["organisation_id"],
+            organisation_name=row["organisation_name"],
+        ),
+        organisation=domain.Organisation(
+            organisation_id=row["organisation_id"],
+            name=row["organisation_name"],
+            legal_basis=domain.LegalBasis(row["legal_basis"]),
+            legal_ground=row["legal_ground"],
+            domains=tuple(row["domains"]),
+            may_coordinate=row["may_coordinate"],
+        ),
+        informed=domain.Informed(
+            party=domain.InformedParty(row["informed_party"]),
+            method=domain.InformedMethod(row["informed_method"]) if row["informed_method"] else None,
+            informed_on=row["informed_on"],
+            postpone_reason=domain.PostponeReason(row["postpone_reason"]) if row["postpone_reason"] else None,
+        ),
+        multi_problem_attested=row["multi_problem_attested"],
+        consent_given=row["consent_given"],
+        status=domain.Status(row["status"]),
+        end_reason=domain.EndReason(row["end_reason"]) if row["end_reason"] else None,
+        registered_at=row["registered_at"],
+        active_until=row["active_until"],
+        ended_at=row["ended_at"],
+        delete_after=row["delete_after"],
+        version=row["version"],
+    )
+
+
+def outbox_copy_data(events: Iterable[Event]) -> bytes:
+    """Outbox rows in COPY text format: one line per (destination, payload).
+
+    Formatting the lines by hand (payload as \\x-hex) is several times faster than
+    adapting row by row, which matters for lifecycle batches and bulk loads.
+    """
+    lines: list[str] = []
+    for destinations, payload in events:
+        hexed = payload.hex()
+        for destination in destinations:
+            lines.append(f"{destination}\t\\\\x{hexed}\n")
+    return "".join(lines).encode()
+
+
+async def _enqueue_copy(conn: psycopg.AsyncConnection[Any], data: bytes) -> None:
+    """Many outbox rows at once with COPY (bulk intake, lifecycle batches)."""
+    if not data:
+        return
+    async with conn.cursor() as cur, cur.copy("COPY outbox (destination, payload) FROM STDIN") as copy:
+        await copy.write(data)
+    await conn.execute(f"NOTIFY {outbox.CHANNEL}")
+
+
+RowEvents = Callable[[dict[str, Any], Timestamp], list[Event]]
+
+
+def _events_for(rows: list[dict[str, Any]], make_events: RowEvents, occurred_at: Timestamp) -> bytes:
+    return outbox_copy_data(e for row in rows for e in make_events(row, occurred_at))
+
+
+class SignalStore:
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    async def register(self, signal: domain.Signal, events: list[Event]) -> None:
+        """Store a new active signal and its events; AlreadyExists when one is active already."""
+        async with self.pool.connection() as conn, conn.transaction():
+            inserted = await (
+                await conn.execute(
+                    _q(
+                        "INSERT INTO signals ({cols}) VALUES ({values})"
+                        " ON CONFLICT (professional_id, pseudonym) WHERE status = 'active' DO NOTHING"
+                        " RETURNING signal_id"
+                    ),
+                    _row_values(signal),
+                )
+            ).fetchone()
+            if inserted is None:
+                existing = await self._active_id(conn, signal.professional.professional_id, signal.pseudonym)
+                raise signal_exists(existing or "")
+            for destinations, payload in events:
+                await outbox.enqueue(conn, destinations, payload)
+
+    async def _active_id(
+        self, conn: psycopg.AsyncConnection[Any], professional_id: str, pseudonym: str
+    ) -> str | None:
+        row = await (
+            await conn.execute(
+                "SELECT signal_id FROM signals WHERE professional_id = %s AND pseudonym = %s AND status = 'active'",
+                (professional_id, pseudonym),
+            )
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    async def register_many(
+        self, signals: list[domain.Signal], make_events: Callable[[domain.Signal], list[Event]]
+    ) -> list[str | None]:
+        """Insert many signals (COPY) with their events in one transaction.
+
+        Returns, per signal, None when stored or the id of the active signal that blocked it.
+        """
+        if not signals:
+            return []
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "CREATE TEMP TABLE signals_intake (LIKE signals INCLUDING DEFAULTS) ON COMMIT DROP"
+            )
+            async with conn.cursor() as cur, cur.copy(_q("COPY signals_intake ({cols}) FROM STDIN")) as copy:
+                for s in signals:
+                    await copy.write_row(_row_values(s))
+            # Duplicates within the load and against existing active signals are skipped here.
+            inserted_rows = await (
+                await conn.execute(
+                    _q(
+                        "INSERT INTO signals ({cols}) SELECT {cols} FROM signals_intake"
+                        " ON CONFLICT (professional_id, pseudonym) WHERE status = 'active' DO NOTHING"
+                        " RETURNING signal_id"
+                    )
+                )
+            ).fetchall()
+            inserted = {str(r[0]) for r in inserted_rows}
+            results: list[str | None] = []
+            blocked = [s for s in signals if s.signal_id not in inserted]
+            existing: dict[tuple[str, str], str] = {}
+            if blocked:
+                rows = await (
+                    await conn.execute(
+                        "SELECT professional_id, pseudonym, signal_id FROM signals"
+                        " WHERE status = 'active' AND (professional_id, pseudonym) IN"
+                        " (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                        (
+                            [s.professional.professional_id for s in blocked],
+                            [s.pseudonym for s in blocked],
+                        ),
+                    )
+                ).fetchall()
+                existing = {(r[0], r[1]): str(r[2]) for r in rows}
+            events: list[Event] = []
+            for s in signals:
+                if s.signal_id in inserted:
+                    results.append(None)
+                    events.extend(make_events(s))
+                else:
+                    results.append(existing.get((s.professional.professional_id, s.pseudonym), ""))
+            await _enqueue_copy(conn, outbox_copy_data(events))
+        return results
+
+    async def get(self, signal_id: str) -> domain.Signal | None:
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            row = await (
+                await cur.execute(_q("SELECT {cols} FROM signals WHERE signal_id = %s"), (signal_id,))
+            ).fetchone()
+        return _signal(row) if row else None
+
+    async def list_for_professional(
+        self,
+        professional_id: str,
+        status: domain.Status | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[domain.Signal]:
+        """A professional's signals, newest first, after the keyset position `after`."""
+        after_at, after_id = after if after else (None, None)
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            rows = await (
+                await cur.execute(
+                    _q(
+                        "SELECT {cols} FROM signals WHERE professional_id = %(p)s"
+                        " AND (%(status)s::text IS NULL OR status = %(status)s)"
+                        " AND (%(after_at)s::timestamptz IS NULL"
+                        "      OR (registered_at, signal_id) < (%(after_at)s, %(after_id)s::uuid))"
+                        " ORDER BY registered_at DESC, signal_id DESC LIMIT %(limit)s"
+                    ),
+                    {
+                        "p": professional_id,
+                        "status": status.value if status else None,
+                        "after_at": after_at,
+                        "after_id": after_id,
+                        "limit": limit,
+                    },
+                )
+            ).fetchall()
+        return [_signal(r) for r in rows]
+
+    async def list_on_pseudonym(self, pseudonym: str) -> list[domain.Signal]:
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            rows = await (
+                await cur.execute(
+                    _q(
+                        "SELECT {cols} FROM signals WHERE pseudonym = %s ORDER BY registered_at DESC, signal_id DESC"
+                    ),
+                    (pseudonym,),
+                )
+            ).fetchall()
+        return [_signal(r) for r in rows]
+
+    async def change(self, signal_id: str, decide: Callable[[domain.Signal | None], Change]) -> Change:
+        """Lock one signal, let `decide` rule on it, and store the outcome with its events.
+
+        A DomainError raised by `decide` rolls everything back: a refusal writes nothing.
+        """
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = conn.cursor(row_factory=dict_row)
+            row = await (
+                await cur.execute(
+                    _q("SELECT {cols} FROM signals WHERE signal_id = %s FOR UPDATE"), (signal_id,)
+                )
+            ).fetchone()
+            outcome = decide(_signal(row) if row else None)
+            if outcome.signal is None:
+                await conn.execute("DELETE FROM signals WHERE signal_id = %s", (signal_id,))
+            else:
+                s = outcome.signal
+                await conn.execute(
+                    "UPDATE signals SET status = %s, end_reason = %s, active_until = %s, ended_at = %s,"
+                    " delete_after = %s, multi_problem_attested = %s, consent_given = %s, version = %s"
+                    " WHERE signal_id = %s",
+                    (
+                        s.status.value,
+                        s.end_reason.value if s.end_reason else None,
+                        s.active_until,
+                        s.ended_at,
+                        s.delete_after,
+                        s.multi_problem_attested,
+                        s.consent_given,
+                        s.version,
+                        signal_id,
+                    ),
+                )
+            for destinations, payload in outcome.events:
+                await outbox.enqueue(conn, destinations, payload)
+        return outcome
+
+    # --- the lifecycle job: short batches, each its own transaction ---------------------
+
+    async def purge_batch(self, now: datetime, limit: int) -> int:
+        """Delete archived signals past their retention; DELETED (PURGED) to match."""
+        return await self._batch(
+            _q(
+                "DELETE FROM signals s WHERE s.signal_id IN ("
+                "  SELECT signal_id FROM signals WHERE status = 'archived' AND delete_after <= %(now)s"
+                "  ORDER BY delete_after LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+                " RETURNING {returning}"
+            ),
+            {"now": now, "limit": limit},
+            lambda row, at: [
+                (
+                    [MATCH],
+                    convert.event_from_row(
+                        row,
+                        pb.SIGNAL_EVENT_KIND_DELETED,
+                        at,
+                        end_reason=domain.EndReason.PURGED,
+                        version_offset=1,
+                    ),
+                )
+            ],
+            now,
+        )
+
+    async def expire_batch(self, now: datetime, limit: int) -> int:
+        """Archive signals whose active period is over; ENDED (EXPIRED) to match and notify."""
+        return await self._batch(
+            _q(
+                "WITH due AS ("
+                "  SELECT signal_id FROM signals WHERE status = 'active' AND active_until <= %(now)s"
+                "  ORDER BY active_until LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+                " UPDATE signals s SET status = 'archived', end_reason = 'expired', ended_at = s.active_until,"
+                "  delete_after = s.active_until + %(retention)s, version = s.version + 1"
+                " FROM due WHERE s.signal_id = due.signal_id RETURNING {returning}"
+            ),
+            {"now": now, "limit": limit, "retention": domain.RETENTION_PERIOD},
+            lambda row, at: [([MATCH, NOTIFY], convert.event_from_row(row, pb.SIGNAL_EVENT_KIND_ENDED, at))],
+            now,
+        )
+
+    async def remind_batch(self, now: datetime, limit: int) -> int:
+        """Mark signals lapsing within 30 days as reminded; LAPSING_SOON to notify (once)."""
+        return await self._batch(
+            _q(
+                "WITH due AS ("
+                "  SELECT signal_id FROM signals WHERE status = 'active'"
+                "  AND active_until > %(now)s AND active_until <= %(horizon)s"
+                "  AND reminded_for IS DISTINCT FROM active_until"
+                "  ORDER BY active_until LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+                " UPDATE signals s SET reminded_for = s.active_until"
+                " FROM due WHERE s.signal_id = due.signal_id RETURNING {returning}"
+            ),
+            {"now": now, "horizon": now + domain.REMINDER_BEFORE, "limit": limit},
+            lambda row, at: [([NOTIFY], convert.event_from_row(row, pb.SIGNAL_EVENT_KIND_LAPSING_SOON, at))],
+            now,
+        )
+
+    async def _batch(
+        self, query: sql.Composed, params: dict[str, Any], make_events: RowEvents, now: datetime
+    ) -> int:
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = conn.cursor(row_factory=dict_row)
+            rows = await (await cur.execute(query, params)).fetchall()
+            # Building thousands of events is CPU work: done in a thread so the service's
+            # event loop keeps answering (registrations) while a batch is prepared.
+            data = await asyncio.to_thread(_events_for, rows, make_events, convert.timestamp(now))
+            await _enqueue_copy(conn, data)
+        return len(rows)
+
+    async def run_lifecycle(self, now: datetime, batch_size: int = 5000) -> LifecycleCounts:
+        """Purge, expire, remind: each in batches until nothing is due. Idempotent."""
+        counts = LifecycleCounts()
+        while (n := await self.purge_batch(now, batch_size)) > 0:
+            counts.purged += n
+        while (n := await self.expire_batch(now, batch_size)) > 0:
+            counts.expired += n
+        while (n := await self.remind_batch(now, batch_size)) > 0:
+            counts.reminded += n
+        return counts

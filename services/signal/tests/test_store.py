@@ -1,0 +1,133 @@
+"""The store on a real PostgreSQL: batching, locking and idempotence of the lifecycle job."""
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import psycopg
+import pytest
+from sluis.signal.v1 import signal_pb2 as pb
+
+from services.common.db import open_pool
+from services.signal import domain
+from services.signal.server import MIGRATIONS
+from services.signal.store import MATCH, NOTIFY, SignalStore, outbox_copy_data
+from services.signal.tests.conftest import START
+from services.signal.tests.test_domain import registration
+
+R = TypeVar("R")
+
+
+def with_store(url: str, work: Callable[[SignalStore], Awaitable[R]]) -> R:
+    async def main() -> R:
+        pool = await open_pool(url, name="signal-test", max_size=6)
+        try:
+            return await work(SignalStore(pool))
+        finally:
+            await pool.close()
+
+    return asyncio.run(main())
+
+
+def new_signal(pseudonym: str, professional_id: str = "prof-1") -> domain.Signal:
+    base = registration(pseudonym=pseudonym)
+    contact = dataclasses.replace(base.professional, professional_id=professional_id)
+    return domain.new_signal(dataclasses.replace(base, professional=contact), str(uuid.uuid4()), START)
+
+
+@pytest.fixture
+def url(new_database: Callable[..., str]) -> str:
+    return new_database("signalstore", MIGRATIONS)
+
+
+def outbox_rows(url: str) -> list[tuple[str, bytes]]:
+    with psycopg.connect(url) as conn:
+        return [(d, bytes(p)) for d, p in conn.execute("SELECT destination, payload FROM outbox ORDER BY id")]
+
+
+def test_copy_format_keeps_payload_bytes_exact(url: str) -> None:
+    payloads = [bytes(range(256)), b"\\x00\t\n\r\\", b""]
+
+    async def work(store: SignalStore) -> None:
+        from services.signal.store import _enqueue_copy
+
+        async with store.pool.connection() as conn, conn.transaction():
+            await _enqueue_copy(conn, outbox_copy_data([([MATCH, NOTIFY], p) for p in payloads]))
+
+    with_store(url, work)
+    rows = outbox_rows(url)
+    assert rows == [(d, p) for p in payloads for d in (MATCH, NOTIFY)]
+
+
+def test_concurrent_job_runs_process_every_signal_once(url: str) -> None:
+    signals = [new_signal(f"1.p{i}") for i in range(60)]
+    now = START + timedelta(days=731)
+
+    async def work(store: SignalStore) -> list[Any]:
+        await store.register_many(signals, lambda s: [])
+        # Three replicas run the job at the same moment, in small batches.
+        return list(await asyncio.gather(*(store.run_lifecycle(now, batch_size=7) for _ in range(3))))
+
+    counts = with_store(url, work)
+    assert sum(c.expired for c in counts) == 60
+    rows = outbox_rows(url)
+    events = [pb.SignalEvent.FromString(p) for d, p in rows if d == MATCH]
+    assert sorted(e.signal_id for e in events) == sorted(s.signal_id for s in signals)
+    assert all(e.kind == pb.SIGNAL_EVENT_KIND_ENDED and e.end_reason == pb.END_REASON_EXPIRED for e in events)
+    assert len([d for d, _ in rows if d == NOTIFY]) == 60
+    # A later run finds nothing: idempotent.
+    again = with_store(url, lambda store: store.run_lifecycle(now, batch_size=7))
+    assert (again.reminded, again.expired, again.purged) == (0, 0, 0)
+
+
+def test_registration_is_not_blocked_by_an_open_expiry_batch(url: str) -> None:
+    lapsed = new_signal("1.lapsing")
+    with_store(url, lambda store: store.register(lapsed, []))
+    now = START + timedelta(days=731)
+
+    async def work(store: SignalStore) -> tuple[float, bool]:
+        # Hold an expiry batch's locks in another connection, as a slow batch would.
+        async with await psycopg.AsyncConnection.connect(url) as holder:
+            await holder.execute(
+                "SELECT signal_id FROM signals WHERE status = 'active' AND active_until <= %s FOR UPDATE",
+                (now,),
+            )
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            # Another person: not blocked at all.
+            await asyncio.wait_for(store.register(new_signal("1.someone-else"), []), timeout=5)
+            elapsed = loop.time() - started
+            # Meanwhile, the job skips the locked row instead of waiting for it (and expires
+            # the other signal, which has lapsed too).
+            skipped = await asyncio.wait_for(store.expire_batch(now, 10), timeout=5) == 1
+            skipped = skipped and (await store.get(lapsed.signal_id)).status is domain.Status.ACTIVE  # type: ignore[union-attr]
+            await holder.rollback()
+        return elapsed, skipped
+
+    elapsed, skipped = with_store(url, work)
+    assert elapsed < 5 and skipped
+    assert with_store(url, lambda store: store.run_lifecycle(now)).expired == 1
+
+
+def test_same_person_can_be_signalled_again_once_lapsed(url: str) -> None:
+    first = new_signal("1.again")
+    with_store(url, lambda store: store.register(first, []))
+    now = START + timedelta(days=731)
+    with_store(url, lambda store: store.run_lifecycle(now))
+    second = domain.new_signal(registration(pseudonym="1.again"), str(uuid.uuid4()), now)
+    with_store(url, lambda store: store.register(second, []))
+    with psycopg.connect(url) as conn:
+        statuses = sorted(r[0] for r in conn.execute("SELECT status FROM signals"))
+    assert statuses == ["active", "archived"]
+
+
+def test_bulk_returns_blocking_ids(url: str) -> None:
+    existing = new_signal("1.x")
+    with_store(url, lambda store: store.register(existing, []))
+    load = [new_signal("1.x"), new_signal("1.y"), new_signal("1.y"), new_signal("1.x", "prof-2")]
+    blocked = with_store(url, lambda store: store.register_many(load, lambda s: [([MATCH], b"e")]))
+    assert blocked == [existing.signal_id, None, load[1].signal_id, None]
+    assert len(outbox_rows(url)) == 2
