@@ -178,7 +178,9 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--senders", type=int, default=1, help="concurrent ApplySignalEvents callers")
-    parser.add_argument("--sample-every", type=int, default=4, help="check visibility after every n-th batch")
+    parser.add_argument("--sample-every", type=int, default=1, help="check visibility after every n-th batch")
+    parser.add_argument("--samples-per-batch", type=int, default=3)
+    parser.add_argument("--notice-delay", type=float, default=2.0, help="SLUIS_MATCH_NOTICE_DELAY_SECONDS")
     args = parser.parse_args()
 
     print(f"generating events for {args.people:,} people ...", flush=True)
@@ -207,6 +209,7 @@ def main() -> None:
         grpc_listen="127.0.0.1:0",
         notify_addr=notify_thread.address,
         log_level="WARNING",
+        notice_delay_seconds=args.notice_delay,
     )
     match_thread = ServiceThread(lambda: create_service(settings)).start()
     channel = grpc.insecure_channel(
@@ -228,12 +231,15 @@ def main() -> None:
     def check_visibility() -> None:
         while (item := samples.get()) is not None:
             sent, pseudonym, prof = item
+            request = pb.GetInvolvementRequest(pseudonym=pseudonym, professional_id=prof, purpose="bench")
             while True:
-                resp = stub.GetInvolvement(
-                    pb.GetInvolvementRequest(pseudonym=pseudonym, professional_id=prof, purpose="bench"),
-                    timeout=10,
-                )
-                if resp.HasField("match"):
+                try:
+                    visible = stub.GetInvolvement(request, timeout=10).HasField("match")
+                except grpc.RpcError as exc:
+                    if exc.code() != grpc.StatusCode.NOT_FOUND:  # NOT_FOUND: not applied yet
+                        raise
+                    visible = False
+                if visible:
                     latencies.append(time.perf_counter() - sent)
                     break
                 time.sleep(0.001)
@@ -255,10 +261,9 @@ def main() -> None:
         with lock:
             applied += resp.applied
         if n % args.sample_every == 0:
-            for i in idx:
-                if makes_match[i]:
-                    samples.put((sent, events[i].pseudonym, events[i].professional.professional_id))
-                    break
+            chosen = [i for i in idx if makes_match[i]][: args.samples_per_batch]
+            for i in chosen:
+                samples.put((sent, events[i].pseudonym, events[i].professional.professional_id))
 
     print(f"feeding {len(batches):,} batches of {args.batch} with {args.senders} sender(s) ...", flush=True)
     started = time.perf_counter()
@@ -274,11 +279,13 @@ def main() -> None:
 
     with psycopg.connect(url) as conn:
         open_matches = conn.execute("SELECT count(*) FROM matches WHERE status = 'open'").fetchone()
-        pending = conn.execute("SELECT count(*) FROM outbox").fetchone()
+    pending: tuple[int] | None = None
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with psycopg.connect(url) as conn:
-            pending = conn.execute("SELECT count(*) FROM outbox").fetchone()
+            pending = conn.execute(
+                "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM pending_notices)"
+            ).fetchone()
         if pending is not None and pending[0] == 0:
             break
         time.sleep(0.2)
@@ -292,7 +299,10 @@ def main() -> None:
     print(f"people                     {args.people:,}")
     print(f"signal events              {len(events):,} (applied {applied:,})")
     print(f"open matches               {open_matches[0] if open_matches else 0:,}")
-    print(f"match events to notify     {notify.received:,} (outbox left {pending[0] if pending else '?'})")
+    print(
+        f"match events to notify     {notify.received:,} (notice window {args.notice_delay:g} s;"
+        f" left undelivered {pending[0] if pending else '?'})"
+    )
     print(f"matching throughput        {rate:,.0f} events/s ({elapsed:.1f} s, batches of {args.batch})")
     print(f"raw COPY baseline          {raw:,.0f} events/s")
     print(f"ratio matching / raw       {rate / raw:.3f} ({raw / rate:.1f}x slower than plain inserts)")

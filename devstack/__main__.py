@@ -41,7 +41,7 @@ def _instructions(platform: Platform, demo: dict[str, Any], mail_url: str) -> st
         }
     )
     curl = (
-        f"curl -s -X POST {platform.url}/v1/signals -H 'Authorization: Bearer {{key}}' "
+        f"curl -s -X POST {platform.url}/v1/signals -H 'Authorization: Bearer KEY' "
         f"-H 'Content-Type: application/json' -d '{body}'"
     )
     lines = [
@@ -57,9 +57,9 @@ def _instructions(platform: Platform, demo: dict[str, Any], mail_url: str) -> st
         *[f"  {p['name']:<22} {p['organisation']:<24} {p['apiKey']}" for p in pros],
         "",
         f"1. {first['name']} ({first['organisation']}) registreert een signaal:",
-        "   " + curl.format(key=first["apiKey"]),
+        "   " + curl.replace("KEY", first["apiKey"]),
         f"2. {a['name']} ({a['organisation']}) signaleert dezelfde persoon: er ontstaat een match",
-        "   " + curl.format(key=a["apiKey"]),
+        "   " + curl.replace("KEY", a["apiKey"]),
         f"3. Bekijk de mails in {mail_url}, of vraag op wie er nog meer betrokken is:",
         f"   curl -s {platform.url}/v1/matches -H 'Authorization: Bearer {first['apiKey']}'",
         "",

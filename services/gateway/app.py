@@ -174,7 +174,10 @@ def create_app(
         from services.gateway.bulk import BulkWorker
 
         worker = BulkWorker(
-            gw, chunk_rows=settings.bulk_chunk_rows, stale_seconds=settings.bulk_stale_seconds
+            gw,
+            chunk_rows=settings.bulk_chunk_rows,
+            stale_seconds=settings.bulk_stale_seconds,
+            inflight=settings.bulk_inflight,
         ).start()
         app.extensions["sluis_bulk_worker"] = worker
         atexit.register(worker.stop)

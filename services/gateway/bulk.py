@@ -12,11 +12,16 @@ import csv
 import hashlib
 import io
 import logging
+import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
 
 import grpc
 from sluis.identity.v1 import identity_pb2 as ipb
@@ -85,7 +90,7 @@ def inspect_upload(content: bytes, file_format: str) -> int:
         raise InvalidArgument("empty_file", "Het bestand is leeg.")
     _, rows = raw_rows(content, file_format)
     count = 0
-    for count, _ in rows:  # noqa: B007 - counting
+    for count, _ in rows:  # counting
         if count > domain.BULK_MAX_ROWS:
             break
     if count == 0:
@@ -98,6 +103,38 @@ def content_hash(content: bytes, file_format: str, professional_id: str) -> byte
     return hashlib.sha256(f"{file_format}\n{professional_id}\n".encode() + content).digest()
 
 
+_T = TypeVar("_T")
+_FIELD = re.compile(r"[^A-Za-z0-9_.\[\]]")
+
+
+def _field(name: str) -> str:
+    """A field name safe for the error report (it may come from a submitted JSON key)."""
+    return _FIELD.sub("", name)[:100]
+
+
+class _Stopped(Exception):
+    """The job cannot go on in this worker (stopped, claim lost, or failed)."""
+
+
+@dataclass
+class _JobContext:
+    job: BulkLoad
+    org: Organisation
+    professionals: dict[str, Professional]
+    names: list[str] = field(default_factory=list)
+    next_row: int = 0
+
+    def __post_init__(self) -> None:
+        self.next_row = self.job.next_row
+
+
+@dataclass
+class _Prepared:
+    chunk: list[tuple[int, Any]]
+    requests: list[tuple[int, spb.RegisterSignalRequest]]
+    errors: list[tuple[int, str, str]]
+
+
 class BulkWorker:
     """Claims bulk jobs from the gateway database and processes them (one thread per process)."""
 
@@ -108,15 +145,19 @@ class BulkWorker:
         chunk_rows: int = 5000,
         stale_seconds: float = 60.0,
         poll_seconds: float = 1.0,
+        inflight: int = 1,
     ) -> None:
         self.gw = gw
         self.id = uuid.uuid4()
         self.chunk_rows = max(1, min(chunk_rows, 10_000))
         self.stale_seconds = stale_seconds
         self.poll_seconds = poll_seconds
+        self.inflight = max(1, inflight)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_purge = 0.0
+        # Seconds spent per stage (validate, identity, signal, commit): logged per job.
+        self.timings: dict[str, float] = {}
 
     # -- the thread -------------------------------------------------------------------------
     def start(self) -> "BulkWorker":
@@ -158,131 +199,176 @@ class BulkWorker:
         self.process(job, max_chunks=max_chunks)
         return True
 
+    def _timed(self, stage: str, started: float) -> float:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - started
+        return now
+
     def process(self, job: BulkLoad, max_chunks: int | None = None) -> None:
+        """Work through the job from its next uncommitted row.
+
+        Pipelined: while chunk k is registered (signal, up to `inflight` chunks at once), the
+        next chunk is validated and pseudonymised (identity) in a helper thread. Commits stay
+        strictly in row order, so a restart resumes after the last committed chunk; chunks
+        registered but not yet committed are replayed and find their signals (done).
+        """
+        self.timings = {}
         store = self.gw.store
         content = store.bulk_file(job.id)
         org = store.organisation(job.organisation_id)
         if content is None or org is None:
             store.finish_bulk_load(job.id, self.id, "failed")
             return
-        pros = {str(p.id): p for p in store.professionals(org.id) if p.active}
+        context = _JobContext(job, org, {str(p.id): p for p in store.professionals(org.id) if p.active})
         names, rows = raw_rows(content, job.format)
-        default_pid = str(job.professional_id or "")
+        context.names = names
+        chunks = self._chunks(rows, job.next_row)
+        committed_chunks = 0
+        try:
+            with (
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-prepare") as preparer,
+                ThreadPoolExecutor(
+                    max_workers=self.inflight, thread_name_prefix="bulk-register"
+                ) as registrar,
+            ):
+                chunk = next(chunks, None)
+                preparing: Future[_Prepared] | None = (
+                    preparer.submit(self.prepare, chunk, context) if chunk else None
+                )
+                in_flight: deque[tuple[_Prepared, Future[tuple[int, list[tuple[int, str, str]]]]]] = deque()
+                while True:
+                    while preparing is not None and chunk is not None and len(in_flight) < self.inflight:
+                        prepared = self._retrying(
+                            job, preparing.result, partial(self.prepare, chunk, context)
+                        )
+                        chunk = next(chunks, None)
+                        preparing = preparer.submit(self.prepare, chunk, context) if chunk else None
+                        in_flight.append((prepared, registrar.submit(self.register, prepared)))
+                    if not in_flight:
+                        break
+                    prepared, registering = in_flight.popleft()
+                    done, errors = self._retrying(job, registering.result, partial(self.register, prepared))
+                    started = time.perf_counter()
+                    first, last = prepared.chunk[0][0], prepared.chunk[-1][0]
+                    committed = store.commit_bulk_chunk(
+                        job.id, self.id, max(first, context.next_row), last + 1, done, errors
+                    )
+                    self._timed("commit", started)
+                    if not committed:
+                        log.warning("bulk load claim lost", extra={"bulk_load": str(job.id)})
+                        return
+                    context.next_row = last + 1
+                    committed_chunks += 1
+                    if (max_chunks is not None and committed_chunks >= max_chunks) or self._stop.is_set():
+                        return  # (tests: as if the process died here)
+        except _Stopped:
+            return
+        if store.finish_bulk_load(job.id, self.id):
+            finished = store.bulk_load(job.id)
+            log.info(
+                "bulk load done",
+                extra={
+                    "bulk_load": str(job.id),
+                    "rows_done": finished.rows_done if finished else 0,
+                    "rows_failed": finished.rows_failed if finished else 0,
+                    "seconds": {k: round(v, 2) for k, v in self.timings.items()},
+                },
+            )
+
+    def _chunks(self, rows: Iterator[tuple[int, Any]], next_row: int) -> Iterator[list[tuple[int, Any]]]:
         chunk: list[tuple[int, Any]] = []
-        chunks = 0
-        next_row = job.next_row
         for number, raw in rows:
             if number < next_row:
                 continue
             chunk.append((number, raw))
             if len(chunk) >= self.chunk_rows:
-                if not self._commit(job, next_row, chunk, names, default_pid, pros, org):
-                    return
-                next_row = chunk[-1][0] + 1
+                yield chunk
                 chunk = []
-                chunks += 1
-                if max_chunks is not None and chunks >= max_chunks:
-                    return  # tests: behave as if the process died here
-                if self._stop.is_set():
-                    return
-        if chunk and not self._commit(job, next_row, chunk, names, default_pid, pros, org):
-            return
-        if store.finish_bulk_load(job.id, self.id):
-            done = store.bulk_load(job.id)
-            log.info(
-                "bulk load done",
-                extra={
-                    "bulk_load": str(job.id),
-                    "rows_done": done.rows_done if done else 0,
-                    "rows_failed": done.rows_failed if done else 0,
-                },
-            )
+        if chunk:
+            yield chunk
 
-    def _commit(
-        self,
-        job: BulkLoad,
-        from_row: int,
-        chunk: list[tuple[int, Any]],
-        names: list[str],
-        default_pid: str,
-        pros: dict[str, Professional],
-        org: Organisation,
-    ) -> bool:
+    def _retrying(self, job: BulkLoad, first: Callable[[], _T], again: Callable[[], _T] | None = None) -> _T:
+        """Run a stage; while a back end is away keep the claim alive and try again.
+        A permanent refusal of a whole batch fails the job."""
+        attempt: Callable[[], _T] = first
         while True:
             try:
-                done, errors = self.process_chunk(chunk, names, default_pid, pros, org)
-                break
+                return attempt()
             except DomainError as exc:
                 if exc.code not in _TRANSIENT:
                     log.error("bulk load failed", extra={"bulk_load": str(job.id), "reason": exc.reason})
                     self.gw.store.finish_bulk_load(job.id, self.id, "failed")
-                    return False
-                # A back end is away: keep the claim alive and try the same chunk again.
+                    raise _Stopped from None
+                log.warning(
+                    "bulk load waiting for a back end", extra={"bulk_load": str(job.id), "reason": exc.reason}
+                )
                 if self._stop.wait(2.0) or not self.gw.store.heartbeat_bulk_load(job.id, self.id):
-                    return False
-        next_row = chunk[-1][0] + 1
-        if not self.gw.store.commit_bulk_chunk(job.id, self.id, from_row, next_row, done, errors):
-            log.warning("bulk load claim lost", extra={"bulk_load": str(job.id)})
-            return False
-        return True
+                    raise _Stopped from None
+                attempt = again or first
 
-    def process_chunk(
-        self,
-        chunk: list[tuple[int, Any]],
-        names: list[str],
-        default_pid: str,
-        pros: dict[str, Professional],
-        org: Organisation,
-    ) -> tuple[int, list[tuple[int, str, str]]]:
-        """Validate, pseudonymise and register one chunk: (rows done, row errors)."""
+    def prepare(self, chunk: list[tuple[int, Any]], context: _JobContext) -> _Prepared:
+        """Validate a chunk and pseudonymise its BSNs in one call (no side effects)."""
         from services.gateway.api.signals import registration_request
 
+        started = time.perf_counter()
         today = self.gw.today()
         valid: list[domain.BulkRow] = []
         errors: list[tuple[int, str, str]] = []
+        default_pid = str(context.job.professional_id or "")
         for number, raw in chunk:
             try:
-                body, pid = domain.csv_row_body(names, raw) if names else domain.jsonl_row_body(raw)
+                body, pid = (
+                    domain.csv_row_body(context.names, raw) if context.names else domain.jsonl_row_body(raw)
+                )
                 row = domain.parse_bulk_row(number, body, pid, default_pid, today)
             except InvalidArgument as exc:
-                errors.append((number, exc.reason, exc.metadata.get("field", "")))
+                errors.append((number, exc.reason, _field(exc.metadata.get("field", ""))))
                 continue
-            if row.professional_id not in pros:
+            if row.professional_id not in context.professionals:
                 errors.append((number, "unknown_professional", "professionalId"))
                 continue
             valid.append(row)
-        done = 0
+        started = self._timed("validate", started)
+        requests: list[tuple[int, spb.RegisterSignalRequest]] = []
         if valid:
             b = self.gw.backends
-            timeout = max(b.timeout, 120.0)
             try:
-                pseudonyms = b.identity.PseudonymiseBatch(
-                    ipb.PseudonymiseBatchRequest(bsns=[r.registration.bsn for r in valid]), timeout=timeout
+                results = b.identity.PseudonymiseBatch(
+                    ipb.PseudonymiseBatchRequest(bsns=[r.registration.bsn for r in valid]),
+                    timeout=max(b.timeout, 120.0),
                 ).results
-                requests: list[tuple[domain.BulkRow, spb.RegisterSignalRequest]] = []
-                for row, result in zip(valid, pseudonyms, strict=True):
-                    if result.error_reason:
-                        errors.append((row.number, result.error_reason, "bsn"))
-                    else:
-                        requests.append(
-                            (
-                                row,
-                                registration_request(
-                                    row.registration, result.pseudonym, pros[row.professional_id], org
-                                ),
-                            )
-                        )
-                if requests:
-                    results = b.signal.RegisterSignals(
-                        spb.RegisterSignalsRequest(signals=[r for _, r in requests], bulk=True),
-                        timeout=timeout,
-                    ).results
-                    for (row, _), outcome in zip(requests, results, strict=True):
-                        if outcome.signal.signal_id or outcome.reason in _ALREADY_THERE:
-                            done += 1
-                        else:
-                            errors.append((row.number, outcome.reason or "refused", ""))
             except grpc.RpcError as exc:
                 raise from_rpc_error(exc) from None
+            self._timed("identity", started)
+            for row, result in zip(valid, results, strict=True):
+                if result.error_reason:
+                    errors.append((row.number, result.error_reason, "bsn"))
+                    continue
+                pro = context.professionals[row.professional_id]
+                requests.append(
+                    (row.number, registration_request(row.registration, result.pseudonym, pro, context.org))
+                )
+        return _Prepared(chunk, requests, errors)
+
+    def register(self, prepared: _Prepared) -> tuple[int, list[tuple[int, str, str]]]:
+        """Register a prepared chunk in one call: (rows done, all row errors in row order)."""
+        errors = list(prepared.errors)
+        done = 0
+        if prepared.requests:
+            started = time.perf_counter()
+            b = self.gw.backends
+            try:
+                results = b.signal.RegisterSignals(
+                    spb.RegisterSignalsRequest(signals=[r for _, r in prepared.requests], bulk=True),
+                    timeout=max(b.timeout, 120.0),
+                ).results
+            except grpc.RpcError as exc:
+                raise from_rpc_error(exc) from None
+            self._timed("signal", started)
+            for (number, _), outcome in zip(prepared.requests, results, strict=True):
+                if outcome.signal.signal_id or outcome.reason in _ALREADY_THERE:
+                    done += 1
+                else:
+                    errors.append((number, outcome.reason or "refused", ""))
         errors.sort()
         return done, errors

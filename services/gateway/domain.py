@@ -6,6 +6,7 @@ the offending field; a detail never repeats a submitted value (it could be a BSN
 
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -60,9 +61,14 @@ def expect_object(
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def expect_str(value: Any, field: str, *, max_len: int = 200, allow_empty: bool = False) -> str:
     if not isinstance(value, str):
         raise invalid(field, f"Veld '{field}' moet een tekst zijn.")
+    if _CONTROL.search(value):
+        raise invalid(field, f"Veld '{field}' bevat niet-toegestane tekens.")
     if not value.strip() and not allow_empty:
         raise invalid(field, f"Veld '{field}' mag niet leeg zijn.")
     if len(value) > max_len:

@@ -14,6 +14,23 @@ from services.gateway.settings import GatewaySettings
 MIGRATIONS = [Path(__file__).parent / "migrations"]
 
 
+def _json_logging(level: str) -> dict[str, Any]:
+    """gunicorn's own lines (start, worker boot, timeouts) as JSON, like every other line."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "root": {"level": level, "handlers": ["json"]},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
+            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
+        },
+        "handlers": {
+            "json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+        },
+        "formatters": {"json": {"()": "services.common.logs.JsonFormatter", "service": "gateway"}},
+    }
+
+
 class GatewayServer(BaseApplication):
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
@@ -34,11 +51,13 @@ class GatewayServer(BaseApplication):
             "accesslog": None,
             "errorlog": "-",
             "loglevel": s.log_level.lower(),
+            "logconfig_dict": _json_logging(s.log_level.upper()),
             "limit_request_line": 4094,
             "forwarded_allow_ips": "127.0.0.1",
         }.items():
             # gunicorn validates settings as if they came from its command line.
-            self.cfg.set(key, value if value is None or isinstance(value, bool) else str(value))
+            plain = value is None or isinstance(value, bool | dict)
+            self.cfg.set(key, value if plain else str(value))
 
     def load(self) -> Any:
         from services.gateway.app import create_app

@@ -37,6 +37,9 @@ class GatewaySettings:
     # Run the bulk-load worker thread in this process.
     bulk_worker: bool = setting("SLUIS_BULK_WORKER", True)
     bulk_chunk_rows: int = setting("SLUIS_BULK_CHUNK_ROWS", 5000)
+    # Chunks registered at the same time (commits stay in row order); more helps only when
+    # the signal service has spare cores.
+    bulk_inflight: int = setting("SLUIS_BULK_INFLIGHT", 1)
     # A running bulk load whose worker has not reported for this long is taken over.
     bulk_stale_seconds: float = setting("SLUIS_BULK_STALE_SECONDS", 60.0)
     shutdown_grace_seconds: float = setting("SLUIS_SHUTDOWN_GRACE_SECONDS", 10.0)

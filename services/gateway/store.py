@@ -203,6 +203,26 @@ class GatewayStore:
         assert row is not None
         return row
 
+    def create_organisation(
+        self,
+        *,
+        region: str,
+        name: str,
+        legal_basis: str,
+        legal_ground: str,
+        domains: Sequence[str],
+        may_coordinate: bool,
+    ) -> Organisation | None:
+        """A new organisation; None when the region already has one with this name."""
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Organisation)) as cur:
+            return cur.execute(
+                q(
+                    "INSERT INTO organisations (id, region, name, legal_basis, legal_ground, domains, may_coordinate)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (region, name) DO NOTHING RETURNING {org}"
+                ),
+                (uuid.uuid4(), region, name, legal_basis, legal_ground, list(domains), may_coordinate),
+            ).fetchone()
+
     def update_organisation(self, organisation_id: uuid.UUID | str, **fields: Any) -> Organisation | None:
         """Change the profile fields given (name, legal_basis, legal_ground, domains, may_coordinate)."""
         allowed = ("name", "legal_basis", "legal_ground", "domains", "may_coordinate")
@@ -594,7 +614,6 @@ class GatewayStore:
                 (next_row, done, len(errors), bulk_load_id, worker, from_row),
             ).rowcount
             if not moved:
-                conn.rollback()
                 return False
             if errors:
                 with conn.cursor().copy(

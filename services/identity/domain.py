@@ -22,6 +22,7 @@ import rbcl
 from services.common.errors import FailedPrecondition, InvalidArgument
 
 _DOMAIN_TAG = b"sluis/bsn-to-ristretto255/v1:"
+_IDENTITY_POINT = bytes(32)  # the group's neutral element: valid encoding, never a pseudonym
 _WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 
 
@@ -71,6 +72,15 @@ def ratio(numerator: bytes, denominator: bytes) -> bytes:
     return bytes(rbcl.crypto_core_ristretto255_scalar_mul(numerator, inverse))
 
 
+def is_group_element(point: bytes) -> bool:
+    """A canonical ristretto255 encoding other than the neutral element."""
+    return (
+        len(point) == 32
+        and point != _IDENTITY_POINT
+        and bool(rbcl.crypto_core_ristretto255_is_valid_point(point))
+    )
+
+
 @dataclass(frozen=True)
 class Pseudonym:
     key_version: int
@@ -87,7 +97,7 @@ class Pseudonym:
             version = int(version_text)
         except (ValueError, binascii.Error):
             raise InvalidArgument("pseudonym_format", "Ongeldig pseudoniem.") from None
-        if version < 1 or len(point) != 32 or not rbcl.crypto_core_ristretto255_is_valid_point(point):
+        if version < 1 or not is_group_element(point):
             raise InvalidArgument("pseudonym_format", "Ongeldig pseudoniem.")
         return Pseudonym(version, point)
 
@@ -243,7 +253,7 @@ def exchange_public_key(private: bytes) -> bytes:
 
 def pair_secret(private: bytes, peer_public: bytes, region: str, peer_region: str) -> bytes:
     """The scalar shared by two regions: same value on both sides, nobody else can derive it."""
-    if len(peer_public) != 32 or not rbcl.crypto_core_ristretto255_is_valid_point(peer_public):
+    if not is_group_element(peer_public):
         raise ValueError("peer exchange key is not a ristretto255 point")
     shared = bytes(rbcl.crypto_scalarmult_ristretto255(private, peer_public))
     low, high = sorted((region, peer_region))
@@ -263,7 +273,7 @@ def decode_token(text: str) -> bytes:
         point = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (ValueError, binascii.Error):
         raise InvalidArgument("token_format", "Ongeldig uitwisselingstoken.") from None
-    if len(point) != 32 or not rbcl.crypto_core_ristretto255_is_valid_point(point):
+    if not is_group_element(point):
         raise InvalidArgument("token_format", "Ongeldig uitwisselingstoken.")
     return point
 

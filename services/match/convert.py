@@ -117,3 +117,18 @@ def rules_to_pb(r: domain.CoordinatorRules) -> pb.CoordinatorRules:
         created_at=to_timestamp(r.created_at),
         created_by=r.created_by,
     )
+
+
+def merge_entry_event(pending: bytes, change: domain.Change, bulk: bool) -> bytes:
+    """A pending CREATED/MEMBER_JOINED event that also announces a later joining.
+
+    Keeps the pending event's id, kind, subject and time (it has not been sent); takes the
+    current member list and adds the new recipients, so each professional is told once.
+    """
+    event = pb.MatchEvent.FromString(pending)
+    del event.members[:]
+    event.members.extend(member_to_pb(m, change.match.coordinator_id) for m in change.match.members)
+    known = {r.professional_id for r in event.recipients}
+    event.recipients.extend(contact_to_pb(c) for c in change.recipients if c.professional_id not in known)
+    event.bulk = event.bulk and bulk
+    return event.SerializeToString()

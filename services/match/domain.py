@@ -18,15 +18,20 @@ Notifications (the `Change`s a decision returns; the store turns each into one M
 - COORDINATOR_CHANGED -> all members; subject = the new coordinator.
 - HANDOVER_REQUESTED -> the proposed member only; subject = the proposed member.
 
-Coalescing (interpretation of "every member notified once"): a decision compares the match
-as it was before a whole group of signal changes (one ApplySignalEvents call, per person)
-with the state after all of them, and emits at most ONE event per kind. So a burst that
-arrives together creates one CREATED (not a CREATED plus a string of MEMBER_JOINED), and
-each professional is told of their own entry into a match exactly once: either in the
-CREATED event or in the MEMBER_JOINED event of the call in which they joined. Events of
-separate calls are separate changes and are notified separately. A new match announces its
-coordinator in CREATED (the member flagged is_coordinator); COORDINATOR_CHANGED is only
-emitted when the role moves in an existing match.
+Coalescing (interpretation of "every member notified once"): each professional is told of
+their own entry into a match exactly once (in CREATED, or in the MEMBER_JOINED that announces
+them), and a burst does not become a string of notifications:
+1. A decision compares the match as it was before a whole group of signal changes (one
+   ApplySignalEvents call, per person) with the state after all of them, and emits at most
+   ONE event per kind.
+2. Across calls, CREATED and MEMBER_JOINED wait in a short notice window (store
+   `pending_notices`, SLUIS_MATCH_NOTICE_DELAY_SECONDS, default 2 s) and later joinings merge
+   into the waiting event (same event id, current member list, new recipients added). So 50
+   professionals signalling within the window produce ONE CREATED naming all 50. Any other
+   kind of change to the match first releases the waiting event, so the order is kept.
+Changes further apart than the window are separate changes and are notified separately. A
+new match announces its coordinator in CREATED (the member flagged is_coordinator);
+COORDINATOR_CHANGED is only emitted when the role moves in an existing match.
 
 Coordinator rule (region-configurable, see `CoordinatorRules`):
 1. The current coordinator keeps the role while they are a member: rules and newcomers never
@@ -141,6 +146,26 @@ def apply_update(current: Involvement | None, update: SignalUpdate) -> Involveme
     )
 
 
+def apply_updates(
+    involvements: dict[str, Involvement], updates: Iterable[SignalUpdate]
+) -> tuple[list[Involvement], int]:
+    """Apply one person's updates (any order) to their involvements, keyed by signal id.
+
+    Mutates `involvements`; returns the involvements that changed and how many updates were
+    stale. Updates are applied in version order, so a batch holding REGISTERED and ENDED of
+    one signal ends with the signal ended, whatever the order of arrival.
+    """
+    changed: dict[str, Involvement] = {}
+    stale = 0
+    for update in sorted(updates, key=lambda u: u.version):
+        after = apply_update(involvements.get(update.signal_id), update)
+        if after is None:
+            stale += 1
+            continue
+        involvements[update.signal_id] = changed[update.signal_id] = after
+    return list(changed.values()), stale
+
+
 @dataclass(frozen=True)
 class Member:
     contact: Contact
@@ -198,6 +223,10 @@ class ChangeKind(Enum):
     CLOSED = "closed"
     COORDINATOR_CHANGED = "coordinator_changed"
     HANDOVER_REQUESTED = "handover_requested"
+
+
+# Changes that announce somebody's entry into a match: these may be merged while unsent.
+ENTRY_KINDS = frozenset({ChangeKind.CREATED, ChangeKind.MEMBER_JOINED})
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ MAX_PAGE_SIZE = 200
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MatchSettings(ServiceSettings):
     notify_addr: str = setting("SLUIS_NOTIFY_ADDR")
+    # Creation/joining notices wait this long to absorb a burst into one event (0: no wait).
+    notice_delay_seconds: float = setting("SLUIS_MATCH_NOTICE_DELAY_SECONDS", 2.0)
 
 
 def _page(page_size: int, page_token: str) -> tuple[int, int]:
@@ -280,7 +282,7 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
 
     service.add_closer(close_channel)
 
-    store = MatchStore(pool, clock)
+    store = MatchStore(pool, clock, timedelta(seconds=settings.notice_delay_seconds))
 
     async def deliver(events: list[pb.MatchEvent]) -> None:
         await notify.ApplyMatchEvents(
@@ -323,6 +325,15 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
             await asyncio.sleep(3600)
 
     service.add_background(forget_processed_events)
+
+    async def release_due_notices() -> None:
+        pause = min(0.5, max(settings.notice_delay_seconds / 4, 0.05))
+        while True:
+            if not await store.release_due_notices():
+                await asyncio.sleep(pause)
+
+    if settings.notice_delay_seconds > 0:
+        service.add_background(release_due_notices)
     servicer = MatchServicer(store, clock)
     service.add_servicer(pb_grpc.add_MatchServiceServicer_to_server, servicer, "sluis.match.v1.MatchService")
     return service

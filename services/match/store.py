@@ -132,9 +132,13 @@ def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> tuple[list[Any], ..
 
 
 class MatchStore:
-    def __init__(self, pool: AsyncConnectionPool, clock: Clock) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, clock: Clock, notice_delay: timedelta = timedelta(0)
+    ) -> None:
         self.pool = pool
         self.clock = clock
+        # How long creation/joining notices wait to absorb a burst (0: straight to the outbox).
+        self.notice_delay = notice_delay
 
     # --- signal events ------------------------------------------------------------------
 
@@ -200,21 +204,15 @@ class MatchStore:
             involvements[inv.pseudonym][inv.signal_id] = inv
 
         changed: list[domain.Involvement] = []
-        touched: set[str] = set()
+        touched: list[str] = []
         for pseudonym, evs in fresh.items():
-            current = involvements[pseudonym]
-            for ev in sorted(evs, key=lambda e: e.update.version if e.update else 0):
-                assert ev.update is not None
-                after = domain.apply_update(current.get(ev.update.signal_id), ev.update)
-                if after is None:
-                    result.duplicates += 1
-                    continue
-                result.applied += 1
-                current[after.signal_id] = after
-                touched.add(pseudonym)
-        for pseudonym in touched:
-            changed_signals = {ev.update.signal_id for ev in fresh[pseudonym] if ev.update}
-            changed += [inv for sid, inv in involvements[pseudonym].items() if sid in changed_signals]
+            updates = [ev.update for ev in evs if ev.update is not None]
+            new, stale = domain.apply_updates(involvements[pseudonym], updates)
+            result.applied += len(updates) - stale
+            result.duplicates += stale
+            if new:
+                changed += new
+                touched.append(pseudonym)
         if not changed:
             return
         # One statement for the whole group: arrays per column, unnested on the server.
@@ -230,7 +228,8 @@ class MatchStore:
             " phone = EXCLUDED.phone, email = EXCLUDED.email, organisation_id = EXCLUDED.organisation_id,"
             " organisation_name = EXCLUDED.organisation_name, may_coordinate = EXCLUDED.may_coordinate,"
             " domains = EXCLUDED.domains, registered_at = EXCLUDED.registered_at,"
-            " active = EXCLUDED.active, version = EXCLUDED.version, updated_at = now()",
+            " active = EXCLUDED.active, version = EXCLUDED.version, updated_at = now()"
+            " WHERE involvements.version < EXCLUDED.version",
             _columns([_involvement_params(inv) for inv in changed], 14),
         )
 
@@ -369,7 +368,8 @@ class MatchStore:
         updated_matches: list[tuple[Any, ...]] = []
         member_rows: list[tuple[Any, ...]] = []
         leavers: list[tuple[Any, ...]] = []
-        payloads: list[bytes] = []
+        entries: list[tuple[str, Sequence[domain.Change], bool]] = []
+        direct: list[tuple[str, Sequence[domain.Change], bool]] = []
         for decision, bulk in decisions:
             after = decision.after
             if after is None or not decision.changed:
@@ -401,10 +401,12 @@ class MatchStore:
                     if m.professional_id not in remaining
                 ]
             member_rows += [_member_params(after.match_id, m) for m in after.members]
-            for change in decision.changes:
-                # The event id is born in the transaction that makes the change: a crash before
-                # commit leaves no event; after commit the relay delivers this id until acknowledged.
-                payloads.append(convert.change_to_event(change, str(uuid.uuid4()), now, bulk))
+            if not decision.changes:
+                continue
+            if self.notice_delay and all(c.kind in domain.ENTRY_KINDS for c in decision.changes):
+                entries.append((after.match_id, decision.changes, bulk))
+            else:
+                direct.append((after.match_id, decision.changes, bulk))
         cur = conn.cursor()
         if new_matches:
             await cur.executemany(
@@ -438,7 +440,79 @@ class MatchStore:
                 "UPDATE match_members SET left_at = %s WHERE match_id = %s AND professional_id = %s",
                 leavers,
             )
+        await self._notify(conn, entries, direct, now)
+
+    async def _notify(
+        self,
+        conn: psycopg.AsyncConnection,
+        entries: list[tuple[str, Sequence[domain.Change], bool]],
+        direct: list[tuple[str, Sequence[domain.Change], bool]],
+        now: datetime,
+    ) -> None:
+        """Write the MatchEvents of these changes: to the outbox, or merged into a pending notice.
+
+        Every event id is born in the transaction that makes the change: a crash before commit
+        leaves no event; after commit it is delivered (with that id) until acknowledged.
+        Creation/joining notices may wait in pending_notices; any other change of the same
+        match first releases the pending notice, so notify sees the changes in order.
+        """
+        match_ids = [m for m, _, _ in entries] + [m for m, _, _ in direct]
+        pending: dict[str, bytes] = {}
+        if match_ids:
+            # FOR UPDATE: the flusher skips a notice we are merging into, and we wait for (and
+            # then no longer see) a notice the flusher is moving to the outbox.
+            cur = await conn.execute(
+                "SELECT match_id, payload FROM pending_notices WHERE match_id = ANY(%s::uuid[]) FOR UPDATE",
+                (match_ids,),
+            )
+            pending = {str(r[0]): bytes(r[1]) for r in await cur.fetchall()}
+        payloads: list[bytes] = []
+        released: list[str] = []
+        for match_id, changes, bulk in direct:
+            if match_id in pending:
+                payloads.append(pending.pop(match_id))
+                released.append(match_id)
+            payloads += [convert.change_to_event(c, str(uuid.uuid4()), now, bulk) for c in changes]
+        merged: list[tuple[bytes, str]] = []
+        fresh: list[tuple[str, bytes, datetime]] = []
+        for match_id, changes, bulk in entries:
+            for change in changes:
+                if match_id in pending:
+                    pending[match_id] = convert.merge_entry_event(pending[match_id], change, bulk)
+                    merged.append((pending[match_id], match_id))
+                else:
+                    pending[match_id] = convert.change_to_event(change, str(uuid.uuid4()), now, bulk)
+                    fresh.append((match_id, pending[match_id], now + self.notice_delay))
+        fresh_ids = {m for m, _, _ in fresh}
+        cur = conn.cursor()
+        if released:
+            await cur.execute("DELETE FROM pending_notices WHERE match_id = ANY(%s::uuid[])", (released,))
+        if fresh:
+            await cur.executemany(
+                "INSERT INTO pending_notices (match_id, payload, due_at) VALUES (%s, %s, %s)",
+                [(m, pending[m], due) for m, _, due in fresh],
+            )
+        updates = [(p, m) for p, m in merged if m not in fresh_ids]
+        if updates:
+            await cur.executemany("UPDATE pending_notices SET payload = %s WHERE match_id = %s", updates)
         await outbox.enqueue_many(conn, [NOTIFY], payloads)
+
+    async def release_due_notices(self, limit: int = 500) -> int:
+        """Move pending notices whose window has passed to the outbox; return how many."""
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                "SELECT match_id, payload FROM pending_notices WHERE due_at <= %s"
+                " ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED",
+                (self.clock.now(), limit),
+            )
+            rows = await cur.fetchall()
+            if not rows:
+                return 0
+            await conn.execute(
+                "DELETE FROM pending_notices WHERE match_id = ANY(%s::uuid[])", ([str(r[0]) for r in rows],)
+            )
+            await outbox.enqueue_many(conn, [NOTIFY], [bytes(r[1]) for r in rows])
+        return len(rows)
 
     async def change_match(
         self, match_id: str, action: Callable[[domain.Match | None], domain.Decision]

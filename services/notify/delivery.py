@@ -170,6 +170,9 @@ class Mailer:
             return domain.Outcome(
                 ok=False, error=f"smtp {exc.smtp_code}", permanent=500 <= exc.smtp_code < 600
             )
+        except smtplib.SMTPNotSupportedError:
+            # e.g. a non-ASCII address and a server without SMTPUTF8: retrying will not help
+            return domain.Outcome(ok=False, error="smtputf8 not supported", permanent=True)
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             return domain.Outcome(ok=False, error=f"connection {type(exc).__name__}")
         if refused:

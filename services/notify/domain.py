@@ -159,9 +159,11 @@ def link(portal_url: str, notice: Notice) -> str:
 
 # --- validation ------------------------------------------------------------------------------
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
-)
+# As permissive as signal's check (an address signal accepted must not make notify refuse a
+# whole batch from match), but never whitespace, brackets or separators that could rewrite a
+# header or add a recipient.
+_ADDR_CHARS = r"[^@\s<>,;\"()\[\]\\]"
+_EMAIL = re.compile(rf"^{_ADDR_CHARS}+@{_ADDR_CHARS}+\.{_ADDR_CHARS}*[^@\s<>,;\"()\[\]\\.]$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

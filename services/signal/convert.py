@@ -29,11 +29,14 @@ def enum_code(enum_type: Any, value: int) -> str:
     return "" if code == "unspecified" else code
 
 
-def enum_value(enum_type: Any, code: str | None) -> int:
-    """The proto enum value of a domain code (UNSPECIFIED for None)."""
+def enum_value(enum_type: Any, code: str | None) -> Any:
+    """The proto enum value of a domain code (UNSPECIFIED for None).
+
+    Typed Any: each proto enum has its own ValueType, and this serves all of them.
+    """
     if not code:
         return 0
-    return int(enum_type.Value(_prefix(enum_type) + code.upper()))
+    return enum_type.Value(_prefix(enum_type) + code.upper())
 
 
 def _prefix(enum_type: Any) -> str:
@@ -98,18 +101,18 @@ def signal_to_proto(signal: domain.Signal) -> pb.Signal:
         pseudonym=signal.pseudonym,
         birth_date=signal.birth_date.isoformat(),
         professional=contact_to_proto(signal.professional),
-        legal_basis=enum_value(pb.LegalBasis, signal.organisation.legal_basis),  # type: ignore[arg-type]
+        legal_basis=enum_value(pb.LegalBasis, signal.organisation.legal_basis),
         legal_ground=signal.organisation.legal_ground,
         informed=pb.InformedRecord(
-            party=enum_value(pb.InformedParty, informed.party),  # type: ignore[arg-type]
-            method=enum_value(pb.InformedMethod, informed.method),  # type: ignore[arg-type]
+            party=enum_value(pb.InformedParty, informed.party),
+            method=enum_value(pb.InformedMethod, informed.method),
             informed_on=informed.informed_on.isoformat() if informed.informed_on else "",
-            postpone_reason=enum_value(pb.PostponeReason, informed.postpone_reason),  # type: ignore[arg-type]
+            postpone_reason=enum_value(pb.PostponeReason, informed.postpone_reason),
         ),
         multi_problem_attested=signal.multi_problem_attested,
         consent_given=signal.consent_given,
-        status=enum_value(pb.SignalStatus, signal.status),  # type: ignore[arg-type]
-        end_reason=enum_value(pb.EndReason, signal.end_reason),  # type: ignore[arg-type]
+        status=enum_value(pb.SignalStatus, signal.status),
+        end_reason=enum_value(pb.EndReason, signal.end_reason),
         registered_at=to_timestamp(signal.registered_at),
         active_until=to_timestamp(signal.active_until),
         ended_at=to_timestamp(signal.ended_at),
@@ -156,11 +159,11 @@ def event_from_row(
         registered_at=timestamp(row["registered_at"]),
         active_until=timestamp(row["active_until"]),
         occurred_at=occurred_at,
-        end_reason=_END_REASON_VALUES[reason] if reason else 0,  # type: ignore[arg-type]
+        end_reason=_END_REASON_VALUES[reason] if reason else pb.END_REASON_UNSPECIFIED,
     ).SerializeToString()
 
 
-_END_REASON_VALUES = {r.value: enum_value(pb.EndReason, r.value) for r in domain.EndReason}
+_END_REASON_VALUES: dict[str, Any] = {r.value: enum_value(pb.EndReason, r.value) for r in domain.EndReason}
 
 
 def signal_event(
@@ -185,6 +188,6 @@ def signal_event(
         registered_at=to_timestamp(signal.registered_at),
         active_until=to_timestamp(signal.active_until),
         occurred_at=to_timestamp(occurred_at),
-        end_reason=enum_value(pb.EndReason, end_reason or signal.end_reason),  # type: ignore[arg-type]
+        end_reason=enum_value(pb.EndReason, end_reason or signal.end_reason),
         bulk=bulk,
     )

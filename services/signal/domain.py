@@ -46,7 +46,7 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_TEXT = 200
 
-E = TypeVar("E", bound="StrEnum")
+E = TypeVar("E", bound=StrEnum)
 
 
 class LegalBasis(StrEnum):
@@ -492,8 +492,17 @@ def professional_end_reason(code: str) -> EndReason:
     return reason
 
 
+def end(signal: Signal, reason: EndReason, now: datetime) -> Signal | None:
+    """An active signal ended: archived (kept 5 years), or None when it is deleted at once."""
+    if signal.status is not Status.ACTIVE:
+        raise FailedPrecondition("signal_not_active", "Dit signaal is niet meer actief.")
+    if reason in DELETE_AT_ONCE:
+        return None
+    return ended(signal, reason, now)
+
+
 def ended(signal: Signal, reason: EndReason, now: datetime) -> Signal:
-    """The signal made inactive: archived (kept 5 years) or, for DELETE_AT_ONCE, to delete."""
+    """The signal archived: inactive, kept RETENTION_PERIOD, then deleted."""
     if signal.status is not Status.ACTIVE:
         raise FailedPrecondition("signal_not_active", "Dit signaal is niet meer actief.")
     return dataclasses.replace(
@@ -506,15 +515,11 @@ def ended(signal: Signal, reason: EndReason, now: datetime) -> Signal:
     )
 
 
-def delete_after(ended_at: datetime) -> datetime:
-    """When an archived signal is deleted for good."""
-    return ended_at + RETENTION_PERIOD
-
-
 def reminder_due(active_until: datetime, now: datetime) -> bool:
-    """A lapse reminder is due in the last 30 days of the active period."""
+    """A lapse reminder is due in the last 30 days of the active period (store.remind_batch)."""
     return now < active_until <= now + REMINDER_BEFORE
 
 
 def expired(active_until: datetime, now: datetime) -> bool:
+    """The active period is over (store.expire_batch; purged RETENTION_PERIOD later)."""
     return active_until <= now

@@ -25,7 +25,7 @@ from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import ServiceSettings, setting
 from services.common.db import open_pool
-from services.common.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
+from services.common.errors import DomainError, InvalidArgument, NotFound
 from services.common.grpcserver import GrpcService
 from services.signal import convert, domain
 from services.signal.store import MATCH, NOTIFY, Change, Event, LifecycleCounts, SignalStore, signal_exists
@@ -48,6 +48,8 @@ class SignalSettings(ServiceSettings):
     # (RunLifecycle still works), which tests use to drive the job themselves.
     lifecycle_interval_seconds: float = setting("SLUIS_LIFECYCLE_INTERVAL_SECONDS", 3600.0)
     lifecycle_batch_size: int = setting("SLUIS_LIFECYCLE_BATCH_SIZE", 5000)
+    # Batches worked on side by side (each its own connection and short transaction).
+    lifecycle_workers: int = setting("SLUIS_LIFECYCLE_WORKERS", 1)
 
 
 def _not_found() -> NotFound:
@@ -103,15 +105,27 @@ def _status_filter(value: int) -> domain.Status | None:
         raise InvalidArgument("status_unknown", "De status heeft een onbekende waarde.") from None
 
 
-def _event(signal: domain.Signal, kind: "pb.SignalEventKind.ValueType", now: datetime, **kw: object) -> bytes:
-    return convert.signal_event(signal, kind, now, **kw).SerializeToString()  # type: ignore[arg-type]
+def _event(
+    signal: domain.Signal,
+    kind: "pb.SignalEventKind.ValueType",
+    now: datetime,
+    *,
+    end_reason: domain.EndReason | None = None,
+    version: int | None = None,
+    bulk: bool = False,
+) -> bytes:
+    event = convert.signal_event(signal, kind, now, end_reason=end_reason, version=version, bulk=bulk)
+    return event.SerializeToString()
 
 
 class SignalServicer(pb_grpc.SignalServiceServicer):
-    def __init__(self, store: SignalStore, clock: Clock, lifecycle_batch_size: int = 5000) -> None:
+    def __init__(
+        self, store: SignalStore, clock: Clock, lifecycle_batch_size: int = 5000, lifecycle_workers: int = 1
+    ) -> None:
         self.store = store
         self.clock = clock
         self.lifecycle_batch_size = lifecycle_batch_size
+        self.lifecycle_workers = lifecycle_workers
 
     async def RegisterSignal(
         self, request: pb.RegisterSignalRequest, context: grpc.aio.ServicerContext
@@ -252,18 +266,18 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         return pb.RunLifecycleResponse(reminded=counts.reminded, expired=counts.expired, purged=counts.purged)
 
     async def run_lifecycle(self) -> LifecycleCounts:
-        counts = await self.store.run_lifecycle(self.clock.now(), self.lifecycle_batch_size)
+        counts = await self.store.run_lifecycle(
+            self.clock.now(), self.lifecycle_batch_size, self.lifecycle_workers
+        )
         log.info("lifecycle run", extra=dataclasses.asdict(counts))
         return counts
 
 
 def _end(signal: domain.Signal, reason: domain.EndReason, now: datetime) -> Change:
     """A professional ends their signal: archived, or deleted at once when unjustified."""
-    if reason in domain.DELETE_AT_ONCE:
-        if signal.status is not domain.Status.ACTIVE:
-            raise FailedPrecondition("signal_not_active", "Dit signaal is niet meer actief.")
+    archived = domain.end(signal, reason, now)
+    if archived is None:
         return _delete(signal, reason, now)
-    archived = domain.ended(signal, reason, now)
     return Change(archived, [([MATCH], _event(archived, pb.SIGNAL_EVENT_KIND_ENDED, now))])
 
 
@@ -279,7 +293,7 @@ async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLO
     pool = await open_pool(settings.database_url, name="signal", max_size=settings.db_pool_max)
     service.add_closer(pool.close)
     store = SignalStore(pool)
-    servicer = SignalServicer(store, clock, settings.lifecycle_batch_size)
+    servicer = SignalServicer(store, clock, settings.lifecycle_batch_size, settings.lifecycle_workers)
     service.add_servicer(
         pb_grpc.add_SignalServiceServicer_to_server, servicer, "sluis.signal.v1.SignalService"
     )

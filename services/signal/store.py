@@ -9,7 +9,7 @@ never blocks a registration for longer than one batch.
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -58,13 +58,31 @@ _COLUMNS = (
 )
 # Column lists composed once, as identifiers (never values), for every query below.
 _SELECT = sql.SQL(", ").join(sql.Identifier(c) for c in _COLUMNS)
-_RETURNING = sql.SQL(", ").join(sql.Identifier("s", c) for c in _COLUMNS)
 _VALUES = sql.SQL(", ").join(sql.Placeholder() for _ in _COLUMNS)
+# What an event needs (convert.event_from_row): the lifecycle job returns only these.
+_EVENT_COLUMNS = (
+    "signal_id",
+    "version",
+    "pseudonym",
+    "professional_id",
+    "contact_name",
+    "contact_role",
+    "contact_phone",
+    "contact_email",
+    "organisation_id",
+    "organisation_name",
+    "may_coordinate",
+    "domains",
+    "registered_at",
+    "active_until",
+    "end_reason",
+)
+_EVENT_RETURNING = sql.SQL(", ").join(sql.Identifier("s", c) for c in _EVENT_COLUMNS)
 
 
 def _q(text: str) -> sql.Composed:
-    """A query with {cols}, {returning}, {values} filled in from the column list."""
-    return sql.SQL(text).format(cols=_SELECT, returning=_RETURNING, values=_VALUES)
+    """A query with {cols}, {values} and {event_returning} filled in from the column lists."""
+    return sql.SQL(text).format(cols=_SELECT, values=_VALUES, event_returning=_EVENT_RETURNING)
 
 
 SIGNAL_EXISTS_DETAIL = "U heeft al een actief signaal op deze persoon."
@@ -202,19 +220,25 @@ class SignalStore:
     async def register(self, signal: domain.Signal, events: list[Event]) -> None:
         """Store a new active signal and its events; AlreadyExists when one is active already."""
         async with self.pool.connection() as conn, conn.transaction():
-            inserted = await (
-                await conn.execute(
-                    _q(
-                        "INSERT INTO signals ({cols}) VALUES ({values})"
-                        " ON CONFLICT (professional_id, pseudonym) WHERE status = 'active' DO NOTHING"
-                        " RETURNING signal_id"
-                    ),
-                    _row_values(signal),
-                )
-            ).fetchone()
-            if inserted is None:
+            for _attempt in range(3):
+                inserted = await (
+                    await conn.execute(
+                        _q(
+                            "INSERT INTO signals ({cols}) VALUES ({values})"
+                            " ON CONFLICT (professional_id, pseudonym) WHERE status = 'active' DO NOTHING"
+                            " RETURNING signal_id"
+                        ),
+                        _row_values(signal),
+                    )
+                ).fetchone()
+                if inserted is not None:
+                    break
                 existing = await self._active_id(conn, signal.professional.professional_id, signal.pseudonym)
-                raise signal_exists(existing or "")
+                if existing is not None:
+                    raise signal_exists(existing)
+                # The blocking signal ended between the two statements: try again.
+            else:
+                raise signal_exists("")
             for destinations, payload in events:
                 await outbox.enqueue(conn, destinations, payload)
 
@@ -380,7 +404,7 @@ class SignalStore:
                 "DELETE FROM signals s WHERE s.signal_id IN ("
                 "  SELECT signal_id FROM signals WHERE status = 'archived' AND delete_after <= %(now)s"
                 "  ORDER BY delete_after LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
-                " RETURNING {returning}"
+                " RETURNING {event_returning}"
             ),
             {"now": now, "limit": limit},
             lambda row, at: [
@@ -407,7 +431,7 @@ class SignalStore:
                 "  ORDER BY active_until LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
                 " UPDATE signals s SET status = 'archived', end_reason = 'expired', ended_at = s.active_until,"
                 "  delete_after = s.active_until + %(retention)s, version = s.version + 1"
-                " FROM due WHERE s.signal_id = due.signal_id RETURNING {returning}"
+                " FROM due WHERE s.signal_id = due.signal_id RETURNING {event_returning}"
             ),
             {"now": now, "limit": limit, "retention": domain.RETENTION_PERIOD},
             lambda row, at: [([MATCH, NOTIFY], convert.event_from_row(row, pb.SIGNAL_EVENT_KIND_ENDED, at))],
@@ -424,7 +448,7 @@ class SignalStore:
                 "  AND reminded_for IS DISTINCT FROM active_until"
                 "  ORDER BY active_until LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
                 " UPDATE signals s SET reminded_for = s.active_until"
-                " FROM due WHERE s.signal_id = due.signal_id RETURNING {returning}"
+                " FROM due WHERE s.signal_id = due.signal_id RETURNING {event_returning}"
             ),
             {"now": now, "horizon": now + domain.REMINDER_BEFORE, "limit": limit},
             lambda row, at: [([NOTIFY], convert.event_from_row(row, pb.SIGNAL_EVENT_KIND_LAPSING_SOON, at))],
@@ -443,13 +467,27 @@ class SignalStore:
             await _enqueue_copy(conn, data)
         return len(rows)
 
-    async def run_lifecycle(self, now: datetime, batch_size: int = 5000) -> LifecycleCounts:
-        """Purge, expire, remind: each in batches until nothing is due. Idempotent."""
-        counts = LifecycleCounts()
-        while (n := await self.purge_batch(now, batch_size)) > 0:
-            counts.purged += n
-        while (n := await self.expire_batch(now, batch_size)) > 0:
-            counts.expired += n
-        while (n := await self.remind_batch(now, batch_size)) > 0:
-            counts.reminded += n
-        return counts
+    async def run_lifecycle(self, now: datetime, batch_size: int = 5000, workers: int = 1) -> LifecycleCounts:
+        """Purge, expire, remind: each in batches until nothing is due. Idempotent.
+
+        With `workers` > 1 batches run side by side (SKIP LOCKED keeps them apart). On two
+        shared cores that did not raise throughput and doubled registration latency during
+        the job (bench/bench_signal_expiry.py), hence one by default.
+        """
+        return LifecycleCounts(
+            purged=await self._drain(self.purge_batch, now, batch_size, workers),
+            expired=await self._drain(self.expire_batch, now, batch_size, workers),
+            reminded=await self._drain(self.remind_batch, now, batch_size, workers),
+        )
+
+    @staticmethod
+    async def _drain(
+        batch: Callable[[datetime, int], Awaitable[int]], now: datetime, size: int, workers: int
+    ) -> int:
+        async def worker() -> int:
+            done = 0
+            while (n := await batch(now, size)) > 0:
+                done += n
+            return done
+
+        return sum(await asyncio.gather(*(worker() for _ in range(max(1, workers)))))

@@ -130,8 +130,10 @@ def test_rotation_keeps_people_together_while_signals_arrive(identity, toy_url) 
     async def scenario() -> None:
         pool = await open_pool(toy_url, name="toy", max_size=6)
         store = ToySignals(pool)
-        rekeyer = PseudonymRekeyer(
-            identity.address, store, ttl=0.3, margin=0.4, batch_size=7, poll_interval=0.1
+        # Two replicas of the store, each with its own rekeyer, as in production.
+        rekeyer, replica = (
+            PseudonymRekeyer(identity.address, store, ttl=0.3, margin=0.4, batch_size=7, poll_interval=0.1)
+            for _ in range(2)
         )
         try:
             # Before: every person known to organisations a and b (a match each).
@@ -150,11 +152,11 @@ def test_rotation_keeps_people_together_while_signals_arrive(identity, toy_url) 
             assert await rekeyer.normalise([old[people[0]]]) == [old[people[0]]]
             assert key_version(pseudonym(people[0])) == 1
 
-            task = asyncio.create_task(rekeyer.run())
+            tasks = [asyncio.create_task(r.run()) for r in (rekeyer, replica)]
             # Signals keep arriving during the rotation (organisation c, new key once switched).
             joined = []
-            for bsn in people[::4]:
-                (person,) = await rekeyer.resolve([pseudonym(bsn)])
+            for n, bsn in enumerate(people[::4]):
+                (person,) = await (rekeyer, replica)[n % 2].resolve([pseudonym(bsn)])
                 joined.append(await store.register(person, "c"))
                 await asyncio.sleep(0.35)  # spans the switch: joins before and after it
             assert joined == [3] * len(joined), "a new signal must join the existing match"
@@ -164,7 +166,9 @@ def test_rotation_keeps_people_together_while_signals_arrive(identity, toy_url) 
                 await asyncio.sleep(0.1)
             assert await store.count_version(1) == 0
             assert await rekeyer.remaining() == 0
-            task.cancel()
+            for task in tasks:
+                task.cancel()
+            assert rekeyer.progress.rekeyed + replica.progress.rekeyed > 0
 
             # After: every row is the person's pseudonym under the new key; matches still hold.
             async with pool.connection() as conn:
@@ -206,6 +210,7 @@ def test_rotation_keeps_people_together_while_signals_arrive(identity, toy_url) 
                 await rekeyer.normalise(["nonsense"])
         finally:
             await rekeyer.close()
+            await replica.close()
             await pool.close()
 
     try:

@@ -108,9 +108,7 @@ def create_organisation() -> Response:
     no_query()
     body = domain.parse_organisation(json_body(), partial=False)
     gw = gateway()
-    if any(o.name == body.name for o in gw.store.organisations(principal().region)):
-        raise InvalidArgument("organisation_exists", "Er is al een organisatie met deze naam.", field="name")
-    org = gw.store.upsert_organisation(
+    org = gw.store.create_organisation(
         region=principal().region,
         name=body.name or "",
         legal_basis=body.legal_basis or "consent",
@@ -118,6 +116,8 @@ def create_organisation() -> Response:
         domains=body.domains or [],
         may_coordinate=bool(body.may_coordinate),
     )
+    if org is None:
+        raise InvalidArgument("organisation_exists", "Er is al een organisatie met deze naam.", field="name")
     audit("organisation.create", str(org.id))
     doc = organisation_json(org)
     return ok(doc, 201, {"Location": doc["_links"]["self"]["href"]})

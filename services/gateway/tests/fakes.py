@@ -68,21 +68,17 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
         self.signals: dict[str, spb.Signal] = {}
         self.requests: list[spb.RegisterSignalRequest] = []
         self.bulk_calls: list[int] = []
+        self.bulk_flags: list[bool] = []
+        self.active: dict[tuple[str, str], str] = {}
         self.removed: list[str] = []
 
     def _register(self, request: spb.RegisterSignalRequest) -> spb.Signal:
         pid = request.professional.professional_id
-        for sig in self.signals.values():
-            if (
-                sig.pseudonym == request.pseudonym
-                and sig.professional.professional_id == pid
-                and sig.status == spb.SIGNAL_STATUS_ACTIVE
-            ):
-                raise AlreadyExists(
-                    "signal_exists",
-                    "U heeft al een actief signaal op deze persoon.",
-                    existing_signal_id=sig.signal_id,
-                )
+        existing = self.active.get((request.pseudonym, pid))
+        if existing in self.signals and self.signals[existing].status == spb.SIGNAL_STATUS_ACTIVE:
+            raise AlreadyExists(
+                "signal_exists", "U heeft al een actief signaal op deze persoon.", existing_signal_id=existing
+            )
         if request.organisation.legal_basis == spb.LEGAL_BASIS_CONSENT and not request.consent_given:
             raise InvalidArgument("consent_required", "Toestemming is nodig voor deze organisatie.")
         now = datetime.now(UTC)
@@ -102,6 +98,7 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
             version=1,
         )
         self.signals[sig.signal_id] = sig
+        self.active[(request.pseudonym, pid)] = sig.signal_id
         return sig
 
     async def RegisterSignal(self, request: Any, context: Any) -> Any:
@@ -110,6 +107,7 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
 
     async def RegisterSignals(self, request: Any, context: Any) -> Any:
         self.bulk_calls.append(len(request.signals))
+        self.bulk_flags.append(request.bulk)
         results = []
         for item in request.signals:
             try:

@@ -118,3 +118,90 @@ def test_serve_with_gunicorn(new_database, fakes) -> None:
         proc.terminate()
         proc.wait(30)
     assert proc.returncode == 0
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline, "gateway not ready"
+        assert proc.poll() is None, "gateway exited"
+        time.sleep(0.1)
+
+
+def test_bulk_load_resumes_after_the_gateway_is_killed(new_database, fakes) -> None:
+    import signal as signals
+
+    from services.gateway.tests.test_bulk import make_file
+
+    url = new_database("gwcli")
+    run(["migrate"], env_for(url))
+    demo = json.loads(run(["seed-demo"], env_for(url)).stdout)
+    port = free_port()
+    env = env_for(
+        url,
+        SLUIS_HTTP_LISTEN=f"127.0.0.1:{port}",
+        SLUIS_HTTP_WORKERS="1",
+        SLUIS_IDENTITY_ADDR=fakes.address,
+        SLUIS_SIGNAL_ADDR=fakes.address,
+        SLUIS_MATCH_ADDR=fakes.address,
+        SLUIS_NOTIFY_ADDR=fakes.address,
+        SLUIS_BULK_CHUNK_ROWS="250",
+        SLUIS_BULK_STALE_SECONDS="2",
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.gateway", "serve"], env=env, cwd=ROOT, start_new_session=True
+        )
+        _wait_ready(base, proc)
+        return proc
+
+    proc = start()
+    try:
+        admin = next(a for a in demo["admins"] if a["organisation"] == "Wijkteam Noord")
+        cred = requests.post(
+            f"{base}/v1/organisations/{admin['organisationId']}/api-credentials",
+            json={"name": "zaaksysteem"},
+            headers={"Authorization": f"Bearer {admin['apiKey']}"},
+            timeout=10,
+        ).json()
+        headers = {"Authorization": f"Bearer {cred['apiKey']}"}
+        pros = [p["id"] for p in demo["professionals"] if p["organisation"] == "Wijkteam Noord"]
+        content, expected = make_file(20_000, pros)
+        job = requests.post(
+            f"{base}/v1/bulk-loads", data=content, headers={**headers, "Content-Type": "text/csv"}, timeout=60
+        ).json()
+        deadline = time.monotonic() + 60
+        while True:
+            state = requests.get(f"{base}/v1/bulk-loads/{job['id']}", headers=headers, timeout=5).json()
+            if state["rowsDone"] + state["rowsFailed"] > 0:
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert state["state"] == "running", "the load finished before it could be interrupted"
+        os.killpg(proc.pid, signals.SIGKILL)  # the gateway, master and workers, dies mid-load
+        proc.wait(10)
+
+        proc = start()
+        deadline = time.monotonic() + 120
+        while True:
+            state = requests.get(f"{base}/v1/bulk-loads/{job['id']}", headers=headers, timeout=5).json()
+            if state["state"] == "done":
+                break
+            assert time.monotonic() < deadline, state
+            time.sleep(0.2)
+        assert state["rowsFailed"] == len(expected)
+        assert state["rowsDone"] == 20_000 - len(expected)
+        assert len(fakes.signal.signals) == state["rowsDone"]
+        report = requests.get(f"{base}/v1/bulk-loads/{job['id']}/errors", headers=headers, timeout=10).text
+        assert len(report.strip().splitlines()) == len(expected) + 1
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signals.SIGTERM)
+            proc.wait(30)

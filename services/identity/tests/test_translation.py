@@ -87,7 +87,12 @@ def test_only_configured_peers(regions) -> None:
 def test_peer_key_configuration_is_checked() -> None:
     base: dict[str, Any] = {"region": "a", "database_url": "x", "kek": base64.b64encode(b"k" * 32).decode()}
     own = cli.exchange_key()["SLUIS_IDENTITY_EXCHANGE_KEY"]
-    for peer_keys in [("b",), ("b=" + base64.b64encode(b"\x01" * 32).decode(),), ("b=notbase64",)]:
+    for peer_keys in [
+        ("b",),
+        ("b=" + base64.b64encode(b"\x01" * 32).decode(),),
+        ("b=notbase64",),
+        ("b=" + base64.b64encode(bytes(32)).decode(),),
+    ]:
         settings = IdentitySettings(**base, exchange_key=own, peer_regions=("b",), peer_keys=peer_keys)
         with pytest.raises(ConfigError):
             settings.pair_secrets()

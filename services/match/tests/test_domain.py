@@ -390,6 +390,18 @@ def test_apply_update(stored, incoming, result) -> None:
         assert after is not None and (after.active, after.version) == result
 
 
+def test_updates_in_any_order_end_in_the_newest_state() -> None:
+    for order in (
+        [update(1), update(2, active=False), update(1)],
+        [update(2, active=False), update(1), update(1)],
+    ):
+        involvements: dict[str, domain.Involvement] = {}
+        changed, stale = domain.apply_updates(involvements, order)
+        assert [(i.active, i.version) for i in changed] == [(False, 2)]
+        assert stale == 1  # the repeated version 1
+        assert involvements["s1"].version == 2
+
+
 def test_deleted_signal_keeps_only_a_tombstone() -> None:
     current = domain.apply_update(None, update(1))
     gone = replace(update(2, active=False), change=domain.SignalChange.DELETED)

@@ -1,5 +1,6 @@
 """The match service over real gRPC with real PostgreSQL and a recording fake of notify."""
 
+import random
 import time
 import uuid
 from collections import Counter
@@ -116,8 +117,11 @@ class Harness:
             time.sleep(0.02)
 
     def outbox_empty(self) -> bool:
+        """Nothing left to deliver: no pending notice, no outbox row."""
         with psycopg.connect(self.url) as conn:
-            row = conn.execute("SELECT count(*) FROM outbox").fetchone()
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM pending_notices)"
+            ).fetchone()
         return row is not None and row[0] == 0
 
     def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -126,17 +130,35 @@ class Harness:
 
 
 @pytest.fixture
-def harness(new_database, run_service) -> Iterator[Harness]:
-    notify = RecordingNotify.create()
-    notify_svc = run_service(notify.service)
-    url = new_database("match", MIGRATIONS)
-    clock = FrozenClock(T0 + timedelta(days=1))
-    settings = MatchSettings(
-        region="test", database_url=url, grpc_listen="127.0.0.1:0", notify_addr=notify_svc.address
-    )
-    svc = run_service(lambda: create_service(settings, clock=clock))
-    with grpc.insecure_channel(svc.address) as channel:
-        yield Harness(pb_grpc.MatchServiceStub(channel), notify, url, clock)
+def make_harness(new_database, run_service) -> Iterator[Callable[[float], Harness]]:
+    """A match service (frozen clock) with a recording notify; `notice_delay` in seconds."""
+    channels: list[grpc.Channel] = []
+
+    def make(notice_delay: float = 0.0) -> Harness:
+        notify = RecordingNotify.create()
+        notify_svc = run_service(notify.service)
+        url = new_database("match", MIGRATIONS)
+        clock = FrozenClock(T0 + timedelta(days=1))
+        settings = MatchSettings(
+            region="test",
+            database_url=url,
+            grpc_listen="127.0.0.1:0",
+            notify_addr=notify_svc.address,
+            notice_delay_seconds=notice_delay,
+        )
+        svc = run_service(lambda: create_service(settings, clock=clock))
+        channel = grpc.insecure_channel(svc.address)
+        channels.append(channel)
+        return Harness(pb_grpc.MatchServiceStub(channel), notify, url, clock)
+
+    yield make
+    for channel in channels:
+        channel.close()
+
+
+@pytest.fixture
+def harness(make_harness: Callable[[float], Harness]) -> Harness:
+    return make_harness(0.0)
 
 
 def kinds(events: list[pb.MatchEvent]) -> list[int]:
@@ -319,6 +341,70 @@ def test_fifty_professionals_of_ten_organisations_at_once(harness: Harness) -> N
     assert kinds(events_out).count(pb.MATCH_EVENT_KIND_CREATED) == 1
     # The coordinator can only have moved if ... it never does: nobody left.
     assert pb.MATCH_EVENT_KIND_COORDINATOR_CHANGED not in kinds(events_out)
+
+
+def test_fifty_at_once_with_a_notice_window_is_one_event_for_everybody(make_harness) -> None:
+    """With the notice window, the burst reaches notify as ONE CREATED naming all 50."""
+    harness = make_harness(5.0)
+    p = person()
+    events = [event(f"p{i:02d}", f"o{i % 10}", p, minute=i) for i in range(50)]
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        list(pool.map(lambda e: harness.apply(e), events))
+    match = harness.involvement(p, "p00").match
+    assert len(match.members) == 50 and sum(m.is_coordinator for m in match.members) == 1
+    assert harness.sql("SELECT count(*) FROM pending_notices") == [(1,)]
+    assert not harness.notify.snapshot()  # still inside the window
+    harness.clock.advance(timedelta(seconds=5))
+    harness.wait_for(harness.outbox_empty)
+    sent = harness.notify.snapshot()
+    assert kinds(sent) == [pb.MATCH_EVENT_KIND_CREATED]
+    assert recipient_ids(sent[0]) == sorted(f"p{i:02d}" for i in range(50))
+    assert len(sent[0].members) == 50
+    assert sent[0].subject.professional_id == match.coordinator_professional_id
+
+
+def test_other_changes_release_the_pending_notice_first(make_harness) -> None:
+    harness = make_harness(60.0)
+    p = person()
+    a, b, c = event("a", "o1", p), event("b", "o2", p, minute=1), event("c", "o3", p, minute=2)
+    harness.apply(a, b)
+    harness.apply(c)  # merged into the pending CREATED
+    harness.apply(ended(b))  # MEMBER_LEFT: the pending notice goes out first, then this
+    harness.wait_for(harness.outbox_empty)
+    sent = harness.notify.snapshot()
+    assert kinds(sent) == [pb.MATCH_EVENT_KIND_CREATED, pb.MATCH_EVENT_KIND_MEMBER_LEFT]
+    assert recipient_ids(sent[0]) == ["a", "b", "c"]
+    assert recipient_ids(sent[1]) == ["a", "b", "c"]
+    assert sorted(m.professional.professional_id for m in sent[1].members) == ["a", "c"]
+
+
+def test_concurrent_batches_over_the_same_people_do_not_deadlock(harness: Harness) -> None:
+    people = [person() for _ in range(40)]
+    batches = []
+    for k in range(8):
+        batch = [event(f"p{k}", f"o{k}", p, minute=k) for p in people]
+        random.Random(k).shuffle(batch)
+        batches.append(batch)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda b: harness.apply(*b), batches))
+    assert sum(r.applied for r in results) == 8 * 40
+    assert harness.sql("SELECT count(*) FROM matches WHERE status = 'open'") == [(40,)]
+    assert harness.sql("SELECT count(*) FROM match_members WHERE left_at IS NULL") == [(320,)]
+
+
+def test_a_burst_in_one_call_is_one_created_event(harness: Harness) -> None:
+    p = person()
+    burst = [event(f"p{i:02d}", f"o{i % 10}", p, minute=i) for i in range(50)]
+    for e in burst:
+        e.bulk = True
+    harness.apply(*burst)
+    match = harness.involvement(p, "p07").match
+    harness.wait_for(harness.outbox_empty)
+    events = harness.events_for(match.match_id)
+    assert kinds(events) == [pb.MATCH_EVENT_KIND_CREATED]
+    assert recipient_ids(events[0]) == sorted(f"p{i:02d}" for i in range(50))
+    assert events[0].bulk
+    assert [m.is_coordinator for m in events[0].members].count(True) == 1
 
 
 # --- visibility and the access log --------------------------------------------------------------

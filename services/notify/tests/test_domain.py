@@ -32,7 +32,9 @@ def notice(**changes: object) -> domain.Notice:
         ("a b@zorg.example", False),
         ("a@zorg.example\r\nBcc: x@y.nl", False),
         ("<a@zorg.example>", False),
-        ("a@-zorg.example", False),
+        ("a,b@zorg.example", False),
+        ("a@zorg.", False),
+        ("jan_de.vries@sub_domein.gemeente.nl", True),
         ("x" * 250 + "@zorg.example", False),
     ],
 )

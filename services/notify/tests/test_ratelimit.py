@@ -53,5 +53,7 @@ def test_mail_still_flows_when_redis_is_away(start_notify, smtp_server, mailbox)
     from devstack.redis import free_port
 
     notify = start_notify(smtp_server.port, redis_url=f"redis://127.0.0.1:{free_port()}/0")
-    notify.stub.ApplyMatchEvents(pb.ApplyMatchEventsRequest(events=[match_event([contact(1), contact(2)])]), timeout=5)
+    notify.stub.ApplyMatchEvents(
+        pb.ApplyMatchEventsRequest(events=[match_event([contact(1), contact(2)])]), timeout=5
+    )
     wait_for(lambda: len(mailbox.mails()) == 2)

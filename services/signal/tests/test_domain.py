@@ -323,6 +323,19 @@ def test_ending_archives_for_five_years() -> None:
         domain.ended(e, EndReason.OTHER, later)
 
 
+@pytest.mark.parametrize(
+    ("reason", "archived"),
+    [(EndReason.GOAL_REACHED, True), (EndReason.OTHER, True), (EndReason.UNJUSTIFIED, False)],
+)
+def test_end_archives_or_deletes(reason: EndReason, archived: bool) -> None:
+    after = domain.end(_signal(), reason, NOW)
+    assert (after is not None) is archived
+    if after is not None:
+        assert after.status is Status.ARCHIVED and after.end_reason is reason
+    with pytest.raises(FailedPrecondition):
+        domain.end(_signal(status=Status.ARCHIVED), reason, NOW)
+
+
 def test_delete_at_once_reasons() -> None:
     assert {EndReason.UNJUSTIFIED, EndReason.OBJECTION_UPHELD} == domain.DELETE_AT_ONCE
 

@@ -285,3 +285,19 @@ def test_refusals_become_precise_problem_documents(signals: SignalHarness) -> No
         assert isinstance(doc["detail"], str) and doc["detail"]
         assert "1.pseudonymA" not in str(doc)
     assert signals.count("signals") == 1
+
+
+def test_logs_carry_ids_only(signals: SignalHarness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    signal = register(signals, request("1.secretPseudonym"))
+    with pytest.raises(grpc.RpcError):
+        register(signals, request("1.secretPseudonym"))
+    signals.stub.EndSignal(
+        pb.EndSignalRequest(signal_id=signal.signal_id, professional_id="prof-1", reason=pb.END_REASON_OTHER),
+        timeout=T,
+    )
+    signals.match.wait_for(signal.signal_id, pb.SIGNAL_EVENT_KIND_ENDED)
+    logged = " ".join(str(r.__dict__) for r in caplog.records)
+    assert signal.signal_id in logged
+    for secret in ("secretPseudonym", "2012-03-01", "Anna de Vries", "anna@jeugdzorg.example", "010-1234567"):
+        assert secret not in logged
