@@ -13,7 +13,7 @@ WORKERS ?= auto
 .PHONY: help setup proto lint typecheck test test-unit test-e2e run bench chart-test clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,13 +42,13 @@ lint: setup ## ruff and mypy
 
 test: setup ## everything: lint, unit, cross-service, chart tests
 	$(MAKE) --no-print-directory lint
-	$(BIN)/pytest -n $(WORKERS) -q
+	$(BIN)/pytest -n $(WORKERS) --dist loadfile -q
 
 test-unit: setup ## unit tests of every service (no cross-service processes)
-	$(BIN)/pytest -n $(WORKERS) -q services
+	$(BIN)/pytest -n $(WORKERS) --dist loadfile -q services
 
 test-e2e: setup ## cross-service tests: the real platform as processes
-	$(BIN)/pytest -n $(WORKERS) -q tests
+	$(BIN)/pytest -n $(WORKERS) --dist loadfile -q tests
 
 run: setup ## start the whole platform locally with demo data
 	$(PY) -m devstack

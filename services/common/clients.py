@@ -21,5 +21,8 @@ def aio_channel(address: str) -> grpc.aio.Channel:
 
 def sync_channel(address: str) -> grpc.Channel:
     """A channel for the (threaded) gateway. Pass `timeout=` on every call made through it."""
+    from opentelemetry.instrumentation.grpc import grpcext
+
+    # OpenTelemetry's sync interceptor has its own interface; grpcext adapts it.
     channel = grpc.insecure_channel(address, options=_OPTIONS)
-    return grpc.intercept_channel(channel, telemetry.sync_client_interceptor())
+    return grpcext.intercept_channel(channel, telemetry.sync_client_interceptor())

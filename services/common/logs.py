@@ -13,7 +13,8 @@ from typing import Any
 
 from opentelemetry import trace
 
-_NINE_DIGITS = re.compile(r"(?<!\d)\d{9}(?!\d)")
+# Nine digits not inside a longer run of digits or hex (trace and span ids are hex).
+_NINE_DIGITS = re.compile(r"(?<![0-9a-f])\d{9}(?![0-9a-f])")
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 

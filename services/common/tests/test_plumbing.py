@@ -1,0 +1,99 @@
+import asyncio
+import dataclasses
+from typing import Any
+
+import grpc
+import psycopg
+import pytest
+
+from services.common import clients, errors, outbox
+from services.common.config import ConfigError, ServiceSettings, from_env, setting
+from services.common.db import open_pool
+from services.common.logs import redact
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DemoSettings(ServiceSettings):
+    peers: tuple[str, ...] = setting("SLUIS_PEERS", ())
+    flag: bool = setting("SLUIS_FLAG", False)
+
+
+def test_settings_parse_types_and_report_all_missing() -> None:
+    s = from_env(
+        DemoSettings,
+        {"SLUIS_REGION": "r", "SLUIS_DATABASE_URL": "u", "SLUIS_PEERS": "a, b", "SLUIS_FLAG": "yes"},
+    )
+    assert s.peers == ("a", "b") and s.flag is True and s.db_pool_max == 10
+    with pytest.raises(ConfigError) as exc:
+        from_env(DemoSettings, {"SLUIS_DB_POOL_MAX": "many"})
+    message = str(exc.value)
+    assert "SLUIS_REGION is required" in message and "SLUIS_DATABASE_URL is required" in message
+    assert "SLUIS_DB_POOL_MAX" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bsn 123456782 ongeldig", "bsn [verwijderd] ongeldig"),
+        ('{"bsn":"123456782"}', '{"bsn":"[verwijderd]"}'),
+        ("phone 0612345678", "phone 0612345678"),  # ten digits: not a BSN
+        ("trace 4bf92f3577b34da6a3ce929d0e0e4736", "trace 4bf92f3577b34da6a3ce929d0e0e4736"),
+        ("span 123456789abcdef0", "span 123456789abcdef0"),
+    ],
+)
+def test_redact_masks_bsn_shapes_only(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_problem_document_and_status_mapping() -> None:
+    err = errors.AlreadyExists("signal_exists", "Er is al een signaal.", existing_signal_id="abc")
+    assert errors.http_status(err) == 409
+    assert dict(err.trailing_metadata()) == {
+        "sluis-reason": "signal_exists",
+        "sluis-meta-existing-signal-id": "abc",
+    }
+    doc = errors.problem(409, err.detail, err.reason)
+    assert doc["status"] == 409 and doc["title"] == "Conflict" and doc["code"] == "signal_exists"
+
+
+def test_sync_channel_is_usable() -> None:
+    channel = clients.sync_channel("127.0.0.1:1")
+    with pytest.raises(grpc.RpcError) as exc:
+        call: Any = channel.unary_unary("/x.Y/Z")
+        call(b"", timeout=0.5)
+    assert exc.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+    channel.close()
+
+
+def test_outbox_relay_delivers_in_order_and_retries(new_database) -> None:
+    url = new_database("outbox", [outbox.MIGRATIONS])
+    received: list[bytes] = []
+    fail = {"n": 2}
+
+    async def sender(payloads: list[bytes]) -> None:
+        if fail["n"]:
+            fail["n"] -= 1
+            raise ConnectionError("receiver down")
+        received.extend(payloads)
+
+    async def scenario() -> None:
+        pool = await open_pool(url, name="test")
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                for i in range(5):
+                    await outbox.enqueue(conn, ["match"], f"e{i}".encode())
+            relay = outbox.OutboxRelay(pool, {"match": sender}, poll_interval=0.05)
+            task = asyncio.create_task(relay.run())
+            for _ in range(200):
+                if len(received) == 5:
+                    break
+                await asyncio.sleep(0.05)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())
+    assert received == [f"e{i}".encode() for i in range(5)]
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
