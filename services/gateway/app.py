@@ -33,6 +33,32 @@ _HTTP_REASONS: dict[int, tuple[str, str]] = {
 }
 
 
+# On every response, API and portal alike.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+    ),
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _is_local(listen: str) -> bool:
+    host = listen.rsplit(":", 1)[0]
+    return host in ("127.0.0.1", "localhost", "[::1]")
+
+
+def _shared_secret(store: GatewayStore) -> str:
+    try:
+        return store.web_secret()
+    except Exception:
+        # Database without migration 003 (or down): sessions work within this process only.
+        log.warning("no shared portal secret; using a per-process key", exc_info=True)
+        return secrets.token_hex(32)
+
+
 def problem_response(status: int, detail: str, reason: str, extra: dict[str, Any] | None = None) -> Response:
     response = jsonify(problem(status, detail, reason, extra))
     response.status_code = status
@@ -41,7 +67,13 @@ def problem_response(status: int, detail: str, reason: str, extra: dict[str, Any
 
 
 def render_error(exc: Exception) -> Response:
-    """THE error handler: domain errors (local or from a back end), HTTP errors, bugs."""
+    """THE error handler: domain errors (local or from a back end), HTTP errors, bugs.
+
+    Portal pages get the same decisions rendered as a Dutch HTML page (web.render_error)."""
+    from services.gateway import web
+
+    if web.wants_html():
+        return web.render_error(exc)
     if isinstance(exc, grpc.RpcError):
         exc = from_rpc_error(exc)
     if isinstance(exc, HttpProblem):
@@ -96,7 +128,17 @@ def create_app(
     setup_logging("gateway", settings.log_level)
     telemetry.setup_telemetry("gateway", settings.region, settings.otel_endpoint)
     app = Flask("sluis-gateway")
-    app.config["SECRET_KEY"] = settings.secret_key or secrets.token_hex(32)
+    store = store or GatewayStore(open_pool(settings.database_url, max_size=settings.db_pool_max))
+    # Every gunicorn worker must sign portal sessions with the same key: without
+    # SLUIS_SECRET_KEY it is created once in the gateway database.
+    app.config["SECRET_KEY"] = settings.secret_key or _shared_secret(store)
+    app.config.update(
+        SESSION_COOKIE_NAME="sluis_sessie",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not _is_local(settings.http_listen),
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
+    )
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.strict_slashes = True
@@ -109,7 +151,7 @@ def create_app(
         log.warning("flask instrumentation unavailable", exc_info=True)
     gw = Gateway(
         settings=settings,
-        store=store or GatewayStore(open_pool(settings.database_url, max_size=settings.db_pool_max)),
+        store=store,
         backends=backends or Backends.from_settings(settings),
         clock=clock or SystemClock(),
     )
@@ -118,10 +160,12 @@ def create_app(
 
     from services.gateway.api import admin, inbox, matches, meta, signals
     from services.gateway.api import bulk as bulk_api
+    from services.gateway.web import bp as web_bp
 
     app.register_blueprint(meta.bp)
     for bp in (signals.bp, matches.bp, inbox.bp, admin.bp, bulk_api.bp):
         app.register_blueprint(bp, url_prefix=PREFIX)
+    app.register_blueprint(web_bp)
 
     app.register_error_handler(Exception, render_error)
 
@@ -130,6 +174,11 @@ def create_app(
         g.started = time.perf_counter()
         g.principal = None
         endpoint = request.endpoint
+        if endpoint is not None and endpoint.startswith("web."):
+            from services.gateway import web
+
+            web.guard(endpoint)
+            return None
         if auth.is_public(endpoint):
             return None
         g.principal = auth.authenticate(
@@ -156,6 +205,8 @@ def create_app(
         response = idempotency.finish(gw.store, response)
         response.headers["API-Version"] = API_VERSION
         response.headers.setdefault("Cache-Control", "no-store")
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
         who = g.get("principal")
         log.info(
             "request",

@@ -24,6 +24,8 @@ PUBLIC: frozenset[str] = frozenset()
 _P = frozenset({PROFESSIONAL})
 _ORG_ADMINS = frozenset({ORGANISATION_ADMIN, REGION_ADMIN})
 _REGION = frozenset({REGION_ADMIN})
+# Portal pages of one organisation (a region admin manages organisations through the API).
+_ORG_ADMIN = frozenset({ORGANISATION_ADMIN})
 
 # Endpoint (Flask endpoint name) -> roles allowed. PUBLIC: no credential needed.
 # A system credential acting for a professional (X-Professional-Id) has role professional.
@@ -63,6 +65,39 @@ MATRIX: dict[str, frozenset[str]] = {
     "bulk.create": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL}),
     "bulk.get": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL, ORGANISATION_ADMIN}),
     "bulk.errors": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL, ORGANISATION_ADMIN}),
+    # The web portal (services/gateway/web): session login instead of an API key.
+    "web.static": PUBLIC,
+    "web.login": PUBLIC,
+    "web.login_password": PUBLIC,
+    "web.login_code": PUBLIC,
+    "web.login_code_check": PUBLIC,
+    "web.logout": PUBLIC,
+    "web.dashboard": frozenset({PROFESSIONAL, ORGANISATION_ADMIN, REGION_ADMIN, OPERATOR}),
+    "web.signals": _P,
+    "web.new_signal": _P,
+    "web.register_signal": _P,
+    "web.renew_signal": _P,
+    "web.end_signal": _P,
+    "web.matches": _P,
+    "web.match": _P,
+    "web.take_coordinator": _P,
+    "web.hand_over": _P,
+    "web.accept": _P,
+    "web.inbox": _P,
+    "web.read_item": _P,
+    "web.professionals": _ORG_ADMIN,
+    "web.invite_professional": _ORG_ADMIN,
+    "web.deactivate_professional": _ORG_ADMIN,
+    "web.reset_second_factor": _ORG_ADMIN,
+    "web.organisation": _ORG_ADMIN,
+    "web.credentials": _ORG_ADMIN,
+    "web.create_credential": _ORG_ADMIN,
+    "web.rotate_credential": _ORG_ADMIN,
+    "web.revoke_credential": _ORG_ADMIN,
+    "web.webhooks": _ORG_ADMIN,
+    "web.add_webhook": _ORG_ADMIN,
+    "web.delete_webhook": _ORG_ADMIN,
+    "web.statistics": _ORG_ADMIN,
 }
 
 

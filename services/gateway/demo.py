@@ -4,7 +4,11 @@ Idempotent: running it again updates the same rows and keeps the same keys. The 
 stored hashed like every other key; they are printed because they are public demo keys.
 """
 
+import base64
+import hashlib
 from typing import Any
+
+from werkzeug.security import generate_password_hash
 
 from services.gateway import domain
 from services.gateway.store import GatewayStore, open_pool
@@ -49,6 +53,15 @@ ORGANISATIONS: tuple[dict[str, Any], ...] = (
 )
 
 
+# The portal password of every demo person; their TOTP secrets are derived from the e-mail.
+DEMO_PASSWORD = "demo-wachtwoord-2026"  # noqa: S105 - a public demo password
+
+
+def demo_totp_secret(email: str) -> str:
+    """A fixed, public TOTP secret per demo person (base32), so tests and `make run` can log in."""
+    return base64.b32encode(hashlib.sha256(b"sluis-demo-totp:" + email.encode()).digest()[:20]).decode()
+
+
 def seed_demo(database_url: str, region: str) -> dict[str, Any]:
     """Create (or refresh) the demo data in the gateway database; return it with the keys."""
     pool = open_pool(database_url, max_size=2)
@@ -61,6 +74,16 @@ def seed_demo(database_url: str, region: str) -> dict[str, Any]:
 def _seed(store: GatewayStore, region: str) -> dict[str, Any]:
     professionals: list[dict[str, Any]] = []
     admins: list[dict[str, Any]] = []
+    # One hash for all demo people: scrypt is slow on purpose.
+    password_hash = generate_password_hash(DEMO_PASSWORD)
+
+    def portal_login(email: str, kind: str, subject_id: Any) -> dict[str, str]:
+        secret = demo_totp_secret(email)
+        store.set_web_account(
+            email=email, kind=kind, subject_id=subject_id, password_hash=password_hash, totp_secret=secret
+        )
+        return {"password": DEMO_PASSWORD, "totpSecret": secret}
+
     for spec in ORGANISATIONS:
         org = store.upsert_organisation(
             region=region,
@@ -92,6 +115,7 @@ def _seed(store: GatewayStore, region: str) -> dict[str, Any]:
                     "organisation": org.name,
                     "organisationId": str(org.id),
                     "apiKey": key,
+                    **portal_login(email, "professional", pro.id),
                 }
             )
         admin = store.upsert_admin(
@@ -119,6 +143,7 @@ def _seed(store: GatewayStore, region: str) -> dict[str, Any]:
                 "organisation": org.name,
                 "organisationId": str(org.id),
                 "apiKey": key,
+                **portal_login(admin.email, "admin", admin.id),
             }
         )
     region_admin = store.upsert_admin(
@@ -141,6 +166,7 @@ def _seed(store: GatewayStore, region: str) -> dict[str, Any]:
             "organisation": None,
             "organisationId": None,
             "apiKey": key,
+            **portal_login(region_admin.email, "admin", region_admin.id),
         }
     )
     return {"region": region, "professionals": professionals, "admins": admins}

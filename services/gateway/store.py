@@ -654,3 +654,96 @@ class GatewayStore:
             )
             for number, reason, field in cur:
                 yield int(number), str(reason), str(field)
+
+    # -- web portal accounts ----------------------------------------------------------------
+    def admin(self, admin_id: uuid.UUID | str) -> Admin | None:
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Admin)) as cur:
+            return cur.execute(q("SELECT {admin} FROM admins WHERE id = %s"), (admin_id,)).fetchone()
+
+    def web_account(self, email: str) -> "WebAccount | None":
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(WebAccount)) as cur:
+            return cur.execute(
+                "SELECT email, kind, subject_id, password_hash, totp_secret, totp_last_step, failed_logins, locked_until"
+                " FROM web_accounts WHERE email = %s",
+                (email.strip().lower(),),
+            ).fetchone()
+
+    def web_account_of(self, kind: str, subject_id: uuid.UUID | str) -> "WebAccount | None":
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(WebAccount)) as cur:
+            return cur.execute(
+                "SELECT email, kind, subject_id, password_hash, totp_secret, totp_last_step, failed_logins, locked_until"
+                " FROM web_accounts WHERE kind = %s AND subject_id = %s",
+                (kind, subject_id),
+            ).fetchone()
+
+    def set_web_account(
+        self, *, email: str, kind: str, subject_id: uuid.UUID, password_hash: str, totp_secret: str
+    ) -> None:
+        """Create or replace the portal login of a person (clears failures and lock-out)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM web_accounts WHERE kind = %s AND subject_id = %s", (kind, subject_id))
+            conn.execute(
+                "INSERT INTO web_accounts (email, kind, subject_id, password_hash, totp_secret)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (email) DO UPDATE SET kind = EXCLUDED.kind,"
+                " subject_id = EXCLUDED.subject_id, password_hash = EXCLUDED.password_hash,"
+                " totp_secret = EXCLUDED.totp_secret, totp_last_step = 0, failed_logins = 0,"
+                " locked_until = NULL",
+                (email.strip().lower(), kind, subject_id, password_hash, totp_secret),
+            )
+
+    def set_totp_secret(self, email: str, totp_secret: str) -> None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "UPDATE web_accounts SET totp_secret = %s, totp_last_step = 0 WHERE email = %s",
+                (totp_secret, email),
+            )
+
+    def web_login_failed(self, email: str, max_failures: int, lock_seconds: int) -> None:
+        """Count a failed attempt; the `max_failures`-th locks the account for `lock_seconds`."""
+        with self.pool.connection() as conn:
+            conn.execute(
+                "UPDATE web_accounts SET failed_logins = failed_logins + 1,"
+                " locked_until = CASE WHEN failed_logins + 1 >= %s"
+                "   THEN now() + make_interval(secs => %s) ELSE locked_until END"
+                " WHERE email = %s",
+                (max_failures, lock_seconds, email),
+            )
+
+    def web_login_succeeded(self, email: str, totp_step: int) -> bool:
+        """Reset the failure count and spend the TOTP step; False if the step was used already."""
+        with self.pool.connection() as conn:
+            return bool(
+                conn.execute(
+                    "UPDATE web_accounts SET failed_logins = 0, locked_until = NULL, totp_last_step = %s"
+                    " WHERE email = %s AND totp_last_step < %s",
+                    (totp_step, email, totp_step),
+                ).rowcount
+            )
+
+    def web_secret(self) -> str:
+        """The shared session-signing key of this deployment (created once)."""
+        import secrets
+
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO web_secret (id, secret_key) VALUES (1, %s) ON CONFLICT DO NOTHING",
+                (secrets.token_hex(32),),
+            )
+            row = conn.execute("SELECT secret_key FROM web_secret WHERE id = 1").fetchone()
+        assert row is not None
+        return str(row[0])
+
+
+@dataclass(frozen=True)
+class WebAccount:
+    email: str
+    kind: str
+    subject_id: uuid.UUID
+    password_hash: str
+    totp_secret: str
+    totp_last_step: int
+    failed_logins: int
+    locked_until: datetime | None
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now

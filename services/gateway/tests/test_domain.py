@@ -191,4 +191,14 @@ def test_control_characters_are_refused() -> None:
 def test_matrix_roles_are_known_and_public_is_small() -> None:
     for endpoint, roles in auth.MATRIX.items():
         assert roles <= set(auth.ROLES), endpoint
-    assert {e for e, r in auth.MATRIX.items() if not r} == {"meta.healthz", "meta.readyz", "meta.openapi"}
+    public = {e for e, r in auth.MATRIX.items() if not r}
+    assert {e for e in public if not e.startswith("web.")} == {"meta.healthz", "meta.readyz", "meta.openapi"}
+    # The portal: only logging in and out, and the stylesheet.
+    assert {e for e in public if e.startswith("web.")} == {
+        "web.static",
+        "web.login",
+        "web.login_password",
+        "web.login_code",
+        "web.login_code_check",
+        "web.logout",
+    }

@@ -1,0 +1,519 @@
+"""The web portal through the Flask test client, against the recording fakes of the back ends:
+login (password + TOTP), sessions, CSRF, lock-out, security headers, every page x every role,
+and the main professional and admin flows."""
+
+import re
+import time
+from typing import Any
+
+import pytest
+from sluis.notify.v1 import notify_pb2 as npb
+
+from services.common.errors import NotFound
+from services.gateway import auth
+from services.gateway.tests.fakes import FakeBackends, FakeNotify
+from services.gateway.web import totp
+
+PASSWORD = "demo-wachtwoord-2026"
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def found(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    assert match, pattern
+    return match.group(1)
+
+
+def person(demo: dict[str, Any], role: str) -> dict[str, Any]:
+    if role == auth.PROFESSIONAL:
+        return next(p for p in demo["professionals"] if p["organisation"] == "Wijkteam Noord")
+    if role == auth.ORGANISATION_ADMIN:
+        return next(a for a in demo["admins"] if a["organisation"] == "Wijkteam Noord")
+    return next(a for a in demo["admins"] if a["role"] == role)
+
+
+def csrf(client: Any, path: str = "/inloggen") -> str:
+    page = client.get(path)
+    found = TOKEN.search(page.get_data(as_text=True))
+    assert found, path
+    return found.group(1)
+
+
+def login(client: Any, who: dict[str, Any]) -> None:
+    token = csrf(client)
+    resp = client.post(
+        "/inloggen",
+        data={"csrf_token": token, "email": who["email"], "password": who.get("password", PASSWORD)},
+    )
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/inloggen/code")
+    token = csrf(client, "/inloggen/code")
+    # A code can be used once: a second login in the same 30 s uses the next step's code.
+    for at in (time.time(), time.time() + 30):
+        resp = client.post(
+            "/inloggen/code", data={"csrf_token": token, "code": totp.code_at(who["totpSecret"], at)}
+        )
+        if resp.status_code == 302:
+            assert resp.headers["Location"] == "/"
+            return
+    raise AssertionError(resp.get_data(as_text=True))
+
+
+class FakeNotifyWithWebhooks(FakeNotify):
+    """The shared notify fake plus an in-memory webhook registry."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.webhooks: dict[str, npb.Webhook] = {}
+        self.secrets: dict[str, str] = {}
+
+    async def SetWebhook(self, request: Any, context: Any) -> Any:
+        hook = npb.Webhook()
+        hook.CopyFrom(request.webhook)
+        hook.webhook_id = hook.webhook_id or f"wh{len(self.webhooks) + 1}"
+        hook.created_at.GetCurrentTime()
+        self.webhooks[hook.webhook_id] = hook
+        self.secrets[hook.webhook_id] = request.secret
+        return npb.SetWebhookResponse(webhook=hook)
+
+    async def ListWebhooks(self, request: Any, context: Any) -> Any:
+        hooks = [h for h in self.webhooks.values() if h.organisation_id == request.organisation_id]
+        return npb.ListWebhooksResponse(webhooks=hooks)
+
+    async def DeleteWebhook(self, request: Any, context: Any) -> Any:
+        hook = self.webhooks.get(request.webhook_id)
+        if hook is None or hook.organisation_id != request.organisation_id:
+            raise NotFound("webhook_not_found", "Onbekende webhook.")
+        del self.webhooks[request.webhook_id]
+        return npb.DeleteWebhookResponse()
+
+
+@pytest.fixture
+def fakes(run_service):
+    fake = FakeBackends()
+    fake.notify = FakeNotifyWithWebhooks()  # type: ignore[abstract]
+    svc = run_service(fake.create)
+    fake.address = svc.address
+    return fake
+
+
+@pytest.fixture
+def web(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def pro(web, demo):
+    login(web, person(demo, auth.PROFESSIONAL))
+    return web
+
+
+def test_login_with_password_and_totp(web, demo) -> None:
+    assert web.get("/").status_code == 303
+    login(web, person(demo, auth.PROFESSIONAL))
+    home = web.get("/")
+    assert home.status_code == 200
+    assert "Anna de Vries" in home.get_data(as_text=True)
+    assert 'lang="nl"' in home.get_data(as_text=True)
+
+
+def test_wrong_code_is_refused(web, demo) -> None:
+    who = person(demo, auth.PROFESSIONAL)
+    token = csrf(web)
+    web.post(
+        "/inloggen",
+        data={"csrf_token": token, "email": who["email"], "password": who.get("password", PASSWORD)},
+    )
+    resp = web.post("/inloggen/code", data={"csrf_token": csrf(web, "/inloggen/code"), "code": "000000"})
+    assert resp.status_code == 401
+    assert web.get("/").status_code == 303
+
+
+def test_unknown_account_and_wrong_password_read_the_same(web, demo) -> None:
+    token = csrf(web)
+    unknown = web.post("/inloggen", data={"csrf_token": token, "email": "niemand@x.nl", "password": "x"})
+    wrong = web.post(
+        "/inloggen",
+        data={"csrf_token": token, "email": person(demo, auth.PROFESSIONAL)["email"], "password": "x"},
+    )
+    assert unknown.status_code == wrong.status_code == 401
+    assert "Inloggen is niet gelukt" in unknown.get_data(as_text=True)
+    assert "Inloggen is niet gelukt" in wrong.get_data(as_text=True)
+
+
+def test_brute_force_locks_the_account_for_15_minutes(web, demo, app) -> None:
+    who = person(demo, auth.PROFESSIONAL)
+    token = csrf(web)
+    for _ in range(5):
+        resp = web.post("/inloggen", data={"csrf_token": token, "email": who["email"], "password": "fout"})
+        assert resp.status_code == 401
+    locked = web.post(
+        "/inloggen",
+        data={"csrf_token": token, "email": who["email"], "password": who.get("password", PASSWORD)},
+    )
+    assert locked.status_code == 429
+    assert "15 minuten geblokkeerd" in locked.get_data(as_text=True)
+    account = app.extensions["sluis_gateway"].store.web_account(who["email"])
+    assert account.failed_logins == 5
+    remaining = (account.locked_until.timestamp() - time.time()) / 60
+    assert 14 < remaining <= 15
+
+
+def test_wrong_totp_codes_also_count_towards_lock_out(web, demo) -> None:
+    who = person(demo, auth.ORGANISATION_ADMIN)
+    token = csrf(web)
+    for _ in range(5):
+        web.post(
+            "/inloggen",
+            data={"csrf_token": token, "email": who["email"], "password": who.get("password", PASSWORD)},
+        )
+        web.post("/inloggen/code", data={"csrf_token": csrf(web, "/inloggen/code"), "code": "000000"})
+        token = csrf(web)
+    resp = web.post(
+        "/inloggen",
+        data={"csrf_token": token, "email": who["email"], "password": who.get("password", PASSWORD)},
+    )
+    assert resp.status_code == 429
+
+
+def test_csrf_token_missing_or_wrong_is_refused(pro) -> None:
+    for data in ({}, {"csrf_token": "vals"}):
+        resp = pro.post("/signalen/nieuw", data={**data, "bsn": "111222333", "birthDate": "2010-01-01"})
+        assert resp.status_code == 400
+        assert resp.mimetype == "text/html"
+        assert "formulier is verlopen" in resp.get_data(as_text=True)
+        assert "111222333" not in resp.get_data(as_text=True)
+    # Logging out without the token is refused too (no forced logout from another site).
+    assert pro.post("/uitloggen").status_code == 400
+    assert pro.get("/").status_code == 200
+
+
+def test_session_is_renewed_at_login(web, demo) -> None:
+    """Session fixation: nothing from the session before login (cookie, CSRF token) survives."""
+    before_token = csrf(web)
+    before_cookie = web.get_cookie("sluis_sessie").value
+    login(web, person(demo, auth.PROFESSIONAL))
+    after_cookie = web.get_cookie("sluis_sessie").value
+    assert after_cookie != before_cookie
+    resp = web.post("/uitloggen", data={"csrf_token": before_token})
+    assert resp.status_code == 400
+    # A planted pre-login cookie gives no access.
+    other = web.application.test_client()
+    other.set_cookie("sluis_sessie", before_cookie)
+    assert other.get("/").status_code == 303
+
+
+def test_session_cookie_flags(web) -> None:
+    resp = web.get("/inloggen")
+    cookie = next(h for h in resp.headers.getlist("Set-Cookie") if h.startswith("sluis_sessie="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    # Not served on 127.0.0.1/localhost: the cookie is HTTPS-only.
+    assert "Secure" in cookie
+
+
+def test_idle_session_times_out(pro) -> None:
+    assert pro.get("/signalen").status_code == 200
+    with pro.session_transaction() as sess:
+        sess["seen"] = time.time() - 16 * 60
+    resp = pro.get("/signalen")
+    assert resp.status_code == 303 and resp.headers["Location"] == "/inloggen"
+    assert "15 minuten niet actief" in pro.get("/inloggen").get_data(as_text=True)
+
+
+def test_logout_ends_the_session(pro) -> None:
+    resp = pro.post("/uitloggen", data={"csrf_token": csrf(pro, "/")})
+    assert resp.status_code == 302
+    assert pro.get("/signalen").status_code == 303
+
+
+@pytest.mark.parametrize("path", ["/inloggen", "/", "/signalen", "/v1/openapi.json", "/bestaat-niet"])
+def test_security_headers_on_every_response(pro, path) -> None:
+    resp = pro.get(path, headers={"Accept": "text/html"})
+    csp = resp.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
+
+
+# -- every page x every role ------------------------------------------------------------------
+
+WEB_ROLES = ("anonymous", auth.PROFESSIONAL, auth.ORGANISATION_ADMIN, auth.REGION_ADMIN)
+
+
+def web_routes(app) -> list[tuple[Any, str]]:
+    out: list[tuple[Any, str]] = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("web."):
+            out.extend((rule, m) for m in sorted(rule.methods - {"HEAD", "OPTIONS"}))
+    return out
+
+
+def test_every_web_page_is_in_the_matrix(app) -> None:
+    endpoints = {rule.endpoint for rule, _ in web_routes(app)}
+    assert endpoints == {e for e in auth.MATRIX if e.startswith("web.")}
+
+
+@pytest.mark.parametrize("role", WEB_ROLES)
+def test_every_web_page_for_every_role(web, demo, role) -> None:
+    if role != "anonymous":
+        login(web, person(demo, role))
+    token = csrf(web, "/inloggen")
+    ids = {"professional_id": person(demo, auth.PROFESSIONAL)["id"], "filename": "sluis.css"}
+    checked = 0
+    for rule, method in web_routes(web.application):
+        if rule.endpoint in ("web.logout", "web.login_password", "web.login_code_check"):
+            continue  # would end or replace the session under test; covered above
+        path = re.sub(
+            r"<(?:[a-z]+:)?([a-z_]+)>",
+            lambda m: ids.get(m.group(1), "0" * 8 + "-0000-4000-8000-" + "0" * 12),
+            rule.rule,
+        )
+        kwargs = {"data": {"csrf_token": token}} if method == "POST" else {}
+        resp = web.open(path, method=method, **kwargs)
+        allowed = auth.MATRIX[rule.endpoint]
+        where = f"{method} {rule.rule} as {role}: {resp.status_code}"
+        assert resp.status_code < 500, where
+        if not allowed:
+            assert resp.status_code not in (401, 403), where
+        elif role == "anonymous":
+            assert resp.status_code == 303 and resp.headers["Location"] == "/inloggen", where
+        elif role in allowed:
+            assert resp.status_code not in (303, 401, 403), where
+        else:
+            assert resp.status_code == 403, where
+            assert "Uw rol mag deze handeling niet uitvoeren" in resp.get_data(as_text=True), where
+        checked += 1
+    assert checked >= 25
+
+
+# -- professional flows -----------------------------------------------------------------------
+
+
+def new_signal(client: Any, **overrides: str) -> Any:
+    data = {
+        "csrf_token": csrf(client, "/signalen/nieuw"),
+        "bsn": "111222333",
+        "birthDate": "1990-04-12",
+        "party": "person",
+        "method": "inPerson",
+        "informedOn": "2026-01-05",
+        "multiProblemAttested": "ja",
+        "consentGiven": "ja",
+    }
+    data.update(overrides)
+    return client.post("/signalen/nieuw", data=data)
+
+
+def test_register_renew_and_end_a_signal(pro, fakes) -> None:
+    form = pro.get("/signalen/nieuw").get_data(as_text=True)
+    assert "jonger dan 12 jaar" in form and "Vanaf 23 jaar" in form and 'for="consentGiven"' in form
+    resp = new_signal(pro)
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    sent = fakes.signal.requests[-1]
+    assert sent.consent_given and sent.multi_problem_attested
+    page = pro.get("/signalen").get_data(as_text=True)
+    assert "Het signaal is geregistreerd" in page and "1990-04-12" in page
+    signal_id = found(r'id="signaal-([0-9a-f-]{36})"', page)
+    assert (
+        pro.post(f"/signalen/{signal_id}/verlengen", data={"csrf_token": csrf(pro, "/signalen")}).status_code
+        == 302
+    )
+    resp = pro.post(
+        f"/signalen/{signal_id}/beeindigen",
+        data={"csrf_token": csrf(pro, "/signalen"), "reason": "goalReached"},
+    )
+    assert resp.status_code == 302
+    assert "Het signaal is beëindigd" in pro.get("/signalen").get_data(as_text=True)
+
+
+def test_a_refused_signal_never_echoes_the_bsn(pro) -> None:
+    resp = new_signal(pro, bsn="123456789")
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "123456789" not in body
+    assert 'id="fout-bsn"' in body and 'aria-invalid="true"' in body
+    # Other fields are kept, so the professional only retypes the BSN.
+    assert 'value="1990-04-12"' in body
+
+
+def test_a_bad_birth_date_is_shown_next_to_the_field(pro) -> None:
+    resp = new_signal(pro, birthDate="2999-01-01")
+    assert resp.status_code == 400
+    assert 'id="fout-birthDate"' in resp.get_data(as_text=True)
+    assert "111222333" not in resp.get_data(as_text=True)
+
+
+def test_somebody_elses_signal_and_match_read_like_unknown(pro, app) -> None:
+    unknown = "00000000-0000-4000-8000-000000000000"
+    token = csrf(pro, "/signalen")
+    a = pro.post(f"/signalen/{unknown}/verlengen", data={"csrf_token": token})
+    b = pro.post("/signalen/niet-een-id/verlengen", data={"csrf_token": token})
+    assert a.status_code == b.status_code == 404
+    assert "Signaal niet gevonden." in a.get_data(as_text=True)
+    assert "Signaal niet gevonden." in b.get_data(as_text=True)
+    assert pro.get(f"/matches/{unknown}").status_code == 404
+
+
+def test_match_page_shows_contacts_and_takes_the_coordinator_role(app, demo, fakes) -> None:
+    anna, carla = app.test_client(), app.test_client()
+    login(anna, person(demo, auth.PROFESSIONAL))
+    login(carla, next(p for p in demo["professionals"] if p["organisation"] == "Kredietbank"))
+    assert new_signal(anna, bsn="123456782").status_code == 302
+    assert new_signal(carla, bsn="123456782").status_code == 302
+    # The fake match service forms the match on the first involvement look-up.
+    key = {"Authorization": f"Bearer {person(demo, auth.PROFESSIONAL)['apiKey']}"}
+    api = app.test_client()
+    signal_id = api.get("/v1/signals", headers=key).get_json()["signals"][0]["id"]
+    assert api.get(f"/v1/signals/{signal_id}/involvement", headers=key).status_code == 200
+    listing = anna.get("/matches").get_data(as_text=True)
+    match_id = found(r'href="/matches/([0-9a-f-]{36})"', listing)
+    page = anna.get(f"/matches/{match_id}").get_data(as_text=True)
+    assert "Carla Bakker" in page and "tel:010-1234503" in page and "mailto:carla@" in page
+    resp = anna.post(f"/matches/{match_id}/regie", data={"csrf_token": csrf(anna, f"/matches/{match_id}")})
+    assert resp.status_code == 302
+    page = anna.get(f"/matches/{match_id}").get_data(as_text=True)
+    assert re.search(r'id="regisseur">Anna de Vries<', page)
+
+
+def test_inbox_lists_and_marks_read(pro, demo, fakes) -> None:
+    item = fakes.notify.add(person(demo, auth.PROFESSIONAL)["id"])
+    page = pro.get("/inbox").get_data(as_text=True)
+    assert "1 ongelezen" in page
+    resp = pro.post(f"/inbox/{item.item_id}/gelezen", data={"csrf_token": csrf(pro, "/inbox")})
+    assert resp.status_code == 302
+    assert "0 ongelezen" in pro.get("/inbox").get_data(as_text=True)
+
+
+# -- organisation admin -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin(web, demo):
+    login(web, person(demo, auth.ORGANISATION_ADMIN))
+    return web
+
+
+def test_admin_invites_a_professional_who_can_then_log_in(admin, app) -> None:
+    resp = admin.post(
+        "/beheer/professionals",
+        data={
+            "csrf_token": csrf(admin, "/beheer/professionals"),
+            "name": "Gert Nieuw",
+            "role": "coach",
+            "phone": "010-1",
+            "email": "gert@wijkteam.example",
+        },
+    )
+    assert resp.status_code == 302
+    page = admin.get("/beheer/professionals").get_data(as_text=True)
+    password = found(r'id="nieuw-wachtwoord">([^<]+)<', page)
+    secret = found(r'id="nieuw-totp">([^<]+)<', page)
+    # Shown once only.
+    assert "nieuw-wachtwoord" not in admin.get("/beheer/professionals").get_data(as_text=True)
+    gert = app.test_client()
+    login(gert, {"email": "gert@wijkteam.example", "totpSecret": secret, "password": password})
+
+
+def login_with(client: Any, email: str, password: str, secret: str) -> None:
+    token = csrf(client)
+    client.post("/inloggen", data={"csrf_token": token, "email": email, "password": password})
+    code = totp.code_at(secret, time.time())
+    resp = client.post("/inloggen/code", data={"csrf_token": csrf(client, "/inloggen/code"), "code": code})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+
+
+def test_admin_deactivates_and_resets_second_factor(admin, app, demo) -> None:
+    bram = next(p for p in demo["professionals"] if p["name"].startswith("Bram"))
+    resp = admin.post(
+        f"/beheer/professionals/{bram['id']}/tweede-factor",
+        data={"csrf_token": csrf(admin, "/beheer/professionals")},
+    )
+    assert resp.status_code == 302
+    page = admin.get("/beheer/professionals").get_data(as_text=True)
+    password = found(r'id="nieuw-wachtwoord">([^<]+)<', page)
+    secret = found(r'id="nieuw-totp">([^<]+)<', page)
+    assert secret != bram["totpSecret"]
+    client = app.test_client()
+    login_with(client, bram["email"], password, secret)
+    assert client.get("/signalen").status_code == 200
+    resp = admin.post(
+        f"/beheer/professionals/{bram['id']}/deactiveren",
+        data={"csrf_token": csrf(admin, "/beheer/professionals")},
+    )
+    assert resp.status_code == 302
+    # A deactivated professional's session ends at once.
+    assert client.get("/signalen").status_code == 303
+
+
+def test_admin_cannot_touch_another_organisations_professional(admin, demo) -> None:
+    carla = next(p for p in demo["professionals"] if p["organisation"] == "Kredietbank")
+    resp = admin.post(
+        f"/beheer/professionals/{carla['id']}/deactiveren",
+        data={"csrf_token": csrf(admin, "/beheer/professionals")},
+    )
+    assert resp.status_code == 404
+
+
+def test_admin_creates_rotates_and_revokes_an_api_key(admin, client) -> None:
+    token = csrf(admin, "/beheer/sleutels")
+    assert (
+        admin.post(
+            "/beheer/sleutels", data={"csrf_token": token, "name": "zaaksysteem", "scope-signals": "ja"}
+        ).status_code
+        == 302
+    )
+    page = admin.get("/beheer/sleutels").get_data(as_text=True)
+    first = found(r'id="nieuwe-sleutel">([^<]+)<', page)
+    assert (
+        client.get("/v1/signals", headers={"Authorization": f"Bearer {first}"}).status_code == 403
+    )  # system: no X-Professional-Id
+    cred_id = found(r'action="/beheer/sleutels/([0-9a-f-]{36})/roteren"', page)
+    assert admin.post(f"/beheer/sleutels/{cred_id}/roteren", data={"csrf_token": token}).status_code == 302
+    page = admin.get("/beheer/sleutels").get_data(as_text=True)
+    second = found(r'id="nieuwe-sleutel">([^<]+)<', page)
+    assert second != first
+    new_id = re.findall(r'action="/beheer/sleutels/([0-9a-f-]{36})/intrekken"', page)[-1]
+    assert admin.post(f"/beheer/sleutels/{new_id}/intrekken", data={"csrf_token": token}).status_code == 302
+    assert "ingetrokken" in admin.get("/beheer/sleutels").get_data(as_text=True)
+
+
+def test_admin_sees_the_organisation_profile(admin) -> None:
+    page = admin.get("/beheer/organisatie").get_data(as_text=True)
+    assert "Wijkteam Noord" in page and "Toestemming" in page
+
+
+def test_admin_adds_and_deletes_a_webhook(admin, fakes, demo) -> None:
+    token = csrf(admin, "/beheer/webhooks")
+    resp = admin.post(
+        "/beheer/webhooks",
+        data={
+            "csrf_token": token,
+            "url": "https://zaak.example/hook",
+            "secret": "een-lang-geheim-van-formaat",
+            "kind-match_created": "ja",
+        },
+    )
+    assert resp.status_code == 302
+    hook = next(iter(fakes.notify.webhooks.values()))
+    assert hook.organisation_id == person(demo, auth.ORGANISATION_ADMIN)["organisationId"]
+    assert list(hook.kinds) == ["match_created"]
+    page = admin.get("/beheer/webhooks").get_data(as_text=True)
+    assert "https://zaak.example/hook" in page and "een-lang-geheim" not in page
+    resp = admin.post(f"/beheer/webhooks/{hook.webhook_id}/verwijderen", data={"csrf_token": token})
+    assert resp.status_code == 302 and not fakes.notify.webhooks
+    # Plain http and short secrets are refused.
+    admin.post("/beheer/webhooks", data={"csrf_token": token, "url": "http://x.example", "secret": "x" * 20})
+    admin.post("/beheer/webhooks", data={"csrf_token": token, "url": "https://x.example", "secret": "kort"})
+    assert not fakes.notify.webhooks
+
+
+def test_statistics_count_the_own_organisations_signals(app, demo) -> None:
+    anna = app.test_client()
+    login(anna, person(demo, auth.PROFESSIONAL))
+    assert new_signal(anna).status_code == 302
+    admin = app.test_client()
+    login(admin, person(demo, auth.ORGANISATION_ADMIN))
+    page = admin.get("/beheer/statistieken").get_data(as_text=True)
+    assert 'role="img"' in page and "<title" in page
+    month = time.strftime("%Y-%m", time.gmtime())
+    assert re.search(rf"<td>{month}</td><td>1</td>", page), page[-1500:]
