@@ -10,7 +10,7 @@ PROTOS := $(shell find proto -name '*.proto')
 WORKERS ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help setup proto lint typecheck test test-unit test-e2e run bench chart-test clean
+.PHONY: help setup proto lint test test-unit test-e2e run demo-codes bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ test-e2e: setup ## cross-service tests: the real platform as processes
 
 run: setup ## start the whole platform locally with demo data
 	$(PY) -m devstack
+
+demo-codes: setup ## current TOTP codes of the demo people (portal login, with make run)
+	$(PY) -m devstack.codes
 
 bench: setup ## benchmarks with their baselines (see README)
 	$(PY) -m bench

@@ -63,6 +63,9 @@ def _instructions(platform: Platform, demo: dict[str, Any], mail_url: str) -> st
         f"3. Bekijk de mails in {mail_url}, of vraag op wie er nog meer betrokken is:",
         f"   curl -s {platform.url}/v1/matches -H 'Authorization: Bearer {first['apiKey']}'",
         "",
+        f"Webportaal: log in op {platform.url}/inloggen als {first['email']} met wachtwoord",
+        f"   {first.get('password', '')} en de code die `make demo-codes` (in een tweede terminal) toont.",
+        "",
     ]
     return "\n".join(lines)
 
