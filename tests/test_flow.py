@@ -13,9 +13,11 @@ def test_second_organisation_makes_a_match_and_both_are_mailed(platform, profess
     assert first.headers["Location"].endswith(first.json()["id"])
     assert "bsn" not in first.json() and BSNS[0] not in first.text
 
-    # Alone: nobody else is involved yet, and no mail.
-    alone = a.get(f"/v1/signals/{first.json()['id']}/involvement")
-    assert alone.status_code == 200 and alone.json()["others"] == []
+    # Alone: nobody else is involved (404 only until match has received the signal).
+    alone = wait_until(
+        lambda: (r := a.get(f"/v1/signals/{first.json()['id']}/involvement")).status_code == 200 and r
+    )
+    assert alone.json()["others"] == []
 
     second = b.signal(BSNS[0])
     assert second.status_code == 201, second.text
@@ -41,7 +43,7 @@ def test_only_professionals_with_an_active_signal_see_who_is_involved(platform, 
     a, c, b = (Api(platform.url, p["apiKey"]) for p in (anna, colleague, bert))
     sid = a.signal(BSNS[1]).json()["id"]
     assert b.signal(BSNS[1]).status_code == 201
-    wait_until(lambda: a.get(f"/v1/signals/{sid}/involvement").json()["others"])
+    wait_until(lambda: a.get(f"/v1/signals/{sid}/involvement").json().get("others"))
 
     # A colleague of the same organisation without a signal, and another organisation's
     # professional, get the same answer as for a signal that does not exist.

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -60,7 +61,13 @@ def rotate(action: str, rotation_id: str, address: str, timeout: float = 10.0) -
             ).rotation
         else:
             raise ValueError(action)
-    return rotation_json(rotation)
+    result = rotation_json(rotation)
+    if action == "status":
+        # Whether identity issues the new key version yet. Re-key progress is in the stores'
+        # logs ("re-key progress": remaining, outbox_pending), see docs/operations.md.
+        switch_at = from_timestamp(rotation.switch_at)
+        result["switched"] = switch_at is not None and switch_at <= datetime.now(UTC)
+    return result
 
 
 def exchange_key() -> dict[str, str]:

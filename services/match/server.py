@@ -6,6 +6,7 @@ match, so a caller learns nothing about whether somebody is known.
 """
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from services.common.db import open_pool
 from services.common.errors import InvalidArgument, from_rpc_error
 from services.common.grpcserver import GrpcService
 from services.common.protos import to_timestamp
+from services.common.rekey import PseudonymRekeyer, Resolved, key_version
 from services.common.telemetry import current_trace_id
 from services.match import convert, domain
 from services.match.store import NOTIFY, AccessRecord, IncomingEvent, MatchStore
@@ -44,6 +46,16 @@ class MatchSettings(ServiceSettings):
     notify_addr: str = setting("SLUIS_NOTIFY_ADDR")
     # Creation/joining notices wait this long to absorb a burst into one event (0: no wait).
     notice_delay_seconds: float = setting("SLUIS_MATCH_NOTICE_DELAY_SECONDS", 2.0)
+    # Key rotation support (services/common/rekey.py); empty = off (unit tests without identity).
+    identity_addr: str = setting("SLUIS_IDENTITY_ADDR", "")
+    # How often re-key progress is logged while a rotation is in progress.
+    rekey_report_seconds: float = setting("SLUIS_REKEY_REPORT_SECONDS", 10.0)
+    # The rekeyer's rotation cache and safety margin: the identity service's grace period
+    # (SLUIS_IDENTITY_ROTATION_GRACE_SECONDS) must exceed their sum plus its key refresh.
+    rekey_ttl_seconds: float = setting("SLUIS_REKEY_TTL_SECONDS", 5.0)
+    rekey_margin_seconds: float = setting("SLUIS_REKEY_MARGIN_SECONDS", 2.0)
+    rekey_poll_seconds: float = setting("SLUIS_REKEY_POLL_SECONDS", 5.0)
+    rekey_batch_size: int = setting("SLUIS_REKEY_BATCH_SIZE", 500)
 
 
 def _page(page_size: int, page_token: str) -> tuple[int, int]:
@@ -64,9 +76,28 @@ def permanent_refusal(error: grpc.aio.AioRpcError) -> str | None:
 
 
 class MatchServicer(pb_grpc.MatchServiceServicer):
-    def __init__(self, store: MatchStore, clock: Clock) -> None:
+    def __init__(self, store: MatchStore, clock: Clock, rekeyer: PseudonymRekeyer | None = None) -> None:
         self.store = store
         self.clock = clock
+        self.rekeyer = rekeyer
+
+    async def _resolve(self, pseudonyms: list[str]) -> dict[str, Resolved]:
+        """Incoming pseudonyms in the form stored now (key rotation); as they are when off.
+
+        Malformed ones pass unchanged: they match nobody, and reads of them are still
+        refused and logged like those of an unknown person.
+        """
+        wellformed = sorted({p for p in pseudonyms if key_version(p) is not None})
+        if self.rekeyer is None or not wellformed:
+            return {p: Resolved(p) for p in pseudonyms}
+        resolved = dict(zip(wellformed, await self.rekeyer.resolve(wellformed), strict=True))
+        return {p: resolved.get(p, Resolved(p)) for p in pseudonyms}
+
+    async def _person(self, pseudonym: str) -> str:
+        """The pseudonym of a read, converted to the current key with the person's rows."""
+        person = (await self._resolve([pseudonym]))[pseudonym]
+        await self.store.convert_person(person.current, person.previous)
+        return person.current
 
     async def _log(
         self,
@@ -111,22 +142,34 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
                     "event_incomplete", "Een gebeurtenis mist signaal, persoon of professional."
                 )
             events.append(IncomingEvent(ev.event_id, update, ev.bulk))
-        result = await self.store.apply_events(events)
+        # Events in flight during a key rotation may carry either key's pseudonym: both are
+        # mapped to the current one, and the person's rows converted in the same transaction.
+        people = await self._resolve([e.update.pseudonym for e in events if e.update is not None])
+        previous: dict[str, str] = {}
+        for i, e in enumerate(events):
+            if e.update is not None:
+                person = people[e.update.pseudonym]
+                if person.previous is not None:
+                    previous[person.current] = person.previous
+                if person.current != e.update.pseudonym:
+                    events[i] = dataclasses.replace(
+                        e, update=dataclasses.replace(e.update, pseudonym=person.current)
+                    )
+        result = await self.store.apply_events(events, previous)
         return pb.ApplySignalEventsResponse(applied=result.applied, duplicates=result.duplicates)
 
     async def GetInvolvement(
         self, request: pb.GetInvolvementRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetInvolvementResponse:
-        involvements, match = await self.store.person(request.pseudonym)
+        pseudonym = await self._person(request.pseudonym)
+        involvements, match = await self.store.person(pseudonym)
         pid = request.professional_id
         match_id = match.match_id if match is not None else ""
         mine = [inv for inv in involvements if inv.active and inv.professional_id == pid]
         if not pid or not mine:
-            await self._log(pid, None, request.pseudonym, match_id, request.purpose, granted=False)
+            await self._log(pid, None, pseudonym, match_id, request.purpose, granted=False)
             raise domain.not_found()
-        await self._log(
-            pid, mine[0].organisation_id, request.pseudonym, match_id, request.purpose, granted=True
-        )
+        await self._log(pid, mine[0].organisation_id, pseudonym, match_id, request.purpose, granted=True)
         coordinator = match.coordinator_id if match is not None else ""
         others = domain.others_involved(involvements, match, pid)
         response = pb.GetInvolvementResponse(others=[convert.member_to_pb(m, coordinator) for m in others])
@@ -245,13 +288,13 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
     async def ListMatchesOnPseudonym(
         self, request: pb.ListMatchesOnPseudonymRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMatchesOnPseudonymResponse:
-        matches = await self.store.matches_on_pseudonym(request.pseudonym)
+        matches = await self.store.matches_on_pseudonym(await self._person(request.pseudonym))
         return pb.ListMatchesOnPseudonymResponse(matches=[convert.match_to_pb(m) for m in matches])
 
     async def ListAccessLog(
         self, request: pb.ListAccessLogRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListAccessLogResponse:
-        records = await self.store.access_log(request.pseudonym)
+        records = await self.store.access_log(await self._person(request.pseudonym))
         return pb.ListAccessLogResponse(
             entries=[
                 pb.AccessLogEntry(
@@ -266,6 +309,50 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
                 for r in records
             ]
         )
+
+
+async def run_rekeyer(rekeyer: PseudonymRekeyer, identity_addr: str) -> None:
+    """The rekeyer's background loop, started once identity accepts connections.
+
+    At start-up identity may not listen yet; a gRPC channel that failed to connect backs off
+    for a second or more, which the first requests would then pay for. So wait for the port
+    first (plain TCP), then learn the rotation state, then run the loop.
+    """
+    host, _, port = identity_addr.rpartition(":")
+    for _ in range(300):
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), 1.0)
+        except (OSError, TimeoutError, ValueError):
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        break
+    with contextlib.suppress(Exception):  # identity away after all: run() retries
+        await rekeyer.rotation(force=True)
+    await rekeyer.run()
+
+
+async def report_rekey_progress(rekeyer: PseudonymRekeyer, interval: float) -> None:
+    """Log the rows still under the old key while a rotation is in progress (the operator
+    finishes the rotation when every store logs remaining 0)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            view = await rekeyer.rotation()
+            if view is None:
+                continue
+            log.info(
+                "re-key progress",
+                extra={
+                    "store": "match",
+                    "rotation_id": view.rotation_id,
+                    "from_key_version": view.from_version,
+                    "remaining": await rekeyer.remaining(),
+                    "rekeyed": rekeyer.progress.rekeyed,
+                },
+            )
+        except Exception as exc:  # identity or the database away for a moment: next round
+            log.warning("re-key progress unavailable", extra={"error": type(exc).__name__})
 
 
 async def create_service(settings: MatchSettings, *, clock: Clock | None = None) -> GrpcService:
@@ -334,6 +421,20 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
 
     if settings.notice_delay_seconds > 0:
         service.add_background(release_due_notices)
-    servicer = MatchServicer(store, clock)
+    rekeyer = None
+    if settings.identity_addr:
+        rekeyer = PseudonymRekeyer(
+            settings.identity_addr,
+            store,
+            ttl=settings.rekey_ttl_seconds,
+            margin=settings.rekey_margin_seconds,
+            batch_size=settings.rekey_batch_size,
+            poll_interval=settings.rekey_poll_seconds,
+            rpc_timeout=settings.rpc_timeout_seconds,
+        )
+        service.add_closer(rekeyer.close)
+        service.add_background(lambda: run_rekeyer(rekeyer, settings.identity_addr))
+        service.add_background(lambda: report_rekey_progress(rekeyer, settings.rekey_report_seconds))
+    servicer = MatchServicer(store, clock, rekeyer)
     service.add_servicer(pb_grpc.add_MatchServiceServicer_to_server, servicer, "sluis.match.v1.MatchService")
     return service

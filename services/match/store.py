@@ -140,10 +140,79 @@ class MatchStore:
         # How long creation/joining notices wait to absorb a burst (0: straight to the outbox).
         self.notice_delay = notice_delay
 
+    # --- key rotation (services/common/rekey.py RekeyableStore) --------------------------
+
+    async def old_version_batch(self, version: int, limit: int) -> list[str]:
+        """Up to `limit` distinct pseudonyms still under key `version`, in any table."""
+        pattern = f"{version}.%"
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT pseudonym FROM (SELECT pseudonym FROM involvements WHERE pseudonym LIKE %(p)s"
+                    " UNION SELECT pseudonym FROM matches WHERE pseudonym LIKE %(p)s"
+                    " UNION SELECT pseudonym FROM access_log WHERE pseudonym LIKE %(p)s) AS old LIMIT %(n)s",
+                    {"p": pattern, "n": limit},
+                )
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    async def replace(self, mapping: dict[str, str]) -> int:
+        """Replace old by new pseudonyms in one short transaction under the persons' locks."""
+        if not mapping:
+            return 0
+        async with self.pool.connection() as conn, conn.transaction():
+            # The business path's locks, in its order (lock key), so the two never deadlock.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k",
+                (sorted({person_lock_key(new) for new in mapping.values()}),),
+            )
+            return await self._convert(conn, mapping)
+
+    async def count_version(self, version: int) -> int:
+        """Rows still under key `version` in every table (operator progress)."""
+        async with self.pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    "SELECT (SELECT count(*) FROM involvements WHERE pseudonym LIKE %(p)s)"
+                    " + (SELECT count(*) FROM matches WHERE pseudonym LIKE %(p)s)"
+                    " + (SELECT count(*) FROM access_log WHERE pseudonym LIKE %(p)s)",
+                    {"p": f"{version}.%"},
+                )
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    async def convert_person(self, current: str, previous: str | None) -> None:
+        """A person read during a key rotation: their rows under `previous` now carry `current`."""
+        if previous is not None and previous != current:
+            await self.replace({previous: current})
+
+    @staticmethod
+    async def _convert(conn: psycopg.AsyncConnection, mapping: dict[str, str]) -> int:
+        """Old -> new pseudonym in every table that keeps one; the caller holds the locks."""
+        olds = sorted(mapping)
+        news = [mapping[o] for o in olds]
+        changed = 0
+        for table in ("involvements", "matches", "access_log"):
+            cur = await conn.execute(
+                sql.SQL(
+                    "UPDATE {} t SET pseudonym = m.new FROM unnest(%s::text[], %s::text[]) AS m(old, new)"
+                    " WHERE t.pseudonym = m.old"
+                ).format(sql.Identifier(table)),
+                (olds, news),
+            )
+            changed += cur.rowcount
+        return changed
+
     # --- signal events ------------------------------------------------------------------
 
-    async def apply_events(self, events: Sequence[IncomingEvent]) -> ApplyResult:
-        """Apply signal events idempotently; one transaction per group of persons."""
+    async def apply_events(
+        self, events: Sequence[IncomingEvent], previous: dict[str, str] | None = None
+    ) -> ApplyResult:
+        """Apply signal events idempotently; one transaction per group of persons.
+
+        `previous` (current -> old pseudonym, during a key rotation): each person's rows are
+        converted to the current pseudonym under their lock before the events are applied.
+        """
         result = ApplyResult()
         by_person: dict[str, list[IncomingEvent]] = defaultdict(list)
         seen: set[str] = set()
@@ -157,7 +226,7 @@ class MatchStore:
         for start in range(0, len(persons), PERSONS_PER_TRANSACTION):
             group = persons[start : start + PERSONS_PER_TRANSACTION]
             async with self.pool.connection() as conn, conn.transaction():
-                await self._apply_group(conn, group, by_person, result)
+                await self._apply_group(conn, group, by_person, result, previous or {})
         return result
 
     async def _apply_group(
@@ -166,12 +235,16 @@ class MatchStore:
         persons: list[str],
         by_person: dict[str, list[IncomingEvent]],
         result: ApplyResult,
+        previous: dict[str, str],
     ) -> None:
         # Locks in one fixed (hash) order, so two transactions never wait on each other in a cycle.
         await conn.execute(
             "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k",
             ([person_lock_key(p) for p in persons],),
         )
+        rotating = {previous[p]: p for p in persons if p in previous and previous[p] != p}
+        if rotating:
+            await self._convert(conn, rotating)
         events = [ev for p in persons for ev in by_person[p]]
         new_ids = {
             r[0]
@@ -522,13 +595,18 @@ class MatchStore:
         if mid is None:
             raise domain.not_found()
         async with self.pool.connection() as conn, conn.transaction():
-            row = await (
-                await conn.execute("SELECT pseudonym FROM matches WHERE match_id = %s", (mid,))
-            ).fetchone()
-            if row is None:
-                raise domain.not_found()
-            pseudonym = row[0]
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (person_lock_key(pseudonym),))
+            pseudonym = None
+            for _attempt in range(3):
+                row = await (
+                    await conn.execute("SELECT pseudonym FROM matches WHERE match_id = %s", (mid,))
+                ).fetchone()
+                if row is None:
+                    raise domain.not_found()
+                if row[0] == pseudonym:
+                    break  # locked, and not re-keyed meanwhile (key rotation)
+                pseudonym = row[0]
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (person_lock_key(pseudonym),))
+            assert pseudonym is not None
             match = (await self._open_matches(conn, [pseudonym])).get(pseudonym)
             if match is not None and match.match_id != mid:
                 match = None

@@ -8,6 +8,7 @@ Events (through the transactional outbox, see store.py):
 import asyncio
 import base64
 import binascii
+import contextlib
 import dataclasses
 import logging
 import uuid
@@ -27,6 +28,7 @@ from services.common.config import ServiceSettings, setting
 from services.common.db import open_pool
 from services.common.errors import DomainError, InvalidArgument, NotFound
 from services.common.grpcserver import GrpcService
+from services.common.rekey import PseudonymRekeyer, Resolved, key_version
 from services.signal import convert, domain
 from services.signal.store import MATCH, NOTIFY, Change, Event, LifecycleCounts, SignalStore, signal_exists
 
@@ -50,6 +52,16 @@ class SignalSettings(ServiceSettings):
     lifecycle_batch_size: int = setting("SLUIS_LIFECYCLE_BATCH_SIZE", 5000)
     # Batches worked on side by side (each its own connection and short transaction).
     lifecycle_workers: int = setting("SLUIS_LIFECYCLE_WORKERS", 1)
+    # Key rotation support (services/common/rekey.py); empty = off (unit tests without identity).
+    identity_addr: str = setting("SLUIS_IDENTITY_ADDR", "")
+    # How often re-key progress is logged while a rotation is in progress.
+    rekey_report_seconds: float = setting("SLUIS_REKEY_REPORT_SECONDS", 10.0)
+    # The rekeyer's rotation cache and safety margin: the identity service's grace period
+    # (SLUIS_IDENTITY_ROTATION_GRACE_SECONDS) must exceed their sum plus its key refresh.
+    rekey_ttl_seconds: float = setting("SLUIS_REKEY_TTL_SECONDS", 5.0)
+    rekey_margin_seconds: float = setting("SLUIS_REKEY_MARGIN_SECONDS", 2.0)
+    rekey_poll_seconds: float = setting("SLUIS_REKEY_POLL_SECONDS", 5.0)
+    rekey_batch_size: int = setting("SLUIS_REKEY_BATCH_SIZE", 500)
 
 
 def _not_found() -> NotFound:
@@ -120,19 +132,42 @@ def _event(
 
 class SignalServicer(pb_grpc.SignalServiceServicer):
     def __init__(
-        self, store: SignalStore, clock: Clock, lifecycle_batch_size: int = 5000, lifecycle_workers: int = 1
+        self,
+        store: SignalStore,
+        clock: Clock,
+        lifecycle_batch_size: int = 5000,
+        lifecycle_workers: int = 1,
+        rekeyer: PseudonymRekeyer | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.lifecycle_batch_size = lifecycle_batch_size
         self.lifecycle_workers = lifecycle_workers
+        self.rekeyer = rekeyer
+
+    async def _resolve(self, pseudonyms: list[str]) -> list[Resolved]:
+        """Incoming pseudonyms in the form stored now (key rotation); as they are when off.
+
+        One call to identity for the distinct well-formed ones, and only while a rotation is
+        in progress (the rekeyer caches the rotation state). Pseudonyms without a key version
+        pass unchanged, as before rotation support: they belong to nobody identity knows.
+        """
+        wellformed = sorted({p for p in pseudonyms if key_version(p) is not None})
+        if self.rekeyer is None or not wellformed:
+            return [Resolved(p) for p in pseudonyms]
+        resolved = dict(zip(wellformed, await self.rekeyer.resolve(wellformed), strict=True))
+        return [resolved.get(p, Resolved(p)) for p in pseudonyms]
 
     async def RegisterSignal(
         self, request: pb.RegisterSignalRequest, context: grpc.aio.ServicerContext
     ) -> pb.RegisterSignalResponse:
         now = self.clock.now()
         signal = domain.new_signal(convert.registration_from_proto(request), str(uuid.uuid4()), now)
-        await self.store.register(signal, [([MATCH], _event(signal, pb.SIGNAL_EVENT_KIND_REGISTERED, now))])
+        (person,) = await self._resolve([signal.pseudonym])
+        signal = dataclasses.replace(signal, pseudonym=person.current)
+        await self.store.register(
+            signal, [([MATCH], _event(signal, pb.SIGNAL_EVENT_KIND_REGISTERED, now))], person.previous
+        )
         log.info("signal registered", extra={"signal_id": signal.signal_id})
         return pb.RegisterSignalResponse(signal=convert.signal_to_proto(signal))
 
@@ -142,21 +177,35 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         if len(request.signals) > MAX_BATCH:
             raise InvalidArgument("batch_too_large", f"Maximaal {MAX_BATCH} signalen per verzoek.")
         now = self.clock.now()
-        results: list[pb.RegisterSignalResult] = []
-        valid: list[domain.Signal] = []
+        parsed: list[domain.Signal | DomainError] = []
         for item in request.signals:
             try:
-                signal = domain.new_signal(convert.registration_from_proto(item), str(uuid.uuid4()), now)
+                parsed.append(
+                    domain.new_signal(convert.registration_from_proto(item), str(uuid.uuid4()), now)
+                )
             except DomainError as exc:
-                results.append(pb.RegisterSignalResult(reason=exc.reason, detail=exc.detail))
+                parsed.append(exc)
+        # Every person under the current key (one call to identity during a key rotation).
+        candidates = [s for s in parsed if isinstance(s, domain.Signal)]
+        people = await self._resolve([s.pseudonym for s in candidates])
+        previous = {p.previous: p.current for p in people if p.previous is not None}
+        converted = iter(
+            [dataclasses.replace(s, pseudonym=p.current) for s, p in zip(candidates, people, strict=True)]
+        )
+        results: list[pb.RegisterSignalResult] = []
+        valid: list[domain.Signal] = []
+        for entry in parsed:
+            if isinstance(entry, DomainError):
+                results.append(pb.RegisterSignalResult(reason=entry.reason, detail=entry.detail))
                 continue
+            signal = next(converted)
             valid.append(signal)
             results.append(pb.RegisterSignalResult(signal=convert.signal_to_proto(signal)))
 
         def events(s: domain.Signal) -> list[Event]:
             return [([MATCH], _event(s, pb.SIGNAL_EVENT_KIND_REGISTERED, now, bulk=request.bulk))]
 
-        blocked = iter(await self.store.register_many(valid, events))
+        blocked = iter(await self.store.register_many(valid, events, previous))
         stored = 0
         for result in results:
             if not result.HasField("signal"):
@@ -235,8 +284,8 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
     async def ListSignalsOnPseudonym(
         self, request: pb.ListSignalsOnPseudonymRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListSignalsOnPseudonymResponse:
-        pseudonym = domain.validate_pseudonym(request.pseudonym)
-        signals = await self.store.list_on_pseudonym(pseudonym)
+        (person,) = await self._resolve([domain.validate_pseudonym(request.pseudonym)])
+        signals = await self.store.list_on_pseudonym(person.current, person.previous)
         return pb.ListSignalsOnPseudonymResponse(signals=[convert.signal_to_proto(s) for s in signals])
 
     async def RemoveSignal(
@@ -273,6 +322,51 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         return counts
 
 
+async def run_rekeyer(rekeyer: PseudonymRekeyer, identity_addr: str) -> None:
+    """The rekeyer's background loop, started once identity accepts connections.
+
+    At start-up identity may not listen yet; a gRPC channel that failed to connect backs off
+    for a second or more, which the first requests would then pay for. So wait for the port
+    first (plain TCP), then learn the rotation state, then run the loop.
+    """
+    host, _, port = identity_addr.rpartition(":")
+    for _ in range(300):
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), 1.0)
+        except (OSError, TimeoutError, ValueError):
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        break
+    with contextlib.suppress(Exception):  # identity away after all: run() retries
+        await rekeyer.rotation(force=True)
+    await rekeyer.run()
+
+
+async def report_rekey_progress(rekeyer: PseudonymRekeyer, store: SignalStore, interval: float) -> None:
+    """Log the rows still under the old key while a rotation is in progress (the operator
+    finishes the rotation when every store logs remaining 0 and outbox_pending 0)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            view = await rekeyer.rotation()
+            if view is None:
+                continue
+            log.info(
+                "re-key progress",
+                extra={
+                    "store": "signal",
+                    "rotation_id": view.rotation_id,
+                    "from_key_version": view.from_version,
+                    "remaining": await rekeyer.remaining(),
+                    "rekeyed": rekeyer.progress.rekeyed,
+                    "outbox_pending": await store.outbox_pending(),
+                },
+            )
+        except Exception as exc:  # identity or the database away for a moment: next round
+            log.warning("re-key progress unavailable", extra={"error": type(exc).__name__})
+
+
 def _end(signal: domain.Signal, reason: domain.EndReason, now: datetime) -> Change:
     """A professional ends their signal: archived, or deleted at once when unjustified."""
     archived = domain.end(signal, reason, now)
@@ -293,7 +387,23 @@ async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLO
     pool = await open_pool(settings.database_url, name="signal", max_size=settings.db_pool_max)
     service.add_closer(pool.close)
     store = SignalStore(pool)
-    servicer = SignalServicer(store, clock, settings.lifecycle_batch_size, settings.lifecycle_workers)
+    rekeyer = None
+    if settings.identity_addr:
+        rekeyer = PseudonymRekeyer(
+            settings.identity_addr,
+            store,
+            ttl=settings.rekey_ttl_seconds,
+            margin=settings.rekey_margin_seconds,
+            batch_size=settings.rekey_batch_size,
+            poll_interval=settings.rekey_poll_seconds,
+            rpc_timeout=settings.rpc_timeout_seconds,
+        )
+        service.add_closer(rekeyer.close)
+        service.add_background(lambda: run_rekeyer(rekeyer, settings.identity_addr))
+        service.add_background(lambda: report_rekey_progress(rekeyer, store, settings.rekey_report_seconds))
+    servicer = SignalServicer(
+        store, clock, settings.lifecycle_batch_size, settings.lifecycle_workers, rekeyer
+    )
     service.add_servicer(
         pb_grpc.add_SignalServiceServicer_to_server, servicer, "sluis.signal.v1.SignalService"
     )

@@ -213,13 +213,76 @@ def _events_for(rows: list[dict[str, Any]], make_events: RowEvents, occurred_at:
     return outbox_copy_data(e for row in rows for e in make_events(row, occurred_at))
 
 
+async def _convert(conn: psycopg.AsyncConnection[Any], mapping: dict[str, str]) -> int:
+    """Key rotation: give the people in `mapping` (old -> new pseudonym) their new pseudonym.
+
+    Signal has no per-person lock: the one rule across a person's rows, one active signal per
+    professional, is the unique index, and a conversion is a row update. Locking the rows in
+    signal_id order first keeps concurrent conversions (the rekeyer's batches, registrations
+    of the same people) from deadlocking; the second one finds the rows already converted.
+    """
+    if not mapping:
+        return 0
+    olds = sorted(mapping)
+    news = [mapping[o] for o in olds]
+    await conn.execute(
+        "SELECT 1 FROM signals WHERE pseudonym = ANY(%s::text[]) ORDER BY signal_id FOR UPDATE", (olds,)
+    )
+    cur = await conn.execute(
+        "UPDATE signals s SET pseudonym = m.new FROM unnest(%s::text[], %s::text[]) AS m(old, new)"
+        " WHERE s.pseudonym = m.old",
+        (olds, news),
+    )
+    return cur.rowcount
+
+
 class SignalStore:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
 
-    async def register(self, signal: domain.Signal, events: list[Event]) -> None:
-        """Store a new active signal and its events; AlreadyExists when one is active already."""
+    # --- key rotation (services/common/rekey.py RekeyableStore) --------------------------
+
+    async def old_version_batch(self, version: int, limit: int) -> list[str]:
+        """Up to `limit` distinct pseudonyms still under key `version`."""
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT DISTINCT pseudonym FROM signals WHERE pseudonym LIKE %s LIMIT %s",
+                    (f"{version}.%", limit),
+                )
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    async def replace(self, mapping: dict[str, str]) -> int:
+        """Replace old by new pseudonyms in one short transaction; return the rows changed."""
         async with self.pool.connection() as conn, conn.transaction():
+            return await _convert(conn, mapping)
+
+    async def count_version(self, version: int) -> int:
+        """Rows still under key `version` (operator progress)."""
+        async with self.pool.connection() as conn:
+            row = await (
+                await conn.execute("SELECT count(*) FROM signals WHERE pseudonym LIKE %s", (f"{version}.%",))
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    async def outbox_pending(self) -> int:
+        """Events not yet delivered (operator check before finishing a key rotation)."""
+        async with self.pool.connection() as conn:
+            row = await (await conn.execute("SELECT count(*) FROM outbox")).fetchone()
+        return int(row[0]) if row else 0
+
+    # --- signals ------------------------------------------------------------------------
+
+    async def register(self, signal: domain.Signal, events: list[Event], previous: str | None = None) -> None:
+        """Store a new active signal and its events; AlreadyExists when one is active already.
+
+        `previous`: during a key rotation, the person's pseudonym under the old key; their
+        rows are converted first, so an old active signal of the same professional blocks.
+        """
+        async with self.pool.connection() as conn, conn.transaction():
+            if previous is not None and previous != signal.pseudonym:
+                await _convert(conn, {previous: signal.pseudonym})
             for _attempt in range(3):
                 inserted = await (
                     await conn.execute(
@@ -254,15 +317,20 @@ class SignalStore:
         return str(row[0]) if row else None
 
     async def register_many(
-        self, signals: list[domain.Signal], make_events: Callable[[domain.Signal], list[Event]]
+        self,
+        signals: list[domain.Signal],
+        make_events: Callable[[domain.Signal], list[Event]],
+        previous: dict[str, str] | None = None,
     ) -> list[str | None]:
         """Insert many signals (COPY) with their events in one transaction.
 
+        `previous` (old -> new pseudonym, during a key rotation): people converted first.
         Returns, per signal, None when stored or the id of the active signal that blocked it.
         """
         if not signals:
             return []
         async with self.pool.connection() as conn, conn.transaction():
+            await _convert(conn, {o: n for o, n in (previous or {}).items() if o != n})
             await conn.execute(
                 "CREATE TEMP TABLE signals_intake (LIKE signals INCLUDING DEFAULTS) ON COMMIT DROP"
             )
@@ -345,7 +413,10 @@ class SignalStore:
             ).fetchall()
         return [_signal(r) for r in rows]
 
-    async def list_on_pseudonym(self, pseudonym: str) -> list[domain.Signal]:
+    async def list_on_pseudonym(self, pseudonym: str, previous: str | None = None) -> list[domain.Signal]:
+        """Every signal on one person; `previous` as in `register`."""
+        if previous is not None and previous != pseudonym:
+            await self.replace({previous: pseudonym})
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             rows = await (

@@ -13,7 +13,7 @@ from services.common.clock import FrozenClock
 from services.common.db import open_pool
 from services.match import domain
 from services.match.server import MIGRATIONS
-from services.match.store import IncomingEvent, MatchStore, person_lock_key
+from services.match.store import AccessRecord, IncomingEvent, MatchStore, person_lock_key
 
 T = TypeVar("T")
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -104,3 +104,40 @@ def test_lock_keys_are_stable_signed_64_bit() -> None:
     key = person_lock_key("1.abc")
     assert key == person_lock_key("1.abc") != person_lock_key("1.abd")
     assert -(2**63) <= key < 2**63
+
+
+def test_key_rotation_adapter_converts_a_person_in_every_table(new_database) -> None:
+    """services/common/rekey.py's RekeyableStore over involvements, matches and the access log;
+    an event carrying the new key converts the person first, so it joins the same match."""
+    url = new_database("match", MIGRATIONS)
+    clock = FrozenClock(T0)
+
+    def read(pseudonym: str) -> AccessRecord:
+        return AccessRecord("a", "A", pseudonym, "", "portal", "refused", "", T0)
+
+    async def work(store: MatchStore) -> None:
+        await store.apply_events([update("a", "A", "1.anna"), update("b", "B", "1.anna")])
+        await store.apply_events([update("a", "A", "1.bert"), update("b", "B", "1.bert")])
+        await store.log_access([read("1.anna"), read("1.bert")])
+        _, before = await store.person("1.anna")
+        assert before is not None
+        assert await store.count_version(1) == 2 * (2 + 1 + 1)
+        assert sorted(await store.old_version_batch(1, 10)) == ["1.anna", "1.bert"]
+        assert len(await store.old_version_batch(1, 1)) == 1
+
+        # An event under the new key (or an old one mapped to it) converts the person first.
+        await store.apply_events([update("c", "C", "2.anna")], {"2.anna": "1.anna"})
+        involvements, after = await store.person("2.anna")
+        assert after is not None and after.match_id == before.match_id
+        assert {m.professional_id for m in after.members} == {"a", "b", "c"}
+        assert len(involvements) == 3 and await store.person("1.anna") == ([], None)
+        assert [r.pseudonym for r in await store.access_log("2.anna")] == ["2.anna"]
+
+        # The batch converts the rest; a read converts a person on the way.
+        assert await store.replace({"1.bert": "2.bert", "1.nobody": "2.nobody"}) == 4
+        await store.convert_person("2.bert", "1.bert")  # already done: nothing to do
+        assert await store.count_version(1) == 0 and await store.old_version_batch(1, 10) == []
+        _, bert = await store.person("2.bert")
+        assert bert is not None and len(bert.members) == 2
+
+    run(url, clock, work)

@@ -12,6 +12,7 @@ import pytest
 from sluis.signal.v1 import signal_pb2 as pb
 
 from services.common.db import open_pool
+from services.common.errors import AlreadyExists
 from services.signal import domain
 from services.signal.server import MIGRATIONS
 from services.signal.store import MATCH, NOTIFY, SignalStore, outbox_copy_data
@@ -131,3 +132,46 @@ def test_bulk_returns_blocking_ids(url: str) -> None:
     blocked = with_store(url, lambda store: store.register_many(load, lambda s: [([MATCH], b"e")]))
     assert blocked == [existing.signal_id, None, load[1].signal_id, None]
     assert len(outbox_rows(url)) == 2
+
+
+def test_key_rotation_adapter_converts_every_signal_of_a_person(url: str) -> None:
+    """services/common/rekey.py's RekeyableStore: batches by key version, conversion per person,
+    and a registration during a rotation that converts the person first (so the professional's
+    active signal under the old key still blocks a second one)."""
+
+    async def work(store: SignalStore) -> None:
+        await store.register(new_signal("1.anna", "prof-1"), [])
+        await store.register(new_signal("1.anna", "prof-2"), [])
+        await store.register(new_signal("1.bert", "prof-1"), [])
+        await store.register(new_signal("2.carla", "prof-1"), [])
+        assert await store.count_version(1) == 3
+        assert sorted(await store.old_version_batch(1, 10)) == ["1.anna", "1.bert"]
+        assert len(await store.old_version_batch(1, 1)) == 1
+
+        # Same professional, same person, new key: refused like any second active signal
+        # (and the refusal writes nothing, not even the conversion).
+        with pytest.raises(AlreadyExists):
+            await store.register(new_signal("2.anna", "prof-1"), [], previous="1.anna")
+        assert len(await store.list_on_pseudonym("1.anna")) == 2
+        # Another professional on the converted person joins them under the new key.
+        await store.register(new_signal("2.anna", "prof-3"), [], previous="1.anna")
+        assert len(await store.list_on_pseudonym("2.anna")) == 3
+
+        # Bulk: converted first, duplicates blocked, the rest stored.
+        blocked = await store.register_many(
+            [new_signal("2.bert", "prof-1"), new_signal("2.bert", "prof-4")],
+            lambda s: [],
+            {"1.bert": "2.bert"},
+        )
+        assert blocked[0] and blocked[1] is None
+
+        # A read converts too; the batch converts what nobody touched.
+        await store.register(new_signal("1.dirk", "prof-1"), [])
+        await store.register(new_signal("1.eva", "prof-1"), [])
+        assert len(await store.list_on_pseudonym("2.dirk", "1.dirk")) == 1
+        assert await store.replace({"1.eva": "2.eva", "1.unknown": "2.unknown"}) == 1
+        assert await store.count_version(1) == 0
+        assert await store.old_version_batch(1, 10) == []
+        assert await store.count_version(2) == 8
+
+    with_store(url, work)
