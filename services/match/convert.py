@@ -4,9 +4,9 @@ from datetime import datetime
 
 from sluis.match.v1 import match_pb2 as pb
 from sluis.signal.v1 import signal_pb2
-from sluis.types.v1 import types_pb2
 
 from services.common.clock import Clock
+from services.common.contacts import contact_from_proto, contact_to_proto
 from services.common.protos import from_timestamp, to_timestamp
 from services.match import domain
 
@@ -26,30 +26,6 @@ KIND_TO_PB = {
 }
 
 
-def contact_from_pb(c: types_pb2.ProfessionalContact) -> domain.Contact:
-    return domain.Contact(
-        professional_id=c.professional_id,
-        name=c.name,
-        role=c.role,
-        phone=c.phone,
-        email=c.email,
-        organisation_id=c.organisation_id,
-        organisation_name=c.organisation_name,
-    )
-
-
-def contact_to_pb(c: domain.Contact) -> types_pb2.ProfessionalContact:
-    return types_pb2.ProfessionalContact(
-        professional_id=c.professional_id,
-        name=c.name,
-        role=c.role,
-        phone=c.phone,
-        email=c.email,
-        organisation_id=c.organisation_id,
-        organisation_name=c.organisation_name,
-    )
-
-
 def update_from_event(event: signal_pb2.SignalEvent, clock: Clock) -> domain.SignalUpdate | None:
     """The domain update of a signal event; None for kinds that do not concern matching."""
     if event.kind in _ACTIVE_KINDS:
@@ -66,7 +42,7 @@ def update_from_event(event: signal_pb2.SignalEvent, clock: Clock) -> domain.Sig
         pseudonym=event.pseudonym,
         version=event.signal_version,
         change=change,
-        contact=contact_from_pb(event.professional),
+        contact=contact_from_proto(event.professional),
         may_coordinate=event.may_coordinate,
         domains=tuple(event.domains),
         registered_at=registered,
@@ -75,7 +51,7 @@ def update_from_event(event: signal_pb2.SignalEvent, clock: Clock) -> domain.Sig
 
 def member_to_pb(m: domain.Member, coordinator_id: str) -> pb.Member:
     return pb.Member(
-        professional=contact_to_pb(m.contact),
+        professional=contact_to_proto(m.contact),
         joined_at=to_timestamp(m.joined_at),
         is_coordinator=m.professional_id == coordinator_id,
     )
@@ -100,12 +76,12 @@ def change_to_event(change: domain.Change, event_id: str, occurred_at: datetime,
         kind=KIND_TO_PB[change.kind],
         match_id=change.match.match_id,
         members=[member_to_pb(x, change.match.coordinator_id) for x in change.match.members],
-        recipients=[contact_to_pb(c) for c in change.recipients],
+        recipients=[contact_to_proto(c) for c in change.recipients],
         occurred_at=to_timestamp(occurred_at),
         bulk=bulk,
     )
     if change.subject is not None:
-        event.subject.CopyFrom(contact_to_pb(change.subject))
+        event.subject.CopyFrom(contact_to_proto(change.subject))
     return event.SerializeToString()
 
 
@@ -129,6 +105,6 @@ def merge_entry_event(pending: bytes, change: domain.Change, bulk: bool) -> byte
     del event.members[:]
     event.members.extend(member_to_pb(m, change.match.coordinator_id) for m in change.match.members)
     known = {r.professional_id for r in event.recipients}
-    event.recipients.extend(contact_to_pb(c) for c in change.recipients if c.professional_id not in known)
+    event.recipients.extend(contact_to_proto(c) for c in change.recipients if c.professional_id not in known)
     event.bulk = event.bulk and bulk
     return event.SerializeToString()

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 
+from services.common.contacts import Contact
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
 DOMAINS = frozenset({"care", "youth", "education", "work_income", "housing", "safety", "debt"})
@@ -64,19 +65,6 @@ NOT_FOUND_DETAIL = (
 def not_found() -> NotFound:
     """The single refusal for every read that is not allowed or finds nothing."""
     return NotFound("not_found", NOT_FOUND_DETAIL)
-
-
-@dataclass(frozen=True)
-class Contact:
-    """Contact details of a professional: the only personal data a match holds on them."""
-
-    professional_id: str
-    name: str = ""
-    role: str = ""
-    phone: str = ""
-    email: str = ""
-    organisation_id: str = ""
-    organisation_name: str = ""
 
 
 class SignalChange(Enum):

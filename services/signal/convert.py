@@ -14,6 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sluis.signal.v1 import signal_pb2 as pb
 from sluis.types.v1 import types_pb2
 
+from services.common.contacts import contact_from_proto, contact_to_proto
 from services.common.protos import to_timestamp
 from services.signal import domain
 
@@ -42,30 +43,6 @@ def enum_value(enum_type: Any, code: str | None) -> Any:
 def _prefix(enum_type: Any) -> str:
     unspecified: str = enum_type.Name(0)
     return unspecified[: -len("UNSPECIFIED")]
-
-
-def contact_from_proto(msg: types_pb2.ProfessionalContact) -> domain.Contact:
-    return domain.Contact(
-        professional_id=msg.professional_id,
-        name=msg.name,
-        role=msg.role,
-        phone=msg.phone,
-        email=msg.email,
-        organisation_id=msg.organisation_id,
-        organisation_name=msg.organisation_name,
-    )
-
-
-def contact_to_proto(contact: domain.Contact) -> types_pb2.ProfessionalContact:
-    return types_pb2.ProfessionalContact(
-        professional_id=contact.professional_id,
-        name=contact.name,
-        role=contact.role,
-        phone=contact.phone,
-        email=contact.email,
-        organisation_id=contact.organisation_id,
-        organisation_name=contact.organisation_name,
-    )
 
 
 def registration_from_proto(req: pb.RegisterSignalRequest) -> domain.Registration:

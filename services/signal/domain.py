@@ -30,6 +30,7 @@ from enum import StrEnum
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from services.common.contacts import Contact
 from services.common.errors import FailedPrecondition, InvalidArgument
 
 TIMEZONE = ZoneInfo("Europe/Amsterdam")
@@ -91,19 +92,6 @@ DOMAINS = frozenset({"care", "youth", "education", "work_income", "housing", "sa
 PROFESSIONAL_END_REASONS = frozenset({EndReason.GOAL_REACHED, EndReason.UNJUSTIFIED, EndReason.OTHER})
 # Ending for these reasons deletes the signal at once instead of archiving it.
 DELETE_AT_ONCE = frozenset({EndReason.UNJUSTIFIED, EndReason.OBJECTION_UPHELD})
-
-
-@dataclass(frozen=True)
-class Contact:
-    """The professional's contact snapshot, as it was when the signal was registered."""
-
-    professional_id: str
-    name: str
-    role: str = ""
-    phone: str = ""
-    email: str = ""
-    organisation_id: str = ""
-    organisation_name: str = ""
 
 
 @dataclass(frozen=True)
