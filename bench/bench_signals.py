@@ -11,7 +11,9 @@ of one Python gRPC hop on this machine. The ratio says what the whole path costs
 
 import argparse
 import http.client
+import itertools
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -94,18 +96,24 @@ def bench_echo(clients: int, seconds: float) -> tuple[float, list[float]]:
     return count / seconds, lat
 
 
-def valid_bsn(n: int) -> str:
-    base = 400_000_000 + n * 11
+_next_person = itertools.count(40_000_000)
+_person_lock = threading.Lock()
+
+
+def unique_bsn() -> str:
+    """A BSN never used before in this run: 8 digits plus the check digit of the 11-test."""
     while True:
-        digits = f"{base:09d}"
-        if sum(int(d) * w for d, w in zip(digits, (9, 8, 7, 6, 5, 4, 3, 2, -1), strict=True)) % 11 == 0:
-            return digits
-        base += 1
+        with _person_lock:
+            prefix = f"{next(_next_person):08d}"
+        check = sum(int(d) * w for d, w in zip(prefix, (9, 8, 7, 6, 5, 4, 3, 2), strict=True)) % 11
+        if check < 10:
+            return prefix + str(check)
 
 
 def bench_gateway(platform: Platform, clients: int, seconds: float) -> tuple[float, list[float]]:
     keys = [p["apiKey"] for p in platform.demo["professionals"]]  # type: ignore[attr-defined]
     port = platform.ports["gateway"]
+    statuses: dict[int, int] = {}
 
     def work(i: int, n: int, state: dict[str, object]) -> bool:
         conn = state.get("conn")
@@ -113,7 +121,7 @@ def bench_gateway(platform: Platform, clients: int, seconds: float) -> tuple[flo
             conn = state["conn"] = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         body = json.dumps(
             {
-                "bsn": valid_bsn(n * clients + i),
+                "bsn": unique_bsn(),
                 "birthDate": "1990-04-12",
                 "multiProblemAttested": True,
                 "consentGiven": True,
@@ -124,9 +132,13 @@ def bench_gateway(platform: Platform, clients: int, seconds: float) -> tuple[flo
         conn.request("POST", "/v1/signals", body, headers)  # type: ignore[attr-defined]
         response = conn.getresponse()  # type: ignore[attr-defined]
         response.read()
+        if response.status != 201:
+            statuses[response.status] = statuses.get(response.status, 0) + 1
         return bool(response.status == 201)
 
     count, lat = run_clients(clients, seconds, work)
+    if statuses:
+        print(f"  refused requests by status: {statuses}")
     return count / seconds, lat
 
 
@@ -137,7 +149,13 @@ def main() -> None:
     args = parser.parse_args()
 
     echo_rate, echo_lat = bench_echo(args.clients, args.seconds)
-    platform = Platform(Path(ROOT / ".cache" / "bench-platform"))
+    # The per-credential rate limit (50/s by default) would measure the limiter, not the path.
+    workdir = Path(ROOT / ".cache" / "bench-platform")
+    shutil.rmtree(workdir, ignore_errors=True)  # fresh databases: every person is new
+    platform = Platform(
+        workdir,
+        extra_env={"SLUIS_RATE_LIMIT_PER_SECOND": "100000", "SLUIS_RATE_LIMIT_BURST": "100000"},
+    )
     try:
         platform.start()
         platform.demo = platform.seed_demo()  # type: ignore[attr-defined]
