@@ -84,7 +84,9 @@ def main() -> None:
         view = MailView(platform.mailbox, mail_port).start()
         (workdir / "demo.json").write_text(json.dumps(demo, indent=2, ensure_ascii=False))
         print(_instructions(platform, demo, f"http://127.0.0.1:{mail_port}/"), flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        # Ctrl-C and SIGTERM both stop cleanly, even where a parent shell ignored SIGINT.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stopping.set())
         try:
             while not stopping.wait(1.0):
                 for name, proc in list(platform.procs.items()):
