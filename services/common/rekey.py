@@ -39,6 +39,7 @@ The store adapter (`RekeyableStore`) is the store's own code, in its store.py:
 """
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -302,6 +303,26 @@ class PseudonymRekeyer:
         if (datetime.now(UTC) - view.switch_at).total_seconds() < self.margin:
             return 0  # every replica must be answering in the new form before we convert
         return await self.rekey_stored(view)
+
+    async def run_when_identity_ready(self) -> None:
+        """`run()`, started once identity accepts connections.
+
+        At start-up identity may not listen yet; a gRPC channel that failed to connect backs
+        off for a second or more, which the first requests would then pay for. So wait for the
+        port first (plain TCP), then learn the rotation state, then run the loop.
+        """
+        host, _, port = self.identity_addr.rpartition(":")
+        for _ in range(300):
+            try:
+                _, writer = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), 1.0)
+            except (OSError, TimeoutError, ValueError):
+                await asyncio.sleep(0.1)
+                continue
+            writer.close()
+            break
+        with contextlib.suppress(Exception):  # identity away after all: run() retries
+            await self.rotation(force=True)
+        await self.run()
 
     async def run(self) -> None:
         """Background task: re-key stored pseudonyms whenever a rotation is in progress."""

@@ -6,7 +6,6 @@ match, so a caller learns nothing about whether somebody is known.
 """
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -311,27 +310,6 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         )
 
 
-async def run_rekeyer(rekeyer: PseudonymRekeyer, identity_addr: str) -> None:
-    """The rekeyer's background loop, started once identity accepts connections.
-
-    At start-up identity may not listen yet; a gRPC channel that failed to connect backs off
-    for a second or more, which the first requests would then pay for. So wait for the port
-    first (plain TCP), then learn the rotation state, then run the loop.
-    """
-    host, _, port = identity_addr.rpartition(":")
-    for _ in range(300):
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), 1.0)
-        except (OSError, TimeoutError, ValueError):
-            await asyncio.sleep(0.1)
-            continue
-        writer.close()
-        break
-    with contextlib.suppress(Exception):  # identity away after all: run() retries
-        await rekeyer.rotation(force=True)
-    await rekeyer.run()
-
-
 async def report_rekey_progress(rekeyer: PseudonymRekeyer, interval: float) -> None:
     """Log the rows still under the old key while a rotation is in progress (the operator
     finishes the rotation when every store logs remaining 0)."""
@@ -433,7 +411,7 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
             rpc_timeout=settings.rpc_timeout_seconds,
         )
         service.add_closer(rekeyer.close)
-        service.add_background(lambda: run_rekeyer(rekeyer, settings.identity_addr))
+        service.add_background(rekeyer.run_when_identity_ready)
         service.add_background(lambda: report_rekey_progress(rekeyer, settings.rekey_report_seconds))
     servicer = MatchServicer(store, clock, rekeyer)
     service.add_servicer(pb_grpc.add_MatchServiceServicer_to_server, servicer, "sluis.match.v1.MatchService")

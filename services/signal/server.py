@@ -8,7 +8,6 @@ Events (through the transactional outbox, see store.py):
 import asyncio
 import base64
 import binascii
-import contextlib
 import dataclasses
 import logging
 import uuid
@@ -322,27 +321,6 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         return counts
 
 
-async def run_rekeyer(rekeyer: PseudonymRekeyer, identity_addr: str) -> None:
-    """The rekeyer's background loop, started once identity accepts connections.
-
-    At start-up identity may not listen yet; a gRPC channel that failed to connect backs off
-    for a second or more, which the first requests would then pay for. So wait for the port
-    first (plain TCP), then learn the rotation state, then run the loop.
-    """
-    host, _, port = identity_addr.rpartition(":")
-    for _ in range(300):
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), 1.0)
-        except (OSError, TimeoutError, ValueError):
-            await asyncio.sleep(0.1)
-            continue
-        writer.close()
-        break
-    with contextlib.suppress(Exception):  # identity away after all: run() retries
-        await rekeyer.rotation(force=True)
-    await rekeyer.run()
-
-
 async def report_rekey_progress(rekeyer: PseudonymRekeyer, store: SignalStore, interval: float) -> None:
     """Log the rows still under the old key while a rotation is in progress (the operator
     finishes the rotation when every store logs remaining 0 and outbox_pending 0)."""
@@ -399,7 +377,7 @@ async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLO
             rpc_timeout=settings.rpc_timeout_seconds,
         )
         service.add_closer(rekeyer.close)
-        service.add_background(lambda: run_rekeyer(rekeyer, settings.identity_addr))
+        service.add_background(rekeyer.run_when_identity_ready)
         service.add_background(lambda: report_rekey_progress(rekeyer, store, settings.rekey_report_seconds))
     servicer = SignalServicer(
         store, clock, settings.lifecycle_batch_size, settings.lifecycle_workers, rekeyer
