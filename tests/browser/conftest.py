@@ -84,7 +84,9 @@ def platform() -> Iterator[Any]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running on this
+# thread while it is open, which would break asyncio.run() in later tests on the worker.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     ensure_chromium()
     from playwright.sync_api import sync_playwright
