@@ -52,6 +52,7 @@ from sluis.identity.v1 import identity_pb2 as pb
 from sluis.identity.v1 import identity_pb2_grpc as pb_grpc
 
 from services.common.clients import aio_channel
+from services.common.config import ServiceSettings, setting
 from services.common.errors import FailedPrecondition, InvalidArgument, from_rpc_error
 from services.common.protos import from_timestamp
 
@@ -340,3 +341,34 @@ class PseudonymRekeyer:
                 self._fetched_at = float("-inf")  # e.g. finished meanwhile: ask identity again
                 log.warning("re-keying failed, will retry", extra={"error": type(exc).__name__})
             await asyncio.sleep(self.poll_interval)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RekeySettings(ServiceSettings):
+    """Settings of a service that stores pseudonyms (signal, match): key rotation support."""
+
+    # Empty = rotation support off (unit tests without an identity service).
+    identity_addr: str = setting("SLUIS_IDENTITY_ADDR", "")
+    # How often re-key progress is logged while a rotation is in progress.
+    rekey_report_seconds: float = setting("SLUIS_REKEY_REPORT_SECONDS", 10.0)
+    # The rekeyer's rotation cache and safety margin: the identity service's grace period
+    # (SLUIS_IDENTITY_ROTATION_GRACE_SECONDS) must exceed their sum plus its key refresh.
+    rekey_ttl_seconds: float = setting("SLUIS_REKEY_TTL_SECONDS", 5.0)
+    rekey_margin_seconds: float = setting("SLUIS_REKEY_MARGIN_SECONDS", 2.0)
+    rekey_poll_seconds: float = setting("SLUIS_REKEY_POLL_SECONDS", 5.0)
+    rekey_batch_size: int = setting("SLUIS_REKEY_BATCH_SIZE", 500)
+
+
+def rekeyer_from_settings(settings: RekeySettings, store: RekeyableStore) -> PseudonymRekeyer | None:
+    """The service's rekeyer, or None when rotation support is off."""
+    if not settings.identity_addr:
+        return None
+    return PseudonymRekeyer(
+        settings.identity_addr,
+        store,
+        ttl=settings.rekey_ttl_seconds,
+        margin=settings.rekey_margin_seconds,
+        batch_size=settings.rekey_batch_size,
+        poll_interval=settings.rekey_poll_seconds,
+        rpc_timeout=settings.rpc_timeout_seconds,
+    )

@@ -20,12 +20,18 @@ from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
 from services.common import outbox
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
-from services.common.config import ServiceSettings, setting
+from services.common.config import setting
 from services.common.db import open_pool
 from services.common.errors import InvalidArgument, from_rpc_error
 from services.common.grpcserver import GrpcService
 from services.common.protos import to_timestamp
-from services.common.rekey import PseudonymRekeyer, Resolved, key_version
+from services.common.rekey import (
+    PseudonymRekeyer,
+    RekeySettings,
+    Resolved,
+    key_version,
+    rekeyer_from_settings,
+)
 from services.common.telemetry import current_trace_id
 from services.match import convert, domain
 from services.match.store import NOTIFY, AccessRecord, IncomingEvent, MatchStore
@@ -41,20 +47,10 @@ MAX_PAGE_SIZE = 200
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class MatchSettings(ServiceSettings):
+class MatchSettings(RekeySettings):
     notify_addr: str = setting("SLUIS_NOTIFY_ADDR")
     # Creation/joining notices wait this long to absorb a burst into one event (0: no wait).
     notice_delay_seconds: float = setting("SLUIS_MATCH_NOTICE_DELAY_SECONDS", 2.0)
-    # Key rotation support (services/common/rekey.py); empty = off (unit tests without identity).
-    identity_addr: str = setting("SLUIS_IDENTITY_ADDR", "")
-    # How often re-key progress is logged while a rotation is in progress.
-    rekey_report_seconds: float = setting("SLUIS_REKEY_REPORT_SECONDS", 10.0)
-    # The rekeyer's rotation cache and safety margin: the identity service's grace period
-    # (SLUIS_IDENTITY_ROTATION_GRACE_SECONDS) must exceed their sum plus its key refresh.
-    rekey_ttl_seconds: float = setting("SLUIS_REKEY_TTL_SECONDS", 5.0)
-    rekey_margin_seconds: float = setting("SLUIS_REKEY_MARGIN_SECONDS", 2.0)
-    rekey_poll_seconds: float = setting("SLUIS_REKEY_POLL_SECONDS", 5.0)
-    rekey_batch_size: int = setting("SLUIS_REKEY_BATCH_SIZE", 500)
 
 
 def _page(page_size: int, page_token: str) -> tuple[int, int]:
@@ -399,17 +395,8 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
 
     if settings.notice_delay_seconds > 0:
         service.add_background(release_due_notices)
-    rekeyer = None
-    if settings.identity_addr:
-        rekeyer = PseudonymRekeyer(
-            settings.identity_addr,
-            store,
-            ttl=settings.rekey_ttl_seconds,
-            margin=settings.rekey_margin_seconds,
-            batch_size=settings.rekey_batch_size,
-            poll_interval=settings.rekey_poll_seconds,
-            rpc_timeout=settings.rpc_timeout_seconds,
-        )
+    rekeyer = rekeyer_from_settings(settings, store)
+    if rekeyer is not None:
         service.add_closer(rekeyer.close)
         service.add_background(rekeyer.run_when_identity_ready)
         service.add_background(lambda: report_rekey_progress(rekeyer, settings.rekey_report_seconds))

@@ -23,11 +23,17 @@ from sluis.signal.v1 import signal_pb2_grpc as pb_grpc
 from services.common import outbox
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
-from services.common.config import ServiceSettings, setting
+from services.common.config import setting
 from services.common.db import open_pool
 from services.common.errors import DomainError, InvalidArgument, NotFound
 from services.common.grpcserver import GrpcService
-from services.common.rekey import PseudonymRekeyer, Resolved, key_version
+from services.common.rekey import (
+    PseudonymRekeyer,
+    RekeySettings,
+    Resolved,
+    key_version,
+    rekeyer_from_settings,
+)
 from services.signal import convert, domain
 from services.signal.store import MATCH, NOTIFY, Change, Event, LifecycleCounts, SignalStore, signal_exists
 
@@ -42,7 +48,7 @@ _SYSTEM_CLOCK = SystemClock()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class SignalSettings(ServiceSettings):
+class SignalSettings(RekeySettings):
     match_addr: str = setting("SLUIS_MATCH_ADDR")
     notify_addr: str = setting("SLUIS_NOTIFY_ADDR")
     # How often the lifecycle job (reminders, expiry, purge) runs; 0 disables the schedule
@@ -51,16 +57,6 @@ class SignalSettings(ServiceSettings):
     lifecycle_batch_size: int = setting("SLUIS_LIFECYCLE_BATCH_SIZE", 5000)
     # Batches worked on side by side (each its own connection and short transaction).
     lifecycle_workers: int = setting("SLUIS_LIFECYCLE_WORKERS", 1)
-    # Key rotation support (services/common/rekey.py); empty = off (unit tests without identity).
-    identity_addr: str = setting("SLUIS_IDENTITY_ADDR", "")
-    # How often re-key progress is logged while a rotation is in progress.
-    rekey_report_seconds: float = setting("SLUIS_REKEY_REPORT_SECONDS", 10.0)
-    # The rekeyer's rotation cache and safety margin: the identity service's grace period
-    # (SLUIS_IDENTITY_ROTATION_GRACE_SECONDS) must exceed their sum plus its key refresh.
-    rekey_ttl_seconds: float = setting("SLUIS_REKEY_TTL_SECONDS", 5.0)
-    rekey_margin_seconds: float = setting("SLUIS_REKEY_MARGIN_SECONDS", 2.0)
-    rekey_poll_seconds: float = setting("SLUIS_REKEY_POLL_SECONDS", 5.0)
-    rekey_batch_size: int = setting("SLUIS_REKEY_BATCH_SIZE", 500)
 
 
 def _not_found() -> NotFound:
@@ -365,17 +361,8 @@ async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLO
     pool = await open_pool(settings.database_url, name="signal", max_size=settings.db_pool_max)
     service.add_closer(pool.close)
     store = SignalStore(pool)
-    rekeyer = None
-    if settings.identity_addr:
-        rekeyer = PseudonymRekeyer(
-            settings.identity_addr,
-            store,
-            ttl=settings.rekey_ttl_seconds,
-            margin=settings.rekey_margin_seconds,
-            batch_size=settings.rekey_batch_size,
-            poll_interval=settings.rekey_poll_seconds,
-            rpc_timeout=settings.rpc_timeout_seconds,
-        )
+    rekeyer = rekeyer_from_settings(settings, store)
+    if rekeyer is not None:
         service.add_closer(rekeyer.close)
         service.add_background(rekeyer.run_when_identity_ready)
         service.add_background(lambda: report_rekey_progress(rekeyer, store, settings.rekey_report_seconds))
