@@ -136,6 +136,21 @@ def q(text: str) -> sql.Composed:
     return sql.SQL(text).format(**_COLUMNS)
 
 
+def _allowed(fields: dict[str, Any], allowed: tuple[str, ...]) -> list[tuple[str, Any]]:
+    return [(k, v) for k, v in fields.items() if k in allowed]
+
+
+def _update_query(table: str, sets: list[tuple[str, Any]], returning: sql.Composable) -> sql.Composed:
+    """UPDATE <table> SET <col> = %s, ... WHERE id = %s RETURNING <returning>: columns from a
+    fixed allow-list, values always as parameters."""
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder()) for k, _ in sets
+    )
+    return sql.SQL("UPDATE {} SET {} WHERE id = %s RETURNING {}").format(
+        sql.Identifier(table), assignments, returning
+    )
+
+
 class GatewayStore:
     """The gateway database. Every method takes a connection from the pool and returns it."""
 
@@ -225,16 +240,10 @@ class GatewayStore:
 
     def update_organisation(self, organisation_id: uuid.UUID | str, **fields: Any) -> Organisation | None:
         """Change the profile fields given (name, legal_basis, legal_ground, domains, may_coordinate)."""
-        allowed = ("name", "legal_basis", "legal_ground", "domains", "may_coordinate")
-        sets = [(k, v) for k, v in fields.items() if k in allowed]
+        sets = _allowed(fields, ("name", "legal_basis", "legal_ground", "domains", "may_coordinate"))
         if not sets:
             return self.organisation(organisation_id)
-        assignments = sql.SQL(", ").join(
-            sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder()) for k, _ in sets
-        )
-        query = sql.SQL("UPDATE organisations SET {} WHERE id = %s RETURNING {}").format(
-            assignments, _COLUMNS["org"]
-        )
+        query = _update_query("organisations", sets, _COLUMNS["org"])
         with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Organisation)) as cur:
             return cur.execute(query, [*(v for _, v in sets), organisation_id]).fetchone()
 
@@ -286,16 +295,10 @@ class GatewayStore:
         return row
 
     def update_professional(self, professional_id: uuid.UUID | str, **fields: Any) -> Professional | None:
-        allowed = ("name", "role", "phone", "email", "active")
-        sets = [(k, v) for k, v in fields.items() if k in allowed]
+        sets = _allowed(fields, ("name", "role", "phone", "email", "active"))
         if not sets:
             return self.professional(professional_id)
-        assignments = sql.SQL(", ").join(
-            sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder()) for k, _ in sets
-        )
-        query = sql.SQL("UPDATE professionals SET {} WHERE id = %s RETURNING {}").format(
-            assignments, _COLUMNS["pro"]
-        )
+        query = _update_query("professionals", sets, _COLUMNS["pro"])
         with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Professional)) as cur:
             try:
                 return cur.execute(query, [*(v for _, v in sets), professional_id]).fetchone()

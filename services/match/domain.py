@@ -240,19 +240,27 @@ class Decision:
         return self.before != self.after
 
 
-def active_members(
-    involvements: Iterable[Involvement], previous: Match | None, now: datetime
-) -> list[Member]:
-    """One member per professional with an active involvement (earliest signal), oldest first."""
+def earliest_active_per_professional(
+    involvements: Iterable[Involvement], exclude: str = ""
+) -> list[Involvement]:
+    """Each professional's earliest active involvement (one active signal per person is the
+    rule; this keeps the answer defined if a rotation briefly left two)."""
     earliest: dict[str, Involvement] = {}
     for inv in involvements:
-        if not inv.active:
+        if not inv.active or inv.professional_id == exclude:
             continue
         seen = earliest.get(inv.professional_id)
         if seen is None or (inv.registered_at, inv.signal_id) < (seen.registered_at, seen.signal_id):
             earliest[inv.professional_id] = inv
+    return list(earliest.values())
+
+
+def active_members(
+    involvements: Iterable[Involvement], previous: Match | None, now: datetime
+) -> list[Member]:
+    """One member per professional with an active involvement (earliest signal), oldest first."""
     members = []
-    for inv in earliest.values():
+    for inv in earliest_active_per_professional(involvements):
         old = previous.member(inv.professional_id) if previous is not None else None
         members.append(
             Member(
@@ -467,15 +475,8 @@ def others_involved(
     Members of the open match carry the moment they joined it; anybody else (a colleague of
     the same organisation while there is no match) the moment they signalled.
     """
-    earliest: dict[str, Involvement] = {}
-    for inv in involvements:
-        if not inv.active or inv.professional_id == professional_id:
-            continue
-        seen = earliest.get(inv.professional_id)
-        if seen is None or (inv.registered_at, inv.signal_id) < (seen.registered_at, seen.signal_id):
-            earliest[inv.professional_id] = inv
     out = []
-    for inv in earliest.values():
+    for inv in earliest_active_per_professional(involvements, exclude=professional_id):
         member = match.member(inv.professional_id) if match is not None else None
         out.append(
             Member(
