@@ -137,12 +137,13 @@ def make_signal_service(
     ) -> SignalHarness:
         url = new_database("signal", MIGRATIONS)
         match, notify = Recorder(), Recorder()
-        match_port = match_port or free_port()
-        notify_port = free_port()
+        # A fake that starts now binds any free port and reports it; only a fake that starts
+        # later (a receiver that is down for a while) needs a port reserved in advance.
         if start_match:
-            start_fake(run_service, "match", match, match_port)
-        if start_notify:
-            start_fake(run_service, "notify", notify, notify_port)
+            match_port = start_fake(run_service, "match", match, match_port or 0).port
+        else:
+            match_port = match_port or free_port()
+        notify_port = start_fake(run_service, "notify", notify).port if start_notify else free_port()
         clock = FrozenClock(START)
         settings = SignalSettings(
             region="test",
