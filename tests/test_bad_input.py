@@ -7,7 +7,7 @@ import pytest
 import requests
 from psycopg import sql
 
-from tests.conftest import BSNS, Api, by_org
+from tests.conftest import BSNS, Api, by_org, wait_until
 
 BACKEND_DATABASES = ("signal", "match", "notify")
 
@@ -97,6 +97,8 @@ def test_duplicate_active_signal_is_409_with_pointer(platform, professionals) ->
     api = Api(platform.url, by_org(professionals)[professionals[-1]["organisation"]][0]["apiKey"])
     first = api.signal(BSNS[3])
     assert first.status_code == 201
+    # Let the accepted signal's own effects land in match before counting.
+    wait_until(lambda: api.get(f"/v1/signals/{first.json()['id']}/involvement").status_code == 200)
     before = row_counts(platform)
     doc = assert_problem(api.signal(BSNS[3]), 409)
     assert first.json()["id"] in str(doc)
