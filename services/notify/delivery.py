@@ -30,6 +30,9 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any, Protocol
 
+from opentelemetry.trace import StatusCode
+
+from services.common import telemetry
 from services.common.clock import Clock
 from services.notify import domain
 from services.notify.store import DueDelivery, NotifyStore, later
@@ -271,6 +274,32 @@ class DeliveryWorker:
         return state, attempts, now, outcome.error
 
     async def handle(self, batch: list[DueDelivery]) -> list[domain.Outcome]:
+        """Send a batch; each delivery is a span in the trace of the event that queued it."""
+        spans = [
+            telemetry.start_span_from(
+                f"notify deliver {d.channel}",
+                d.origin,
+                {"sluis.delivery_id": d.delivery_id, "sluis.kind": d.kind, "sluis.attempt": d.attempts + 1},
+            )
+            for d in batch
+        ]
+        outcomes: list[domain.Outcome] = []
+        try:
+            outcomes = await self._send(batch)
+        finally:
+            for i, span in enumerate(spans):
+                if i < len(outcomes):
+                    outcome = outcomes[i]
+                    span.set_attribute(
+                        "sluis.outcome",
+                        "sent" if outcome.ok else "deferred" if outcome.defer_seconds else "failed",
+                    )
+                    if not outcome.ok and not outcome.defer_seconds:
+                        span.set_status(StatusCode.ERROR, outcome.error[:200])
+                span.end()
+        return outcomes
+
+    async def _send(self, batch: list[DueDelivery]) -> list[domain.Outcome]:
         outcomes: dict[str, domain.Outcome] = {}
         mails: list[DueDelivery] = []
         hooks: list[DueDelivery] = []
