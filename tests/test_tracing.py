@@ -16,6 +16,7 @@ import pytest
 import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from devstack.mailview import trace_page, traces_page
 from devstack.platform import Platform
 from devstack.traces import TraceCollector
 from tests.conftest import Api, by_org, valid_bsns, wait_until
@@ -141,3 +142,10 @@ def test_one_trace_from_registration_to_mail(traced: tuple[Platform, TraceCollec
     ]
     correlated = [line for line in lines if line.get("trace_id") == registration]
     assert correlated and all(len(line["span_id"]) == 16 for line in correlated)
+
+    # The local trace viewer (make run: mail viewer /traces) shows the whole flow of the match.
+    page = trace_page(collector.spans(), registration)
+    assert page is not None
+    for name in ("POST", "RegisterSignal", "match apply signal events", "notify deliver email"):
+        assert name in page
+    assert registration in traces_page(collector.spans())
