@@ -15,6 +15,7 @@ The processing log does not depend on any of this: it is written for every event
 """
 
 import dataclasses
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -39,6 +40,7 @@ from services.common.config import from_env, setting
 
 _configured = False
 _PROPAGATOR = TraceContextTextMapPropagator()
+_NINE_DIGITS = re.compile(r"\d{9}")
 
 # Root spans with these names are background noise and never start a trace.
 _UNTRACED_ROOTS = (
@@ -207,7 +209,11 @@ def current_traceparent() -> tuple[str, str]:
     an outbox row or a queued delivery so the work it causes continues this trace."""
     carrier: dict[str, str] = {}
     _PROPAGATOR.inject(carrier)
-    return carrier.get("traceparent", ""), carrier.get("tracestate", "")
+    state = carrier.get("tracestate", "")
+    # tracestate is free text a REST client may send: never store one that could hold a BSN.
+    if _NINE_DIGITS.search(state):
+        state = ""
+    return carrier.get("traceparent", ""), state
 
 
 def origin_context(traceparent: str, tracestate: str = "") -> otel_context.Context | None:

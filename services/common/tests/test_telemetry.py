@@ -121,3 +121,13 @@ def test_no_span_for_statements_outside_a_span(new_database) -> None:
     with psycopg.connect(url) as conn:
         conn.execute("SELECT 1")
     assert not [s for s in exporter.get_finished_spans() if (s.attributes or {}).get("db.system")]
+
+
+def test_a_tracestate_that_could_hold_a_bsn_is_not_stored() -> None:
+    _recorder()
+    parent = "00-" + "c" * 32 + "-" + "1" * 16 + "-01"
+    for state, kept in [("vendor=abc", "vendor=abc"), ("vendor=123456782", "")]:
+        ctx = telemetry.origin_context(parent, state)
+        with trace.get_tracer("test").start_as_current_span("request", context=ctx):
+            stored_parent, stored_state = telemetry.current_traceparent()
+        assert stored_parent.split("-")[1] == "c" * 32 and stored_state == kept
