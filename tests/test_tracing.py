@@ -64,8 +64,11 @@ def test_one_trace_from_registration_to_mail(traced: tuple[Platform, TraceCollec
             with grpc.insecure_channel(platform.address(service)) as channel:
                 health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
 
-    first = Api(platform.url, anna["apiKey"]).signal(BSN)
+    a = Api(platform.url, anna["apiKey"])
+    first = a.signal(BSN)
     assert first.status_code == 201, first.text
+    # Match has the first signal before the second is made: one delivery per registration.
+    wait_until(lambda: a.get(f"/v1/signals/{first.json()['id']}/involvement").status_code == 200)
     second = Api(platform.url, bert["apiKey"]).signal(BSN)
     assert second.status_code == 201, second.text
     wait_until(lambda: platform.mailbox.to(anna["email"]) and platform.mailbox.to(bert["email"]))
