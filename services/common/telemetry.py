@@ -95,7 +95,7 @@ def sampler(ratio: float) -> Sampler:
 
 
 def setup_telemetry(service: str, region: str, endpoint: str = "") -> None:
-    """Install the tracer provider once per process, and database spans."""
+    """Install the tracer provider once per process; with an exporter, database spans too."""
     global _configured
     if _configured:
         return
@@ -104,12 +104,14 @@ def setup_telemetry(service: str, region: str, endpoint: str = "") -> None:
         resource=Resource.create({"service.name": f"sluis-{service}", "sluis.region": region}),
         sampler=sampler(ratio),
     )
+    trace.set_tracer_provider(provider)
     if endpoint:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=True)))
-    trace.set_tracer_provider(provider)
-    instrument_psycopg(provider)
+        # Database spans only when someone reads them: without an exporter they would cost
+        # CPU on every statement for nothing (trace ids in logs come from the request spans).
+        instrument_psycopg(provider)
     _configured = True
 
 

@@ -22,6 +22,7 @@ def _recorder() -> InMemorySpanExporter:
     assert isinstance(provider, TracerProvider)
     exporter = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry.instrument_psycopg(provider)  # as with an OTLP endpoint configured
     return exporter
 
 
