@@ -6,13 +6,26 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 log = logging.getLogger(__name__)
 
 # Session settings for every pooled connection: a stuck transaction is ended by the server
 # instead of holding locks, and a runaway statement cannot block the service forever.
 _SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30000 -c statement_timeout=60000"
+
+
+async def _check_connection(conn: psycopg.AsyncConnection) -> None:
+    """The pool's liveness check on every checkout, without a database span of its own."""
+    with suppress_instrumentation():
+        await AsyncConnectionPool.check_connection(conn)
+
+
+def check_sync_connection(conn: psycopg.Connection) -> None:
+    """The same for a synchronous pool (the gateway's)."""
+    with suppress_instrumentation():
+        ConnectionPool.check_connection(conn)
 
 
 async def open_pool(url: str, *, name: str, max_size: int = 10, min_size: int = 1) -> AsyncConnectionPool:
@@ -22,7 +35,7 @@ async def open_pool(url: str, *, name: str, max_size: int = 10, min_size: int = 
         min_size=min_size,
         max_size=max_size,
         open=False,
-        check=AsyncConnectionPool.check_connection,
+        check=_check_connection,
         kwargs={"application_name": f"sluis-{name}", "options": _SESSION_OPTIONS},
         name=name,
     )

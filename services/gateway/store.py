@@ -17,6 +17,8 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from services.common.db import check_sync_connection
+
 # Same per-connection guard rails as the back ends (services.common.db).
 _SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30000 -c statement_timeout=60000"
 
@@ -28,7 +30,7 @@ def open_pool(url: str, *, max_size: int = 10) -> ConnectionPool:
         min_size=1,
         max_size=max_size,
         open=False,
-        check=ConnectionPool.check_connection,
+        check=check_sync_connection,  # no span per checkout
         kwargs={"application_name": "sluis-gateway", "options": _SESSION_OPTIONS},
         name="gateway",
     )

@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from services.common import outbox
+from services.common import outbox, telemetry
 from services.common.clock import Clock
 from services.match import convert, domain
 
@@ -531,21 +531,30 @@ class MatchStore:
         """
         match_ids = [m for m, _, _ in entries] + [m for m, _, _ in direct]
         pending: dict[str, bytes] = {}
+        pending_origin: dict[str, outbox.Origin] = {}
         if match_ids:
             # FOR UPDATE: the flusher skips a notice we are merging into, and we wait for (and
             # then no longer see) a notice the flusher is moving to the outbox.
             cur = await conn.execute(
-                "SELECT match_id, payload FROM pending_notices WHERE match_id = ANY(%s::uuid[]) FOR UPDATE",
+                "SELECT match_id, payload, traceparent, tracestate FROM pending_notices"
+                " WHERE match_id = ANY(%s::uuid[]) FOR UPDATE",
                 (match_ids,),
             )
-            pending = {str(r[0]): bytes(r[1]) for r in await cur.fetchall()}
+            for r in await cur.fetchall():
+                pending[str(r[0])] = bytes(r[1])
+                pending_origin[str(r[0])] = (r[2], r[3])
+        # A notice released here keeps the trace of the change that wrote it.
+        here = telemetry.current_traceparent()
         payloads: list[bytes] = []
+        origins: list[outbox.Origin] = []
         released: list[str] = []
         for match_id, changes, bulk in direct:
             if match_id in pending:
                 payloads.append(pending.pop(match_id))
+                origins.append(pending_origin[match_id])
                 released.append(match_id)
             payloads += [convert.change_to_event(c, str(uuid.uuid4()), now, bulk) for c in changes]
+            origins += [here] * len(changes)
         merged: list[tuple[bytes, str]] = []
         fresh: list[tuple[str, bytes, datetime]] = []
         for match_id, changes, bulk in entries:
@@ -562,19 +571,20 @@ class MatchStore:
             await cur.execute("DELETE FROM pending_notices WHERE match_id = ANY(%s::uuid[])", (released,))
         if fresh:
             await cur.executemany(
-                "INSERT INTO pending_notices (match_id, payload, due_at) VALUES (%s, %s, %s)",
-                [(m, pending[m], due) for m, _, due in fresh],
+                "INSERT INTO pending_notices (match_id, payload, due_at, traceparent, tracestate)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                [(m, pending[m], due, *here) for m, _, due in fresh],
             )
         updates = [(p, m) for p, m in merged if m not in fresh_ids]
         if updates:
             await cur.executemany("UPDATE pending_notices SET payload = %s WHERE match_id = %s", updates)
-        await outbox.enqueue_many(conn, [NOTIFY], payloads)
+        await outbox.enqueue_many(conn, [NOTIFY], payloads, origins)
 
     async def release_due_notices(self, limit: int = 500) -> int:
         """Move pending notices whose window has passed to the outbox; return how many."""
         async with self.pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
-                "SELECT match_id, payload FROM pending_notices WHERE due_at <= %s"
+                "SELECT match_id, payload, traceparent, tracestate FROM pending_notices WHERE due_at <= %s"
                 " ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED",
                 (self.clock.now(), limit),
             )
@@ -584,7 +594,9 @@ class MatchStore:
             await conn.execute(
                 "DELETE FROM pending_notices WHERE match_id = ANY(%s::uuid[])", ([str(r[0]) for r in rows],)
             )
-            await outbox.enqueue_many(conn, [NOTIFY], [bytes(r[1]) for r in rows])
+            await outbox.enqueue_many(
+                conn, [NOTIFY], [bytes(r[1]) for r in rows], [(r[2], r[3]) for r in rows]
+            )
         return len(rows)
 
     async def change_match(
