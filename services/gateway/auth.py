@@ -124,6 +124,8 @@ class Principal:
     via_system: bool = False
     # What a system credential may be used for (see SCOPES); people are not scoped.
     scopes: tuple[str, ...] = ()
+    # Logged in to the portal (a session), not calling with an API key.
+    portal: bool = False
 
     @property
     def is_system(self) -> bool:

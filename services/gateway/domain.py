@@ -8,6 +8,8 @@ import hashlib
 import json
 import re
 import secrets
+import uuid
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -173,8 +175,6 @@ def parse_hand_over(body: Any) -> str:
 
 
 def expect_uuid(value: Any, field: str) -> str:
-    import uuid
-
     if not isinstance(value, str):
         raise invalid(field, f"Veld '{field}' moet een id (uuid) zijn.")
     try:
@@ -183,9 +183,15 @@ def expect_uuid(value: Any, field: str) -> str:
         raise invalid(field, f"Veld '{field}' moet een id (uuid) zijn.") from None
 
 
-def is_uuid(value: str) -> bool:
-    import uuid
+_PATH_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
+
+def is_path_id(value: str) -> bool:
+    """Ids in a URL path of an impossible shape are unknown, exactly like unknown ids."""
+    return bool(_PATH_ID.fullmatch(value))
+
+
+def is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)
     except ValueError:
@@ -388,6 +394,24 @@ def parse_coordinator_rules(body: Any) -> tuple[list[str], list[str]]:
     if len(set(orgs)) != len(orgs) or len(set(domains)) != len(domains):
         raise invalid("organisationPriority", "Een organisatie of domein mag maar één keer voorkomen.")
     return orgs, domains
+
+
+def check_webhook(url: str, secret: str) -> None:
+    """A webhook needs an https address and a signing secret of at least 16 characters."""
+    if not url.startswith("https://") or len(url) > 2000 or " " in url:
+        raise invalid("url", "Geef een https-adres op voor de webhook.")
+    if len(secret) < 16:
+        raise invalid("secret", "Het ondertekengeheim moet minstens 16 tekens lang zijn.")
+
+
+def per_month(
+    signal_months: list[str], match_months: list[str], last: int = 12
+) -> list[tuple[str, int, int]]:
+    """(month, signals, matches) for the `last` months that had any, oldest first."""
+    signals = Counter(signal_months)
+    matches = Counter(match_months)
+    months = sorted(set(signals) | set(matches))[-last:]
+    return [(m, signals.get(m, 0), matches.get(m, 0)) for m in months]
 
 
 def parse_access_request(body: Any) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
 
 MIGRATIONS = [Path(__file__).parent / "migrations"]
@@ -60,8 +61,6 @@ class GatewayServer(BaseApplication):
             self.cfg.set(key, value if plain else str(value))
 
     def load(self) -> Any:
-        from services.gateway.app import create_app
-
         return create_app(self.settings)
 
 

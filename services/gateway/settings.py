@@ -34,8 +34,6 @@ class GatewaySettings:
     # Requests per second (sustained) and burst per API credential.
     rate_limit_per_second: float = setting("SLUIS_RATE_LIMIT_PER_SECOND", 50.0)
     rate_limit_burst: int = setting("SLUIS_RATE_LIMIT_BURST", 200)
-    # Run the bulk-load worker thread in this process.
-    bulk_worker: bool = setting("SLUIS_BULK_WORKER", True)
     bulk_chunk_rows: int = setting("SLUIS_BULK_CHUNK_ROWS", 5000)
     # Chunks registered at the same time (commits stay in row order); more helps only when
     # the signal service has spare cores.

@@ -10,9 +10,8 @@ import pytest
 from sluis.notify.v1 import notify_pb2 as npb
 
 from services.common.errors import NotFound
-from services.gateway import auth
+from services.gateway import auth, totp
 from services.gateway.tests.fakes import FakeBackends, FakeNotify
-from services.gateway.web import totp
 
 PASSWORD = "demo-wachtwoord-2026"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
