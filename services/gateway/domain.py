@@ -20,7 +20,6 @@ from services.common.errors import InvalidArgument
 INFORMED_PARTIES = ("person", "legalRepresentative", "both")
 INFORMED_METHODS = ("inPerson", "phone", "letter", "email")
 POSTPONE_REASONS = ("safety", "notReachable")
-END_REASONS = ("goalReached", "unjustified", "other")
 LEGAL_BASES = ("consent", "legalGround")
 DOMAINS = ("care", "youth", "education", "work_income", "housing", "safety", "debt")
 SIGNAL_STATUSES = ("active", "archived")
@@ -162,25 +161,6 @@ def parse_signal_registration(body: Any, today: date) -> SignalRegistration:
         multi_problem_attested=expect_bool(obj.get("multiProblemAttested", False), "multiProblemAttested"),
         consent_given=expect_bool(obj.get("consentGiven", False), "consentGiven"),
     )
-
-
-def parse_end_reason(body: Any) -> str:
-    obj = expect_object(body, "", ("reason",))
-    return expect_choice(obj["reason"], "reason", END_REASONS)
-
-
-def parse_hand_over(body: Any) -> str:
-    obj = expect_object(body, "", ("professionalId",))
-    return expect_uuid(obj["professionalId"], "professionalId")
-
-
-def expect_uuid(value: Any, field: str) -> str:
-    if not isinstance(value, str):
-        raise invalid(field, f"Veld '{field}' moet een id (uuid) zijn.")
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise invalid(field, f"Veld '{field}' moet een id (uuid) zijn.") from None
 
 
 _PATH_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -360,37 +340,21 @@ def parse_professional(body: Any, *, partial: bool) -> dict[str, Any]:
     return out
 
 
-def parse_credential(body: Any) -> tuple[str, list[str]]:
-    """POST of an organisation system's API credential: a name and its scopes."""
-    obj = expect_object(body, "", ("name",), ("scopes",))
-    name = expect_str(obj["name"], "name", max_len=100)
-    scopes = list(CREDENTIAL_SCOPES)
-    if "scopes" in obj:
-        scopes = expect_str_list(obj["scopes"], "scopes", max_items=len(CREDENTIAL_SCOPES))
-        for i, scope in enumerate(scopes):
-            expect_choice(scope, f"scopes[{i}]", CREDENTIAL_SCOPES)
-        if not scopes:
-            raise invalid("scopes", "Geef minstens één scope.")
-    return name, sorted(set(scopes))
+def parse_credential(body: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """A system credential's name and scopes (the body fits the contract's NewApiCredential)."""
+    name = expect_str(body["name"], "name", max_len=100)
+    return name, sorted(set(body.get("scopes", CREDENTIAL_SCOPES)))
 
 
-def parse_rotation(body: Any) -> int:
+def parse_rotation(body: Mapping[str, Any]) -> int:
     """How long the old key keeps working after a rotation (seconds, default 1 day)."""
-    obj = expect_object(body, "", (), ("graceSeconds",))
-    grace = obj.get("graceSeconds", 86400)
-    if not isinstance(grace, int) or isinstance(grace, bool) or not 0 <= grace <= 30 * 86400:
-        raise invalid("graceSeconds", "Veld 'graceSeconds' moet een geheel getal van 0 tot 2592000 zijn.")
-    return grace
+    return int(body.get("graceSeconds", 86400))
 
 
-def parse_coordinator_rules(body: Any) -> tuple[list[str], list[str]]:
-    obj = expect_object(body, "", ("organisationPriority", "domainPriority"))
-    orgs = expect_str_list(obj["organisationPriority"], "organisationPriority", max_items=500)
-    for i, org in enumerate(orgs):
-        expect_uuid(org, f"organisationPriority[{i}]")
-    domains = expect_str_list(obj["domainPriority"], "domainPriority", max_items=len(DOMAINS))
-    for i, d in enumerate(domains):
-        expect_choice(d, f"domainPriority[{i}]", DOMAINS)
+def parse_coordinator_rules(body: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """Priorities of organisations and domains (the body fits NewCoordinatorRules): each at most once."""
+    orgs = [str(uuid.UUID(o)) for o in body["organisationPriority"]]
+    domains = list(body["domainPriority"])
     if len(set(orgs)) != len(orgs) or len(set(domains)) != len(domains):
         raise invalid("organisationPriority", "Een organisatie of domein mag maar één keer voorkomen.")
     return orgs, domains
@@ -412,21 +376,6 @@ def per_month(
     matches = Counter(match_months)
     months = sorted(set(signals) | set(matches))[-last:]
     return [(m, signals.get(m, 0), matches.get(m, 0)) for m in months]
-
-
-def parse_access_request(body: Any) -> str:
-    obj = expect_object(body, "", ("bsn",))
-    if not isinstance(obj["bsn"], str) or len(obj["bsn"]) > 20:
-        raise invalid("bsn", "Veld 'bsn' moet een tekst van 9 cijfers zijn.")
-    return str(obj["bsn"])
-
-
-def parse_objection(body: Any) -> str:
-    """An upheld objection names the signal to remove (from the access-request document)."""
-    obj = expect_object(body, "", ("signalId", "decision"))
-    expect_choice(obj["decision"], "decision", ("upheld",))
-    signal_id = expect_str(obj["signalId"], "signalId", max_len=64)
-    return signal_id
 
 
 # -- bulk rows -------------------------------------------------------------------------------

@@ -13,17 +13,20 @@ from flask import Response, jsonify, request
 from services.gateway import domain
 from services.gateway.convert import href
 from services.gateway.errors import HttpProblem
+from services.gateway.openapi import check_body
 
 
 def json_body(*, optional: bool = False) -> Any:
-    """The JSON body; with optional=True an empty body reads as {}."""
+    """The JSON body, checked against the contract; with optional=True an empty body is {}."""
     raw = request.get_data(cache=True)
     if optional and not raw.strip():
         return {}
     mimetype = request.mimetype
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise HttpProblem(415, "unsupported_media_type", "Stuur de body als application/json.")
-    return domain.parse_json(raw)
+    body = domain.parse_json(raw)
+    check_body(request.method, request.url_rule.rule if request.url_rule else request.path, body)
+    return body
 
 
 def no_query(*allowed: str) -> None:

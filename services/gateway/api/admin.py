@@ -219,7 +219,7 @@ def set_coordinator_rules() -> Response:
 def access_request() -> Response:
     """Inzage (GDPR art. 15): everything SluiS holds on a person, as one document."""
     no_query()
-    report = access.access_request(domain.parse_access_request(json_body()))
+    report = access.access_request(json_body()["bsn"])
     return ok(access_json(report))
 
 
@@ -282,6 +282,6 @@ def access_json(report: access.AccessReport) -> dict[str, Any]:
 def uphold_objection() -> Response:
     """An upheld objection (bezwaar): the signal is removed at once, without archive."""
     no_query()
-    signal_id = domain.parse_objection(json_body())
+    signal_id = json_body()["signalId"]
     access.uphold_objection(signal_id)
     return ok({"signalId": signal_id, "decision": "upheld", "_links": {"self": href("/objections")}}, 201)

@@ -35,7 +35,7 @@ def take_coordinator(match_id: str) -> Response:
 @bp.post("/matches/<match_id>/coordinator/hand-over")
 def hand_over_coordinator(match_id: str) -> Response:
     no_query()
-    to = domain.parse_hand_over(json_body())
+    to = json_body()["professionalId"]
     return ok(convert.match_json(matches.hand_over(match_id, to)))
 
 

@@ -47,7 +47,7 @@ def renew(signal_id: str) -> Response:
 @bp.post("/signals/<signal_id>/end")
 def end(signal_id: str) -> Response:
     no_query()
-    ended = signals.end(signal_id, domain.parse_end_reason(json_body()))
+    ended = signals.end(signal_id, json_body()["reason"])
     return Response(status=204) if ended is None else ok(convert.signal_json(ended))
 
 

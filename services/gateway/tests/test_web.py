@@ -1,6 +1,9 @@
 """The web portal through the Flask test client, against the recording fakes of the back ends:
 login (password + TOTP), sessions, CSRF, lock-out, security headers, every page x every role,
-and the main professional and admin flows."""
+and the main professional and admin flows.
+
+Over 500 lines on purpose: the page x role matrix and the flows share one set of login
+fixtures; newer portal tests (sessions, log out everywhere) live in test_web_sessions.py."""
 
 import re
 import time
