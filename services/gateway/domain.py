@@ -34,14 +34,65 @@ def invalid(field: str, detail: str, reason: str = "invalid_field") -> InvalidAr
     return InvalidArgument(reason, detail, field=field)
 
 
+MAX_JSON_DEPTH = 32
+
+
 def parse_json(raw: bytes) -> Any:
-    """The request body as JSON; InvalidArgument for anything that is not JSON."""
+    """The request body as JSON; InvalidArgument for anything that is not JSON, nests deeper
+    than MAX_JSON_DEPTH, or holds a lone surrogate (not text; it cannot be stored or sent)."""
     if not raw:
         raise InvalidArgument("invalid_json", "De body ontbreekt; verwacht een JSON-object.")
+    if _depth_exceeds(raw, MAX_JSON_DEPTH):
+        raise InvalidArgument("json_too_deep", f"De JSON is dieper genest dan {MAX_JSON_DEPTH} niveaus.")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidArgument("invalid_json", "De body is geen geldige JSON.") from None
+    _check_text(value, "")
+    return value
+
+
+def _depth_exceeds(raw: bytes, limit: int) -> bool:
+    """Nesting depth of JSON text, counted before parsing (strings skipped)."""
+    depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+def _check_text(value: Any, path: str) -> None:
+    """Every string (and key) must be encodable as UTF-8: a lone surrogate is refused, by field."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise invalid(path or "body", f"Veld '{path or 'body'}' bevat ongeldige tekens.") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            try:
+                key.encode("utf-8")
+            except UnicodeEncodeError:
+                raise invalid(path or "body", "Een veldnaam bevat ongeldige tekens.") from None
+            _check_text(item, where)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_text(item, f"{path}[{i}]")
 
 
 def expect_object(
@@ -89,8 +140,17 @@ def expect_choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Exactly nine ASCII digits: no spaces, no newline, no other digits (fullmatch, not `$`).
+_BSN = re.compile(r"[0-9]{9}")
+# What SMTP and notify accept: one @, no quotes or spaces, a dotted domain.
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+_PHONE = re.compile(r"\+?[0-9][0-9 ()-]{0,24}")
+
+
 def expect_date(value: Any, field: str) -> date:
-    if not isinstance(value, str) or len(value) != 10:
+    """An ISO calendar date YYYY-MM-DD only (Python also reads week dates like 2024-W01-1)."""
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         raise invalid(field, f"Veld '{field}' moet een datum zijn (JJJJ-MM-DD).")
     try:
         return date.fromisoformat(value)
@@ -142,13 +202,19 @@ def parse_informed(value: Any, today: date) -> Informed:
     )
 
 
+def check_bsn(value: str) -> str:
+    """The shape of a BSN (the eleven-test is identity's): exactly 9 ASCII digits."""
+    if not _BSN.fullmatch(value):
+        raise InvalidArgument("bsn_format", "Het BSN moet uit 9 cijfers bestaan.", field="bsn")
+    return value
+
+
 def parse_signal_registration(body: Any, today: date) -> SignalRegistration:
     """Validate POST /v1/signals. The BSN itself is checked by the identity service."""
     obj = expect_object(body, "", ("bsn", "birthDate", "informed"), ("multiProblemAttested", "consentGiven"))
     if not isinstance(obj["bsn"], str):
         raise invalid("bsn", "Veld 'bsn' moet een tekst van 9 cijfers zijn.")
-    if len(obj["bsn"]) > 20:
-        raise InvalidArgument("bsn_format", "Het BSN moet uit 9 cijfers bestaan.", field="bsn")
+    check_bsn(obj["bsn"])
     birth_date = expect_date(obj["birthDate"], "birthDate")
     if birth_date > today:
         raise invalid("birthDate", "De geboortedatum mag niet in de toekomst liggen.", "birth_date_in_future")
@@ -330,11 +396,15 @@ def parse_professional(body: Any, *, partial: bool) -> dict[str, Any]:
     for key in ("name", "role", "phone"):
         if key in obj:
             out[key] = expect_str(obj[key], key, allow_empty=key != "name")
+    if out.get("phone") and not _PHONE.fullmatch(out["phone"].strip()):
+        raise invalid(
+            "phone", "Veld 'phone' moet een telefoonnummer zijn (cijfers, spaties, +, - en haakjes)."
+        )
     if "email" in obj:
-        email = expect_str(obj["email"], "email", max_len=254)
-        if "@" not in email or " " in email.strip() or email.startswith("@") or email.endswith("@"):
+        email = expect_str(obj["email"], "email", max_len=254).strip()
+        if not _EMAIL.fullmatch(email):
             raise invalid("email", "Veld 'email' moet een e-mailadres zijn.")
-        out["email"] = email.strip().lower()
+        out["email"] = email.lower()
     if "active" in obj:
         out["active"] = expect_bool(obj["active"], "active")
     return out

@@ -16,13 +16,24 @@ from services.gateway.errors import HttpProblem
 from services.gateway.openapi import check_body
 
 
+def body_bytes() -> bytes:
+    """The request body. A chunked body (no Content-Length) is cut at the size limit by
+    Werkzeug without an error; reaching the limit is refused here as 413, not read as JSON."""
+    raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        raise HttpProblem(413, "request_too_large", "Het verzoek is te groot.")
+    return raw
+
+
 def json_body(*, optional: bool = False) -> Any:
     """The JSON body, checked against the contract; with optional=True an empty body is {}."""
-    raw = request.get_data(cache=True)
+    raw = body_bytes()
     if optional and not raw.strip():
         return {}
     mimetype = request.mimetype
-    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        # Also without a Content-Type: a body is only read as JSON when it says so.
         raise HttpProblem(415, "unsupported_media_type", "Stuur de body als application/json.")
     body = domain.parse_json(raw)
     check_body(request.method, request.url_rule.rule if request.url_rule else request.path, body)

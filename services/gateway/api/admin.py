@@ -219,7 +219,7 @@ def set_coordinator_rules() -> Response:
 def access_request() -> Response:
     """Inzage (GDPR art. 15): everything SluiS holds on a person, as one document."""
     no_query()
-    report = access.access_request(json_body()["bsn"])
+    report = access.access_request(domain.check_bsn(json_body()["bsn"]))
     return ok(access_json(report))
 
 
