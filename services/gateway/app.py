@@ -7,7 +7,9 @@ import time
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
+from flask.sessions import SecureCookieSessionInterface
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.common import telemetry
 from services.common.clock import Clock, SystemClock
@@ -71,6 +73,14 @@ def render_error(exc: Exception) -> Response:
     return response
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with `Secure` whenever the request came over https
+    (also when SESSION_COOKIE_SECURE is off because the gateway listens on loopback)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
 def create_app(
     settings: GatewaySettings,
     backends: Backends | None = None,
@@ -93,6 +103,11 @@ def create_app(
         SESSION_COOKIE_SECURE=not _is_local(settings.http_listen),
         PERMANENT_SESSION_LIFETIME=12 * 3600,
     )
+    app.session_interface = SessionCookies()
+    if settings.trusted_proxies > 0:
+        # Only then are X-Forwarded-For/-Proto believed (the client's address and scheme).
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.strict_slashes = True

@@ -72,6 +72,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "web.login_code": PUBLIC,
     "web.login_code_check": PUBLIC,
     "web.logout": PUBLIC,
+    "web.logout_everywhere": frozenset({PROFESSIONAL, ORGANISATION_ADMIN, REGION_ADMIN, OPERATOR}),
     "web.dashboard": frozenset({PROFESSIONAL, ORGANISATION_ADMIN, REGION_ADMIN, OPERATOR}),
     "web.signals": _P,
     "web.new_signal": _P,

@@ -40,6 +40,10 @@ class GatewaySettings:
     bulk_inflight: int = setting("SLUIS_BULK_INFLIGHT", 1)
     # A running bulk load whose worker has not reported for this long is taken over.
     bulk_stale_seconds: float = setting("SLUIS_BULK_STALE_SECONDS", 60.0)
+    # Reverse proxies in front of the gateway whose X-Forwarded-For/-Proto are trusted (0: none).
+    # Behind one TLS-terminating ingress: 1. Decides the client address (login throttling) and
+    # whether the request came over https (the session cookie is then Secure).
+    trusted_proxies: int = setting("SLUIS_TRUSTED_PROXIES", 0)
     shutdown_grace_seconds: float = setting("SLUIS_SHUTDOWN_GRACE_SECONDS", 10.0)
 
     def check_backends(self) -> None:

@@ -686,6 +686,12 @@ class GatewayStore:
     ) -> None:
         """Create or replace the portal login of a person (clears failures and lock-out)."""
         with self.transaction() as conn:
+            # A new password and TOTP secret end every session the person had.
+            conn.execute(
+                "UPDATE web_sessions SET revoked_at = now()"
+                " WHERE kind = %s AND subject_id = %s AND revoked_at IS NULL",
+                (kind, subject_id),
+            )
             conn.execute("DELETE FROM web_accounts WHERE kind = %s AND subject_id = %s", (kind, subject_id))
             conn.execute(
                 "INSERT INTO web_accounts (email, kind, subject_id, password_hash, totp_secret)"
@@ -697,7 +703,13 @@ class GatewayStore:
             )
 
     def set_totp_secret(self, email: str, totp_secret: str) -> None:
-        with self.pool.connection() as conn:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE web_sessions s SET revoked_at = now() FROM web_accounts a"
+                " WHERE a.email = %s AND s.kind = a.kind AND s.subject_id = a.subject_id"
+                " AND s.revoked_at IS NULL",
+                (email,),
+            )
             conn.execute(
                 "UPDATE web_accounts SET totp_secret = %s, totp_last_step = 0 WHERE email = %s",
                 (totp_secret, email),
@@ -723,6 +735,61 @@ class GatewayStore:
                     " WHERE email = %s AND totp_last_step < %s",
                     (totp_step, email, totp_step),
                 ).rowcount
+            )
+
+    # -- portal sessions and login throttling --------------------------------------------------
+    def start_web_session(self, session_id: str, kind: str, subject_id: uuid.UUID) -> None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO web_sessions (id, kind, subject_id) VALUES (%s, %s, %s)",
+                (session_id, kind, subject_id),
+            )
+
+    def web_session_live(self, session_id: str) -> bool:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM web_sessions WHERE id = %s AND revoked_at IS NULL", (session_id,)
+            ).fetchone()
+            return row is not None
+
+    def revoke_web_session(self, session_id: str) -> None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "UPDATE web_sessions SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL",
+                (session_id,),
+            )
+
+    def revoke_web_sessions(self, kind: str, subject_id: uuid.UUID | str) -> int:
+        """Every live session of one person (log out everywhere, password or TOTP reset)."""
+        with self.pool.connection() as conn:
+            return conn.execute(
+                "UPDATE web_sessions SET revoked_at = now()"
+                " WHERE kind = %s AND subject_id = %s AND revoked_at IS NULL",
+                (kind, subject_id),
+            ).rowcount
+
+    def login_throttled(self, key: bytes) -> bool:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM web_login_throttle WHERE key = %s AND locked_until > now()", (key,)
+            ).fetchone()
+            return row is not None
+
+    def login_throttle_failed(self, key: bytes, max_failures: int, lock_seconds: int) -> None:
+        """Count a failure for this key; at max_failures it is locked for lock_seconds. Failures
+        older than the lock time no longer count."""
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO web_login_throttle AS t (key, failures) VALUES (%s, 1)"
+                " ON CONFLICT (key) DO UPDATE SET"
+                " failures = CASE WHEN t.updated_at < now() - make_interval(secs => %s) THEN 1"
+                " ELSE t.failures + 1 END, updated_at = now()",
+                (key, lock_seconds),
+            )
+            conn.execute(
+                "UPDATE web_login_throttle SET failures = 0,"
+                " locked_until = now() + make_interval(secs => %s) WHERE key = %s AND failures >= %s",
+                (lock_seconds, key, max_failures),
             )
 
     def web_secret(self) -> str:

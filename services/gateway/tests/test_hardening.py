@@ -5,6 +5,7 @@ import io
 import json
 
 import pytest
+from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from services.gateway.tests.test_api import BODY, assert_problem
@@ -58,17 +59,16 @@ def test_json_endpoints_need_a_json_content_type(client, auth, fakes, content_ty
 def test_chunked_body_over_the_limit_is_413(app, auth, fakes, size) -> None:
     big = json.dumps({**BODY, "pad": "x" * size}).encode()
     # As gunicorn serves a chunked body: no Content-Length, and the server ends the input.
+    sent = Headers(auth("anna"))
+    sent.update({"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
     environ = EnvironBuilder(
-        path="/v1/signals",
-        method="POST",
-        input_stream=io.BytesIO(big),
-        headers={**auth("anna"), "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        path="/v1/signals", method="POST", input_stream=io.BytesIO(big), headers=sent
     ).get_environ()
     environ.pop("CONTENT_LENGTH", None)
     environ["wsgi.input_terminated"] = True
-    body, status, headers = run_wsgi_app(app.wsgi_app, environ, buffered=True)
+    _body, status, answer = run_wsgi_app(app.wsgi_app, environ, buffered=True)
     assert status.startswith("413"), status
-    assert dict(headers)["Content-Type"].startswith("application/problem+json")
+    assert answer["Content-Type"].startswith("application/problem+json")
     assert not fakes.signal.signals
 
 
