@@ -114,6 +114,14 @@ def test_serve_with_gunicorn(new_database, fakes) -> None:
         ]
         assert statuses[0] == 201 and set(statuses[1:]) == {409}
         assert requests.get(f"{base}/v1/openapi.json", timeout=5).headers["API-Version"] == "1.0.0"
+        # Refused by gunicorn before the app runs, still as problem+json (issue 14, row 5).
+        for resp, status in (
+            (requests.get(f"{base}/v1/signals?x={'a' * 5000}", timeout=5), 414),
+            (requests.get(f"{base}/v1/signals", headers={"X-Big": "a" * 10_000}, timeout=5), 431),
+        ):
+            assert resp.status_code == status
+            assert resp.headers["Content-Type"] == "application/problem+json"
+            assert resp.json()["status"] == status
     finally:
         proc.terminate()
         proc.wait(30)
