@@ -1,6 +1,8 @@
 """Signals: THE place where a signal is registered, listed, renewed, ended and where who
 else is involved is asked. Used by the REST API, the portal and the bulk worker."""
 
+from typing import Any
+
 from sluis.identity.v1 import identity_pb2 as ipb
 from sluis.match.v1 import match_pb2 as mpb
 from sluis.signal.v1 import signal_pb2 as spb
@@ -109,46 +111,42 @@ def all_of(pid: str, status: str, limit: int = 10_000) -> list[spb.Signal]:
     return walk(lambda t: call(b.signal.ListSignals, _list_request(pid, status, 100, t)), "signals", limit)
 
 
-def own(signal_id: str) -> spb.Signal:
-    """The caller's signal, or the one 404 for unknown / not yours / malformed."""
+def _on_own(method: Any, request_type: Any, signal_id: str, **fields: Any) -> spb.Signal | None:
+    """A call about one of the caller's signals; malformed, unknown and not-yours ids all
+    become the one 404. The signal afterwards, or None when the back end removed it."""
     if not domain.is_path_id(signal_id):
         raise signal_not_found()
-    resp = call(
-        gateway().backends.signal.GetSignal,
-        spb.GetSignalRequest(signal_id=signal_id, professional_id=professional_id()),
-        signal_not_found(),
-    )
+    req = request_type(signal_id=signal_id, professional_id=professional_id(), **fields)
+    resp = call(method, req, signal_not_found())
+    if not resp.HasField("signal") or not resp.signal.signal_id:
+        return None
     sig: spb.Signal = resp.signal
     return sig
 
 
-def renew(signal_id: str) -> spb.Signal:
-    if not domain.is_path_id(signal_id):
+def own(signal_id: str) -> spb.Signal:
+    """The caller's signal, or the one 404 for unknown / not yours / malformed."""
+    sig = _on_own(gateway().backends.signal.GetSignal, spb.GetSignalRequest, signal_id)
+    if sig is None:
         raise signal_not_found()
-    resp = call(
-        gateway().backends.signal.RenewSignal,
-        spb.RenewSignalRequest(signal_id=signal_id, professional_id=professional_id()),
-        signal_not_found(),
-    )
-    sig: spb.Signal = resp.signal
+    return sig
+
+
+def renew(signal_id: str) -> spb.Signal:
+    sig = _on_own(gateway().backends.signal.RenewSignal, spb.RenewSignalRequest, signal_id)
+    if sig is None:
+        raise signal_not_found()
     return sig
 
 
 def end(signal_id: str, reason: str) -> spb.Signal | None:
     """End the caller's signal; None when the back end removed it outright."""
-    if not domain.is_path_id(signal_id):
-        raise signal_not_found()
-    resp = call(
+    return _on_own(
         gateway().backends.signal.EndSignal,
-        spb.EndSignalRequest(
-            signal_id=signal_id, professional_id=professional_id(), reason=convert.END_REASON[reason]
-        ),
-        signal_not_found(),
+        spb.EndSignalRequest,
+        signal_id,
+        reason=convert.END_REASON[reason],
     )
-    if not resp.HasField("signal") or not resp.signal.signal_id:
-        return None
-    sig: spb.Signal = resp.signal
-    return sig
 
 
 def involvement(signal_id: str) -> mpb.GetInvolvementResponse:
