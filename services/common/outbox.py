@@ -9,17 +9,21 @@ only after the receiver answered. A crash between the two means a redelivery, ne
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from services.common.backoff import backoff
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "outbox"
 CHANNEL = "sluis_outbox"
+# Waits after a failed delivery to one destination (services.common.backoff).
+RETRY_BASE_SECONDS = 0.4
+RETRY_CAP_SECONDS = 30.0
 
 Sender = Callable[[list[bytes]], Awaitable[None]]
 
@@ -47,11 +51,6 @@ async def enqueue_many(
                 [(dest, p) for p in payloads],
             )
     await conn.execute(f"NOTIFY {CHANNEL}")
-
-
-def backoff(attempt: int, base: float = 0.2, cap: float = 30.0) -> float:
-    """Exponential backoff with full jitter."""
-    return random.uniform(0, min(cap, base * (2 ** min(attempt, 16))))
 
 
 class OutboxRelay:
@@ -129,7 +128,7 @@ class OutboxRelay:
                     except Exception as exc:
                         n = self._failures.get(destination, 0) + 1
                         self._failures[destination] = n
-                        pause = backoff(n)
+                        pause = backoff(n, RETRY_BASE_SECONDS, RETRY_CAP_SECONDS)
                         self._not_before[destination] = loop.time() + pause
                         delay = min(delay, pause)
                         log.warning(

@@ -18,7 +18,7 @@ from services.common.logs import setup_logging
 from services.gateway import auth, idempotency
 from services.gateway.api import API_VERSION, PREFIX, Gateway, HttpProblem
 from services.gateway.backends import Backends
-from services.gateway.limits import rate_limiter
+from services.gateway.limits import credential_limiter
 from services.gateway.settings import GatewaySettings
 from services.gateway.store import GatewayStore, open_pool
 
@@ -156,7 +156,9 @@ def create_app(
         clock=clock or SystemClock(),
     )
     app.extensions["sluis_gateway"] = gw
-    limiter = rate_limiter(settings.redis_url, settings.rate_limit_per_second, settings.rate_limit_burst)
+    limiter = credential_limiter(
+        settings.redis_url, settings.rate_limit_per_second, settings.rate_limit_burst
+    )
 
     from services.gateway.api import admin, inbox, matches, meta, signals
     from services.gateway.api import bulk as bulk_api

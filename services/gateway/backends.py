@@ -13,21 +13,8 @@ from sluis.match.v1 import match_pb2_grpc
 from sluis.notify.v1 import notify_pb2_grpc
 from sluis.signal.v1 import signal_pb2_grpc
 
-from services.common import clients, telemetry
+from services.common import clients
 from services.gateway.settings import GatewaySettings
-
-
-def traced_channel(address: str) -> grpc.Channel:
-    """services.common.clients.sync_channel, working around its use of grpc.intercept_channel:
-    OpenTelemetry's sync client interceptor only fits its own grpcext.intercept_channel."""
-    try:
-        return clients.sync_channel(address)
-    except TypeError:
-        from opentelemetry.instrumentation.grpc import grpcext
-
-        channel = grpc.insecure_channel(address, options=clients._OPTIONS)
-        traced: grpc.Channel = grpcext.intercept_channel(channel, telemetry.sync_client_interceptor())
-        return traced
 
 
 class Backends:
@@ -69,7 +56,7 @@ class Backends:
             with self._lock:
                 stub = self._stubs.get(name)
                 if stub is None:
-                    channel = traced_channel(self.addresses[name])
+                    channel = clients.sync_channel(self.addresses[name])
                     self._channels[name] = channel
                     stub = self._stubs[name] = factory(channel)
         return stub

@@ -17,8 +17,7 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-# Same per-connection guard rails as the back ends (services.common.db).
-_SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30000 -c statement_timeout=60000"
+from services.common.db import connection_kwargs
 
 
 def open_pool(url: str, *, max_size: int = 10) -> ConnectionPool:
@@ -29,7 +28,7 @@ def open_pool(url: str, *, max_size: int = 10) -> ConnectionPool:
         max_size=max_size,
         open=False,
         check=ConnectionPool.check_connection,
-        kwargs={"application_name": "sluis-gateway", "options": _SESSION_OPTIONS},
+        kwargs=connection_kwargs("gateway"),
         name="gateway",
     )
     pool.open(wait=True, timeout=30)

@@ -20,6 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from services.common import outbox
 from services.common.clock import Clock
+from services.common.contacts import contact_from_values, contact_values
 from services.match import convert, domain
 
 NOTIFY = "notify"
@@ -74,7 +75,7 @@ def _involvement(row: Sequence[Any]) -> domain.Involvement:
     return domain.Involvement(
         signal_id=row[0],
         pseudonym=row[1],
-        contact=domain.Contact(row[2], row[3], row[4], row[5], row[6], row[7], row[8]),
+        contact=contact_from_values(row[2:9]),
         may_coordinate=row[9],
         domains=tuple(row[10]),
         registered_at=row[11],
@@ -84,17 +85,10 @@ def _involvement(row: Sequence[Any]) -> domain.Involvement:
 
 
 def _involvement_params(inv: domain.Involvement) -> tuple[Any, ...]:
-    c = inv.contact
     return (
         inv.signal_id,
         inv.pseudonym,
-        c.professional_id,
-        c.name,
-        c.role,
-        c.phone,
-        c.email,
-        c.organisation_id,
-        c.organisation_name,
+        *contact_values(inv.contact),
         inv.may_coordinate,
         ",".join(inv.domains),
         inv.registered_at,
@@ -104,17 +98,12 @@ def _involvement_params(inv: domain.Involvement) -> tuple[Any, ...]:
 
 
 def _member_params(match_id: str, m: domain.Member) -> tuple[Any, ...]:
-    c = m.contact
+    professional_id, *details = contact_values(m.contact)
     return (
         match_id,
-        c.professional_id,
+        professional_id,
         m.signal_id,
-        c.name,
-        c.role,
-        c.phone,
-        c.email,
-        c.organisation_id,
-        c.organisation_name,
+        *details,
         m.may_coordinate,
         ",".join(m.domains),
         m.registered_at,
@@ -385,7 +374,7 @@ class MatchStore:
         for r in await cur.fetchall():
             out[str(r[0])].append(
                 domain.Member(
-                    contact=domain.Contact(r[1], r[3], r[4], r[5], r[6], r[7], r[8]),
+                    contact=contact_from_values((r[1], *r[3:9])),
                     signal_id=r[2],
                     may_coordinate=r[9],
                     domains=tuple(r[10]),

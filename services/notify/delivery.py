@@ -7,7 +7,7 @@ way round). A second system would need its own outbox to stay consistent with th
 volume (thousands of mails an hour at the peak of a bulk load) is far below what
 `FOR UPDATE SKIP LOCKED` on an indexed table handles, and state, retries, dead letters and
 statistics are plain SQL that operators can read. Redis is used only for what may be lost:
-the shared token buckets of the per-domain rate limit.
+the shared token buckets of the per-domain rate limit (services.common.ratelimit).
 
 Delivery is at least once: a worker holds its claimed rows locked while it sends them and
 records the outcomes in the same transaction. When the process dies in between, the claim is
@@ -28,69 +28,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Any, Protocol
+from typing import Any
 
+from services.common.backoff import backoff
 from services.common.clock import Clock
+from services.common.ratelimit import AsyncRateLimiter
 from services.notify import domain
 from services.notify.store import DueDelivery, NotifyStore, later
 
 log = logging.getLogger("sluis.notify.delivery")
-
-
-class RateLimiter(Protocol):
-    async def take(self, key: str) -> float:
-        """0 when a send to `key` may go now, else seconds to wait."""
-        ...
-
-
-class LocalRateLimiter:
-    def __init__(self, rate: float, burst: float) -> None:
-        self.bucket = domain.TokenBucket(rate, burst)
-
-    async def take(self, key: str) -> float:
-        return self.bucket.take(key, time.monotonic())
-
-
-# Token bucket in Redis: shared by all replicas, so the limit holds per domain for the region.
-_BUCKET_LUA = """
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
-return tostring(wait)
-"""
-
-
-class RedisRateLimiter:
-    def __init__(self, url: str, rate: float, burst: float) -> None:
-        import redis.asyncio as redis_async
-
-        self.client: Any = redis_async.from_url(url)
-        self.rate = rate
-        self.burst = burst
-        self.script = self.client.register_script(_BUCKET_LUA)
-        self.fallback = LocalRateLimiter(rate, burst)
-
-    async def take(self, key: str) -> float:
-        try:
-            wait = await self.script(keys=[f"sluis:notify:bucket:{key}"], args=[self.rate, self.burst])
-        except Exception as exc:
-            # Redis holds nothing that must survive; while it is away each replica paces on its
-            # own rather than stopping all mail.
-            log.warning("rate limiter unavailable, pacing locally", extra={"error": type(exc).__name__})
-            return self.fallback.bucket.take(key, time.monotonic())
-        return float(wait)
-
-    async def close(self) -> None:
-        await self.client.aclose()
 
 
 class Mailer:
@@ -234,7 +180,7 @@ class DeliveryWorker:
         clock: Clock,
         mailer: Mailer,
         poster: WebhookPoster,
-        limiter: RateLimiter,
+        limiter: AsyncRateLimiter,
         *,
         batch_size: int,
         max_attempts: int,
@@ -255,7 +201,7 @@ class DeliveryWorker:
         if outcome.defer_seconds > 0:
             return state, attempts, later(now, outcome.defer_seconds), ""
         if state == domain.RETRYING:
-            wait = domain.backoff(attempts, self.retry_base, self.retry_cap)
+            wait = backoff(attempts, self.retry_base, self.retry_cap)
             log.info(
                 "delivery failed, will retry",
                 extra={"delivery_id": delivery.delivery_id, "channel": delivery.channel, "attempt": attempts,

@@ -21,6 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 from sluis.signal.v1 import signal_pb2 as pb
 
 from services.common import outbox
+from services.common.contacts import contact_from_row
 from services.common.errors import AlreadyExists
 from services.signal import convert, domain
 
@@ -148,15 +149,7 @@ def _signal(row: dict[str, Any]) -> domain.Signal:
         signal_id=str(row["signal_id"]),
         pseudonym=row["pseudonym"],
         birth_date=row["birth_date"],
-        professional=domain.Contact(
-            professional_id=row["professional_id"],
-            name=row["contact_name"],
-            role=row["contact_role"],
-            phone=row["contact_phone"],
-            email=row["contact_email"],
-            organisation_id=row["organisation_id"],
-            organisation_name=row["organisation_name"],
-        ),
+        professional=contact_from_row(row, convert.CONTACT_COLUMNS),
         organisation=domain.Organisation(
             organisation_id=row["organisation_id"],
             name=row["organisation_name"],
