@@ -83,7 +83,7 @@ class OutboxRelay:
             async with self.pool.connection() as conn, conn.transaction():
                 rows = await (
                     await conn.execute(
-                        "SELECT id, payload FROM outbox WHERE destination = %s AND next_attempt_at <= now()"
+                        "SELECT id, payload FROM outbox WHERE destination = %s"
                         " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
                         (destination, self.batch_size),
                     )

@@ -9,11 +9,13 @@ volume (thousands of mails an hour at the peak of a bulk load) is far below what
 statistics are plain SQL that operators can read. Redis is used only for what may be lost:
 the shared token buckets of the per-domain rate limit (services.common.ratelimit).
 
-Delivery is at least once: a worker holds its claimed rows locked while it sends them and
-records the outcomes in the same transaction. When the process dies in between, the claim is
-rolled back and the batch is sent again after the restart with the same Message-ID, so at most
-one batch (SLUIS_NOTIFY_BATCH_SIZE mails) is handed to SMTP twice and the receiving side can
-recognise the copies; nothing is lost.
+Delivery is at least once, and no transaction is open while mail or webhooks are sent: a
+worker claims a batch in one short transaction (the rows' next attempt moves a lease ahead,
+SLUIS_NOTIFY_CLAIM_SECONDS), sends it, and records the outcomes in a second one. When the
+process dies in between, the lease runs out and the batch is sent again with the same
+Message-ID, so at most one batch (SLUIS_NOTIFY_BATCH_SIZE mails) per worker is handed to SMTP
+twice and the receiving side can recognise the copies; nothing is lost. A slow SMTP server
+can no longer outlast idle_in_transaction_session_timeout and cause a resend.
 """
 
 import asyncio
@@ -25,7 +27,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
@@ -34,7 +36,7 @@ from services.common.backoff import backoff
 from services.common.clock import Clock
 from services.common.ratelimit import AsyncRateLimiter
 from services.notify import domain
-from services.notify.store import DueDelivery, NotifyStore, later
+from services.notify.store import CLAIM_LEASE, DueDelivery, NotifyStore, later
 
 log = logging.getLogger("sluis.notify.delivery")
 
@@ -187,12 +189,14 @@ class DeliveryWorker:
         retry_base: float,
         retry_cap: float,
         poll_seconds: float,
+        claim_lease: timedelta = CLAIM_LEASE,
     ) -> None:
         self.store, self.clock, self.mailer, self.poster, self.limiter = store, clock, mailer, poster, limiter
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.retry_base, self.retry_cap = retry_base, retry_cap
         self.poll_seconds = poll_seconds
+        self.claim_lease = claim_lease
         self.wake = asyncio.Event()
 
     def record(self, delivery: DueDelivery, outcome: domain.Outcome) -> tuple[str, int, datetime, str]:
@@ -248,7 +252,7 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """One batch; the number of deliveries handled (0 when nothing was due)."""
         return await self.store.process_due(
-            self.clock.now(), self.batch_size, self.handle, apply_outcome=self.record
+            self.clock.now(), self.batch_size, self.handle, apply_outcome=self.record, lease=self.claim_lease
         )
 
     async def drain(self) -> int:

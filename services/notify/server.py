@@ -9,7 +9,7 @@ import base64
 import binascii
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -51,6 +51,8 @@ class NotifySettings(ServiceSettings):
     batch_size: int = setting("SLUIS_NOTIFY_BATCH_SIZE", 20)
     workers: int = setting("SLUIS_NOTIFY_WORKERS", 2)
     poll_seconds: float = setting("SLUIS_NOTIFY_POLL_SECONDS", 1.0)
+    # A claimed batch is resent after this long when its worker died (see delivery.py).
+    claim_seconds: float = setting("SLUIS_NOTIFY_CLAIM_SECONDS", 120.0)
     max_attempts: int = setting("SLUIS_NOTIFY_MAX_ATTEMPTS", 8)
     retry_base_seconds: float = setting("SLUIS_NOTIFY_RETRY_BASE_SECONDS", 5.0)
     retry_cap_seconds: float = setting("SLUIS_NOTIFY_RETRY_CAP_SECONDS", 3600.0)
@@ -402,6 +404,7 @@ async def create_service(settings: NotifySettings, *, clock: Clock | None = None
             retry_base=settings.retry_base_seconds,
             retry_cap=settings.retry_cap_seconds,
             poll_seconds=settings.poll_seconds,
+            claim_lease=timedelta(seconds=settings.claim_seconds),
         )
         for _ in range(max(1, settings.workers))
     ]
