@@ -16,32 +16,9 @@ from services.signal.domain import (
     Registration,
     Status,
 )
+from services.signal.tests.helpers import registration
 
 NOW = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
-
-
-def registration(**kw: object) -> Registration:
-    """Valid: a 13-year-old, consent-based youth organisation, both informed by phone."""
-    base = Registration(
-        pseudonym="1.abc",
-        birth_date="2012-03-01",
-        professional=Contact(
-            professional_id="prof-1",
-            name="Anna de Vries",
-            role="jeugdconsulent",
-            phone="010-1234567",
-            email="anna@jeugdzorg.example",
-        ),
-        organisation=OrganisationInput(
-            organisation_id="org-1",
-            name="Jeugdzorg Rijnmond",
-            legal_basis="consent",
-            domains=("youth", "care"),
-            may_coordinate=True,
-        ),
-        informed=InformedInput(party="both", method="phone", informed_on="2026-01-14"),
-    )
-    return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
 
 
 def informed(party: str = "", method: str = "", on: str = "", postpone: str = "") -> InformedInput:

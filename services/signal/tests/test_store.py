@@ -16,8 +16,7 @@ from services.common.errors import AlreadyExists
 from services.signal import domain
 from services.signal.server import MIGRATIONS
 from services.signal.store import MATCH, NOTIFY, SignalStore, outbox_copy_data
-from services.signal.tests.conftest import START
-from services.signal.tests.test_domain import registration
+from services.signal.tests.helpers import START, registration
 
 R = TypeVar("R")
 
