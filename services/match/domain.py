@@ -52,9 +52,10 @@ from datetime import datetime
 from enum import Enum
 
 from services.common.contacts import Contact
+from services.common.domains import WORK_DOMAINS
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
-DOMAINS = frozenset({"care", "youth", "education", "work_income", "housing", "safety", "debt"})
+DOMAINS = frozenset(WORK_DOMAINS)
 
 # One answer for "unknown", "not yours" and "not visible to you": no existence leak.
 NOT_FOUND_DETAIL = (

@@ -31,6 +31,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from services.common.contacts import Contact
+from services.common.domains import WORK_DOMAINS
 from services.common.errors import FailedPrecondition, InvalidArgument
 
 TIMEZONE = ZoneInfo("Europe/Amsterdam")
@@ -87,7 +88,7 @@ class EndReason(StrEnum):
     PURGED = "purged"
 
 
-DOMAINS = frozenset({"care", "youth", "education", "work_income", "housing", "safety", "debt"})
+DOMAINS = frozenset(WORK_DOMAINS)
 # What a professional may choose when ending their own signal.
 PROFESSIONAL_END_REASONS = frozenset({EndReason.GOAL_REACHED, EndReason.UNJUSTIFIED, EndReason.OTHER})
 # Ending for these reasons deletes the signal at once instead of archiving it.

@@ -10,6 +10,7 @@ from services.common import clients, errors, outbox
 from services.common.backoff import backoff
 from services.common.config import ConfigError, ServiceSettings, from_env, setting
 from services.common.db import open_pool
+from services.common.domains import WORK_DOMAINS
 from services.common.logs import redact
 from services.common.ratelimit import TokenBucket
 
@@ -119,3 +120,7 @@ def test_token_bucket() -> None:
     assert bucket.take("b.example", 0.0) == 0.0  # per domain
     assert bucket.take("a.example", 0.5) == 0.0
     assert bucket.take("a.example", 0.5) > 0
+
+
+def test_work_domains_come_from_the_enum() -> None:
+    assert WORK_DOMAINS == ("care", "youth", "education", "work_income", "housing", "safety", "debt")
