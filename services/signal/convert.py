@@ -167,3 +167,22 @@ def signal_event(
         end_reason=enum_value(pb.EndReason, end_reason or signal.end_reason),
         bulk=bulk,
     )
+
+
+# The lifecycle job's events, from the rows it changed (store.purge_batch, expire_batch,
+# remind_batch): the store decides which rows, this module what is said about them.
+def purged_event(row: Mapping[str, Any], occurred_at: Timestamp) -> bytes:
+    """DELETED (PURGED): the archived signal is gone after its retention period."""
+    return event_from_row(
+        row, pb.SIGNAL_EVENT_KIND_DELETED, occurred_at, end_reason=domain.EndReason.PURGED, version_offset=1
+    )
+
+
+def expired_event(row: Mapping[str, Any], occurred_at: Timestamp) -> bytes:
+    """ENDED (EXPIRED): the active period is over."""
+    return event_from_row(row, pb.SIGNAL_EVENT_KIND_ENDED, occurred_at)
+
+
+def lapsing_event(row: Mapping[str, Any], occurred_at: Timestamp) -> bytes:
+    """LAPSING_SOON: a reminder to the professional."""
+    return event_from_row(row, pb.SIGNAL_EVENT_KIND_LAPSING_SOON, occurred_at)

@@ -23,7 +23,7 @@ from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import setting
 from services.common.db import open_pool
-from services.common.errors import DomainError, InvalidArgument, NotFound
+from services.common.errors import DomainError, InvalidArgument
 from services.common.grpcserver import GrpcService
 from services.common.rekey import (
     PseudonymRekeyer,
@@ -39,7 +39,6 @@ log = logging.getLogger("sluis.signal")
 
 MIGRATIONS = [outbox.MIGRATIONS, Path(__file__).parent / "migrations"]
 MAX_BATCH = 10_000
-NOT_FOUND_DETAIL = "Dit signaal bestaat niet."
 _SYSTEM_CLOCK = SystemClock()
 
 
@@ -55,16 +54,11 @@ class SignalSettings(RekeySettings):
     lifecycle_workers: int = setting("SLUIS_LIFECYCLE_WORKERS", 1)
 
 
-def _not_found() -> NotFound:
-    # The same answer for an unknown id and for somebody else's signal: no existence leak.
-    return NotFound("signal_not_found", NOT_FOUND_DETAIL)
-
-
 def _signal_id(raw: str) -> str:
     try:
         return str(uuid.UUID(raw.strip()))
     except ValueError:
-        raise _not_found() from None
+        raise domain.signal_not_found() from None
 
 
 def _professional_id(raw: str) -> str:
@@ -177,9 +171,7 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         self, request: pb.GetSignalRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetSignalResponse:
         professional_id = _professional_id(request.professional_id)
-        signal = await self.store.get(_signal_id(request.signal_id))
-        if signal is None or signal.professional.professional_id != professional_id:
-            raise _not_found()
+        signal = domain.owned(await self.store.get(_signal_id(request.signal_id)), professional_id)
         return pb.GetSignalResponse(signal=convert.signal_to_proto(signal))
 
     async def ListSignals(
@@ -205,9 +197,8 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         attested, consent = request.multi_problem_attested, request.consent_given
 
         def decide(signal: domain.Signal | None) -> Change:
-            if signal is None or signal.professional.professional_id != professional_id:
-                raise _not_found()
-            renewed = domain.renewed(signal, now, multi_problem_attested=attested, consent_given=consent)
+            mine = domain.owned(signal, professional_id)
+            renewed = domain.renewed(mine, now, multi_problem_attested=attested, consent_given=consent)
             return Change(renewed, [([MATCH], _event(renewed, pb.SIGNAL_EVENT_KIND_RENEWED, now))])
 
         outcome = await self.store.change(signal_id, decide)
@@ -224,9 +215,7 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         now = self.clock.now()
 
         def decide(signal: domain.Signal | None) -> Change:
-            if signal is None or signal.professional.professional_id != professional_id:
-                raise _not_found()
-            return _end(signal, reason, now)
+            return _end(domain.owned(signal, professional_id), reason, now)
 
         outcome = await self.store.change(signal_id, decide)
         log.info("signal ended", extra={"signal_id": signal_id, "reason": reason.value})
@@ -245,17 +234,13 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         self, request: pb.RemoveSignalRequest, context: grpc.aio.ServicerContext
     ) -> pb.RemoveSignalResponse:
         signal_id = _signal_id(request.signal_id)
-        code = convert.enum_code(pb.EndReason, request.reason) or domain.EndReason.OBJECTION_UPHELD.value
-        if code != domain.EndReason.OBJECTION_UPHELD.value:
-            raise InvalidArgument(
-                "remove_reason_not_allowed", "Een signaal wordt alleen verwijderd na een gegrond bezwaar."
-            )
+        reason = domain.removal_reason(convert.enum_code(pb.EndReason, request.reason))
         now = self.clock.now()
 
         def decide(signal: domain.Signal | None) -> Change:
             if signal is None:
-                raise _not_found()
-            return _delete(signal, domain.EndReason.OBJECTION_UPHELD, now)
+                raise domain.signal_not_found()
+            return _delete(signal, reason, now)
 
         await self.store.change(signal_id, decide)
         log.info("signal removed after objection", extra={"signal_id": signal_id})
