@@ -34,7 +34,8 @@ from services.common.rekey import (
 )
 from services.common.telemetry import current_trace_id
 from services.match import convert, domain
-from services.match.store import NOTIFY, AccessRecord, IncomingEvent, MatchStore
+from services.match.notices import NOTIFY
+from services.match.store import AccessRecord, IncomingEvent, MatchStore
 
 log = logging.getLogger(__name__)
 
@@ -138,11 +139,11 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         involvements, match = await self.store.person(pseudonym)
         pid = request.professional_id
         match_id = match.match_id if match is not None else ""
-        mine = [inv for inv in involvements if inv.active and inv.professional_id == pid]
-        if not pid or not mine:
+        mine = domain.own_active_involvement(involvements, pid)
+        if mine is None:
             await self._log(pid, None, pseudonym, match_id, request.purpose, granted=False)
             raise domain.not_found()
-        await self._log(pid, mine[0].organisation_id, pseudonym, match_id, request.purpose, granted=True)
+        await self._log(pid, mine.organisation_id, pseudonym, match_id, request.purpose, granted=True)
         coordinator = match.coordinator_id if match is not None else ""
         others = domain.others_involved(involvements, match, pid)
         response = pb.GetInvolvementResponse(others=[convert.member_to_pb(m, coordinator) for m in others])
@@ -156,8 +157,8 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         match, involvements = await self.store.match_by_id(request.match_id)
         pid = request.professional_id
         pseudonym = match.pseudonym if match is not None else ""
-        member = match.member(pid) if match is not None and pid else None
-        if match is None or member is None or not domain.can_see(involvements, pid):
+        member = domain.viewing_member(match, involvements, pid)
+        if match is None or member is None:
             await self._log(pid, None, pseudonym, request.match_id, request.purpose, granted=False)
             raise domain.not_found()
         await self._log(pid, member.organisation_id, pseudonym, match.match_id, request.purpose, granted=True)
