@@ -4,6 +4,9 @@ Match decides who is told; notify turns each event into, per recipient, an inbox
 e-mail, and per subscribed organisation a signed webhook call. Everything a recipient reads
 is Dutch and holds contact details of professionals and a link to the portal only: never a
 BSN, a pseudonym or anything about the person (SluiS stores no case content anyway).
+
+Over 500 lines on purpose: most of it is the Dutch wording of every kind of notice (mail,
+inbox, webhook body) next to the rule that picks it, which reads best in one place.
 """
 
 import dataclasses
