@@ -10,6 +10,7 @@ from typing import Any
 
 from devstack.mailview import MailView
 from devstack.platform import ROOT, Platform
+from devstack.traces import TraceCollector
 
 DEMO_BSNS = ("111222333", "123456782")
 
@@ -23,11 +24,12 @@ def _ports() -> dict[str, int]:
         "signal": 50052,
         "match": 50053,
         "notify": 50054,
+        "otlp": 4317,
     }
     return {k: int(os.environ.get(f"SLUIS_DEV_PORT_{k.upper()}", v)) for k, v in defaults.items()}
 
 
-def _instructions(platform: Platform, demo: dict[str, Any], mail_url: str) -> str:
+def _instructions(platform: Platform, demo: dict[str, Any], mail_url: str, traced: bool) -> str:
     pros = demo["professionals"]
     a = next(p for p in pros if p["organisation"] != pros[0]["organisation"])
     first = pros[0]
@@ -51,6 +53,7 @@ def _instructions(platform: Platform, demo: dict[str, Any], mail_url: str) -> st
         f"  REST API     {platform.url}/v1   (OpenAPI: {platform.url}/v1/openapi.json)",
         f"  Webportaal   {platform.url}/",
         f"  Mailbox      {mail_url}   (alle verstuurde mails)",
+        *([f"  Traces       {mail_url}traces   (elk verzoek van gateway tot mail)"] if traced else []),
         f"  Logs         {platform.logdir}",
         "",
         "Demo-professionals (ontwikkelsleutels):",
@@ -72,8 +75,22 @@ def _instructions(platform: Platform, demo: dict[str, Any], mail_url: str) -> st
 
 def main() -> None:
     workdir = Path(os.environ.get("SLUIS_DEV_DIR", ROOT / ".local"))
+    ports = _ports()
+    # The local trace viewer: an OTLP receiver writing this run's spans to .local/traces.jsonl,
+    # unless a collector of your own is configured (OTEL_EXPORTER_OTLP_ENDPOINT).
+    collector: TraceCollector | None = None
+    extra_env: dict[str, str] = {}
+    if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        (workdir / "traces.jsonl").unlink(missing_ok=True)
+        collector = TraceCollector(workdir / "traces.jsonl", ports.pop("otlp")).start()
+        extra_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "500"}
+    ports.pop("otlp", None)
     platform = Platform(
-        workdir, region=os.environ.get("SLUIS_REGION", "rotterdam"), ports=_ports(), throwaway=False
+        workdir,
+        region=os.environ.get("SLUIS_REGION", "rotterdam"),
+        ports=ports,
+        throwaway=False,
+        extra_env=extra_env,
     )
     print("SluiS wordt gestart: PostgreSQL, Redis, SMTP en vijf services ...", flush=True)
     stopping = threading.Event()
@@ -81,9 +98,11 @@ def main() -> None:
         platform.start()
         demo = platform.seed_demo()
         mail_port = int(os.environ.get("SLUIS_DEV_PORT_MAILVIEW", 8025))
-        view = MailView(platform.mailbox, mail_port).start()
+        view = MailView(platform.mailbox, mail_port, collector.path if collector else None).start()
         (workdir / "demo.json").write_text(json.dumps(demo, indent=2, ensure_ascii=False))
-        print(_instructions(platform, demo, f"http://127.0.0.1:{mail_port}/"), flush=True)
+        print(
+            _instructions(platform, demo, f"http://127.0.0.1:{mail_port}/", collector is not None), flush=True
+        )
         # Ctrl-C and SIGTERM both stop cleanly, even where a parent shell ignored SIGINT.
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stopping.set())
@@ -99,6 +118,8 @@ def main() -> None:
     finally:
         print("\nSluiS wordt gestopt ...", flush=True)
         platform.stop()
+        if collector is not None:
+            collector.stop()
         print("Gestopt.")
     sys.exit(0)
 

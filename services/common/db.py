@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,18 @@ def connection_kwargs(name: str) -> dict[str, str]:
     return {"application_name": f"sluis-{name}", "options": SESSION_OPTIONS}
 
 
+async def _check_connection(conn: psycopg.AsyncConnection) -> None:
+    """The pool's liveness check on every checkout, without a database span of its own."""
+    with suppress_instrumentation():
+        await AsyncConnectionPool.check_connection(conn)
+
+
+def check_sync_connection(conn: psycopg.Connection) -> None:
+    """The same for a synchronous pool (the gateway's)."""
+    with suppress_instrumentation():
+        ConnectionPool.check_connection(conn)
+
+
 async def open_pool(url: str, *, name: str, max_size: int = 10, min_size: int = 1) -> AsyncConnectionPool:
     """Open (and wait for) a connection pool to the service's own database."""
     pool = AsyncConnectionPool(
@@ -28,7 +41,7 @@ async def open_pool(url: str, *, name: str, max_size: int = 10, min_size: int = 
         min_size=min_size,
         max_size=max_size,
         open=False,
-        check=AsyncConnectionPool.check_connection,
+        check=_check_connection,
         kwargs=connection_kwargs(name),
         name=name,
     )

@@ -4,17 +4,29 @@
 the producing service: it takes a batch per destination with FOR UPDATE SKIP LOCKED, hands
 it to the destination's sender (a gRPC call to an idempotent receiver) and deletes the rows
 only after the receiver answered. A crash between the two means a redelivery, never a loss.
+
+Trace context travels with every event: a row keeps the `traceparent`/`tracestate` of the
+transaction that wrote it. The relay's delivery span continues that trace when the batch
+has one origin (the gRPC call then carries it as metadata), and links to every origin
+otherwise; senders `stamp` each event with its own origin, so the receiver continues each
+event's trace (see telemetry.continue_trace).
 """
 
 import asyncio
 import contextlib
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import psycopg
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from opentelemetry.util.types import Attributes
 from psycopg_pool import AsyncConnectionPool
 
+from services.common import telemetry
 from services.common.backoff import backoff
 
 log = logging.getLogger(__name__)
@@ -26,31 +38,85 @@ RETRY_BASE_SECONDS = 0.4
 RETRY_CAP_SECONDS = 30.0
 
 Sender = Callable[[list[bytes]], Awaitable[None]]
+# (traceparent, tracestate) of the transaction that wrote an event; ('', '') when unknown.
+Origin = tuple[str, str]
+
+# The origins of the batch a sender is delivering, in payload order (see `stamp`).
+_delivering: contextvars.ContextVar[Sequence[Origin]] = contextvars.ContextVar("outbox_delivering")
 
 
 async def enqueue(conn: psycopg.AsyncConnection, destinations: Iterable[str], payload: bytes) -> None:
     """Add one event for each destination, inside the caller's transaction."""
     dests = list(destinations)
+    parent, state = telemetry.current_traceparent()
     await conn.execute(
-        "INSERT INTO outbox (destination, payload) SELECT d, %s FROM unnest(%s::text[]) AS d",
-        (payload, dests),
+        "INSERT INTO outbox (destination, payload, traceparent, tracestate)"
+        " SELECT d, %s, %s, %s FROM unnest(%s::text[]) AS d",
+        (payload, parent, state, dests),
     )
     await conn.execute(f"NOTIFY {CHANNEL}")
 
 
 async def enqueue_many(
-    conn: psycopg.AsyncConnection, destinations: Iterable[str], payloads: list[bytes]
+    conn: psycopg.AsyncConnection,
+    destinations: Iterable[str],
+    payloads: list[bytes],
+    origins: Sequence[Origin] | None = None,
 ) -> None:
-    """Many events in one statement (bulk paths)."""
+    """Many events in one statement (bulk paths).
+
+    `origins` (one per payload): the trace each event belongs to when it is not the current
+    one, e.g. a notice that waited in a table since an earlier transaction.
+    """
     if not payloads:
         return
+    if origins is None:
+        origins = [telemetry.current_traceparent()] * len(payloads)
     async with conn.cursor() as cur:
         for dest in destinations:
             await cur.executemany(
-                "INSERT INTO outbox (destination, payload) VALUES (%s, %s)",
-                [(dest, p) for p in payloads],
+                "INSERT INTO outbox (destination, payload, traceparent, tracestate) VALUES (%s, %s, %s, %s)",
+                [(dest, p, o[0], o[1]) for p, o in zip(payloads, origins, strict=True)],
             )
     await conn.execute(f"NOTIFY {CHANNEL}")
+
+
+M = TypeVar("M")
+
+
+def stamp(events: list[M]) -> list[M]:
+    """Inside a sender: give each decoded event (a message with `traceparent` and `tracestate`
+    fields) the trace context stored with its outbox row, so the receiver continues it."""
+    origins = _delivering.get(())
+    if len(origins) == len(events):
+        for event, (parent, state) in zip(events, origins, strict=True):
+            target: Any = event
+            target.traceparent, target.tracestate = parent, state
+    return events
+
+
+def _delivery_span(destination: str, origins: Sequence[Origin]) -> Any:
+    """The span of one delivery: in the origin's trace when the batch has one, else a new
+    trace linked to each origin. Never a span for a poll that found nothing."""
+    attributes: Attributes = {
+        "messaging.destination.name": destination,
+        "messaging.batch.message_count": len(origins),
+    }
+    distinct = set(origins)
+    name = f"outbox deliver {destination}"
+    if len(distinct) == 1:
+        parent = telemetry.origin_context(*next(iter(distinct)))
+        if parent is not None:
+            return telemetry.tracer().start_as_current_span(
+                name, context=parent, kind=SpanKind.PRODUCER, attributes=attributes
+            )
+    return telemetry.tracer().start_as_current_span(
+        name,
+        context=trace.set_span_in_context(trace.INVALID_SPAN),
+        kind=SpanKind.PRODUCER,
+        links=telemetry.links_to(origins),
+        attributes=attributes,
+    )
 
 
 class OutboxRelay:
@@ -83,15 +149,22 @@ class OutboxRelay:
             async with self.pool.connection() as conn, conn.transaction():
                 rows = await (
                     await conn.execute(
-                        "SELECT id, payload FROM outbox WHERE destination = %s"
+                        "SELECT id, payload, traceparent, tracestate FROM outbox"
+                        " WHERE destination = %s"
                         " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
                         (destination, self.batch_size),
                     )
                 ).fetchall()
                 if not rows:
                     return delivered
-                await sender([bytes(r[1]) for r in rows])
-                await conn.execute("DELETE FROM outbox WHERE id = ANY(%s)", ([r[0] for r in rows],))
+                origins = [(r[2], r[3]) for r in rows]
+                with _delivery_span(destination, origins):
+                    token = _delivering.set(origins)
+                    try:
+                        await sender([bytes(r[1]) for r in rows])
+                    finally:
+                        _delivering.reset(token)
+                    await conn.execute("DELETE FROM outbox WHERE id = ANY(%s)", ([r[0] for r in rows],))
             delivered += len(rows)
             self._failures[destination] = 0
 

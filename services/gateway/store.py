@@ -17,7 +17,7 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from services.common.db import connection_kwargs
+from services.common.db import check_sync_connection, connection_kwargs
 
 
 def open_pool(url: str, *, max_size: int = 10) -> ConnectionPool:
@@ -27,7 +27,7 @@ def open_pool(url: str, *, max_size: int = 10) -> ConnectionPool:
         min_size=1,
         max_size=max_size,
         open=False,
-        check=ConnectionPool.check_connection,
+        check=check_sync_connection,  # no span per checkout
         kwargs=connection_kwargs("gateway"),
         name="gateway",
     )

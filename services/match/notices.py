@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from services.common import outbox
+from services.common import outbox, telemetry
 from services.match import convert, domain
 
 NOTIFY = "notify"
@@ -36,21 +36,30 @@ class Notices:
         """
         match_ids = [m for m, _, _ in entries] + [m for m, _, _ in direct]
         pending: dict[str, bytes] = {}
+        pending_origin: dict[str, outbox.Origin] = {}
         if match_ids:
             # FOR UPDATE: the flusher skips a notice we are merging into, and we wait for (and
             # then no longer see) a notice the flusher is moving to the outbox.
             cur = await conn.execute(
-                "SELECT match_id, payload FROM pending_notices WHERE match_id = ANY(%s::uuid[]) FOR UPDATE",
+                "SELECT match_id, payload, traceparent, tracestate FROM pending_notices"
+                " WHERE match_id = ANY(%s::uuid[]) FOR UPDATE",
                 (match_ids,),
             )
-            pending = {str(r[0]): bytes(r[1]) for r in await cur.fetchall()}
+            for r in await cur.fetchall():
+                pending[str(r[0])] = bytes(r[1])
+                pending_origin[str(r[0])] = (r[2], r[3])
+        # A notice released here keeps the trace of the change that wrote it.
+        here = telemetry.current_traceparent()
         payloads: list[bytes] = []
+        origins: list[outbox.Origin] = []
         released: list[str] = []
         for match_id, changes, bulk in direct:
             if match_id in pending:
                 payloads.append(pending.pop(match_id))
+                origins.append(pending_origin[match_id])
                 released.append(match_id)
             payloads += [convert.change_to_event(c, str(uuid.uuid4()), now, bulk) for c in changes]
+            origins += [here] * len(changes)
         merged: list[tuple[bytes, str]] = []
         fresh: list[tuple[str, bytes, datetime]] = []
         for match_id, changes, bulk in entries:
@@ -67,10 +76,11 @@ class Notices:
             await cur.execute("DELETE FROM pending_notices WHERE match_id = ANY(%s::uuid[])", (released,))
         if fresh:
             await cur.executemany(
-                "INSERT INTO pending_notices (match_id, payload, due_at) VALUES (%s, %s, %s)",
-                [(m, pending[m], due) for m, _, due in fresh],
+                "INSERT INTO pending_notices (match_id, payload, due_at, traceparent, tracestate)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                [(m, pending[m], due, *here) for m, _, due in fresh],
             )
         updates = [(p, m) for p, m in merged if m not in fresh_ids]
         if updates:
             await cur.executemany("UPDATE pending_notices SET payload = %s WHERE match_id = %s", updates)
-        await outbox.enqueue_many(conn, [NOTIFY], payloads)
+        await outbox.enqueue_many(conn, [NOTIFY], payloads, origins)

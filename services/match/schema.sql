@@ -79,7 +79,9 @@ CREATE TABLE public.outbox (
     id bigint NOT NULL,
     destination text NOT NULL,
     payload bytea NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    traceparent text DEFAULT ''::text NOT NULL,
+    tracestate text DEFAULT ''::text NOT NULL
 );
 
 CREATE SEQUENCE public.outbox_id_seq
@@ -94,7 +96,9 @@ ALTER SEQUENCE public.outbox_id_seq OWNED BY public.outbox.id;
 CREATE TABLE public.pending_notices (
     match_id uuid NOT NULL,
     payload bytea NOT NULL,
-    due_at timestamp with time zone NOT NULL
+    due_at timestamp with time zone NOT NULL,
+    traceparent text DEFAULT ''::text NOT NULL,
+    tracestate text DEFAULT ''::text NOT NULL
 );
 
 CREATE TABLE public.processed_events (

@@ -17,7 +17,7 @@ from sluis.match.v1 import match_pb2 as pb
 from sluis.match.v1 import match_pb2_grpc as pb_grpc
 from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
 
-from services.common import outbox, paging
+from services.common import outbox, paging, telemetry
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import setting
@@ -129,8 +129,18 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
                     events[i] = dataclasses.replace(
                         e, update=dataclasses.replace(e.update, pseudonym=person.current)
                     )
-        result = await self.store.apply_events(events, previous)
-        return pb.ApplySignalEventsResponse(applied=result.applied, duplicates=result.duplicates)
+        # Run by run of events from one origin, each continuing its registration's trace, so the
+        # match events (and mails) they cause belong to that trace too.
+        applied = duplicates = 0
+        origins = [(ev.traceparent, ev.tracestate) for ev in request.events]
+        for start, end in telemetry.runs_by_origin(origins):
+            with telemetry.continue_trace(
+                "match apply signal events", origins[start], {"sluis.events": end - start}
+            ):
+                result = await self.store.apply_events(events[start:end], previous)
+            applied += result.applied
+            duplicates += result.duplicates
+        return pb.ApplySignalEventsResponse(applied=applied, duplicates=duplicates)
 
     async def GetInvolvement(
         self, request: pb.GetInvolvementRequest, context: grpc.aio.ServicerContext
@@ -308,7 +318,7 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
         )
 
     async def send_to_notify(payloads: list[bytes]) -> None:
-        events = [pb.MatchEvent.FromString(p) for p in payloads]
+        events = outbox.stamp([pb.MatchEvent.FromString(p) for p in payloads])
         try:
             await deliver(events)
             return

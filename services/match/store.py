@@ -260,7 +260,7 @@ class MatchStore:
         """Move pending notices whose window has passed to the outbox; return how many."""
         async with self.pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
-                "SELECT match_id, payload FROM pending_notices WHERE due_at <= %s"
+                "SELECT match_id, payload, traceparent, tracestate FROM pending_notices WHERE due_at <= %s"
                 " ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED",
                 (self.clock.now(), limit),
             )
@@ -270,7 +270,9 @@ class MatchStore:
             await conn.execute(
                 "DELETE FROM pending_notices WHERE match_id = ANY(%s::uuid[])", ([str(r[0]) for r in due],)
             )
-            await outbox.enqueue_many(conn, [notices.NOTIFY], [bytes(r[1]) for r in due])
+            await outbox.enqueue_many(
+                conn, [notices.NOTIFY], [bytes(r[1]) for r in due], [(r[2], r[3]) for r in due]
+            )
         return len(due)
 
     async def change_match(

@@ -32,6 +32,10 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode
+
+from services.common import telemetry
 from services.common.backoff import backoff
 from services.common.clock import Clock
 from services.common.ratelimit import AsyncRateLimiter
@@ -198,8 +202,19 @@ class DeliveryWorker:
         self.poll_seconds = poll_seconds
         self.claim_lease = claim_lease
         self.wake = asyncio.Event()
+        self._spans: dict[str, trace.Span] = {}
 
     def record(self, delivery: DueDelivery, outcome: domain.Outcome) -> tuple[str, int, datetime, str]:
+        span = self._spans.pop(delivery.delivery_id, trace.INVALID_SPAN)
+        span.set_attribute(
+            "sluis.outcome", "sent" if outcome.ok else "deferred" if outcome.defer_seconds else "failed"
+        )
+        if not outcome.ok and not outcome.defer_seconds:
+            span.set_status(StatusCode.ERROR, outcome.error)
+        with trace.use_span(span, end_on_exit=True):
+            return self._record(delivery, outcome)
+
+    def _record(self, delivery: DueDelivery, outcome: domain.Outcome) -> tuple[str, int, datetime, str]:
         now = self.clock.now()
         state, attempts = domain.after_attempt(outcome, delivery.attempts, self.max_attempts)
         if outcome.defer_seconds > 0:
@@ -221,6 +236,17 @@ class DeliveryWorker:
         return state, attempts, now, outcome.error
 
     async def handle(self, batch: list[DueDelivery]) -> list[domain.Outcome]:
+        """Send a batch; each delivery is a span in the trace of the event that queued it, open
+        until its outcome is recorded (so the retry and dead-letter log lines carry its ids)."""
+        for d in batch:
+            self._spans[d.delivery_id] = telemetry.start_span_from(
+                f"notify deliver {d.channel}",
+                d.origin,
+                {"sluis.delivery_id": d.delivery_id, "sluis.kind": d.kind, "sluis.attempt": d.attempts + 1},
+            )
+        return await self._send(batch)
+
+    async def _send(self, batch: list[DueDelivery]) -> list[domain.Outcome]:
         outcomes: dict[str, domain.Outcome] = {}
         mails: list[DueDelivery] = []
         hooks: list[DueDelivery] = []
@@ -251,9 +277,18 @@ class DeliveryWorker:
 
     async def run_once(self) -> int:
         """One batch; the number of deliveries handled (0 when nothing was due)."""
-        return await self.store.process_due(
-            self.clock.now(), self.batch_size, self.handle, apply_outcome=self.record, lease=self.claim_lease
-        )
+        try:
+            return await self.store.process_due(
+                self.clock.now(),
+                self.batch_size,
+                self.handle,
+                apply_outcome=self.record,
+                lease=self.claim_lease,
+            )
+        finally:
+            for span in self._spans.values():  # a batch that failed before its outcomes
+                span.end()
+            self._spans.clear()
 
     async def drain(self) -> int:
         total = 0

@@ -18,6 +18,8 @@ CREATE TABLE public.deliveries (
     created_at timestamp with time zone NOT NULL,
     sent_at timestamp with time zone,
     digest_id uuid,
+    traceparent text DEFAULT ''::text NOT NULL,
+    tracestate text DEFAULT ''::text NOT NULL,
     CONSTRAINT deliveries_channel_check CHECK ((channel = ANY (ARRAY['email'::text, 'webhook'::text]))),
     CONSTRAINT deliveries_state_check CHECK ((state = ANY (ARRAY['queued'::text, 'retrying'::text, 'sent'::text, 'dead'::text, 'held'::text, 'digested'::text])))
 );

@@ -18,7 +18,7 @@ from sluis.notify.v1 import notify_pb2 as pb
 from sluis.notify.v1 import notify_pb2_grpc as pb_grpc
 from sluis.signal.v1 import signal_pb2
 
-from services.common import paging
+from services.common import paging, telemetry
 from services.common.clock import Clock, SystemClock
 from services.common.config import ConfigError, ServiceSettings, setting
 from services.common.contacts import contact_from_proto
@@ -201,14 +201,33 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         # Events notify has nothing to say about count as accepted: they were handled.
         return accepted + (total - len(notices)), duplicates
 
+    async def _apply_by_origin(
+        self,
+        events: Sequence[match_pb2.MatchEvent | signal_pb2.SignalEvent],
+        notices: list[domain.Notice | None],
+    ) -> tuple[int, int]:
+        """Apply run by run of events from one origin, each run in its registration's trace, so
+        the inbox items and queued deliveries it writes belong to that trace."""
+        accepted = duplicates = 0
+        origins = [(e.traceparent, e.tracestate) for e in events]
+        for start, end in telemetry.runs_by_origin(origins):
+            run = [n for n in notices[start:end] if n is not None]
+            with telemetry.continue_trace(
+                "notify apply events", origins[start], {"sluis.events": end - start}
+            ):
+                a, d = await self._apply(run, end - start)
+            accepted += a
+            duplicates += d
+        return accepted, duplicates
+
     async def ApplyMatchEvents(
         self, request: pb.ApplyMatchEventsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ApplyMatchEventsResponse:
         domain.check_event_batch(len(request.events))
         now = self.clock.now()
         # Every event is checked before anything is written: one bad event queues nothing.
-        notices = [match_notice(e, now) for e in request.events]
-        accepted, duplicates = await self._apply(notices, len(notices))
+        notices: list[domain.Notice | None] = [match_notice(e, now) for e in request.events]
+        accepted, duplicates = await self._apply_by_origin(request.events, notices)
         return pb.ApplyMatchEventsResponse(accepted=accepted, duplicates=duplicates)
 
     async def ApplySignalEvents(
@@ -216,8 +235,8 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
     ) -> pb.ApplySignalEventsResponse:
         domain.check_event_batch(len(request.events))
         now = self.clock.now()
-        notices = [n for n in (signal_notice(e, now) for e in request.events) if n is not None]
-        accepted, duplicates = await self._apply(notices, len(request.events))
+        notices = [signal_notice(e, now) for e in request.events]
+        accepted, duplicates = await self._apply_by_origin(request.events, notices)
         return pb.ApplySignalEventsResponse(accepted=accepted, duplicates=duplicates)
 
     async def ListInbox(

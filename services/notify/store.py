@@ -8,6 +8,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from services.common import telemetry
 from services.notify import domain
 
 
@@ -44,6 +45,8 @@ class DueDelivery:
     attempts: int
     webhook_secret: bytes | None
     secret_wrapped: bool
+    # (traceparent, tracestate) of the event that queued it: its sending joins that trace.
+    origin: tuple[str, str] = ("", "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +144,8 @@ class NotifyStore:
                 items, sends = planner(notice, daily, hooks)
                 inbox += items
                 deliveries += sends
+            # The sending, maybe much later, continues the trace of the event that queued it.
+            origin = telemetry.current_traceparent()
             async with conn.cursor() as cur:
                 if inbox:
                     await cur.executemany(
@@ -152,10 +157,11 @@ class NotifyStore:
                 if deliveries:
                     await cur.executemany(
                         "INSERT INTO deliveries (delivery_id, event_id, recipient, channel, kind, address, target,"
-                        " recipient_name, subject, body_text, body_html, summary, state, next_attempt_at, created_at)"
-                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                        " recipient_name, subject, body_text, body_html, summary, state, next_attempt_at, created_at,"
+                        " traceparent, tracestate)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                         " ON CONFLICT (event_id, recipient, channel) DO NOTHING",
-                        [dataclasses.astuple(d) for d in deliveries],
+                        [(*dataclasses.astuple(d), *origin) for d in deliveries],
                     )
         return len(fresh), len(notices) - len(fresh)
 
@@ -213,7 +219,8 @@ class NotifyStore:
             rows = await (
                 await conn.execute(
                     "SELECT d.delivery_id, d.channel, d.kind, d.address, d.target, d.recipient_name, d.subject,"
-                    " d.body_text, d.body_html, d.attempts, w.secret, coalesce(w.secret_wrapped, false)"
+                    " d.body_text, d.body_html, d.attempts, w.secret, coalesce(w.secret_wrapped, false),"
+                    " d.traceparent, d.tracestate"
                     " FROM deliveries d LEFT JOIN webhooks w"
                     "  ON d.channel = 'webhook' AND w.webhook_id::text = d.recipient"
                     " WHERE d.state IN ('queued', 'retrying') AND d.next_attempt_at <= %s"
@@ -241,6 +248,7 @@ class NotifyStore:
                 r[9],
                 bytes(r[10]) if r[10] else None,
                 r[11],
+                (r[12], r[13]),
             )
             for r in rows
         ]

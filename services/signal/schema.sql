@@ -2,7 +2,9 @@ CREATE TABLE public.outbox (
     id bigint NOT NULL,
     destination text NOT NULL,
     payload bytea NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    traceparent text DEFAULT ''::text NOT NULL,
+    tracestate text DEFAULT ''::text NOT NULL
 );
 
 CREATE SEQUENCE public.outbox_id_seq

@@ -304,13 +304,13 @@ async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLO
     notify_stub = notify_pb2_grpc.NotifyServiceStub(notify_channel)
 
     async def send_to_match(payloads: list[bytes]) -> None:
-        events = [pb.SignalEvent.FromString(p) for p in payloads]
+        events = outbox.stamp([pb.SignalEvent.FromString(p) for p in payloads])
         await match_stub.ApplySignalEvents(
             match_pb2.ApplySignalEventsRequest(events=events), timeout=settings.rpc_timeout_seconds
         )
 
     async def send_to_notify(payloads: list[bytes]) -> None:
-        events = [pb.SignalEvent.FromString(p) for p in payloads]
+        events = outbox.stamp([pb.SignalEvent.FromString(p) for p in payloads])
         await notify_stub.ApplySignalEvents(
             notify_pb2.ApplySignalEventsRequest(events=events), timeout=settings.rpc_timeout_seconds
         )

@@ -88,7 +88,10 @@ def test_outbox_relay_delivers_in_order_and_retries(new_database) -> None:
             relay = outbox.OutboxRelay(pool, {"match": sender}, poll_interval=0.05)
             task = asyncio.create_task(relay.run())
             for _ in range(200):
-                if len(received) == 5:
+                # Delivered and acknowledged: the relay deletes the rows after the sender returned.
+                async with pool.connection() as conn:
+                    row = await (await conn.execute("SELECT count(*) FROM outbox")).fetchone()
+                if len(received) == 5 and row == (0,):
                     break
                 await asyncio.sleep(0.05)
             task.cancel()
