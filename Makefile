@@ -10,7 +10,7 @@ PROTOS := $(shell find proto -name '*.proto')
 WORKERS ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help setup proto lint test test-unit test-e2e run demo-codes bench clean
+.PHONY: help setup proto lint test test-unit test-e2e run demo-codes bench schema clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ demo-codes: setup ## current TOTP codes of the demo people (portal login, with m
 
 bench: setup ## benchmarks with their baselines (see README)
 	$(PY) -m bench
+
+schema: setup ## regenerate each service's schema.sql from its migrations (see devstack/schema.py)
+	$(PY) -m devstack.schema
 
 clean: ## remove the venv, generated code and local data
 	rm -rf $(VENV) build .local .cache

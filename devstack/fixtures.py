@@ -6,9 +6,13 @@
 - `mailbox` / `smtp_server`: a real SMTP server on a free port keeping mails in tmp_path.
 - `run_service(factory)`: starts a back-end service's real aio gRPC server in a thread and
   returns its address; tests talk to it over a real channel.
+- `platform`: the whole platform as processes with demo data, once per test module; a module
+  that needs other settings overrides the `platform_env` fixture.
 """
 
 import asyncio
+import shutil
+import tempfile
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -19,6 +23,7 @@ import fasteners
 import pytest
 
 from devstack.mailbox import Mailbox, SmtpServer
+from devstack.platform import Platform
 from devstack.postgres import EmbeddedPostgres
 from devstack.redis import EmbeddedRedis, free_port
 from services.common.db import migrate
@@ -139,3 +144,24 @@ def run_service() -> Iterator[Callable[[Callable[[], Awaitable[Any]]], ServiceTh
     yield start
     for svc in reversed(started):
         svc.stop()
+
+
+@pytest.fixture(scope="module")
+def platform_env() -> dict[str, str]:
+    """Extra environment for the module's platform (a test module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def platform(platform_env: dict[str, str]) -> Iterator[Platform]:
+    """The real platform with demo data, in a private temporary directory: other pytest runs
+    on this machine rotate /tmp/pytest-of-<user> under our feet."""
+    workdir = Path(tempfile.mkdtemp(prefix="sluis-platform-"))
+    p = Platform(workdir, extra_env=dict(platform_env))
+    try:
+        p.start()
+        p.demo = p.seed_demo()  # type: ignore[attr-defined]
+        yield p
+    finally:
+        p.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

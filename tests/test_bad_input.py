@@ -7,7 +7,7 @@ import pytest
 import requests
 from psycopg import sql
 
-from tests.conftest import BSNS, Api, by_org, wait_until
+from tests.helpers import BSNS, Api, by_org, wait_until
 
 BACKEND_DATABASES = ("signal", "match", "notify")
 

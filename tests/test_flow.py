@@ -1,6 +1,6 @@
 """Issue 2: one signal carried from BSN to a delivered match notification, across real processes."""
 
-from tests.conftest import BSNS, Api, by_org, wait_until
+from tests.helpers import BSNS, Api, by_org, wait_until
 
 
 def test_second_organisation_makes_a_match_and_both_are_mailed(platform, professionals) -> None:

@@ -3,7 +3,7 @@
 import psycopg
 from psycopg import sql
 
-from tests.conftest import BSNS, Api, by_org, wait_until
+from tests.helpers import BSNS, Api, by_org, wait_until
 
 INVALID_BSNS = ["123456789", "987654321"]
 

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import Api, valid_bsns, wait_until
+from tests.helpers import Api, valid_bsns, wait_until
 
 PEOPLE = 200
 PER_PERSON = 5

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -20,7 +19,7 @@ import psycopg
 import pytest
 
 from devstack.platform import Platform
-from tests.conftest import Api, by_org, valid_bsns, wait_until
+from tests.helpers import Api, by_org, valid_bsns, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 GRACE_SECONDS = 3.0
@@ -40,14 +39,8 @@ PSEUDONYM_TABLES = {"signal": ("signals",), "match": ("involvements", "matches",
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    p = Platform(tmp_path_factory.mktemp("platform"), extra_env=dict(ROTATION_ENV))
-    try:
-        p.start()
-        p.demo = p.seed_demo()  # type: ignore[attr-defined]
-        yield p
-    finally:
-        p.stop()
+def platform_env() -> dict[str, str]:
+    return dict(ROTATION_ENV)
 
 
 def rotate(platform: Platform, *args: str) -> dict[str, Any]:

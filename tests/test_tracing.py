@@ -19,25 +19,27 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from devstack.mailview import trace_page, traces_page
 from devstack.platform import Platform
 from devstack.traces import TraceCollector
-from tests.conftest import Api, by_org, valid_bsns, wait_until
+from tests.helpers import Api, by_org, valid_bsns, wait_until
 
 BSN = valid_bsns(1, start=321_000_000)[0]
 
 
 @pytest.fixture(scope="module")
-def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, TraceCollector]]:
-    collector = TraceCollector(tmp_path_factory.mktemp("traces") / "traces.jsonl").start()
-    platform = Platform(
-        tmp_path_factory.mktemp("platform"),
-        extra_env={"OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"},
-    )
-    try:
-        platform.start()
-        platform.demo = platform.seed_demo()  # type: ignore[attr-defined]
-        yield platform, collector
-    finally:
-        platform.stop()
-        collector.stop()
+def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TraceCollector]:
+    started = TraceCollector(tmp_path_factory.mktemp("traces") / "traces.jsonl").start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module")
+def platform_env(collector: TraceCollector) -> dict[str, str]:
+    """The module's platform (devstack/fixtures.py) exports its spans to the collector."""
+    return {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+
+
+@pytest.fixture(scope="module")
+def traced(platform: Platform, collector: TraceCollector) -> tuple[Platform, TraceCollector]:
+    return platform, collector
 
 
 def _in_trace(span: dict[str, Any], trace_id: str) -> bool:

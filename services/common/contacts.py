@@ -1,9 +1,13 @@
 """A professional's contact details: the one shape shared by signal, match and notify.
 
-It mirrors `sluis.types.v1.ProfessionalContact`; the conversions live here once.
+It mirrors `sluis.types.v1.ProfessionalContact`; every conversion (protobuf, JSON, database
+columns) lives here once.
 """
 
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sluis.types.v1 import types_pb2
 
@@ -20,26 +24,35 @@ class Contact:
     organisation_id: str = ""
     organisation_name: str = ""
 
+    def as_json(self) -> dict[str, str]:
+        """The contact as a JSON object (webhook bodies), keys as the field names."""
+        return dataclasses.asdict(self)
+
+
+# The fields in declaration order: the column order of every table that stores a contact.
+FIELDS = tuple(f.name for f in dataclasses.fields(Contact))
+
 
 def contact_from_proto(msg: types_pb2.ProfessionalContact) -> Contact:
-    return Contact(
-        professional_id=msg.professional_id,
-        name=msg.name,
-        role=msg.role,
-        phone=msg.phone,
-        email=msg.email,
-        organisation_id=msg.organisation_id,
-        organisation_name=msg.organisation_name,
-    )
+    """The contact of a message, surrounding whitespace removed."""
+    return Contact(*(getattr(msg, name).strip() for name in FIELDS))
 
 
 def contact_to_proto(contact: Contact) -> types_pb2.ProfessionalContact:
-    return types_pb2.ProfessionalContact(
-        professional_id=contact.professional_id,
-        name=contact.name,
-        role=contact.role,
-        phone=contact.phone,
-        email=contact.email,
-        organisation_id=contact.organisation_id,
-        organisation_name=contact.organisation_name,
-    )
+    return types_pb2.ProfessionalContact(**dataclasses.asdict(contact))
+
+
+def contact_values(contact: Contact) -> tuple[str, ...]:
+    """The fields in `FIELDS` order, for a row stored in consecutive columns."""
+    return dataclasses.astuple(contact)
+
+
+def contact_from_values(values: Sequence[Any]) -> Contact:
+    """A contact from consecutive columns in `FIELDS` order."""
+    return Contact(*values[: len(FIELDS)])
+
+
+def contact_from_row(row: Mapping[str, Any], columns: Mapping[str, str]) -> Contact:
+    """A contact from a row with named columns; `columns` maps a field to its column name
+    where the two differ (signal's table says `contact_name` for `name`)."""
+    return Contact(*(row[columns.get(name, name)] for name in FIELDS))

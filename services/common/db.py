@@ -13,7 +13,13 @@ log = logging.getLogger(__name__)
 
 # Session settings for every pooled connection: a stuck transaction is ended by the server
 # instead of holding locks, and a runaway statement cannot block the service forever.
-_SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30000 -c statement_timeout=60000"
+# The gateway's sync pool uses them too (connection_kwargs), so the rails are set once.
+SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30000 -c statement_timeout=60000"
+
+
+def connection_kwargs(name: str) -> dict[str, str]:
+    """Connection parameters of every pool: the service's name and the session guard rails."""
+    return {"application_name": f"sluis-{name}", "options": SESSION_OPTIONS}
 
 
 async def _check_connection(conn: psycopg.AsyncConnection) -> None:
@@ -36,7 +42,7 @@ async def open_pool(url: str, *, name: str, max_size: int = 10, min_size: int = 
         max_size=max_size,
         open=False,
         check=_check_connection,
-        kwargs={"application_name": f"sluis-{name}", "options": _SESSION_OPTIONS},
+        kwargs=connection_kwargs(name),
         name=name,
     )
     await pool.open(wait=True, timeout=30)

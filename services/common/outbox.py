@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,11 +27,15 @@ from opentelemetry.util.types import Attributes
 from psycopg_pool import AsyncConnectionPool
 
 from services.common import telemetry
+from services.common.backoff import backoff
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "outbox"
 CHANNEL = "sluis_outbox"
+# Waits after a failed delivery to one destination (services.common.backoff).
+RETRY_BASE_SECONDS = 0.4
+RETRY_CAP_SECONDS = 30.0
 
 Sender = Callable[[list[bytes]], Awaitable[None]]
 # (traceparent, tracestate) of the transaction that wrote an event; ('', '') when unknown.
@@ -116,11 +119,6 @@ def _delivery_span(destination: str, origins: Sequence[Origin]) -> Any:
     )
 
 
-def backoff(attempt: int, base: float = 0.2, cap: float = 30.0) -> float:
-    """Exponential backoff with full jitter."""
-    return random.uniform(0, min(cap, base * (2 ** min(attempt, 16))))
-
-
 class OutboxRelay:
     """Delivers pending outbox rows to their destinations until stopped."""
 
@@ -152,7 +150,7 @@ class OutboxRelay:
                 rows = await (
                     await conn.execute(
                         "SELECT id, payload, traceparent, tracestate FROM outbox"
-                        " WHERE destination = %s AND next_attempt_at <= now()"
+                        " WHERE destination = %s"
                         " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
                         (destination, self.batch_size),
                     )
@@ -203,7 +201,7 @@ class OutboxRelay:
                     except Exception as exc:
                         n = self._failures.get(destination, 0) + 1
                         self._failures[destination] = n
-                        pause = backoff(n)
+                        pause = backoff(n, RETRY_BASE_SECONDS, RETRY_CAP_SECONDS)
                         self._not_before[destination] = loop.time() + pause
                         delay = min(delay, pause)
                         log.warning(

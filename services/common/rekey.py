@@ -43,8 +43,8 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Protocol
 
 import grpc
@@ -52,6 +52,7 @@ from sluis.identity.v1 import identity_pb2 as pb
 from sluis.identity.v1 import identity_pb2_grpc as pb_grpc
 
 from services.common.clients import aio_channel
+from services.common.clock import Clock, SystemClock
 from services.common.config import ServiceSettings, setting
 from services.common.errors import FailedPrecondition, InvalidArgument, from_rpc_error
 from services.common.protos import from_timestamp
@@ -120,8 +121,11 @@ class PseudonymRekeyer:
         batch_size: int = 500,
         poll_interval: float = 5.0,
         rpc_timeout: float = 5.0,
+        clock: Clock | None = None,
     ) -> None:
         self.identity_addr = identity_addr
+        # Wall time by default: switch_at is a moment on identity's clock, not a business date.
+        self.clock: Clock = clock if clock is not None else SystemClock()
         self.store = store
         self.ttl = ttl
         self.margin = margin
@@ -159,7 +163,7 @@ class PseudonymRekeyer:
             self._active = int(active) if active.isdigit() else None
         else:
             r = response.rotation
-            switch_at = from_timestamp(r.switch_at) or datetime.now(UTC)
+            switch_at = from_timestamp(r.switch_at) or self.clock.now()
             self._view = RotationView(r.rotation_id, r.from_key_version, r.to_key_version, switch_at)
             self._active = None
         self._fetched_at = time.monotonic()
@@ -201,7 +205,7 @@ class PseudonymRekeyer:
         if view is None:
             self._check_without_rotation(known)
             return None, known
-        wait = (view.switch_at - datetime.now(UTC)).total_seconds()
+        wait = (view.switch_at - self.clock.now()).total_seconds()
         if wait > self.margin and view.to_version not in known:
             return None, known  # announced, not switched: old stays old everywhere
         if wait > 0:
@@ -301,7 +305,7 @@ class PseudonymRekeyer:
         view = await self.rotation()
         if view is None:
             return 0
-        if (datetime.now(UTC) - view.switch_at).total_seconds() < self.margin:
+        if (self.clock.now() - view.switch_at).total_seconds() < self.margin:
             return 0  # every replica must be answering in the new form before we convert
         return await self.rekey_stored(view)
 
@@ -372,3 +376,47 @@ def rekeyer_from_settings(settings: RekeySettings, store: RekeyableStore) -> Pse
         poll_interval=settings.rekey_poll_seconds,
         rpc_timeout=settings.rpc_timeout_seconds,
     )
+
+
+async def resolve_incoming(rekeyer: PseudonymRekeyer | None, pseudonyms: Sequence[str]) -> list[Resolved]:
+    """Incoming pseudonyms in the form stored now (key rotation), in order; as they are when off.
+
+    One call to identity for the distinct well-formed ones, and only while a rotation is in
+    progress (the rekeyer caches the rotation state). Malformed pseudonyms pass unchanged:
+    they belong to nobody identity knows, and reads of them are refused like those of an
+    unknown person.
+    """
+    wellformed = sorted({p for p in pseudonyms if key_version(p) is not None})
+    if rekeyer is None or not wellformed:
+        return [Resolved(p) for p in pseudonyms]
+    resolved = dict(zip(wellformed, await rekeyer.resolve(wellformed), strict=True))
+    return [resolved.get(p, Resolved(p)) for p in pseudonyms]
+
+
+async def report_rekey_progress(
+    rekeyer: PseudonymRekeyer,
+    store_name: str,
+    interval: float,
+    outbox_pending: Callable[[], Awaitable[int]] | None = None,
+) -> None:
+    """Log the rows still under the old key while a rotation is in progress (the operator
+    finishes the rotation when every store logs remaining 0 and, where the store has an
+    outbox, outbox_pending 0)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            view = await rekeyer.rotation()
+            if view is None:
+                continue
+            extra: dict[str, object] = {
+                "store": store_name,
+                "rotation_id": view.rotation_id,
+                "from_key_version": view.from_version,
+                "remaining": await rekeyer.remaining(),
+                "rekeyed": rekeyer.progress.rekeyed,
+            }
+            if outbox_pending is not None:
+                extra["outbox_pending"] = await outbox_pending()
+            log.info("re-key progress", extra=extra)
+        except Exception as exc:  # identity or the database away for a moment: next round
+            log.warning("re-key progress unavailable", extra={"error": type(exc).__name__})

@@ -21,7 +21,7 @@ from services.gateway.api import bulk as bulk_api
 from services.gateway.backends import Backends
 from services.gateway.convert import PREFIX
 from services.gateway.errors import HttpProblem, decide
-from services.gateway.limits import rate_limiter
+from services.gateway.limits import credential_limiter
 from services.gateway.openapi import api_version
 from services.gateway.settings import GatewaySettings
 from services.gateway.store import GatewayStore, open_pool
@@ -123,7 +123,9 @@ def create_app(
         clock=clock or SystemClock(),
     )
     app.extensions["sluis_gateway"] = gw
-    limiter = rate_limiter(settings.redis_url, settings.rate_limit_per_second, settings.rate_limit_burst)
+    limiter = credential_limiter(
+        settings.redis_url, settings.rate_limit_per_second, settings.rate_limit_burst
+    )
 
     app.register_blueprint(meta.bp)
     for bp in (signals.bp, matches.bp, inbox.bp, admin.bp, bulk_api.bp):

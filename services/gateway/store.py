@@ -21,11 +21,8 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from services.common.db import check_sync_connection
+from services.common.db import check_sync_connection, connection_kwargs
 from services.common.errors import AlreadyExists
-
-# Same per-connection guard rails as the back ends (services.common.db).
-_SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30000 -c statement_timeout=60000"
 
 
 def open_pool(url: str, *, max_size: int = 10) -> ConnectionPool:
@@ -36,7 +33,7 @@ def open_pool(url: str, *, max_size: int = 10) -> ConnectionPool:
         max_size=max_size,
         open=False,
         check=check_sync_connection,  # no span per checkout
-        kwargs={"application_name": "sluis-gateway", "options": _SESSION_OPTIONS},
+        kwargs=connection_kwargs("gateway"),
         name="gateway",
     )
     pool.open(wait=True, timeout=30)

@@ -44,17 +44,22 @@ Coordinator rule (region-configurable, see `CoordinatorRules`):
    the choice is deterministic).
 3. When no member's organisation may coordinate, the earliest signalling member takes the
    role all the same, because a match must always have exactly one contact point.
+
+Over 500 lines on purpose: the matching, coordinator and visibility rules depend on each
+other (a coordinator decision needs the match rule, visibility needs both), so they are read
+together here rather than split across modules.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 
 from services.common.contacts import Contact
+from services.common.domains import WORK_DOMAINS
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
-DOMAINS = frozenset({"care", "youth", "education", "work_income", "housing", "safety", "debt"})
+DOMAINS = frozenset(WORK_DOMAINS)
 
 # One answer for "unknown", "not yours" and "not visible to you": no existence leak.
 NOT_FOUND_DETAIL = (
@@ -462,9 +467,27 @@ def validate_rules(organisation_priority: Sequence[str], domain_priority: Sequen
         )
 
 
+def own_active_involvement(involvements: Iterable[Involvement], professional_id: str) -> Involvement | None:
+    """The professional's active signal on the person (None: they have none, or no id given)."""
+    if not professional_id:
+        return None
+    return next((inv for inv in involvements if inv.active and inv.professional_id == professional_id), None)
+
+
 def can_see(involvements: Iterable[Involvement], professional_id: str) -> bool:
     """Only a professional with an active signal on the person sees who else is involved."""
-    return any(inv.active and inv.professional_id == professional_id for inv in involvements)
+    return own_active_involvement(involvements, professional_id) is not None
+
+
+def viewing_member(
+    match: Match | None, involvements: Iterable[Involvement], professional_id: str
+) -> Member | None:
+    """The professional as a member of the match, if they may see it: a member who still has
+    an active signal on the person. None is answered as "not found", like an unknown match."""
+    if match is None or not professional_id:
+        return None
+    member = match.member(professional_id)
+    return member if member is not None and can_see(involvements, professional_id) else None
 
 
 def others_involved(
@@ -489,4 +512,60 @@ def others_involved(
             )
         )
     out.sort(key=_seniority)
+    return out
+
+
+@dataclass(frozen=True)
+class PersonUpdates:
+    """The fresh (not yet processed) updates of one person in a batch."""
+
+    pseudonym: str
+    updates: tuple[SignalUpdate, ...]
+    bulk: bool  # every event of the person came from a bulk load
+
+
+@dataclass
+class GroupOutcome:
+    """What a batch of updates does to a group of persons (see `decide_group`)."""
+
+    changed: list[Involvement] = field(default_factory=list)
+    decisions: list[tuple[Decision, bool]] = field(default_factory=list)  # (decision, bulk)
+    applied: int = 0
+    stale: int = 0
+
+
+def decide_group(
+    persons: Sequence[PersonUpdates],
+    involvements: Mapping[str, dict[str, Involvement]],
+    open_matches: Mapping[str, Match],
+    rules: CoordinatorRules,
+    *,
+    now: datetime,
+    new_match_id: Callable[[], str],
+) -> GroupOutcome:
+    """Apply each person's updates and decide their match; persons in pseudonym order.
+
+    `involvements` (per person, keyed by signal id) is updated in place. A person whose
+    updates were all stale gets no decision.
+    """
+    out = GroupOutcome()
+    touched: list[str] = []
+    for person in persons:
+        new, stale = apply_updates(involvements[person.pseudonym], person.updates)
+        out.applied += len(person.updates) - stale
+        out.stale += stale
+        if new:
+            out.changed += new
+            touched.append(person.pseudonym)
+    bulk = {p.pseudonym: p.bulk for p in persons}
+    for pseudonym in sorted(touched):
+        decision = decide(
+            list(involvements[pseudonym].values()),
+            open_matches.get(pseudonym),
+            rules,
+            pseudonym=pseudonym,
+            now=now,
+            new_match_id=new_match_id(),
+        )
+        out.decisions.append((decision, bulk[pseudonym]))
     return out

@@ -17,7 +17,7 @@ from sluis.match.v1 import match_pb2 as pb
 from sluis.match.v1 import match_pb2_grpc as pb_grpc
 from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
 
-from services.common import outbox, telemetry
+from services.common import outbox, paging, telemetry
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import setting
@@ -28,13 +28,14 @@ from services.common.protos import to_timestamp
 from services.common.rekey import (
     PseudonymRekeyer,
     RekeySettings,
-    Resolved,
-    key_version,
     rekeyer_from_settings,
+    report_rekey_progress,
+    resolve_incoming,
 )
 from services.common.telemetry import current_trace_id
 from services.match import convert, domain
-from services.match.store import NOTIFY, AccessRecord, IncomingEvent, MatchStore
+from services.match.notices import NOTIFY
+from services.match.store import AccessRecord, IncomingEvent, MatchStore
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,6 @@ MIGRATIONS = [outbox.MIGRATIONS, Path(__file__).parent / "migrations"]
 MAX_EVENTS = 5_000
 # How long event ids are remembered for idempotency (signal versions guard beyond that).
 PROCESSED_EVENTS_KEPT = timedelta(days=30)
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -51,15 +50,6 @@ class MatchSettings(RekeySettings):
     notify_addr: str = setting("SLUIS_NOTIFY_ADDR")
     # Creation/joining notices wait this long to absorb a burst into one event (0: no wait).
     notice_delay_seconds: float = setting("SLUIS_MATCH_NOTICE_DELAY_SECONDS", 2.0)
-
-
-def _page(page_size: int, page_token: str) -> tuple[int, int]:
-    size = DEFAULT_PAGE_SIZE if page_size <= 0 else min(page_size, MAX_PAGE_SIZE)
-    if not page_token:
-        return size, 0
-    if not page_token.isdigit():
-        raise InvalidArgument("page_token", "Ongeldige paginaverwijzing.")
-    return size, int(page_token)
 
 
 def permanent_refusal(error: grpc.aio.AioRpcError) -> str | None:
@@ -76,21 +66,9 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         self.clock = clock
         self.rekeyer = rekeyer
 
-    async def _resolve(self, pseudonyms: list[str]) -> dict[str, Resolved]:
-        """Incoming pseudonyms in the form stored now (key rotation); as they are when off.
-
-        Malformed ones pass unchanged: they match nobody, and reads of them are still
-        refused and logged like those of an unknown person.
-        """
-        wellformed = sorted({p for p in pseudonyms if key_version(p) is not None})
-        if self.rekeyer is None or not wellformed:
-            return {p: Resolved(p) for p in pseudonyms}
-        resolved = dict(zip(wellformed, await self.rekeyer.resolve(wellformed), strict=True))
-        return {p: resolved.get(p, Resolved(p)) for p in pseudonyms}
-
     async def _person(self, pseudonym: str) -> str:
         """The pseudonym of a read, converted to the current key with the person's rows."""
-        person = (await self._resolve([pseudonym]))[pseudonym]
+        (person,) = await resolve_incoming(self.rekeyer, [pseudonym])
         await self.store.convert_person(person.current, person.previous)
         return person.current
 
@@ -139,7 +117,8 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
             events.append(IncomingEvent(ev.event_id, update, ev.bulk))
         # Events in flight during a key rotation may carry either key's pseudonym: both are
         # mapped to the current one, and the person's rows converted in the same transaction.
-        people = await self._resolve([e.update.pseudonym for e in events if e.update is not None])
+        incoming = [e.update.pseudonym for e in events if e.update is not None]
+        people = dict(zip(incoming, await resolve_incoming(self.rekeyer, incoming), strict=True))
         previous: dict[str, str] = {}
         for i, e in enumerate(events):
             if e.update is not None:
@@ -170,11 +149,11 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         involvements, match = await self.store.person(pseudonym)
         pid = request.professional_id
         match_id = match.match_id if match is not None else ""
-        mine = [inv for inv in involvements if inv.active and inv.professional_id == pid]
-        if not pid or not mine:
+        mine = domain.own_active_involvement(involvements, pid)
+        if mine is None:
             await self._log(pid, None, pseudonym, match_id, request.purpose, granted=False)
             raise domain.not_found()
-        await self._log(pid, mine[0].organisation_id, pseudonym, match_id, request.purpose, granted=True)
+        await self._log(pid, mine.organisation_id, pseudonym, match_id, request.purpose, granted=True)
         coordinator = match.coordinator_id if match is not None else ""
         others = domain.others_involved(involvements, match, pid)
         response = pb.GetInvolvementResponse(others=[convert.member_to_pb(m, coordinator) for m in others])
@@ -188,8 +167,8 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         match, involvements = await self.store.match_by_id(request.match_id)
         pid = request.professional_id
         pseudonym = match.pseudonym if match is not None else ""
-        member = match.member(pid) if match is not None and pid else None
-        if match is None or member is None or not domain.can_see(involvements, pid):
+        member = domain.viewing_member(match, involvements, pid)
+        if match is None or member is None:
             await self._log(pid, None, pseudonym, request.match_id, request.purpose, granted=False)
             raise domain.not_found()
         await self._log(pid, member.organisation_id, pseudonym, match.match_id, request.purpose, granted=True)
@@ -198,7 +177,8 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
     async def ListMatches(
         self, request: pb.ListMatchesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMatchesResponse:
-        size, offset = _page(request.page_size, request.page_token)
+        size = paging.page_size(request.page_size)
+        offset = paging.parse_offset_token(request.page_token)
         if not request.professional_id:
             return pb.ListMatchesResponse()
         matches = await self.store.matches_of(request.professional_id, size + 1, offset)
@@ -221,7 +201,7 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         await self.store.log_access(records)
         return pb.ListMatchesResponse(
             matches=[convert.match_to_pb(m) for m in page],
-            next_page_token=str(offset + size) if len(matches) > size else "",
+            next_page_token=paging.offset_token(offset + size) if len(matches) > size else "",
         )
 
     async def _coordinator_action(
@@ -316,29 +296,6 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         )
 
 
-async def report_rekey_progress(rekeyer: PseudonymRekeyer, interval: float) -> None:
-    """Log the rows still under the old key while a rotation is in progress (the operator
-    finishes the rotation when every store logs remaining 0)."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            view = await rekeyer.rotation()
-            if view is None:
-                continue
-            log.info(
-                "re-key progress",
-                extra={
-                    "store": "match",
-                    "rotation_id": view.rotation_id,
-                    "from_key_version": view.from_version,
-                    "remaining": await rekeyer.remaining(),
-                    "rekeyed": rekeyer.progress.rekeyed,
-                },
-            )
-        except Exception as exc:  # identity or the database away for a moment: next round
-            log.warning("re-key progress unavailable", extra={"error": type(exc).__name__})
-
-
 async def create_service(settings: MatchSettings, *, clock: Clock | None = None) -> GrpcService:
     """The match service: gRPC API plus the outbox relay that tells notify of every change."""
     clock = clock if clock is not None else SystemClock()
@@ -409,7 +366,7 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
     if rekeyer is not None:
         service.add_closer(rekeyer.close)
         service.add_background(rekeyer.run_when_identity_ready)
-        service.add_background(lambda: report_rekey_progress(rekeyer, settings.rekey_report_seconds))
+        service.add_background(lambda: report_rekey_progress(rekeyer, "match", settings.rekey_report_seconds))
     servicer = MatchServicer(store, clock, rekeyer)
     service.add_servicer(pb_grpc.add_MatchServiceServicer_to_server, servicer, "sluis.match.v1.MatchService")
     return service

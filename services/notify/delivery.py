@@ -7,13 +7,15 @@ way round). A second system would need its own outbox to stay consistent with th
 volume (thousands of mails an hour at the peak of a bulk load) is far below what
 `FOR UPDATE SKIP LOCKED` on an indexed table handles, and state, retries, dead letters and
 statistics are plain SQL that operators can read. Redis is used only for what may be lost:
-the shared token buckets of the per-domain rate limit.
+the shared token buckets of the per-domain rate limit (services.common.ratelimit).
 
-Delivery is at least once: a worker holds its claimed rows locked while it sends them and
-records the outcomes in the same transaction. When the process dies in between, the claim is
-rolled back and the batch is sent again after the restart with the same Message-ID, so at most
-one batch (SLUIS_NOTIFY_BATCH_SIZE mails) is handed to SMTP twice and the receiving side can
-recognise the copies; nothing is lost.
+Delivery is at least once, and no transaction is open while mail or webhooks are sent: a
+worker claims a batch in one short transaction (the rows' next attempt moves a lease ahead,
+SLUIS_NOTIFY_CLAIM_SECONDS), sends it, and records the outcomes in a second one. When the
+process dies in between, the lease runs out and the batch is sent again with the same
+Message-ID, so at most one batch (SLUIS_NOTIFY_BATCH_SIZE mails) per worker is handed to SMTP
+twice and the receiving side can recognise the copies; nothing is lost. A slow SMTP server
+can no longer outlast idle_in_transaction_session_timeout and cause a resend.
 """
 
 import asyncio
@@ -25,76 +27,22 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Any, Protocol
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
 from services.common import telemetry
+from services.common.backoff import backoff
 from services.common.clock import Clock
+from services.common.ratelimit import AsyncRateLimiter
 from services.notify import domain
-from services.notify.store import DueDelivery, NotifyStore, later
+from services.notify.store import CLAIM_LEASE, DueDelivery, NotifyStore, later
 
 log = logging.getLogger("sluis.notify.delivery")
-
-
-class RateLimiter(Protocol):
-    async def take(self, key: str) -> float:
-        """0 when a send to `key` may go now, else seconds to wait."""
-        ...
-
-
-class LocalRateLimiter:
-    def __init__(self, rate: float, burst: float) -> None:
-        self.bucket = domain.TokenBucket(rate, burst)
-
-    async def take(self, key: str) -> float:
-        return self.bucket.take(key, time.monotonic())
-
-
-# Token bucket in Redis: shared by all replicas, so the limit holds per domain for the region.
-_BUCKET_LUA = """
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
-return tostring(wait)
-"""
-
-
-class RedisRateLimiter:
-    def __init__(self, url: str, rate: float, burst: float) -> None:
-        import redis.asyncio as redis_async
-
-        self.client: Any = redis_async.from_url(url)
-        self.rate = rate
-        self.burst = burst
-        self.script = self.client.register_script(_BUCKET_LUA)
-        self.fallback = LocalRateLimiter(rate, burst)
-
-    async def take(self, key: str) -> float:
-        try:
-            wait = await self.script(keys=[f"sluis:notify:bucket:{key}"], args=[self.rate, self.burst])
-        except Exception as exc:
-            # Redis holds nothing that must survive; while it is away each replica paces on its
-            # own rather than stopping all mail.
-            log.warning("rate limiter unavailable, pacing locally", extra={"error": type(exc).__name__})
-            return self.fallback.bucket.take(key, time.monotonic())
-        return float(wait)
-
-    async def close(self) -> None:
-        await self.client.aclose()
 
 
 class Mailer:
@@ -238,19 +186,21 @@ class DeliveryWorker:
         clock: Clock,
         mailer: Mailer,
         poster: WebhookPoster,
-        limiter: RateLimiter,
+        limiter: AsyncRateLimiter,
         *,
         batch_size: int,
         max_attempts: int,
         retry_base: float,
         retry_cap: float,
         poll_seconds: float,
+        claim_lease: timedelta = CLAIM_LEASE,
     ) -> None:
         self.store, self.clock, self.mailer, self.poster, self.limiter = store, clock, mailer, poster, limiter
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.retry_base, self.retry_cap = retry_base, retry_cap
         self.poll_seconds = poll_seconds
+        self.claim_lease = claim_lease
         self.wake = asyncio.Event()
         self._spans: dict[str, trace.Span] = {}
 
@@ -270,7 +220,7 @@ class DeliveryWorker:
         if outcome.defer_seconds > 0:
             return state, attempts, later(now, outcome.defer_seconds), ""
         if state == domain.RETRYING:
-            wait = domain.backoff(attempts, self.retry_base, self.retry_cap)
+            wait = backoff(attempts, self.retry_base, self.retry_cap)
             log.info(
                 "delivery failed, will retry",
                 extra={"delivery_id": delivery.delivery_id, "channel": delivery.channel, "attempt": attempts,
@@ -329,7 +279,11 @@ class DeliveryWorker:
         """One batch; the number of deliveries handled (0 when nothing was due)."""
         try:
             return await self.store.process_due(
-                self.clock.now(), self.batch_size, self.handle, apply_outcome=self.record
+                self.clock.now(),
+                self.batch_size,
+                self.handle,
+                apply_outcome=self.record,
+                lease=self.claim_lease,
             )
         finally:
             for span in self._spans.values():  # a batch that failed before its outcomes

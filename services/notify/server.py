@@ -9,7 +9,7 @@ import base64
 import binascii
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -17,28 +17,21 @@ from sluis.match.v1 import match_pb2
 from sluis.notify.v1 import notify_pb2 as pb
 from sluis.notify.v1 import notify_pb2_grpc as pb_grpc
 from sluis.signal.v1 import signal_pb2
-from sluis.types.v1 import types_pb2
 
-from services.common import telemetry
+from services.common import paging, telemetry
 from services.common.clock import Clock, SystemClock
 from services.common.config import ConfigError, ServiceSettings, setting
+from services.common.contacts import contact_from_proto
 from services.common.db import open_pool
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.grpcserver import GrpcService
 from services.common.protos import from_timestamp, to_timestamp
+from services.common.ratelimit import async_rate_limiter
 from services.notify import domain
-from services.notify.delivery import (
-    DeliveryWorker,
-    LocalRateLimiter,
-    Mailer,
-    RateLimiter,
-    RedisRateLimiter,
-    WebhookPoster,
-)
+from services.notify.delivery import DeliveryWorker, Mailer, WebhookPoster
 from services.notify.store import InboxItem, NotifyStore, Planner, StoredWebhook
 
 MIGRATIONS = [Path(__file__).parent / "migrations"]
-MAX_PAGE = 200
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -58,6 +51,8 @@ class NotifySettings(ServiceSettings):
     batch_size: int = setting("SLUIS_NOTIFY_BATCH_SIZE", 20)
     workers: int = setting("SLUIS_NOTIFY_WORKERS", 2)
     poll_seconds: float = setting("SLUIS_NOTIFY_POLL_SECONDS", 1.0)
+    # A claimed batch is resent after this long when its worker died (see delivery.py).
+    claim_seconds: float = setting("SLUIS_NOTIFY_CLAIM_SECONDS", 120.0)
     max_attempts: int = setting("SLUIS_NOTIFY_MAX_ATTEMPTS", 8)
     retry_base_seconds: float = setting("SLUIS_NOTIFY_RETRY_BASE_SECONDS", 5.0)
     retry_cap_seconds: float = setting("SLUIS_NOTIFY_RETRY_CAP_SECONDS", 3600.0)
@@ -94,18 +89,6 @@ _DIGEST = {pb.DIGEST_IMMEDIATE: domain.DIGEST_IMMEDIATE, pb.DIGEST_DAILY: domain
 _DIGEST_PB = {v: k for k, v in _DIGEST.items()}
 
 
-def _contact(c: types_pb2.ProfessionalContact) -> domain.Contact:
-    return domain.Contact(
-        c.professional_id.strip(),
-        c.name.strip(),
-        c.role.strip(),
-        c.phone.strip(),
-        c.email.strip(),
-        c.organisation_id.strip(),
-        c.organisation_name.strip(),
-    )
-
-
 def _occurred(ts: object, now: datetime) -> datetime:
     return from_timestamp(ts) or now  # type: ignore[arg-type]
 
@@ -115,10 +98,12 @@ def match_notice(event: match_pb2.MatchEvent, now: datetime) -> domain.Notice:
         event_id=event.event_id.strip(),
         kind=_MATCH_KINDS.get(event.kind, ""),
         occurred_at=_occurred(event.occurred_at, now),
-        recipients=tuple(_contact(r) for r in event.recipients),
+        recipients=tuple(contact_from_proto(r) for r in event.recipients),
         match_id=event.match_id.strip(),
-        members=tuple(domain.Member(_contact(m.professional), m.is_coordinator) for m in event.members),
-        subject=_contact(event.subject) if event.HasField("subject") else None,
+        members=tuple(
+            domain.Member(contact_from_proto(m.professional), m.is_coordinator) for m in event.members
+        ),
+        subject=contact_from_proto(event.subject) if event.HasField("subject") else None,
     )
     domain.check_notice(notice)
     return notice
@@ -140,7 +125,7 @@ def signal_notice(event: signal_pb2.SignalEvent, now: datetime) -> domain.Notice
         event_id=event.event_id.strip(),
         kind=kind,
         occurred_at=_occurred(event.occurred_at, now),
-        recipients=(_contact(event.professional),),
+        recipients=(contact_from_proto(event.professional),),
         signal_id=event.signal_id.strip(),
     )
     domain.check_notice(notice)
@@ -168,34 +153,6 @@ def _webhook_pb(hook: StoredWebhook) -> pb.Webhook:
         kinds=list(hook.kinds),
         created_at=to_timestamp(hook.created_at),
     )
-
-
-def _page_size(requested: int) -> int:
-    if requested < 0:
-        raise InvalidArgument("invalid_page_size", "Het paginaformaat mag niet negatief zijn.")
-    return min(requested or 50, MAX_PAGE)
-
-
-def _encode_token(created_at: datetime, item_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{item_id}".encode()).decode()
-
-
-def _decode_token(token: str) -> tuple[datetime, str] | None:
-    if not token:
-        return None
-    try:
-        at, item_id = base64.urlsafe_b64decode(token.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(at), item_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidArgument("invalid_page_token", "Ongeldig paginatoken.") from None
-
-
-def _offset_token(token: str) -> int:
-    if not token:
-        return 0
-    if not token.isdigit():
-        raise InvalidArgument("invalid_page_token", "Ongeldig paginatoken.")
-    return int(token)
 
 
 def _require(value: str, field: str) -> str:
@@ -286,16 +243,15 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         self, request: pb.ListInboxRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListInboxResponse:
         professional_id = _require(request.professional_id, "professional_id")
-        size = _page_size(request.page_size)
+        size = paging.page_size(request.page_size)
         items, unread = await self.store.list_inbox(
             professional_id,
             unread_only=request.unread_only,
             limit=size + 1,
-            after=_decode_token(request.page_token),
+            after=paging.parse_keyset_token(request.page_token),
         )
-        token = (
-            _encode_token(items[size - 1].created_at, items[size - 1].item_id) if len(items) > size else ""
-        )
+        last = items[size - 1] if len(items) > size else None
+        token = paging.keyset_token(last.created_at, last.item_id) if last is not None else ""
         return pb.ListInboxResponse(
             items=[_inbox_pb(i) for i in items[:size]], next_page_token=token, unread_count=unread
         )
@@ -392,8 +348,8 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
     async def ListDeadLetters(
         self, request: pb.ListDeadLettersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListDeadLettersResponse:
-        size = _page_size(request.page_size)
-        offset = _offset_token(request.page_token)
+        size = paging.page_size(request.page_size)
+        offset = paging.parse_offset_token(request.page_token)
         rows = await self.store.dead_letters(size + 1, offset)
         return pb.ListDeadLettersResponse(
             dead_letters=[
@@ -407,7 +363,7 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
                 )
                 for r in rows[:size]
             ],
-            next_page_token=str(offset + size) if len(rows) > size else "",
+            next_page_token=paging.offset_token(offset + size) if len(rows) > size else "",
         )
 
     async def RetryDeadLetter(
@@ -434,21 +390,17 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         return made
 
 
-def _limiter(settings: NotifySettings) -> RateLimiter:
-    if settings.redis_url:
-        return RedisRateLimiter(settings.redis_url, settings.domain_rate, settings.domain_burst)
-    return LocalRateLimiter(settings.domain_rate, settings.domain_burst)
-
-
 async def create_service(settings: NotifySettings, *, clock: Clock | None = None) -> GrpcService:
     clock = clock or SystemClock()
     service = GrpcService("notify", settings)
     pool = await open_pool(settings.database_url, name="notify", max_size=settings.db_pool_max)
     service.add_closer(pool.close)
     store = NotifyStore(pool)
-    limiter = _limiter(settings)
-    if isinstance(limiter, RedisRateLimiter):
-        service.add_closer(limiter.close)
+    # One bucket per recipient domain, shared by every replica through Redis when configured.
+    limiter = async_rate_limiter(
+        settings.redis_url, settings.domain_rate, settings.domain_burst, prefix="sluis:notify:bucket:"
+    )
+    service.add_closer(limiter.close)
     mailer = Mailer(
         settings.smtp_host,
         settings.smtp_port,
@@ -471,6 +423,7 @@ async def create_service(settings: NotifySettings, *, clock: Clock | None = None
             retry_base=settings.retry_base_seconds,
             retry_cap=settings.retry_cap_seconds,
             poll_seconds=settings.poll_seconds,
+            claim_lease=timedelta(seconds=settings.claim_seconds),
         )
         for _ in range(max(1, settings.workers))
     ]

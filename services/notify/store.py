@@ -24,9 +24,14 @@ class InboxItem:
     read_at: datetime | None
 
 
+# How long a claimed delivery is left to its worker: longer than a batch takes to send
+# (SMTP timeouts included). After a crash the batch is sent again once the lease has passed.
+CLAIM_LEASE = timedelta(minutes=2)
+
+
 @dataclasses.dataclass(frozen=True)
 class DueDelivery:
-    """A claimed row, locked until the worker's transaction ends."""
+    """A claimed row: no other worker takes it until its outcome is recorded or its lease ends."""
 
     delivery_id: str
     channel: str
@@ -206,19 +211,10 @@ class NotifyStore:
 
     # --- the queue ----------------------------------------------------------------------------
 
-    async def process_due(
-        self,
-        now: datetime,
-        limit: int,
-        handler: Handler,
-        *,
-        apply_outcome: Callable[[DueDelivery, domain.Outcome], tuple[str, int, datetime, str]],
-    ) -> int:
-        """Claim due deliveries (FOR UPDATE SKIP LOCKED), hand them to `handler`, record outcomes.
-
-        The rows stay locked until the outcomes are committed, so replicas never take the same
-        row; a crash rolls the claim back and the rows are sent again (same Message-ID).
-        """
+    async def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[DueDelivery]:
+        """Claim due deliveries in one short transaction: their next attempt moves `lease` ahead,
+        so no other worker takes them while they are sent. If this process dies before
+        `record_outcomes`, the lease runs out and they are sent again (same Message-ID)."""
         async with self.pool.connection() as conn, conn.transaction():
             rows = await (
                 await conn.execute(
@@ -233,47 +229,79 @@ class NotifyStore:
                 )
             ).fetchall()
             if not rows:
-                return 0
-            due = [
-                DueDelivery(
-                    str(r[0]),
-                    r[1],
-                    r[2],
-                    r[3],
-                    r[4],
-                    r[5],
-                    r[6],
-                    r[7],
-                    r[8],
-                    r[9],
-                    bytes(r[10]) if r[10] else None,
-                    r[11],
-                    (r[12], r[13]),
-                )
-                for r in rows
-            ]
-            outcomes = await handler(due)
-            updates = []
-            for delivery, outcome in zip(due, outcomes, strict=True):
-                state, attempts, next_at, error = apply_outcome(delivery, outcome)
-                updates.append((state, attempts, next_at, error, state, now, uuid.UUID(delivery.delivery_id)))
-            async with conn.cursor() as cur:
-                await cur.executemany(
-                    "UPDATE deliveries SET state = %s, attempts = %s, next_attempt_at = %s, last_error = %s,"
-                    " sent_at = CASE WHEN %s = 'sent' THEN %s ELSE sent_at END WHERE delivery_id = %s",
-                    updates,
-                )
+                return []
+            await conn.execute(
+                "UPDATE deliveries SET next_attempt_at = %s WHERE delivery_id = ANY(%s)",
+                (now + lease, [r[0] for r in rows]),
+            )
+        return [
+            DueDelivery(
+                str(r[0]),
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                bytes(r[10]) if r[10] else None,
+                r[11],
+                (r[12], r[13]),
+            )
+            for r in rows
+        ]
+
+    async def record_outcomes(
+        self, now: datetime, updates: Sequence[tuple[str, str, int, datetime, str]]
+    ) -> None:
+        """Record (delivery id, state, attempts, next attempt, error) of sent or failed deliveries.
+
+        Only rows still waiting are changed: when a lease ran out and another worker sent the
+        delivery meanwhile, its outcome stands.
+        """
+        async with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            await cur.executemany(
+                "UPDATE deliveries SET state = %s, attempts = %s, next_attempt_at = %s, last_error = %s,"
+                " sent_at = CASE WHEN %s = 'sent' THEN %s ELSE sent_at END"
+                " WHERE delivery_id = %s AND state IN ('queued', 'retrying')",
+                [(state, attempts, next_at, error, state, now, uuid.UUID(delivery_id))
+                 for delivery_id, state, attempts, next_at, error in updates],
+            )  # fmt: skip
+
+    async def process_due(
+        self,
+        now: datetime,
+        limit: int,
+        handler: Handler,
+        *,
+        apply_outcome: Callable[[DueDelivery, domain.Outcome], tuple[str, int, datetime, str]],
+        lease: timedelta = CLAIM_LEASE,
+    ) -> int:
+        """Claim due deliveries, hand them to `handler` with no transaction open (SMTP and
+        webhooks may be slow), then record the outcomes in a second short transaction."""
+        due = await self.claim_due(now, limit, lease)
+        if not due:
+            return 0
+        outcomes = await handler(due)
+        await self.record_outcomes(
+            now,
+            [
+                (delivery.delivery_id, *apply_outcome(delivery, outcome))
+                for delivery, outcome in zip(due, outcomes, strict=True)
+            ],
+        )
         return len(due)
 
     async def next_due_in(self, now: datetime) -> float | None:
         """Seconds until the next delivery is due (0 when overdue), None when nothing waits."""
-        # Rows another worker holds are skipped: they are not due for this one, and counting
-        # them would make an idle worker spin while a batch is being sent.
+        # Rows being sent by a worker count with the end of their lease (see claim_due).
         async with self.pool.connection() as conn:
             row = await (
                 await conn.execute(
                     "SELECT next_attempt_at FROM deliveries WHERE state IN ('queued', 'retrying')"
-                    " ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+                    " ORDER BY next_attempt_at LIMIT 1"
                 )
             ).fetchone()
         if not row or row[0] is None:

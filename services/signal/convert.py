@@ -12,11 +12,18 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from sluis.signal.v1 import signal_pb2 as pb
-from sluis.types.v1 import types_pb2
 
-from services.common.contacts import contact_from_proto, contact_to_proto
+from services.common.contacts import contact_from_proto, contact_from_row, contact_to_proto
 from services.common.protos import to_timestamp
 from services.signal import domain
+
+# Signal rows name the contact fields contact_*, except the ids and the organisation name.
+CONTACT_COLUMNS = {
+    "name": "contact_name",
+    "role": "contact_role",
+    "phone": "contact_phone",
+    "email": "contact_email",
+}
 
 
 def enum_code(enum_type: Any, value: int) -> str:
@@ -122,15 +129,7 @@ def event_from_row(
         signal_id=str(row["signal_id"]),
         signal_version=row["version"] + version_offset,
         pseudonym=row["pseudonym"],
-        professional=types_pb2.ProfessionalContact(
-            professional_id=row["professional_id"],
-            name=row["contact_name"],
-            role=row["contact_role"],
-            phone=row["contact_phone"],
-            email=row["contact_email"],
-            organisation_id=row["organisation_id"],
-            organisation_name=row["organisation_name"],
-        ),
+        professional=contact_to_proto(contact_from_row(row, CONTACT_COLUMNS)),
         may_coordinate=row["may_coordinate"],
         domains=row["domains"],
         registered_at=timestamp(row["registered_at"]),
@@ -168,3 +167,22 @@ def signal_event(
         end_reason=enum_value(pb.EndReason, end_reason or signal.end_reason),
         bulk=bulk,
     )
+
+
+# The lifecycle job's events, from the rows it changed (store.purge_batch, expire_batch,
+# remind_batch): the store decides which rows, this module what is said about them.
+def purged_event(row: Mapping[str, Any], occurred_at: Timestamp) -> bytes:
+    """DELETED (PURGED): the archived signal is gone after its retention period."""
+    return event_from_row(
+        row, pb.SIGNAL_EVENT_KIND_DELETED, occurred_at, end_reason=domain.EndReason.PURGED, version_offset=1
+    )
+
+
+def expired_event(row: Mapping[str, Any], occurred_at: Timestamp) -> bytes:
+    """ENDED (EXPIRED): the active period is over."""
+    return event_from_row(row, pb.SIGNAL_EVENT_KIND_ENDED, occurred_at)
+
+
+def lapsing_event(row: Mapping[str, Any], occurred_at: Timestamp) -> bytes:
+    """LAPSING_SOON: a reminder to the professional."""
+    return event_from_row(row, pb.SIGNAL_EVENT_KIND_LAPSING_SOON, occurred_at)

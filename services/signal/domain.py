@@ -20,6 +20,11 @@ Decisions (where the law and the issue leave room):
   days after it became inactive, renewable in the last 90 days, reminder 30 days before.
 - A professional ends a signal as goal reached, unjustified or other. Goal reached and
   other archive it; unjustified deletes it at once, as does an upheld objection.
+- A signal that lapses is archived as of the moment it lapsed (its active_until), however
+  late the lifecycle job notices; the job's SQL takes its cut-offs from `lifecycle_cutoffs`.
+
+Over 500 lines on purpose: every rule of a signal's life is in this one module, in the order
+of that life (registration, informing, renewal, ending, lapse), so a reviewer reads it once.
 """
 
 import dataclasses
@@ -31,7 +36,8 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from services.common.contacts import Contact
-from services.common.errors import FailedPrecondition, InvalidArgument
+from services.common.domains import WORK_DOMAINS
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 
 TIMEZONE = ZoneInfo("Europe/Amsterdam")
 ACTIVE_PERIOD = timedelta(days=730)
@@ -87,7 +93,7 @@ class EndReason(StrEnum):
     PURGED = "purged"
 
 
-DOMAINS = frozenset({"care", "youth", "education", "work_income", "housing", "safety", "debt"})
+DOMAINS = frozenset(WORK_DOMAINS)
 # What a professional may choose when ending their own signal.
 PROFESSIONAL_END_REASONS = frozenset({EndReason.GOAL_REACHED, EndReason.UNJUSTIFIED, EndReason.OTHER})
 # Ending for these reasons deletes the signal at once instead of archiving it.
@@ -501,6 +507,54 @@ def ended(signal: Signal, reason: EndReason, now: datetime) -> Signal:
         delete_after=now + RETENTION_PERIOD,
         version=signal.version + 1,
     )
+
+
+def lapsed(signal: Signal) -> Signal:
+    """A signal whose active period is over: archived as of the moment it lapsed.
+
+    The lifecycle job does this in bulk in SQL (store.expire_batch); a test checks that the
+    rows it writes equal this function's result.
+    """
+    return ended(signal, EndReason.EXPIRED, signal.active_until)
+
+
+@dataclass(frozen=True)
+class LifecycleCutoffs:
+    """The moments the lifecycle job compares with, as of one run at `now`."""
+
+    purge_until: datetime  # archived signals with delete_after at or before this are deleted
+    expire_until: datetime  # active signals with active_until at or before this lapse
+    remind_after: datetime  # a reminder is due for active_until in (remind_after, remind_until]
+    remind_until: datetime
+
+
+def lifecycle_cutoffs(now: datetime) -> LifecycleCutoffs:
+    """The cut-offs of `reminder_due`, `expired` and the retention period, for the SQL."""
+    return LifecycleCutoffs(
+        purge_until=now, expire_until=now, remind_after=now, remind_until=now + REMINDER_BEFORE
+    )
+
+
+def signal_not_found() -> NotFound:
+    """The same answer for an unknown id and for somebody else's signal: no existence leak."""
+    return NotFound("signal_not_found", "Dit signaal bestaat niet.")
+
+
+def owned(signal: Signal | None, professional_id: str) -> Signal:
+    """The signal, if it is this professional's; otherwise not found (never "not yours")."""
+    if signal is None or signal.professional.professional_id != professional_id:
+        raise signal_not_found()
+    return signal
+
+
+def removal_reason(code: str) -> EndReason:
+    """Removing a signal (without archive) is only allowed after an upheld objection."""
+    reason = code or EndReason.OBJECTION_UPHELD.value
+    if reason != EndReason.OBJECTION_UPHELD.value:
+        raise InvalidArgument(
+            "remove_reason_not_allowed", "Een signaal wordt alleen verwijderd na een gegrond bezwaar."
+        )
+    return EndReason.OBJECTION_UPHELD
 
 
 def reminder_due(active_until: datetime, now: datetime) -> bool:

@@ -6,8 +6,6 @@ Events (through the transactional outbox, see store.py):
 """
 
 import asyncio
-import base64
-import binascii
 import dataclasses
 import logging
 import uuid
@@ -20,19 +18,19 @@ from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
 from sluis.signal.v1 import signal_pb2 as pb
 from sluis.signal.v1 import signal_pb2_grpc as pb_grpc
 
-from services.common import outbox
+from services.common import outbox, paging
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import setting
 from services.common.db import open_pool
-from services.common.errors import DomainError, InvalidArgument, NotFound
+from services.common.errors import DomainError, InvalidArgument
 from services.common.grpcserver import GrpcService
 from services.common.rekey import (
     PseudonymRekeyer,
     RekeySettings,
-    Resolved,
-    key_version,
     rekeyer_from_settings,
+    report_rekey_progress,
+    resolve_incoming,
 )
 from services.signal import convert, domain
 from services.signal.store import MATCH, NOTIFY, Change, Event, LifecycleCounts, SignalStore, signal_exists
@@ -41,9 +39,6 @@ log = logging.getLogger("sluis.signal")
 
 MIGRATIONS = [outbox.MIGRATIONS, Path(__file__).parent / "migrations"]
 MAX_BATCH = 10_000
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
-NOT_FOUND_DETAIL = "Dit signaal bestaat niet."
 _SYSTEM_CLOCK = SystemClock()
 
 
@@ -59,47 +54,17 @@ class SignalSettings(RekeySettings):
     lifecycle_workers: int = setting("SLUIS_LIFECYCLE_WORKERS", 1)
 
 
-def _not_found() -> NotFound:
-    # The same answer for an unknown id and for somebody else's signal: no existence leak.
-    return NotFound("signal_not_found", NOT_FOUND_DETAIL)
-
-
 def _signal_id(raw: str) -> str:
     try:
         return str(uuid.UUID(raw.strip()))
     except ValueError:
-        raise _not_found() from None
+        raise domain.signal_not_found() from None
 
 
 def _professional_id(raw: str) -> str:
     if not raw.strip():
         raise InvalidArgument("professional_id_missing", "De professional ontbreekt.")
     return raw.strip()
-
-
-def _page_size(raw: int) -> int:
-    if raw < 0:
-        raise InvalidArgument("page_size_invalid", "De paginagrootte mag niet negatief zijn.")
-    return min(raw or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-
-
-def encode_page_token(signal: domain.Signal) -> str:
-    raw = f"{signal.registered_at.isoformat()}|{signal.signal_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_page_token(token: str) -> tuple[datetime, str] | None:
-    if not token:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        moment, signal_id = raw.split("|", 1)
-        at = datetime.fromisoformat(moment)
-        if at.tzinfo is None:
-            raise ValueError("naive timestamp")
-        return at, str(uuid.UUID(signal_id))
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise InvalidArgument("page_token_invalid", "De paginatoken is ongeldig.") from None
 
 
 def _status_filter(value: int) -> domain.Status | None:
@@ -140,25 +105,12 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         self.lifecycle_workers = lifecycle_workers
         self.rekeyer = rekeyer
 
-    async def _resolve(self, pseudonyms: list[str]) -> list[Resolved]:
-        """Incoming pseudonyms in the form stored now (key rotation); as they are when off.
-
-        One call to identity for the distinct well-formed ones, and only while a rotation is
-        in progress (the rekeyer caches the rotation state). Pseudonyms without a key version
-        pass unchanged, as before rotation support: they belong to nobody identity knows.
-        """
-        wellformed = sorted({p for p in pseudonyms if key_version(p) is not None})
-        if self.rekeyer is None or not wellformed:
-            return [Resolved(p) for p in pseudonyms]
-        resolved = dict(zip(wellformed, await self.rekeyer.resolve(wellformed), strict=True))
-        return [resolved.get(p, Resolved(p)) for p in pseudonyms]
-
     async def RegisterSignal(
         self, request: pb.RegisterSignalRequest, context: grpc.aio.ServicerContext
     ) -> pb.RegisterSignalResponse:
         now = self.clock.now()
         signal = domain.new_signal(convert.registration_from_proto(request), str(uuid.uuid4()), now)
-        (person,) = await self._resolve([signal.pseudonym])
+        (person,) = await resolve_incoming(self.rekeyer, [signal.pseudonym])
         signal = dataclasses.replace(signal, pseudonym=person.current)
         await self.store.register(
             signal, [([MATCH], _event(signal, pb.SIGNAL_EVENT_KIND_REGISTERED, now))], person.previous
@@ -182,7 +134,7 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
                 parsed.append(exc)
         # Every person under the current key (one call to identity during a key rotation).
         candidates = [s for s in parsed if isinstance(s, domain.Signal)]
-        people = await self._resolve([s.pseudonym for s in candidates])
+        people = await resolve_incoming(self.rekeyer, [s.pseudonym for s in candidates])
         previous = {p.previous: p.current for p in people if p.previous is not None}
         converted = iter(
             [dataclasses.replace(s, pseudonym=p.current) for s, p in zip(candidates, people, strict=True)]
@@ -219,21 +171,19 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         self, request: pb.GetSignalRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetSignalResponse:
         professional_id = _professional_id(request.professional_id)
-        signal = await self.store.get(_signal_id(request.signal_id))
-        if signal is None or signal.professional.professional_id != professional_id:
-            raise _not_found()
+        signal = domain.owned(await self.store.get(_signal_id(request.signal_id)), professional_id)
         return pb.GetSignalResponse(signal=convert.signal_to_proto(signal))
 
     async def ListSignals(
         self, request: pb.ListSignalsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListSignalsResponse:
         professional_id = _professional_id(request.professional_id)
-        size = _page_size(request.page_size)
+        size = paging.page_size(request.page_size)
         status = _status_filter(request.status)
-        after = decode_page_token(request.page_token)
+        after = paging.parse_keyset_token(request.page_token)
         signals = await self.store.list_for_professional(professional_id, status, after, size + 1)
         page = signals[:size]
-        token = encode_page_token(page[-1]) if len(signals) > size else ""
+        token = paging.keyset_token(page[-1].registered_at, page[-1].signal_id) if len(signals) > size else ""
         return pb.ListSignalsResponse(
             signals=[convert.signal_to_proto(s) for s in page], next_page_token=token
         )
@@ -247,9 +197,8 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         attested, consent = request.multi_problem_attested, request.consent_given
 
         def decide(signal: domain.Signal | None) -> Change:
-            if signal is None or signal.professional.professional_id != professional_id:
-                raise _not_found()
-            renewed = domain.renewed(signal, now, multi_problem_attested=attested, consent_given=consent)
+            mine = domain.owned(signal, professional_id)
+            renewed = domain.renewed(mine, now, multi_problem_attested=attested, consent_given=consent)
             return Change(renewed, [([MATCH], _event(renewed, pb.SIGNAL_EVENT_KIND_RENEWED, now))])
 
         outcome = await self.store.change(signal_id, decide)
@@ -266,9 +215,7 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         now = self.clock.now()
 
         def decide(signal: domain.Signal | None) -> Change:
-            if signal is None or signal.professional.professional_id != professional_id:
-                raise _not_found()
-            return _end(signal, reason, now)
+            return _end(domain.owned(signal, professional_id), reason, now)
 
         outcome = await self.store.change(signal_id, decide)
         log.info("signal ended", extra={"signal_id": signal_id, "reason": reason.value})
@@ -279,7 +226,7 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
     async def ListSignalsOnPseudonym(
         self, request: pb.ListSignalsOnPseudonymRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListSignalsOnPseudonymResponse:
-        (person,) = await self._resolve([domain.validate_pseudonym(request.pseudonym)])
+        (person,) = await resolve_incoming(self.rekeyer, [domain.validate_pseudonym(request.pseudonym)])
         signals = await self.store.list_on_pseudonym(person.current, person.previous)
         return pb.ListSignalsOnPseudonymResponse(signals=[convert.signal_to_proto(s) for s in signals])
 
@@ -287,17 +234,13 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         self, request: pb.RemoveSignalRequest, context: grpc.aio.ServicerContext
     ) -> pb.RemoveSignalResponse:
         signal_id = _signal_id(request.signal_id)
-        code = convert.enum_code(pb.EndReason, request.reason) or domain.EndReason.OBJECTION_UPHELD.value
-        if code != domain.EndReason.OBJECTION_UPHELD.value:
-            raise InvalidArgument(
-                "remove_reason_not_allowed", "Een signaal wordt alleen verwijderd na een gegrond bezwaar."
-            )
+        reason = domain.removal_reason(convert.enum_code(pb.EndReason, request.reason))
         now = self.clock.now()
 
         def decide(signal: domain.Signal | None) -> Change:
             if signal is None:
-                raise _not_found()
-            return _delete(signal, domain.EndReason.OBJECTION_UPHELD, now)
+                raise domain.signal_not_found()
+            return _delete(signal, reason, now)
 
         await self.store.change(signal_id, decide)
         log.info("signal removed after objection", extra={"signal_id": signal_id})
@@ -315,30 +258,6 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         )
         log.info("lifecycle run", extra=dataclasses.asdict(counts))
         return counts
-
-
-async def report_rekey_progress(rekeyer: PseudonymRekeyer, store: SignalStore, interval: float) -> None:
-    """Log the rows still under the old key while a rotation is in progress (the operator
-    finishes the rotation when every store logs remaining 0 and outbox_pending 0)."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            view = await rekeyer.rotation()
-            if view is None:
-                continue
-            log.info(
-                "re-key progress",
-                extra={
-                    "store": "signal",
-                    "rotation_id": view.rotation_id,
-                    "from_key_version": view.from_version,
-                    "remaining": await rekeyer.remaining(),
-                    "rekeyed": rekeyer.progress.rekeyed,
-                    "outbox_pending": await store.outbox_pending(),
-                },
-            )
-        except Exception as exc:  # identity or the database away for a moment: next round
-            log.warning("re-key progress unavailable", extra={"error": type(exc).__name__})
 
 
 def _end(signal: domain.Signal, reason: domain.EndReason, now: datetime) -> Change:
@@ -365,7 +284,11 @@ async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLO
     if rekeyer is not None:
         service.add_closer(rekeyer.close)
         service.add_background(rekeyer.run_when_identity_ready)
-        service.add_background(lambda: report_rekey_progress(rekeyer, store, settings.rekey_report_seconds))
+        service.add_background(
+            lambda: report_rekey_progress(
+                rekeyer, "signal", settings.rekey_report_seconds, store.outbox_pending
+            )
+        )
     servicer = SignalServicer(
         store, clock, settings.lifecycle_batch_size, settings.lifecycle_workers, rekeyer
     )

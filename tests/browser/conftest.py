@@ -1,12 +1,11 @@
 """Browser tests: Playwright (sync) driving Debian's headless Chromium against the real
-platform (tests/conftest.py's module-scoped `platform`). Screenshots go to <repo>/screenshots/
+platform (the module-scoped `platform` of devstack/fixtures.py). Screenshots go to <repo>/screenshots/
 (git-ignored); every page is checked with axe-core (zero serious or critical violations)."""
 
 import os
 import shutil
 import subprocess
 import tarfile
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,23 +64,6 @@ def ensure_axe() -> Path:
         AXE.write_bytes(member.read())
     archive.unlink()
     return AXE
-
-
-@pytest.fixture(scope="module")
-def platform() -> Iterator[Any]:
-    """The real platform, like tests/conftest.py's, but in a private temporary directory:
-    other pytest runs on this machine rotate /tmp/pytest-of-<user> under our feet."""
-    from devstack.platform import Platform
-
-    workdir = Path(tempfile.mkdtemp(prefix="sluis-browser-"))
-    p = Platform(workdir)
-    try:
-        p.start()
-        p.demo = p.seed_demo()  # type: ignore[attr-defined]
-        yield p
-    finally:
-        p.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running on this

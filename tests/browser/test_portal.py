@@ -6,7 +6,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.conftest import valid_bsns
+from tests.helpers import valid_bsns
 
 
 def demo_person(platform: Any, *, organisation: str, admin: bool = False, index: int = 0) -> dict[str, Any]:

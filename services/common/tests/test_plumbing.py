@@ -7,9 +7,12 @@ import psycopg
 import pytest
 
 from services.common import clients, errors, outbox
+from services.common.backoff import backoff
 from services.common.config import ConfigError, ServiceSettings, from_env, setting
 from services.common.db import open_pool
+from services.common.domains import WORK_DOMAINS
 from services.common.logs import redact
+from services.common.ratelimit import TokenBucket
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -85,7 +88,10 @@ def test_outbox_relay_delivers_in_order_and_retries(new_database) -> None:
             relay = outbox.OutboxRelay(pool, {"match": sender}, poll_interval=0.05)
             task = asyncio.create_task(relay.run())
             for _ in range(200):
-                if len(received) == 5:
+                # Delivered and acknowledged: the relay deletes the rows after the sender returned.
+                async with pool.connection() as conn:
+                    row = await (await conn.execute("SELECT count(*) FROM outbox")).fetchone()
+                if len(received) == 5 and row == (0,):
                     break
                 await asyncio.sleep(0.05)
             task.cancel()
@@ -97,3 +103,27 @@ def test_outbox_relay_delivers_in_order_and_retries(new_database) -> None:
     assert received == [f"e{i}".encode() for i in range(5)]
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 3, 5, 8, 20])
+def test_backoff_is_exponential_with_full_jitter_and_capped(attempt: int) -> None:
+    # Full jitter: anywhere from 0 to the exponential ceiling (notify used to draw from the
+    # upper half only, which its docstring called "full jitter").
+    ceiling = min(60.0, 1.0 * 2 ** (attempt - 1))
+    waits = [backoff(attempt, 1.0, 60.0) for _ in range(400)]
+    assert all(0.0 <= w <= ceiling for w in waits)
+    assert any(w < ceiling / 2 for w in waits)
+    assert len(set(waits)) > 1
+
+
+def test_token_bucket() -> None:
+    bucket = TokenBucket(rate=2.0, burst=3)
+    assert [bucket.take("a.example", 0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert bucket.take("a.example", 0.0) == pytest.approx(0.5)
+    assert bucket.take("b.example", 0.0) == 0.0  # per domain
+    assert bucket.take("a.example", 0.5) == 0.0
+    assert bucket.take("a.example", 0.5) > 0
+
+
+def test_work_domains_come_from_the_enum() -> None:
+    assert WORK_DOMAINS == ("care", "youth", "education", "work_income", "housing", "safety", "debt")

@@ -21,7 +21,7 @@ from sluis.signal.v1 import signal_pb2 as spb
 from devstack.redis import free_port
 from services.match.server import MIGRATIONS
 from services.match.tests.fakes import RecordingNotify
-from services.match.tests.test_server import event
+from services.match.tests.helpers import event
 
 ROOT = Path(__file__).resolve().parents[3]
 

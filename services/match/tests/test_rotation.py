@@ -21,7 +21,7 @@ from services.identity.server import IdentitySettings
 from services.identity.server import create_service as create_identity
 from services.match.server import MIGRATIONS, MatchSettings, create_service
 from services.match.tests.fakes import RecordingNotify
-from services.match.tests.test_server import event
+from services.match.tests.helpers import event
 
 KEK = base64.b64encode(b"m" * 32).decode()
 BSNS = ("111222333", "123456782", "999999990")

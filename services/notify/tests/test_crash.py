@@ -61,6 +61,8 @@ def test_killed_mid_batch_and_restarted_every_mail_arrives_once(
         SLUIS_NOTIFY_DOMAIN_RATE="100000",
         SLUIS_NOTIFY_DOMAIN_BURST="100000",
         SLUIS_NOTIFY_POLL_SECONDS="0.2",
+        # the killed process's claims are taken over after this (production: minutes)
+        SLUIS_NOTIFY_CLAIM_SECONDS="2",
     )
     log = tmp_path / "notify.log"
     events = [match_event([contact(3 * n), contact(3 * n + 1), contact(3 * n + 2)]) for n in range(100)]

@@ -174,14 +174,6 @@ def test_webhook_url(url: str, ok: bool) -> None:
             domain.check_webhook_url(url)
 
 
-@pytest.mark.parametrize("attempt", [1, 2, 3, 5, 8, 20])
-def test_backoff_is_exponential_with_jitter_and_capped(attempt: int) -> None:
-    ceiling = min(60.0, 1.0 * 2 ** (attempt - 1))
-    waits = [domain.backoff(attempt, 1.0, 60.0) for _ in range(200)]
-    assert all(ceiling / 2 <= w <= ceiling for w in waits)
-    assert len(set(waits)) > 1
-
-
 @pytest.mark.parametrize(
     ("outcome", "before", "expected"),
     [
@@ -210,15 +202,6 @@ def test_after_attempt(outcome: domain.Outcome, before: int, expected: tuple[str
 )
 def test_last_digest_moment(now: datetime, expected: datetime) -> None:
     assert domain.last_digest_moment(now, 7) == expected
-
-
-def test_token_bucket() -> None:
-    bucket = domain.TokenBucket(rate=2.0, burst=3)
-    assert [bucket.take("a.example", 0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert bucket.take("a.example", 0.0) == pytest.approx(0.5)
-    assert bucket.take("b.example", 0.0) == 0.0  # per domain
-    assert bucket.take("a.example", 0.5) == 0.0
-    assert bucket.take("a.example", 0.5) > 0
 
 
 def test_secret_wrapping() -> None:

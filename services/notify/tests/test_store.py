@@ -96,3 +96,40 @@ def test_failures_retry_then_die_and_digests_fold_once(new_database) -> None:
             await pool.close()
 
     asyncio.run(scenario())
+
+
+def test_no_transaction_is_open_while_a_batch_is_sent_and_a_dead_worker_is_taken_over(new_database) -> None:
+    url = new_database("notify", MIGRATIONS)
+    lease = timedelta(minutes=2)
+
+    async def scenario() -> None:
+        pool = await open_pool(url, name="notify-test", max_size=3)
+        store = NotifyStore(pool)
+        try:
+            await store.apply([notice(1)], NOW, planner)
+            open_during_send: list[int] = []
+
+            async def handler(batch: list[DueDelivery]) -> list[domain.Outcome]:
+                async with pool.connection() as conn:
+                    row = await (
+                        await conn.execute(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                            " AND state LIKE 'idle in transaction%%'"
+                        )
+                    ).fetchone()
+                open_during_send.append(int(row[0]) if row else -1)
+                return [domain.SENT_OUTCOME] * len(batch)
+
+            assert await store.process_due(NOW, 10, handler, apply_outcome=record, lease=lease) == 2
+            assert open_during_send == [0]
+            assert await store.stats() == [("email", "sent", 2)]
+
+            # A worker that claimed and died: nobody takes the rows until its lease has passed.
+            await store.apply([notice(2)], NOW, planner)
+            assert len(await store.claim_due(NOW, 10, lease)) == 2
+            assert await store.claim_due(NOW + lease - timedelta(seconds=1), 10, lease) == []
+            assert await store.process_due(NOW + lease, 10, handler, apply_outcome=record, lease=lease) == 2
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())

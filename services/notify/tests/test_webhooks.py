@@ -113,9 +113,8 @@ def test_receiver_answering_500_is_retried_with_backoff_then_dead_lettered(
 
     wait_for(lambda: notify.stats().get(("webhook", "dead")) == 1)
     assert len(receiver.requests) == 4 and all(r.verified for r in receiver.requests)
-    gaps = [b.at - a.at for a, b in zip(receiver.requests, receiver.requests[1:], strict=False)]
-    # full jitter in [c/2, c] with c = 0.2, 0.4, 0.8 s: the waits grow
-    assert gaps[0] >= 0.1 and gaps[2] >= 0.4 and gaps[2] > gaps[0]
+    # The waits between attempts are full jitter (services.common.backoff, tested there):
+    # any wait from 0 up to 0.2, 0.4, 0.8 s, so their order is not asserted here.
 
     dead = notify.stub.ListDeadLetters(pb.ListDeadLettersRequest(), timeout=5).dead_letters
     assert len(dead) == 1

@@ -6,7 +6,7 @@ import pytest
 from sluis.signal.v1 import signal_pb2 as pb
 
 from services.signal import convert, domain, store
-from services.signal.tests.test_domain import registration
+from services.signal.tests.helpers import registration
 
 NOW = datetime(2026, 1, 15, 9, 0, 0, 123456, tzinfo=UTC)
 

@@ -16,32 +16,9 @@ from services.signal.domain import (
     Registration,
     Status,
 )
+from services.signal.tests.helpers import registration
 
 NOW = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
-
-
-def registration(**kw: object) -> Registration:
-    """Valid: a 13-year-old, consent-based youth organisation, both informed by phone."""
-    base = Registration(
-        pseudonym="1.abc",
-        birth_date="2012-03-01",
-        professional=Contact(
-            professional_id="prof-1",
-            name="Anna de Vries",
-            role="jeugdconsulent",
-            phone="010-1234567",
-            email="anna@jeugdzorg.example",
-        ),
-        organisation=OrganisationInput(
-            organisation_id="org-1",
-            name="Jeugdzorg Rijnmond",
-            legal_basis="consent",
-            domains=("youth", "care"),
-            may_coordinate=True,
-        ),
-        informed=InformedInput(party="both", method="phone", informed_on="2026-01-14"),
-    )
-    return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
 
 
 def informed(party: str = "", method: str = "", on: str = "", postpone: str = "") -> InformedInput:
@@ -348,3 +325,31 @@ def test_reminder_and_expiry(days_left: int, reminder: bool, lapsed: bool) -> No
     until = NOW + timedelta(days=days_left)
     assert domain.reminder_due(until, NOW) is reminder
     assert domain.expired(until, NOW) is lapsed
+
+
+def test_only_the_owner_sees_a_signal_and_others_get_not_found() -> None:
+    signal = domain.new_signal(registration(), "00000000-0000-0000-0000-000000000001", NOW)
+    assert domain.owned(signal, "prof-1") is signal
+    for other in (None, signal):
+        with pytest.raises(DomainError) as exc:
+            domain.owned(other, "prof-2")
+        assert exc.value.reason == "signal_not_found"
+
+
+@pytest.mark.parametrize(
+    ("code", "allowed"), [("", True), ("objection_upheld", True), ("goal_reached", False), ("expired", False)]
+)
+def test_removal_only_after_an_upheld_objection(code: str, allowed: bool) -> None:
+    if allowed:
+        assert domain.removal_reason(code) is EndReason.OBJECTION_UPHELD
+    else:
+        with pytest.raises(InvalidArgument):
+            domain.removal_reason(code)
+
+
+def test_lifecycle_cutoffs_match_the_rules() -> None:
+    cut = domain.lifecycle_cutoffs(NOW)
+    for days in (-1, 0, 1, 29, 30, 31):
+        active_until = NOW + timedelta(days=days)
+        assert (active_until <= cut.expire_until) == domain.expired(active_until, NOW)
+        assert (cut.remind_after < active_until <= cut.remind_until) == domain.reminder_due(active_until, NOW)

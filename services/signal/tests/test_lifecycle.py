@@ -11,7 +11,7 @@ import grpc
 import pytest
 from sluis.signal.v1 import signal_pb2 as pb
 
-from services.signal.tests.conftest import (
+from services.signal.tests.helpers import (
     START,
     SignalHarness,
     adult_request,

@@ -19,7 +19,7 @@ from services.identity.server import MIGRATIONS as IDENTITY_MIGRATIONS
 from services.identity.server import IdentitySettings
 from services.identity.server import create_service as create_identity
 from services.signal.server import MIGRATIONS, SignalSettings, create_service
-from services.signal.tests.conftest import START, Recorder, reason_of, request, start_fake
+from services.signal.tests.helpers import START, Recorder, reason_of, request, start_fake
 
 KEK = base64.b64encode(b"s" * 32).decode()
 BSNS = ("111222333", "123456782", "999999990")

@@ -10,7 +10,7 @@ from sluis.signal.v1 import signal_pb2 as pb
 
 from devstack.redis import free_port
 from services.common.errors import from_rpc_error, http_status, problem
-from services.signal.tests.conftest import (
+from services.signal.tests.helpers import (
     START,
     Recorder,
     SignalHarness,

@@ -16,8 +16,7 @@ from services.common.errors import AlreadyExists
 from services.signal import domain
 from services.signal.server import MIGRATIONS
 from services.signal.store import MATCH, NOTIFY, SignalStore, outbox_copy_data
-from services.signal.tests.conftest import START
-from services.signal.tests.test_domain import registration
+from services.signal.tests.helpers import START, registration
 
 R = TypeVar("R")
 
@@ -175,3 +174,16 @@ def test_key_rotation_adapter_converts_every_signal_of_a_person(url: str) -> Non
         assert await store.count_version(2) == 8
 
     with_store(url, work)
+
+
+def test_expiry_in_sql_writes_what_the_domain_decides(url: str) -> None:
+    # The job notices a day late: the signal is still archived as of the moment it lapsed.
+    signal = new_signal("1.lapsing")
+    now = signal.active_until + timedelta(days=1)
+
+    async def work(store: SignalStore) -> domain.Signal | None:
+        await store.register_many([signal], lambda s: [])
+        assert await store.expire_batch(now, 10) == 1
+        return await store.get(signal.signal_id)
+
+    assert with_store(url, work) == domain.lapsed(signal)

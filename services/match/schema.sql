@@ -1,0 +1,172 @@
+CREATE TABLE public.access_log (
+    id bigint NOT NULL,
+    professional_id text NOT NULL,
+    organisation_id text NOT NULL,
+    pseudonym text NOT NULL,
+    match_id text NOT NULL,
+    purpose text NOT NULL,
+    outcome text NOT NULL,
+    trace_id text NOT NULL,
+    read_at timestamp with time zone NOT NULL,
+    CONSTRAINT access_log_outcome_check CHECK ((outcome = ANY (ARRAY['granted'::text, 'refused'::text])))
+);
+
+CREATE SEQUENCE public.access_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.access_log_id_seq OWNED BY public.access_log.id;
+
+CREATE TABLE public.coordinator_rules (
+    version integer NOT NULL,
+    organisation_priority text[] NOT NULL,
+    domain_priority text[] NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    created_by text NOT NULL
+);
+
+CREATE TABLE public.involvements (
+    signal_id text NOT NULL,
+    pseudonym text NOT NULL,
+    professional_id text NOT NULL,
+    name text DEFAULT ''::text NOT NULL,
+    role text DEFAULT ''::text NOT NULL,
+    phone text DEFAULT ''::text NOT NULL,
+    email text DEFAULT ''::text NOT NULL,
+    organisation_id text NOT NULL,
+    organisation_name text DEFAULT ''::text NOT NULL,
+    may_coordinate boolean NOT NULL,
+    domains text[] DEFAULT '{}'::text[] NOT NULL,
+    registered_at timestamp with time zone NOT NULL,
+    active boolean NOT NULL,
+    version integer NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.match_members (
+    match_id uuid NOT NULL,
+    professional_id text NOT NULL,
+    signal_id text NOT NULL,
+    name text DEFAULT ''::text NOT NULL,
+    role text DEFAULT ''::text NOT NULL,
+    phone text DEFAULT ''::text NOT NULL,
+    email text DEFAULT ''::text NOT NULL,
+    organisation_id text NOT NULL,
+    organisation_name text DEFAULT ''::text NOT NULL,
+    may_coordinate boolean NOT NULL,
+    domains text[] DEFAULT '{}'::text[] NOT NULL,
+    registered_at timestamp with time zone NOT NULL,
+    joined_at timestamp with time zone NOT NULL,
+    left_at timestamp with time zone
+);
+
+CREATE TABLE public.matches (
+    match_id uuid NOT NULL,
+    pseudonym text NOT NULL,
+    status text NOT NULL,
+    coordinator_professional_id text NOT NULL,
+    pending_coordinator_professional_id text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    closed_at timestamp with time zone,
+    CONSTRAINT matches_check CHECK (((status = 'closed'::text) = (closed_at IS NOT NULL))),
+    CONSTRAINT matches_status_check CHECK ((status = ANY (ARRAY['open'::text, 'closed'::text])))
+);
+
+CREATE TABLE public.outbox (
+    id bigint NOT NULL,
+    destination text NOT NULL,
+    payload bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    traceparent text DEFAULT ''::text NOT NULL,
+    tracestate text DEFAULT ''::text NOT NULL
+);
+
+CREATE SEQUENCE public.outbox_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.outbox_id_seq OWNED BY public.outbox.id;
+
+CREATE TABLE public.pending_notices (
+    match_id uuid NOT NULL,
+    payload bytea NOT NULL,
+    due_at timestamp with time zone NOT NULL,
+    traceparent text DEFAULT ''::text NOT NULL,
+    tracestate text DEFAULT ''::text NOT NULL
+);
+
+CREATE TABLE public.processed_events (
+    event_id text NOT NULL,
+    processed_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.schema_migrations (
+    version text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.undeliverable_events (
+    event_id text NOT NULL,
+    payload bytea NOT NULL,
+    reason text NOT NULL,
+    parked_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.access_log ALTER COLUMN id SET DEFAULT nextval('public.access_log_id_seq'::regclass);
+
+ALTER TABLE ONLY public.outbox ALTER COLUMN id SET DEFAULT nextval('public.outbox_id_seq'::regclass);
+
+ALTER TABLE ONLY public.access_log
+    ADD CONSTRAINT access_log_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.coordinator_rules
+    ADD CONSTRAINT coordinator_rules_pkey PRIMARY KEY (version);
+
+ALTER TABLE ONLY public.involvements
+    ADD CONSTRAINT involvements_pkey PRIMARY KEY (signal_id);
+
+ALTER TABLE ONLY public.match_members
+    ADD CONSTRAINT match_members_pkey PRIMARY KEY (match_id, professional_id);
+
+ALTER TABLE ONLY public.matches
+    ADD CONSTRAINT matches_pkey PRIMARY KEY (match_id);
+
+ALTER TABLE ONLY public.outbox
+    ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.pending_notices
+    ADD CONSTRAINT pending_notices_pkey PRIMARY KEY (match_id);
+
+ALTER TABLE ONLY public.processed_events
+    ADD CONSTRAINT processed_events_pkey PRIMARY KEY (event_id);
+
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+ALTER TABLE ONLY public.undeliverable_events
+    ADD CONSTRAINT undeliverable_events_pkey PRIMARY KEY (event_id);
+
+CREATE INDEX access_log_pseudonym ON public.access_log USING btree (pseudonym, read_at);
+
+CREATE INDEX involvements_professional ON public.involvements USING btree (professional_id, registered_at);
+
+CREATE INDEX involvements_pseudonym ON public.involvements USING btree (pseudonym);
+
+CREATE INDEX match_members_professional ON public.match_members USING btree (professional_id) WHERE (left_at IS NULL);
+
+CREATE UNIQUE INDEX matches_one_open_per_person ON public.matches USING btree (pseudonym) WHERE (status = 'open'::text);
+
+CREATE INDEX matches_pseudonym ON public.matches USING btree (pseudonym, created_at);
+
+CREATE INDEX outbox_pending ON public.outbox USING btree (destination, id);
+
+CREATE INDEX pending_notices_due ON public.pending_notices USING btree (due_at);
+
+ALTER TABLE ONLY public.match_members
+    ADD CONSTRAINT match_members_match_id_fkey FOREIGN KEY (match_id) REFERENCES public.matches(match_id);

@@ -1,0 +1,85 @@
+CREATE TABLE public.outbox (
+    id bigint NOT NULL,
+    destination text NOT NULL,
+    payload bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    traceparent text DEFAULT ''::text NOT NULL,
+    tracestate text DEFAULT ''::text NOT NULL
+);
+
+CREATE SEQUENCE public.outbox_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.outbox_id_seq OWNED BY public.outbox.id;
+
+CREATE TABLE public.schema_migrations (
+    version text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.signals (
+    signal_id uuid NOT NULL,
+    pseudonym text NOT NULL,
+    birth_date date NOT NULL,
+    professional_id text NOT NULL,
+    contact_name text NOT NULL,
+    contact_role text DEFAULT ''::text NOT NULL,
+    contact_phone text DEFAULT ''::text NOT NULL,
+    contact_email text NOT NULL,
+    organisation_id text NOT NULL,
+    organisation_name text DEFAULT ''::text NOT NULL,
+    legal_basis text NOT NULL,
+    legal_ground text DEFAULT ''::text NOT NULL,
+    domains text[] DEFAULT '{}'::text[] NOT NULL,
+    may_coordinate boolean DEFAULT false NOT NULL,
+    informed_party text NOT NULL,
+    informed_method text,
+    informed_on date,
+    postpone_reason text,
+    multi_problem_attested boolean DEFAULT false NOT NULL,
+    consent_given boolean DEFAULT false NOT NULL,
+    status text NOT NULL,
+    end_reason text,
+    registered_at timestamp with time zone NOT NULL,
+    active_until timestamp with time zone NOT NULL,
+    ended_at timestamp with time zone,
+    delete_after timestamp with time zone,
+    reminded_for timestamp with time zone,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT signals_check CHECK ((((informed_method IS NOT NULL) AND (informed_on IS NOT NULL)) OR (postpone_reason IS NOT NULL))),
+    CONSTRAINT signals_check1 CHECK (((status = 'active'::text) = (ended_at IS NULL))),
+    CONSTRAINT signals_check2 CHECK (((status = 'active'::text) OR (delete_after IS NOT NULL))),
+    CONSTRAINT signals_end_reason_check CHECK ((end_reason = ANY (ARRAY['goal_reached'::text, 'other'::text, 'expired'::text]))),
+    CONSTRAINT signals_informed_method_check CHECK ((informed_method = ANY (ARRAY['in_person'::text, 'phone'::text, 'letter'::text, 'email'::text]))),
+    CONSTRAINT signals_informed_party_check CHECK ((informed_party = ANY (ARRAY['person'::text, 'legal_representative'::text, 'both'::text]))),
+    CONSTRAINT signals_legal_basis_check CHECK ((legal_basis = ANY (ARRAY['consent'::text, 'legal_ground'::text]))),
+    CONSTRAINT signals_postpone_reason_check CHECK ((postpone_reason = ANY (ARRAY['safety'::text, 'not_reachable'::text]))),
+    CONSTRAINT signals_status_check CHECK ((status = ANY (ARRAY['active'::text, 'archived'::text])))
+);
+
+ALTER TABLE ONLY public.outbox ALTER COLUMN id SET DEFAULT nextval('public.outbox_id_seq'::regclass);
+
+ALTER TABLE ONLY public.outbox
+    ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+ALTER TABLE ONLY public.signals
+    ADD CONSTRAINT signals_pkey PRIMARY KEY (signal_id);
+
+CREATE INDEX outbox_pending ON public.outbox USING btree (destination, id);
+
+CREATE INDEX signals_active_until ON public.signals USING btree (active_until) WHERE (status = 'active'::text);
+
+CREATE INDEX signals_by_professional ON public.signals USING btree (professional_id, registered_at DESC, signal_id DESC);
+
+CREATE INDEX signals_by_pseudonym ON public.signals USING btree (pseudonym);
+
+CREATE INDEX signals_delete_after ON public.signals USING btree (delete_after) WHERE (status = 'archived'::text);
+
+CREATE UNIQUE INDEX signals_one_active ON public.signals USING btree (professional_id, pseudonym) WHERE (status = 'active'::text);
