@@ -2,6 +2,12 @@
 
     python -m services.identity rotate start|status|finish [ROTATION_ID]
     python -m services.identity exchange-key      # new exchange key pair for translation
+    python -m services.identity init              # key version 1 on a NEW installation
+    python -m services.identity rewrap            # wrap every key under the newest KEK
+
+`init` and `rewrap` work on the database directly (SLUIS_DATABASE_URL, the KEK settings):
+identity refuses to start on an empty key table, so a wrong database or a botched restore
+is an error instead of silently new pseudonyms (docs/operations.md, "identity's keys").
 
 `rotate` talks to the running identity service at SLUIS_IDENTITY_ADDR (host:port). It prints
 one JSON object per command, so it can be scripted in a Kubernetes Job.
@@ -23,8 +29,11 @@ from services.common.errors import from_rpc_error
 from services.common.protos import from_timestamp
 from services.identity import domain
 
-USAGE = "usage: python -m services.identity rotate start|status|finish [ROTATION_ID] | exchange-key"
-COMMANDS = ("rotate", "exchange-key")
+USAGE = (
+    "usage: python -m services.identity rotate start|status|finish [ROTATION_ID]"
+    " | exchange-key | init | rewrap"
+)
+COMMANDS = ("rotate", "exchange-key", "init", "rewrap")
 
 
 def rotation_json(rotation: pb.Rotation) -> dict[str, Any]:
@@ -80,9 +89,35 @@ def exchange_key() -> dict[str, str]:
     }
 
 
+def _database_command(command: str) -> int:
+    from services.common.config import ConfigError, from_env
+    from services.identity.server import IdentitySettings
+    from services.identity.store import initialise_keys, rewrap_keys
+
+    try:
+        settings = from_env(IdentitySettings)
+        keks = settings.keks()
+    except ConfigError as exc:
+        print(f"sluis-identity: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if command == "init":
+        created = initialise_keys(settings.database_url, keks[max(keks)])
+        print(json.dumps({"initialised": created, "kek_version": max(keks)}))
+        return 0
+    try:
+        found = rewrap_keys(settings.database_url, keks)
+    except RuntimeError as exc:
+        print(json.dumps({"error": "kek_unknown", "detail": str(exc)}), file=sys.stderr)
+        return 1
+    print(json.dumps({"kek_version": max(keks), "keys_by_previous_kek_version": found}))
+    return 0
+
+
 def run(argv: Sequence[str]) -> int:
     """Entry point for the operator commands; returns the exit status."""
     args = list(argv)
+    if args[:1] in (["init"], ["rewrap"]):
+        return _database_command(args[0])
     if args[:1] == ["exchange-key"]:
         print(json.dumps(exchange_key(), indent=2))
         return 0
