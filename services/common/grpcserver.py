@@ -276,10 +276,14 @@ class GrpcService:
                 log.exception("background task crashed; restarting")
                 await asyncio.sleep(1.0)
 
-    async def drain(self) -> None:
-        """Readiness NOT_SERVING first: clients' health checks move calls to other replicas."""
+    async def drain_started(self) -> None:
+        """Readiness NOT_SERVING for good; the server keeps serving calls still sent."""
         self._draining = True
         await self._set_ready(False)
+
+    async def drain(self) -> None:
+        """Readiness NOT_SERVING first: clients' health checks move calls to other replicas."""
+        await self.drain_started()
         if self.settings.drain_seconds > 0:
             await asyncio.sleep(self.settings.drain_seconds)
 
