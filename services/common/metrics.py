@@ -208,3 +208,41 @@ class AdminServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def instrument_flask(app: Any) -> None:
+    """Request rate, latency and errors per Flask endpoint (the endpoint name, never the
+    path: paths carry ids). The first before_request hook, so refused requests count too."""
+    import time
+
+    from flask import g, request
+
+    def started() -> None:
+        g.sluis_metrics_started = time.perf_counter()
+
+    def observed(response: Any) -> Any:
+        begun = g.get("sluis_metrics_started", time.perf_counter())
+        observe_http(
+            request.endpoint or "unmatched", request.method, response.status_code, time.perf_counter() - begun
+        )
+        return response
+
+    app.before_request_funcs.setdefault(None, []).insert(0, started)
+    app.after_request(observed)
+
+
+def serve_admin_from_env() -> AdminServer | None:
+    """The gateway's /metrics (SLUIS_ADMIN_LISTEN) in the gunicorn master: it sums what the
+    workers write to PROMETHEUS_MULTIPROC_DIR. Readiness stays the gateway's own /readyz."""
+    listen = os.environ.get("SLUIS_ADMIN_LISTEN", "")
+    if not listen:
+        return None
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for stale in os.listdir(directory):  # values of a previous process life
+            os.remove(os.path.join(directory, stale))
+    server = AdminServer(listen)
+    server.ready.set()
+    server.start()
+    return server

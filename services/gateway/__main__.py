@@ -35,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         print(json.dumps(seed_demo(settings.database_url, settings.region), indent=2, ensure_ascii=False))
     else:
+        from services.common import metrics
+
+        metrics.serve_admin_from_env()
         serve(settings)
 
 

@@ -168,6 +168,9 @@ def create_app(
     app.register_blueprint(web_bp)
 
     app.register_error_handler(Exception, render_error)
+    from services.common import metrics
+
+    metrics.instrument_flask(app)
 
     @app.before_request
     def authenticate() -> Response | None:

@@ -156,3 +156,23 @@ def test_outbox_and_dead_letter_gauges_come_from_the_database(new_database: Any)
     asyncio.run(read())
     assert metrics.OUTBOX_DEPTH.labels("signal", "match")._value.get() == 2
     assert metrics.OUTBOX_AGE.labels("signal", "match")._value.get() >= 90
+
+
+def test_http_metrics_name_the_endpoint_not_the_path() -> None:
+    from flask import Flask
+
+    app = Flask("metrics-test")
+
+    @app.get("/v1/signals/<signal_id>")
+    def get_signal(signal_id: str) -> str:
+        return "ok"
+
+    metrics.instrument_flask(app)
+    client = app.test_client()
+    assert client.get("/v1/signals/123456782").status_code == 200
+    assert client.get("/nergens").status_code == 404
+    body, _ = metrics.exposition()
+    text = body.decode()
+    assert 'sluis_http_requests_total{endpoint="get_signal",method="GET",status="200"}' in text
+    assert 'endpoint="unmatched",method="GET",status="404"' in text
+    assert "123456782" not in text
