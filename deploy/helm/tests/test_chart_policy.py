@@ -274,7 +274,9 @@ def test_settings_describe_the_region(rendered: Render) -> None:
 
 
 def test_client_addresses_are_exactly_the_calls(rendered: Render) -> None:
-    headless = {s["metadata"]["name"] for s in rendered.of_kind("Service") if s["spec"].get("clusterIP") == "None"}
+    headless = {
+        s["metadata"]["name"] for s in rendered.of_kind("Service") if s["spec"].get("clusterIP") == "None"
+    }
     namespace = f"sluis-{rendered.region}"
     for caller, callees in EXPECTED_CALLS.items():
         if caller == "bulk-worker":
