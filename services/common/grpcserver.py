@@ -156,6 +156,7 @@ class GrpcService:
     def __init__(self, name: str, settings: ServiceSettings) -> None:
         self.name = name
         self.settings = settings
+        metrics.set_process_service(name)
         setup_logging(name, settings.log_level)
         telemetry.setup_telemetry(name, settings.region, settings.otel_endpoint)
         self.server = grpc.aio.server(

@@ -87,19 +87,28 @@ SMTP_FAILURES = Counter("sluis_smtp_failures_total", "Failed SMTP sessions or me
 READY = Gauge("sluis_ready", "1 when the service reports ready", ["service"], multiprocess_mode="min")
 
 
-def record_purge_run(service: str, outcome: str = "ok", rows: int = 0) -> None:
+# The service this process runs (GrpcService sets it), the default `service` label.
+_process = {"service": "sluis"}
+
+
+def set_process_service(name: str) -> None:
+    _process["service"] = name
+
+
+def record_purge_run(outcome: str = "ok", rows: int = 0, service: str = "") -> None:
     """Count one purge run (call it where the purge job finishes)."""
+    service = service or _process["service"]
     PURGE_RUNS.labels(service, outcome).inc()
     if rows:
         PURGED_ROWS.labels(service).inc(rows)
 
 
-def record_smtp_failure(service: str = "notify") -> None:
-    SMTP_FAILURES.labels(service).inc()
+def record_smtp_failure(service: str = "") -> None:
+    SMTP_FAILURES.labels(service or _process["service"]).inc()
 
 
-def set_rekey_remaining(service: str, remaining: int) -> None:
-    REKEY_REMAINING.labels(service).set(remaining)
+def set_rekey_remaining(remaining: int, service: str = "") -> None:
+    REKEY_REMAINING.labels(service or _process["service"]).set(remaining)
 
 
 def observe_rpc(service: str, method: str, code: str, seconds: float) -> None:

@@ -30,6 +30,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any, Protocol
 
+from services.common import metrics
 from services.common.clock import Clock
 from services.notify import domain
 from services.notify.store import DueDelivery, NotifyStore, later
@@ -135,6 +136,7 @@ class Mailer:
             # A fixed EHLO name: smtplib would otherwise resolve our FQDN on every connection.
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout, local_hostname=self.ehlo_name)
         except (OSError, smtplib.SMTPException) as exc:
+            metrics.record_smtp_failure()
             return [domain.Outcome(ok=False, error=f"connect: {type(exc).__name__}")] * len(messages)
         try:
             if self.starttls:
@@ -146,6 +148,7 @@ class Mailer:
                 if not outcomes[-1].ok and outcomes[-1].error.startswith("connection"):
                     break
         except (OSError, smtplib.SMTPException) as exc:
+            metrics.record_smtp_failure()
             outcomes.append(domain.Outcome(ok=False, error=f"session: {type(exc).__name__}"))
         finally:
             with contextlib.suppress(OSError, smtplib.SMTPException):

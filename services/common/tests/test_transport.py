@@ -126,7 +126,7 @@ def test_admin_port_serves_probes_and_metrics_without_person_data(run_service: A
     body = requests.get(f"{base}/metrics", timeout=5).text
     assert 'sluis_rpc_requests_total{code="OK",method="/sluis.test.v1.Who/Name",service="replica-m"}' in body
     assert "sluis_rpc_duration_seconds_bucket" in body
-    metrics.record_purge_run("signal", "ok", rows=3)
+    metrics.record_purge_run("ok", rows=3, service="signal")
     assert (
         'sluis_purge_runs_total{outcome="ok",service="signal"}'
         in requests.get(f"{base}/metrics", timeout=5).text
@@ -176,3 +176,14 @@ def test_http_metrics_name_the_endpoint_not_the_path() -> None:
     assert 'sluis_http_requests_total{endpoint="get_signal",method="GET",status="200"}' in text
     assert 'endpoint="unmatched",method="GET",status="404"' in text
     assert "123456782" not in text
+
+
+def test_metric_labels_can_never_carry_person_data() -> None:
+    """Labels name services, RPCs, endpoints, codes and queues; nothing about a person."""
+    from prometheus_client import REGISTRY
+
+    allowed = {"service", "method", "code", "endpoint", "status", "destination", "channel", "outcome", "le"}
+    for metric in REGISTRY.collect():
+        if metric.name.startswith("sluis_"):
+            for sample in metric.samples:
+                assert set(sample.labels) <= allowed, (metric.name, sample.labels)
