@@ -1,5 +1,6 @@
 """Cross-service tests: the real platform as processes (PostgreSQL, Redis, SMTP, 5 services)."""
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -70,15 +71,21 @@ class Api:
         return self.post("/v1/signals", body)
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    p = Platform(tmp_path_factory.mktemp("platform"))
+@contextlib.contextmanager
+def running(p: Platform) -> Iterator[Platform]:
+    """The platform started with its demo data (`p.demo`), stopped afterwards."""
     try:
         p.start()
         p.demo = p.seed_demo()  # type: ignore[attr-defined]
         yield p
     finally:
         p.stop()
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    with running(Platform(tmp_path_factory.mktemp("platform"))) as p:
+        yield p
 
 
 @pytest.fixture(scope="module")

@@ -11,20 +11,15 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from devstack.certs import make_ca, make_leaf
 from devstack.platform import Platform
-from tests.conftest import BSNS, Api, by_org, wait_until
+from tests.conftest import BSNS, Api, by_org, running, wait_until
 
 
 @pytest.fixture(scope="module")
 def tls_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     workdir = tmp_path_factory.mktemp("tls-platform")
     ca, ca_key = make_ca(workdir / "pki")
-    p = Platform(workdir, extra_env=make_leaf(workdir / "pki", "platform", ca, ca_key))
-    try:
-        p.start()
-        p.demo = p.seed_demo()  # type: ignore[attr-defined]
+    with running(Platform(workdir, extra_env=make_leaf(workdir / "pki", "platform", ca, ca_key))) as p:
         yield p
-    finally:
-        p.stop()
 
 
 def test_signals_and_matches_flow_over_mutual_tls(tls_platform: Platform) -> None:
