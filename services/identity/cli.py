@@ -25,6 +25,7 @@ import grpc
 from sluis.identity.v1 import identity_pb2 as pb
 from sluis.identity.v1 import identity_pb2_grpc as pb_grpc
 
+from services.common.clients import channel_credentials, tls_settings
 from services.common.errors import from_rpc_error
 from services.common.protos import from_timestamp
 from services.identity import domain
@@ -54,9 +55,14 @@ def rotation_json(rotation: pb.Rotation) -> dict[str, Any]:
 
 def rotate(action: str, rotation_id: str, address: str, timeout: float = 10.0) -> dict[str, Any]:
     """Run one rotation command against the identity service; the rotation as a dict."""
-    # A plain channel: services.common.clients.sync_channel currently fails with the installed
-    # OpenTelemetry interceptor (reported to the lead); an operator command needs no tracing.
-    with grpc.insecure_channel(address) as channel:
+    # No tracing needed for an operator command; mutual TLS when the pod has certificates
+    # (they name "localhost", so `kubectl exec ... localhost:50051` passes the host check).
+    tls = tls_settings()
+    with (
+        grpc.secure_channel(address, channel_credentials(tls))
+        if tls.enabled
+        else grpc.insecure_channel(address)
+    ) as channel:
         stub = pb_grpc.IdentityServiceStub(channel)
         if action == "start":
             rotation = stub.StartRotation(pb.StartRotationRequest(), timeout=timeout).rotation

@@ -85,3 +85,24 @@ def test_a_kek_that_opens_nothing_is_refused(
     kek_file(keks, 2, b"z")
     assert cli.run(["rewrap"]) == 1
     assert "kek_unknown" in capsys.readouterr().err
+
+
+def test_operator_commands_speak_mutual_tls_when_the_pod_has_certificates(
+    new_database: Any,
+    run_service: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from devstack.certs import make_ca, make_leaf
+
+    url, keks = new_database("identity", MIGRATIONS), tmp_path / "kek"
+    kek_file(keks, 1, b"a")
+    command(monkeypatch, capsys, url, keks, "init")
+    ca, ca_key = make_ca(tmp_path / "pki")
+    for key, value in make_leaf(tmp_path / "pki", "identity", ca, ca_key).items():
+        monkeypatch.setenv(key, value)
+    svc = run_service(lambda: create_service(settings_for(url, keks)))
+    monkeypatch.setenv("SLUIS_IDENTITY_ADDR", f"localhost:{svc.port}")
+    assert cli.run(["rotate", "start"]) == 0
+    assert json.loads(capsys.readouterr().out)["to_key_version"] == 2
