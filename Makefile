@@ -10,7 +10,7 @@ PROTOS := $(shell find proto -name '*.proto')
 WORKERS ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help setup proto lint test test-unit test-e2e run demo-codes bench schema clean
+.PHONY: help setup proto lint test test-unit test-e2e run demo-codes bench schema clean restore-rehearsal
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ run: setup ## start the whole platform locally with demo data
 
 demo-codes: setup ## current TOTP codes of the demo people (portal login, with make run)
 	$(PY) -m devstack.codes
+
+restore-rehearsal: setup ## dump and restore all five databases (pg_dump/pg_restore), prove the copies equal
+	$(PY) -m devstack.restore_rehearsal $(if $(POSTGRES_URL),--postgres-url $(POSTGRES_URL))
 
 bench: setup ## benchmarks with their baselines (see README)
 	$(PY) -m bench

@@ -93,6 +93,7 @@ def start_identity(url: str, port: int) -> subprocess.Popen[bytes]:
         SLUIS_GRPC_LISTEN=f"127.0.0.1:{port}",
         SLUIS_IDENTITY_KEK=base64.b64encode(os.urandom(32)).decode(),
     )
+    subprocess.run([sys.executable, "-m", "services.identity", "init"], env=env, cwd=ROOT, check=True)
     proc = subprocess.Popen(
         [sys.executable, "-m", "services.identity", "serve"], env=env, cwd=ROOT, stderr=subprocess.DEVNULL
     )

@@ -11,6 +11,7 @@
 """
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 import threading
@@ -152,12 +153,12 @@ def platform_env() -> dict[str, str]:
     return {}
 
 
-@pytest.fixture(scope="module")
-def platform(platform_env: dict[str, str]) -> Iterator[Platform]:
-    """The real platform with demo data, in a private temporary directory: other pytest runs
-    on this machine rotate /tmp/pytest-of-<user> under our feet."""
+@contextlib.contextmanager
+def running_with_demo(extra_env: dict[str, str] | None = None) -> Iterator[Platform]:
+    """The real platform with demo data (`p.demo`), in a private temporary directory: other
+    pytest runs on this machine rotate /tmp/pytest-of-<user> under our feet."""
     workdir = Path(tempfile.mkdtemp(prefix="sluis-platform-"))
-    p = Platform(workdir, extra_env=dict(platform_env))
+    p = Platform(workdir, extra_env=dict(extra_env or {}))
     try:
         p.start()
         p.demo = p.seed_demo()  # type: ignore[attr-defined]
@@ -165,3 +166,10 @@ def platform(platform_env: dict[str, str]) -> Iterator[Platform]:
     finally:
         p.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def platform(platform_env: dict[str, str]) -> Iterator[Platform]:
+    """The real platform with demo data, for one test module."""
+    with running_with_demo(platform_env) as p:
+        yield p

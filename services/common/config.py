@@ -85,6 +85,14 @@ class ServiceSettings:
     shutdown_grace_seconds: float = setting("SLUIS_SHUTDOWN_GRACE_SECONDS", 10.0)
     db_pool_max: int = setting("SLUIS_DB_POOL_MAX", 10)
     rpc_timeout_seconds: float = setting("SLUIS_RPC_TIMEOUT_SECONDS", 5.0)
+    # Plain HTTP for probes and Prometheus (/livez, /readyz, /metrics); empty: not served.
+    admin_listen: str = setting("SLUIS_ADMIN_LISTEN", "")
+    readiness_interval_seconds: float = setting("SLUIS_READINESS_INTERVAL_SECONDS", 5.0)
+    readiness_timeout_seconds: float = setting("SLUIS_READINESS_TIMEOUT_SECONDS", 3.0)
+    # After SIGTERM: NOT_SERVING for this long before the server stops taking calls.
+    drain_seconds: float = setting("SLUIS_DRAIN_SECONDS", 0.0)
+    max_connection_age_seconds: float = setting("SLUIS_GRPC_MAX_CONNECTION_AGE_SECONDS", 60.0)
+    max_connection_age_grace_seconds: float = setting("SLUIS_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS", 10.0)
 
 
 def describe(settings: object) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import psycopg
+import psycopg.sql
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
@@ -13,6 +14,8 @@ log = logging.getLogger(__name__)
 
 # Session settings for every pooled connection: a stuck transaction is ended by the server
 # instead of holding locks, and a runaway statement cannot block the service forever.
+MIGRATION_LOCK_TIMEOUT = "10s"
+
 # The gateway's sync pool uses them too (connection_kwargs), so the rails are set once.
 SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30000 -c statement_timeout=60000"
 
@@ -58,16 +61,22 @@ def migration_files(directories: Sequence[Path]) -> list[tuple[str, Path]]:
     return out
 
 
-def migrate(url: str, directories: Sequence[Path]) -> list[str]:
+def migrate(
+    url: str, directories: Sequence[Path], *, lock_timeout: str = MIGRATION_LOCK_TIMEOUT
+) -> list[str]:
     """Apply every migration not yet applied, each in its own transaction; return those applied.
 
-    Safe to run from several pods at once: an advisory lock serialises runners.
+    Safe to run from several pods at once: an advisory lock serialises runners. Each
+    statement then waits at most MIGRATION_LOCK_TIMEOUT for a table lock: a migration
+    queued behind a long transaction would otherwise block every query on that table
+    behind it; failing the Job (and retrying) is the lesser harm.
     """
     applied_now: list[str] = []
     lock_id = zlib.crc32(b"sluis-migrations")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
         try:
+            conn.execute(psycopg.sql.SQL("SET lock_timeout = {}").format(psycopg.sql.Literal(lock_timeout)))
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"

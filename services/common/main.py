@@ -40,4 +40,9 @@ def main(
         service = await create_service(settings)
         await service.run()
 
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    except ConfigError as exc:
+        # Found at start (e.g. identity on an empty key table): one clear line, exit 2.
+        print(f"sluis-{name}: cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -51,6 +51,7 @@ import grpc
 from sluis.identity.v1 import identity_pb2 as pb
 from sluis.identity.v1 import identity_pb2_grpc as pb_grpc
 
+from services.common import metrics
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import ServiceSettings, setting
@@ -289,6 +290,7 @@ class PseudonymRekeyer:
             idle = idle + 1 if n == 0 else 0
         self.progress.remaining = await self.store.count_version(view.from_version)
         self.progress.done = self.progress.remaining == 0
+        metrics.set_rekey_remaining(self.progress.remaining)
         return changed
 
     async def remaining(self) -> int:
@@ -298,6 +300,7 @@ class PseudonymRekeyer:
             return 0
         count = await self.store.count_version(view.from_version)
         self.progress.remaining = count
+        metrics.set_rekey_remaining(count)
         return count
 
     async def run_once(self) -> int:

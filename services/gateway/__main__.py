@@ -36,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif command == "seed-demo":
         print(json.dumps(seed_demo(settings.database_url, settings.region), indent=2, ensure_ascii=False))
     else:
+        from services.common import metrics
+
+        metrics.serve_admin_from_env()
         serve(settings)
 
 

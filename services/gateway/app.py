@@ -136,6 +136,9 @@ def create_app(
     web.csrf.init_app(app)
 
     app.register_error_handler(Exception, render_error)
+    from services.common import metrics
+
+    metrics.instrument_flask(app)
 
     @app.before_request
     def authenticate() -> Response | None:

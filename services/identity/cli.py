@@ -2,6 +2,12 @@
 
     python -m services.identity rotate start|status|finish [ROTATION_ID]
     python -m services.identity exchange-key      # new exchange key pair for translation
+    python -m services.identity init              # key version 1 on a NEW installation
+    python -m services.identity rewrap            # wrap every key under the newest KEK
+
+`init` and `rewrap` work on the database directly (SLUIS_DATABASE_URL, the KEK settings):
+identity refuses to start on an empty key table, so a wrong database or a botched restore
+is an error instead of silently new pseudonyms (docs/operations.md, "identity's keys").
 
 `rotate` talks to the running identity service at SLUIS_IDENTITY_ADDR (host:port). It prints
 one JSON object per command, so it can be scripted in a Kubernetes Job.
@@ -19,12 +25,16 @@ import grpc
 from sluis.identity.v1 import identity_pb2 as pb
 from sluis.identity.v1 import identity_pb2_grpc as pb_grpc
 
+from services.common.clients import channel_credentials, tls_settings
 from services.common.errors import from_rpc_error
 from services.common.protos import from_timestamp
 from services.identity import domain
 
-USAGE = "usage: python -m services.identity rotate start|status|finish [ROTATION_ID] | exchange-key"
-COMMANDS = ("rotate", "exchange-key")
+USAGE = (
+    "usage: python -m services.identity rotate start|status|finish [ROTATION_ID]"
+    " | exchange-key | init | rewrap"
+)
+COMMANDS = ("rotate", "exchange-key", "init", "rewrap")
 
 
 def rotation_json(rotation: pb.Rotation) -> dict[str, Any]:
@@ -45,9 +55,14 @@ def rotation_json(rotation: pb.Rotation) -> dict[str, Any]:
 
 def rotate(action: str, rotation_id: str, address: str, timeout: float = 10.0) -> dict[str, Any]:
     """Run one rotation command against the identity service; the rotation as a dict."""
-    # A plain channel: services.common.clients.sync_channel currently fails with the installed
-    # OpenTelemetry interceptor (reported to the lead); an operator command needs no tracing.
-    with grpc.insecure_channel(address) as channel:
+    # No tracing needed for an operator command; mutual TLS when the pod has certificates
+    # (they name "localhost", so `kubectl exec ... localhost:50051` passes the host check).
+    tls = tls_settings()
+    with (
+        grpc.secure_channel(address, channel_credentials(tls))
+        if tls.enabled
+        else grpc.insecure_channel(address)
+    ) as channel:
         stub = pb_grpc.IdentityServiceStub(channel)
         if action == "start":
             rotation = stub.StartRotation(pb.StartRotationRequest(), timeout=timeout).rotation
@@ -80,9 +95,35 @@ def exchange_key() -> dict[str, str]:
     }
 
 
+def _database_command(command: str) -> int:
+    from services.common.config import ConfigError, from_env
+    from services.identity.server import IdentitySettings
+    from services.identity.store import initialise_keys, rewrap_keys
+
+    try:
+        settings = from_env(IdentitySettings)
+        keks = settings.keks()
+    except ConfigError as exc:
+        print(f"sluis-identity: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if command == "init":
+        created = initialise_keys(settings.database_url, keks[max(keks)])
+        print(json.dumps({"initialised": created, "kek_version": max(keks)}))
+        return 0
+    try:
+        found = rewrap_keys(settings.database_url, keks)
+    except RuntimeError as exc:
+        print(json.dumps({"error": "kek_unknown", "detail": str(exc)}), file=sys.stderr)
+        return 1
+    print(json.dumps({"kek_version": max(keks), "keys_by_previous_kek_version": found}))
+    return 0
+
+
 def run(argv: Sequence[str]) -> int:
     """Entry point for the operator commands; returns the exit status."""
     args = list(argv)
+    if args[:1] in (["init"], ["rewrap"]):
+        return _database_command(args[0])
     if args[:1] == ["exchange-key"]:
         print(json.dumps(exchange_key(), indent=2))
         return 0

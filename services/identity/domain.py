@@ -156,6 +156,19 @@ def unwrap_key(kek: bytes, wrapped: bytes) -> bytes:
         raise RuntimeError("a pseudonym key cannot be unwrapped: wrong SLUIS_IDENTITY_KEK?") from None
 
 
+def unwrap_any(keks: dict[int, bytes], wrapped: bytes) -> tuple[int, bytes]:
+    """(KEK version, scalar): try the known KEK versions, newest first."""
+    from nacl.exceptions import CryptoError
+    from nacl.secret import SecretBox
+
+    for version in sorted(keks, reverse=True):
+        try:
+            return version, bytes(SecretBox(keks[version]).decrypt(wrapped))
+        except CryptoError:
+            continue
+    raise RuntimeError("a pseudonym key cannot be unwrapped by any known KEK version: wrong KEK Secret?")
+
+
 # --- Key rotation -------------------------------------------------------------------------
 # A rotation moves the region from key version `from_version` to `to_version`. It is
 # announced at `started_at` and takes effect at `switch_at` (started_at + grace): until then

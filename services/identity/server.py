@@ -19,7 +19,7 @@ from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.grpcserver import GrpcService
 from services.common.protos import to_timestamp
 from services.identity import domain
-from services.identity.store import KeyRing, KeyStore
+from services.identity.store import KeyRing, KeyStore, NotInitialised
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,11 @@ def _base64_key(value: str, env: str) -> bytes:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class IdentitySettings(ServiceSettings):
-    kek: str = setting("SLUIS_IDENTITY_KEK", secret=True)
+    # The key-encryption key, versioned: a directory (the mounted Secret) with one file per
+    # version, named by its number ("1", "2", ...), each base64 of 32 bytes; the highest
+    # wraps. SLUIS_IDENTITY_KEK (one value, version 1) is the local/legacy form.
+    kek: str = setting("SLUIS_IDENTITY_KEK", "", secret=True)
+    kek_dir: str = setting("SLUIS_IDENTITY_KEK_DIR", "")
     peer_regions: tuple[str, ...] = setting("SLUIS_PEER_REGIONS", ())
     # This region's exchange private key (base64 scalar, a Kubernetes Secret like the KEK);
     # empty = no translation. `python -m services.identity exchange-key` makes one.
@@ -51,8 +55,33 @@ class IdentitySettings(ServiceSettings):
     rotation_grace_seconds: float = setting("SLUIS_IDENTITY_ROTATION_GRACE_SECONDS", 30.0)
     key_refresh_seconds: float = setting("SLUIS_IDENTITY_KEY_REFRESH_SECONDS", 5.0)
 
+    def keks(self) -> dict[int, bytes]:
+        """Every KEK version this process knows, {version: key}."""
+        if self.kek_dir:
+            keks: dict[int, bytes] = {}
+            directory = Path(self.kek_dir)
+            try:
+                # Kubernetes mounts a Secret with hidden ..data links beside the key files.
+                files = [p for p in directory.iterdir() if not p.name.startswith(".")]
+            except OSError:
+                raise ConfigError(f"SLUIS_IDENTITY_KEK_DIR {self.kek_dir}: not readable") from None
+            for path in files:
+                if not path.name.isdigit():
+                    raise ConfigError(
+                        f"SLUIS_IDENTITY_KEK_DIR: {path.name}: file names are KEK version numbers"
+                    )
+                keks[int(path.name)] = _base64_key(path.read_text().strip(), f"KEK version {path.name}")
+            if not keks:
+                raise ConfigError("SLUIS_IDENTITY_KEK_DIR holds no KEK version")
+            return keks
+        if not self.kek:
+            raise ConfigError("SLUIS_IDENTITY_KEK_DIR (or SLUIS_IDENTITY_KEK) is required")
+        return {1: _base64_key(self.kek, "SLUIS_IDENTITY_KEK")}
+
     def kek_bytes(self) -> bytes:
-        return _base64_key(self.kek, "SLUIS_IDENTITY_KEK")
+        """The newest KEK: new keys are wrapped with it."""
+        keks = self.keks()
+        return keks[max(keks)]
 
     def pair_secrets(self) -> dict[str, bytes]:
         """The secret shared with each configured peer region (derived, never configured)."""
@@ -239,8 +268,12 @@ async def create_service(settings: IdentitySettings, *, clock: Clock | None = No
     service = GrpcService("identity", settings)
     pool = await open_pool(settings.database_url, name="identity", max_size=settings.db_pool_max)
     service.add_closer(pool.close)
-    store = KeyStore(pool, settings.kek_bytes())
-    await store.ensure_active_key()
+    store = KeyStore(pool, settings.kek_bytes(), settings.keks())
+    try:
+        await store.require_initialised()
+    except NotInitialised as exc:
+        await pool.close()
+        raise ConfigError(str(exc)) from None
     servicer = IdentityServicer(
         store,
         region=settings.region,

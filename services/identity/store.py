@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from services.common.errors import FailedPrecondition, NotFound
@@ -28,18 +29,68 @@ class KeyRing:
     rotation: domain.Rotation | None
 
 
-class KeyStore:
-    def __init__(self, pool: AsyncConnectionPool, kek: bytes) -> None:
-        self.pool = pool
-        self.kek = kek
+class NotInitialised(Exception):
+    """The key table is empty: `python -m services.identity init` has not been run here."""
 
-    async def ensure_active_key(self) -> None:
-        """Create key version 1 on a new installation (safe when replicas race)."""
+
+_INIT_SQL = (
+    "INSERT INTO pseudonym_keys (version, wrapped, state) SELECT 1, %s, 'active'"
+    " WHERE NOT EXISTS (SELECT 1 FROM pseudonym_keys) ON CONFLICT DO NOTHING"
+)
+
+
+def initialise_keys(url: str, kek: bytes) -> bool:
+    """Create key version 1 on a new installation; False when keys already exist.
+
+    Only ever run on purpose (`python -m services.identity init`): a service that found an
+    empty table and made a key itself would hide a wrong database or a botched restore
+    behind new, diverging pseudonyms.
+    """
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.execute(_INIT_SQL, (domain.wrap_key(kek, domain.new_scalar()),))
+        return cur.rowcount == 1
+
+
+def rewrap_keys(url: str, keks: dict[int, bytes]) -> dict[str, int]:
+    """Wrap every stored key under the newest KEK version; counts per version found before.
+
+    Each key is unwrapped with whichever known KEK opens it (authenticated encryption, so
+    only the right one does) and wrapped anew under the newest. One transaction: all or none.
+    """
+    current = max(keks)
+    found: dict[str, int] = {}
+    with psycopg.connect(url) as conn, conn.transaction():
+        rows = conn.execute(
+            "SELECT version, wrapped FROM pseudonym_keys WHERE wrapped IS NOT NULL FOR UPDATE"
+        ).fetchall()
+        for version, wrapped in rows:
+            kek_version, scalar = domain.unwrap_any(keks, bytes(wrapped))
+            found[str(kek_version)] = found.get(str(kek_version), 0) + 1
+            if kek_version != current:
+                conn.execute(
+                    "UPDATE pseudonym_keys SET wrapped = %s WHERE version = %s",
+                    (domain.wrap_key(keks[current], scalar), version),
+                )
+    return found
+
+
+class KeyStore:
+    def __init__(self, pool: AsyncConnectionPool, kek: bytes, keks: dict[int, bytes] | None = None) -> None:
+        self.pool = pool
+        # `kek` (the newest version) wraps new keys; every version in `keks` still opens the
+        # keys not yet re-wrapped (`python -m services.identity rewrap`).
+        self.kek = kek
+        self.keks = keks or {1: kek}
+
+    async def require_initialised(self) -> None:
+        """Refuse to serve on an empty key table (see `initialise_keys`)."""
         async with self.pool.connection() as conn:
-            await conn.execute(
-                "INSERT INTO pseudonym_keys (version, wrapped, state) SELECT 1, %s, 'active'"
-                " WHERE NOT EXISTS (SELECT 1 FROM pseudonym_keys) ON CONFLICT DO NOTHING",
-                (domain.wrap_key(self.kek, domain.new_scalar()),),
+            row = await (await conn.execute("SELECT count(*) FROM pseudonym_keys")).fetchone()
+        if not row or row[0] == 0:
+            raise NotInitialised(
+                "the pseudonym key table is empty: on a new installation run"
+                " `python -m services.identity init`; otherwise check SLUIS_DATABASE_URL"
+                " (wrong database?) or the restore (docs/operations.md)"
             )
 
     async def load(self) -> KeyRing:
@@ -53,7 +104,7 @@ class KeyStore:
                     f"SELECT {_ROTATION_COLUMNS} FROM key_rotations WHERE state = 'in_progress'"  # noqa: S608
                 )
             ).fetchone()
-        keys = {v: domain.unwrap_key(self.kek, bytes(w)) for v, w in rows}
+        keys = {v: domain.unwrap_any(self.keks, bytes(w))[1] for v, w in rows}
         return KeyRing(keys, _rotation(rotation) if rotation else None)
 
     async def rotation(self, rotation_id: str | None) -> domain.Rotation:

@@ -35,7 +35,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
-from services.common import telemetry
+from services.common import metrics, telemetry
 from services.common.backoff import backoff
 from services.common.clock import Clock
 from services.common.ratelimit import AsyncRateLimiter
@@ -87,6 +87,7 @@ class Mailer:
             # A fixed EHLO name: smtplib would otherwise resolve our FQDN on every connection.
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout, local_hostname=self.ehlo_name)
         except (OSError, smtplib.SMTPException) as exc:
+            metrics.record_smtp_failure()
             return [domain.Outcome(ok=False, error=f"connect: {type(exc).__name__}")] * len(messages)
         try:
             if self.starttls:
@@ -98,6 +99,7 @@ class Mailer:
                 if not outcomes[-1].ok and outcomes[-1].error.startswith("connection"):
                     break
         except (OSError, smtplib.SMTPException) as exc:
+            metrics.record_smtp_failure()
             outcomes.append(domain.Outcome(ok=False, error=f"session: {type(exc).__name__}"))
         finally:
             with contextlib.suppress(OSError, smtplib.SMTPException):

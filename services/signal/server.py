@@ -18,7 +18,7 @@ from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
 from sluis.signal.v1 import signal_pb2 as pb
 from sluis.signal.v1 import signal_pb2_grpc as pb_grpc
 
-from services.common import outbox, paging
+from services.common import metrics, outbox, paging
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import setting
@@ -323,10 +323,12 @@ async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLO
         async def lifecycle_schedule() -> None:
             while True:
                 try:
-                    await servicer.run_lifecycle()
+                    counts = await servicer.run_lifecycle()
+                    metrics.record_purge_run("ok", counts.purged)
                 except Exception:
                     # The next run picks up where this one stopped (every batch committed).
                     log.exception("lifecycle run failed")
+                    metrics.record_purge_run("failed")
                 await asyncio.sleep(settings.lifecycle_interval_seconds)
 
         service.add_background(lifecycle_schedule)

@@ -21,6 +21,8 @@ from sluis_chart import (
 # The calls of the architecture (docs: issue 8); the NetworkPolicies must allow exactly these.
 EXPECTED_CALLS = {
     "gateway": {"identity", "signal", "match", "notify"},
+    # the gateway's bulk worker (its own Deployment) calls what the gateway calls
+    "bulk-worker": {"identity", "signal", "match", "notify"},
     "signal": {"identity", "match", "notify"},
     "match": {"identity", "notify"},
     "identity": set(),
@@ -30,7 +32,7 @@ GRPC_PORT = 50051
 HTTP_PORT = 8080
 SECRET_ENVS = {
     "SLUIS_DATABASE_URL",
-    "SLUIS_IDENTITY_KEK",
+    "SLUIS_IDENTITY_KEK",  # never an env var any more: mounted as files (SLUIS_IDENTITY_KEK_DIR)
     "SLUIS_SMTP_PASSWORD",
     "SLUIS_REDIS_URL",
     "SLUIS_SECRET_KEY",
@@ -40,12 +42,19 @@ SECRET_ENVS = {
 # Public exchange keys of peer regions look like secrets but are not.
 PUBLIC_KEY_ENVS = {"SLUIS_PEER_KEYS"}
 SCALING_SERVICES = ("gateway", "signal", "match", "notify")
+ADMIN_PORT = 9090
+
+
+def _image_service(component: str) -> str:
+    """Whose image a component runs: the bulk worker and the migrations use their service's."""
+    return "gateway" if component == "bulk-worker" else component.removesuffix("-migrate")
 
 
 def _workloads(rendered: Render) -> list[tuple[Manifest, Manifest]]:
     workloads = list(rendered.pod_templates())
     assert {service_of(w) for w, _ in workloads} == {
         *SERVICES,
+        "bulk-worker",
         *(f"{s}-migrate" for s in SERVICES),
     }
     return workloads
@@ -136,6 +145,8 @@ def test_services_select_their_deployment(rendered: Render) -> None:
 def test_deployment_containers_have_all_three_probes(rendered: Render) -> None:
     for deployment in rendered.of_kind("Deployment"):
         service = service_of(deployment)
+        if service == "bulk-worker":
+            continue  # no port to probe: it takes work from the database
         for container in containers_of(deployment["spec"]["template"]):
             probes = {p: container[p] for p in ("startupProbe", "readinessProbe", "livenessProbe")}
             if service == "gateway":
@@ -143,8 +154,10 @@ def test_deployment_containers_have_all_three_probes(rendered: Render) -> None:
                 assert probes["livenessProbe"]["httpGet"]["path"] == "/healthz"
                 assert probes["readinessProbe"]["httpGet"]["path"] == "/readyz"
             else:
-                for probe in probes.values():
-                    assert probe["grpc"] == {"port": GRPC_PORT}, service
+                # Plain HTTP on the admin port (works under mTLS); readiness is not liveness.
+                assert probes["startupProbe"]["httpGet"] == {"path": "/livez", "port": "admin"}, service
+                assert probes["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "admin"}, service
+                assert probes["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "admin"}, service
 
 
 def test_every_container_has_requests_and_limits(rendered: Render) -> None:
@@ -179,16 +192,19 @@ def test_every_pod_runs_restricted(rendered: Render) -> None:
 def test_tmp_is_the_only_writable_path(rendered: Render) -> None:
     for workload, pod in _workloads(rendered):
         volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
-        assert set(volumes) == {"tmp"}, workload["metadata"]["name"]
         assert "emptyDir" in volumes["tmp"]
+        # Everything else is a Secret mounted read-only (the mTLS certificate, the KEK).
+        assert all(set(v) == {"name", "secret"} for n, v in volumes.items() if n != "tmp")
         for container in containers_of(pod):
-            assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+            mounts = container["volumeMounts"]
+            assert {"name": "tmp", "mountPath": "/tmp"} in mounts
+            assert all(m.get("readOnly") for m in mounts if m["name"] != "tmp"), workload["metadata"]["name"]
 
 
 def test_images_are_pinned_by_tag(rendered: Render) -> None:
     image = rendered.values["image"]
     for workload, pod in _workloads(rendered):
-        service = service_of(workload).removesuffix("-migrate")
+        service = _image_service(service_of(workload))
         for container in containers_of(pod):
             ref = container["image"]
             assert ref == f"{image['registry']}/{image['repository']}/{service}:{image['tag']}"
@@ -198,11 +214,13 @@ def test_images_are_pinned_by_tag(rendered: Render) -> None:
 
 
 def test_shutdown_grace_is_shorter_than_the_kill(rendered: Render) -> None:
-    for deployment in rendered.of_kind("Deployment"):
-        grace = float(
-            rendered.get("ConfigMap", deployment["metadata"]["name"])["data"]["SLUIS_SHUTDOWN_GRACE_SECONDS"]
-        )
-        assert grace < deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    for service in SERVICES:
+        deployment = rendered.get("Deployment", name_of(service))
+        data = rendered.get("ConfigMap", name_of(service))["data"]
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        stopping = float(data["SLUIS_SHUTDOWN_GRACE_SECONDS"]) + float(data.get("SLUIS_DRAIN_SECONDS", 0))
+        stopping += container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        assert stopping < deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
 
 
 def test_pods_spread_over_zones_and_nodes(rendered: Render) -> None:
@@ -256,14 +274,23 @@ def test_settings_describe_the_region(rendered: Render) -> None:
 
 
 def test_client_addresses_are_exactly_the_calls(rendered: Render) -> None:
-    services = {s["metadata"]["name"] for s in rendered.of_kind("Service")}
+    headless = {
+        s["metadata"]["name"] for s in rendered.of_kind("Service") if s["spec"].get("clusterIP") == "None"
+    }
+    namespace = f"sluis-{rendered.region}"
     for caller, callees in EXPECTED_CALLS.items():
+        if caller == "bulk-worker":
+            continue  # reads the gateway's ConfigMap
         data = rendered.get("ConfigMap", name_of(caller))["data"]
         addresses = {k: v for k, v in data.items() if re.fullmatch(r"SLUIS_[A-Z]+_ADDR", k)}
         assert set(addresses) == {f"SLUIS_{c.upper()}_ADDR" for c in callees}, caller
         for callee in callees:
-            host, port = addresses[f"SLUIS_{callee.upper()}_ADDR"].rsplit(":", 1)
-            assert host == name_of(callee) and host in services
+            # dns:/// over the headless Service: every ready pod, spread by round_robin
+            target = addresses[f"SLUIS_{callee.upper()}_ADDR"]
+            host, port = target.removeprefix("dns:///").rsplit(":", 1)
+            assert target.startswith("dns:///")
+            assert host == f"{name_of(callee)}-headless.{namespace}.svc.cluster.local"
+            assert f"{name_of(callee)}-headless" in headless
             assert int(port) == GRPC_PORT
 
 
@@ -317,7 +344,7 @@ def test_the_rendered_text_contains_no_credentials(rendered: Render) -> None:
 def test_every_secret_env_is_wired(rendered: Render) -> None:
     expected = {
         "gateway": {"SLUIS_DATABASE_URL", "SLUIS_REDIS_URL", "SLUIS_SECRET_KEY"},
-        "identity": {"SLUIS_DATABASE_URL", "SLUIS_IDENTITY_KEK", "SLUIS_IDENTITY_EXCHANGE_KEY"},
+        "identity": {"SLUIS_DATABASE_URL", "SLUIS_IDENTITY_EXCHANGE_KEY"},
         "signal": {"SLUIS_DATABASE_URL"},
         "match": {"SLUIS_DATABASE_URL"},
         "notify": {"SLUIS_DATABASE_URL", "SLUIS_REDIS_URL", "SLUIS_SMTP_PASSWORD", "SLUIS_NOTIFY_SECRET_KEY"},
@@ -342,8 +369,9 @@ def test_autoscaling_follows_the_values(rendered: Render) -> None:
             assert hpa["spec"]["scaleTargetRef"]["kind"] == "Deployment"
             assert hpa["spec"]["minReplicas"] == scaling["minReplicas"]
             assert hpa["spec"]["maxReplicas"] == scaling["maxReplicas"]
-            # the HPA owns the replica count
-            assert "replicas" not in deployment["spec"]
+            # The HPA owns the count; the chart keeps the live count (lookup), else minReplicas:
+            # leaving replicas out would make Kubernetes scale to 1 on the upgrade.
+            assert deployment["spec"]["replicas"] == scaling["minReplicas"]
         else:
             assert deployment["spec"]["replicas"] == settings["replicas"]
     assert hpas == {}
@@ -368,11 +396,16 @@ def test_regions_enable_autoscaling_where_it_helps(render_region: Callable[[str]
 
 def test_every_pod_is_default_deny_both_ways(rendered: Render) -> None:
     policies = rendered.of_kind("NetworkPolicy")
+    (deny,) = [p for p in policies if p["spec"]["podSelector"] == {}]
+    assert deny["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert "ingress" not in deny["spec"] and "egress" not in deny["spec"]
     for workload, pod in _workloads(rendered):
         labels = pod["metadata"]["labels"]
-        selecting = [p for p in policies if p["spec"]["podSelector"]["matchLabels"].items() <= labels.items()]
-        assert len(selecting) == 1, workload["metadata"]["name"]
-        assert selecting[0]["spec"]["policyTypes"] == ["Ingress", "Egress"]
+        selecting = [
+            p for p in policies if p["spec"]["podSelector"].get("matchLabels", {}).items() <= labels.items()
+        ]
+        assert len(selecting) == 2, workload["metadata"]["name"]  # the namespace's and its own
+        assert all(p["spec"]["policyTypes"] == ["Ingress", "Egress"] for p in selecting)
 
 
 def test_no_rule_opens_everything(rendered: Render) -> None:
@@ -380,14 +413,14 @@ def test_no_rule_opens_everything(rendered: Render) -> None:
     for policy in rendered.of_kind("NetworkPolicy"):
         for rule in policy["spec"].get("ingress", []):
             assert rule.get("from") and rule.get("ports"), policy["metadata"]["name"]
-        for rule in policy["spec"]["egress"]:
+        for rule in policy["spec"].get("egress", []):
             assert rule.get("to") and rule.get("ports"), policy["metadata"]["name"]
 
 
 def test_grpc_traffic_is_exactly_the_architecture(rendered: Render) -> None:
     allowed_out: dict[str, set[str]] = {}
     allowed_in: dict[str, set[str]] = {}
-    for service in SERVICES:
+    for service in EXPECTED_CALLS:
         spec = _network_policy(rendered, service)["spec"]
         allowed_out[service] = set()
         for rule in spec["egress"]:
@@ -401,25 +434,30 @@ def test_grpc_traffic_is_exactly_the_architecture(rendered: Render) -> None:
                 allowed_in[service] |= _components(rule["from"])
     assert allowed_out == EXPECTED_CALLS
     expected_in = {
-        s: {caller for caller, callees in EXPECTED_CALLS.items() if s in callees} for s in SERVICES
+        s: {caller for caller, callees in EXPECTED_CALLS.items() if s in callees} for s in EXPECTED_CALLS
     }
     assert allowed_in == expected_in
 
 
 def test_identity_admits_only_gateway_signal_and_match(rendered: Render) -> None:
     rules = _network_policy(rendered, "identity")["spec"]["ingress"]
-    peers = [peer for rule in rules for peer in rule["from"]]
+    peers = [peer for rule in rules for peer in rule["from"] if _ports(rule) == {("TCP", GRPC_PORT)}]
     assert all(_is_in_release(peer) for peer in peers)
-    assert _components(peers) == {"gateway", "signal", "match"}
+    assert _components(peers) == {"gateway", "bulk-worker", "signal", "match"}
 
 
 def test_only_the_gateway_admits_the_ingress_controller(rendered: Render) -> None:
     controller = rendered.values["networkPolicy"]["ingressController"]["from"]
+    monitoring = rendered.values["networkPolicy"]["monitoring"]["from"]
     for policy in rendered.of_kind("NetworkPolicy"):
+        if "cnpg.io/cluster" in policy["spec"]["podSelector"].get("matchLabels", {}):
+            continue  # database pods: see test_chart_operators.py
         outside = [
             rule
             for rule in policy["spec"].get("ingress", [])
             if not all(_is_in_release(peer) for peer in rule["from"])
+            # Prometheus on the admin port only
+            and rule != {"from": monitoring, "ports": [{"protocol": "TCP", "port": ADMIN_PORT}]}
         ]
         if policy["metadata"]["name"] == name_of("gateway"):
             assert outside == [{"from": controller, "ports": [{"protocol": "TCP", "port": HTTP_PORT}]}]
@@ -430,6 +468,8 @@ def test_only_the_gateway_admits_the_ingress_controller(rendered: Render) -> Non
 def test_every_pod_may_resolve_names(rendered: Render) -> None:
     dns = rendered.values["networkPolicy"]["egress"]["dns"]["to"]
     for policy in rendered.of_kind("NetworkPolicy"):
+        if policy["spec"]["podSelector"] == {}:
+            continue  # the namespace default deny
         rules = [r for r in policy["spec"]["egress"] if r["to"] == dns]
         assert len(rules) == 1 and _ports(rules[0]) == {("UDP", 53), ("TCP", 53)}
 

@@ -26,6 +26,7 @@ REGION_DRIVEN_PATHS = {
     r"NetworkPolicy:spec\.egress\.TCP/5432\.to": "cnpg.enabled / networkPolicy.egress.database",
     r"NetworkPolicy:spec\.egress\.TCP/6379\.to": "networkPolicy.egress.redis",
     r"NetworkPolicy:spec\.egress\.TCP/587\.to": "networkPolicy.egress.smtp",
+    r"Deployment:spec\.template\.spec\.containers\.[a-z-]+\.resources": "per-region sizing (Rotterdam is larger)",
 }
 
 
@@ -75,6 +76,10 @@ def test_the_regions_have_the_same_resources_but_for_their_choices(
     rotterdam, gelderland = render_region("rotterdam"), render_region("gelderland-midden")
     assert rotterdam.values["cnpg"]["enabled"] is False and gelderland.values["cnpg"]["enabled"] is True
     clusters = {("Cluster", f"{name_of(s)}-db") for s in SERVICES}
+    # CloudNativePG: the Clusters, their nightly backups and their NetworkPolicies
+    clusters |= {
+        (kind, f"{name_of(s)}-db") for s in SERVICES for kind in ("ScheduledBackup", "NetworkPolicy")
+    }
     assert gelderland.kinds_and_names() - rotterdam.kinds_and_names() == (
         clusters | (_autoscaled(gelderland) - _autoscaled(rotterdam))
     )

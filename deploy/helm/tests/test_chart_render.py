@@ -12,13 +12,29 @@ import pytest
 from kubernetes_validate import utils as kube
 from sluis_chart import CHART_DIR, REGIONS, SERVICES, Render, name_of, namespace_of, region_values
 
-# The oldest Kubernetes the chart supports (Chart.yaml kubeVersion) and the newest whose
-# schemas kubernetes-validate ships: a field missing from either fails here.
-KUBE_VERSIONS = ("1.30.0", kube.latest_version())
+
+def _recent_minors(count: int) -> tuple[str, ...]:
+    """The `count` most recent Kubernetes minor versions the installed kubernetes-validate
+    has schemas for (e.g. 1.35, 1.36, 1.37)."""
+    major, minor, _ = (int(p) for p in kube.latest_version().split("."))
+    return tuple(f"{major}.{minor - back}.0" for back in reversed(range(count)))
+
+
+# The three most recent minors kubernetes-validate knows, and the oldest the chart supports
+# (Chart.yaml kubeVersion): a field missing from any of them fails here.
+KUBE_VERSIONS = ("1.30.0", *_recent_minors(3))
 LINT_KUBE_VERSION = "v1.33.0"
 
-# Custom resources kubernetes-validate has no schema for; their shape is asserted below.
-NOT_IN_KUBERNETES_SCHEMAS = {("postgresql.cnpg.io/v1", "Cluster")}
+# Custom resources kubernetes-validate has no schema for; their shape is asserted below and
+# in test_chart_operators.py.
+NOT_IN_KUBERNETES_SCHEMAS = {
+    ("postgresql.cnpg.io/v1", "Cluster"),
+    ("postgresql.cnpg.io/v1", "ScheduledBackup"),
+    ("cert-manager.io/v1", "Certificate"),
+    ("monitoring.coreos.com/v1", "PodMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+}
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -82,7 +98,11 @@ def test_cloudnativepg_clusters_have_the_expected_shape(render_region: Callable[
         assert set(spec) <= {
             "instances",
             "imageName",
+            "postgresql",
             "bootstrap",
+            "externalClusters",
+            "backup",
+            "plugins",
             "storage",
             "resources",
             "inheritedMetadata",
@@ -124,6 +144,9 @@ def _documented_paths(node: dict[str, Any], definitions: dict[str, Any], prefix:
 
 DOCUMENTED_WHOLE = {
     "resources",
+    "synchronous",
+    "affinity",
+    "issuerRef",
     "podSecurityContext",
     "containerSecurityContext",
     "startup",

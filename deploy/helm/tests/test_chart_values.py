@@ -142,6 +142,9 @@ def test_cloudnativepg_needs_no_database_secrets(chart: helm.Chart) -> None:
         region_values("rotterdam"),
         {
             "cnpg": {"enabled": True},
+            "networkPolicy": {
+                "egress": {"kubeApi": {"port": 443, "to": [{"ipBlock": {"cidr": "10.0.0.1/32"}}]}}
+            },
             "services": {s: {"database": {"existingSecret": ""}} for s in ("gateway", "identity", "match")},
         },
     )

@@ -127,3 +127,19 @@ def test_token_bucket() -> None:
 
 def test_work_domains_come_from_the_enum() -> None:
     assert WORK_DOMAINS == ("care", "youth", "education", "work_income", "housing", "safety", "debt")
+
+
+def test_a_migration_behind_a_held_lock_gives_up_instead_of_queueing(new_database, tmp_path) -> None:
+    from services.common.db import migrate
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    (first / "001.sql").write_text("CREATE TABLE t (x int);")
+    (second / "001.sql").write_text("ALTER TABLE t ADD COLUMN y int;")
+    url = new_database("locks", [first])
+    with psycopg.connect(url) as holder:
+        holder.execute("SELECT * FROM t")  # a transaction holding a lock on t stays open
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            migrate(url, [first, second], lock_timeout="200ms")
+    assert migrate(url, [first, second]) == ["b/001.sql"]

@@ -17,6 +17,7 @@ from services.common.errors import FailedPrecondition, InvalidArgument
 from services.common.rekey import PseudonymRekeyer, Resolved, key_version
 from services.identity.domain import bsn_error_reason
 from services.identity.server import MIGRATIONS, IdentitySettings, create_service
+from services.identity.store import initialise_keys
 
 KEK = base64.b64encode(b"r" * 32).decode()
 
@@ -104,6 +105,8 @@ def identity(new_database, run_service):
         rotation_grace_seconds=3.0,
         key_refresh_seconds=0.2,
     )
+    # identity starts only on an initialised key table (`identity init`)
+    initialise_keys(settings.database_url, settings.kek_bytes())
     return run_service(lambda: create_service(settings))
 
 

@@ -13,6 +13,7 @@ from sluis.identity.v1 import identity_pb2_grpc as pb_grpc
 from services.common.clock import FrozenClock
 from services.identity import cli
 from services.identity.server import MIGRATIONS, IdentitySettings, create_service
+from services.identity.store import initialise_keys
 
 KEK = base64.b64encode(b"1" * 32).decode()
 BSNS = ["123456782", "111222333", "999999990"]
@@ -25,6 +26,8 @@ def setup(new_database, run_service):
     settings = IdentitySettings(
         region="test", database_url=url, grpc_listen="127.0.0.1:0", kek=KEK, rotation_grace_seconds=30
     )
+    # identity starts only on an initialised key table (`identity init`)
+    initialise_keys(settings.database_url, settings.kek_bytes())
     svc = run_service(lambda: create_service(settings, clock=clock))
     with grpc.insecure_channel(svc.address) as channel:
         yield pb_grpc.IdentityServiceStub(channel), clock, url, svc, settings

@@ -6,6 +6,7 @@ from sluis.identity.v1 import identity_pb2 as pb
 from sluis.identity.v1 import identity_pb2_grpc as pb_grpc
 
 from services.identity.server import MIGRATIONS, IdentitySettings, create_service
+from services.identity.store import initialise_keys
 
 KEK = base64.b64encode(b"0" * 32).decode()
 
@@ -14,6 +15,8 @@ KEK = base64.b64encode(b"0" * 32).decode()
 def identity(new_database, run_service):
     url = new_database("identity", MIGRATIONS)
     settings = IdentitySettings(region="test", database_url=url, grpc_listen="127.0.0.1:0", kek=KEK)
+    # identity starts only on an initialised key table (`identity init`)
+    initialise_keys(settings.database_url, settings.kek_bytes())
     svc = run_service(lambda: create_service(settings))
     with grpc.insecure_channel(svc.address) as channel:
         yield pb_grpc.IdentityServiceStub(channel)

@@ -11,6 +11,7 @@ from sluis.identity.v1 import identity_pb2_grpc as pb_grpc
 from services.common.config import ConfigError
 from services.identity import cli
 from services.identity.server import MIGRATIONS, IdentitySettings, create_service
+from services.identity.store import initialise_keys
 
 ROTTERDAM, GELDERLAND, UTRECHT = "rotterdam", "gelderland-midden", "utrecht"
 
@@ -29,6 +30,8 @@ def regions(new_database, run_service):
             peer_regions=tuple(peers),
             peer_keys=tuple(f"{r}={k['public_key']}" for r, k in peers.items()),
         )
+        # identity starts only on an initialised key table (`identity init`)
+        initialise_keys(settings.database_url, settings.kek_bytes())
         return run_service(lambda: create_service(settings))
 
     a = start(ROTTERDAM, b"a" * 32, rdam, {GELDERLAND: gm})

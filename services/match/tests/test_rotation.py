@@ -19,6 +19,7 @@ from services.common.rekey import PseudonymRekeyer, Resolved
 from services.identity.server import MIGRATIONS as IDENTITY_MIGRATIONS
 from services.identity.server import IdentitySettings
 from services.identity.server import create_service as create_identity
+from services.identity.store import initialise_keys
 from services.match.server import MIGRATIONS, MatchSettings, create_service
 from services.match.tests.fakes import RecordingNotify
 from services.match.tests.helpers import event
@@ -37,6 +38,8 @@ def identity(new_database, run_service):
         rotation_grace_seconds=1.5,
         key_refresh_seconds=0.2,
     )
+    # identity starts only on an initialised key table (`identity init`)
+    initialise_keys(settings.database_url, settings.kek_bytes())
     return run_service(lambda: create_identity(settings))
 
 

@@ -18,6 +18,7 @@ from services.common.clock import FrozenClock
 from services.identity.server import MIGRATIONS as IDENTITY_MIGRATIONS
 from services.identity.server import IdentitySettings
 from services.identity.server import create_service as create_identity
+from services.identity.store import initialise_keys
 from services.signal.server import MIGRATIONS, SignalSettings, create_service
 from services.signal.tests.helpers import START, Recorder, reason_of, request, start_fake
 
@@ -35,6 +36,8 @@ def identity(new_database, run_service):
         rotation_grace_seconds=1.5,
         key_refresh_seconds=0.2,
     )
+    # identity starts only on an initialised key table (`identity init`)
+    initialise_keys(settings.database_url, settings.kek_bytes())
     return run_service(lambda: create_identity(settings))
 
 

@@ -56,11 +56,33 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 sluis.nl/region: {{ .root.Values.region.id | quote }}
 {{- end }}
 
-{{/* The image of one service: <registry>/<repository>/<service>:<tag>. */}}
+{{/*
+The image of one service: <registry>/<repository>/<service>:<tag>, or @<digest> when
+image.digests.<service> is set (immutable: what was scanned is what runs).
+*/}}
 {{- define "sluis.image" -}}
 {{- $image := .root.Values.image }}
+{{- $digest := index ($image.digests | default dict) .name | default "" }}
+{{- if $digest }}
+{{- printf "%s/%s/%s@%s" $image.registry $image.repository .name $digest }}
+{{- else }}
 {{- printf "%s/%s/%s:%s" $image.registry $image.repository .name $image.tag }}
 {{- end }}
+{{- end }}
+
+{{/*
+The gRPC target of one back end: its headless Service by DNS, so that clients resolve every
+ready pod and spread calls over them (round_robin in services/common/clients.py).
+*/}}
+{{- define "sluis.grpcTarget" -}}
+{{- printf "dns:///%s-headless.%s.svc.%s:%s" (include "sluis.serviceName" .) .root.Release.Namespace .root.Values.clusterDomain (include "sluis.grpcPort" .root) }}
+{{- end }}
+
+{{/* The Secret with one service's mTLS certificate, key and CA (tls.crt, tls.key, ca.crt). */}}
+{{- define "sluis.tlsSecret" -}}
+{{- index (.root.Values.mtls.secretNames | default dict) .name | default (printf "%s-tls" (include "sluis.serviceName" .)) }}
+{{- end }}
+
 
 {{/*
 Who calls whom (gRPC, port 50051): the one source for client addresses, ingress rules and
@@ -149,9 +171,23 @@ SLUIS_MUNICIPALITIES: {{ join "," $values.region.municipalities | quote }}
 SLUIS_GRPC_LISTEN: {{ printf "[::]:%s" (include "sluis.grpcPort" .) | quote }}
 {{- end }}
 {{- range $callee := $calls }}
-{{ printf "SLUIS_%s_ADDR" (upper $callee) }}: {{ printf "%s:%s" (include "sluis.serviceName" (dict "root" $root "name" $callee)) (include "sluis.grpcPort" $) | quote }}
+{{ printf "SLUIS_%s_ADDR" (upper $callee) }}: {{ include "sluis.grpcTarget" (dict "root" $root "name" $callee) | quote }}
+{{- end }}
+SLUIS_ADMIN_LISTEN: {{ printf "0.0.0.0:%v" $values.admin.port | quote }}
+{{- if eq .name "gateway" }}
+PROMETHEUS_MULTIPROC_DIR: "/tmp/metrics"
+{{- else }}
+SLUIS_DRAIN_SECONDS: {{ $values.drainSeconds | quote }}
+SLUIS_GRPC_MAX_CONNECTION_AGE_SECONDS: {{ $values.grpc.maxConnectionAgeSeconds | quote }}
+SLUIS_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS: {{ $values.grpc.maxConnectionAgeGraceSeconds | quote }}
+{{- end }}
+{{- if $values.mtls.enabled }}
+SLUIS_TLS_CERT_FILE: "/etc/sluis/tls/tls.crt"
+SLUIS_TLS_KEY_FILE: "/etc/sluis/tls/tls.key"
+SLUIS_TLS_CA_FILE: "/etc/sluis/tls/ca.crt"
 {{- end }}
 {{- if eq .name "identity" }}
+SLUIS_IDENTITY_KEK_DIR: "/etc/sluis/kek"
 SLUIS_PEER_REGIONS: {{ join "," $values.region.peerRegions | quote }}
 {{- with $svc.peerKeys }}
 {{- $pairs := list }}
@@ -204,7 +240,6 @@ Secret environment of one service: every secret arrives via secretKeyRef, never 
 {{ include "sluis.secretEnv" (dict "env" "SLUIS_REDIS_URL" "name" (required "redis.existingSecret is required: the Secret holding the Redis URL" $values.redis.existingSecret) "key" $values.redis.key) }}
 {{- end }}
 {{- if eq .name "identity" }}
-{{ include "sluis.secretEnv" (dict "env" "SLUIS_IDENTITY_KEK" "name" (required "services.identity.kek.existingSecret is required: the Secret holding the key-encryption key" $svc.kek.existingSecret) "key" $svc.kek.key) }}
 {{- if $svc.exchangeKey.existingSecret }}
 {{ include "sluis.secretEnv" (dict "env" "SLUIS_IDENTITY_EXCHANGE_KEY" "name" $svc.exchangeKey.existingSecret "key" $svc.exchangeKey.key) }}
 {{- end }}
@@ -222,8 +257,24 @@ Secret environment of one service: every secret arrives via secretKeyRef, never 
 
 {{/* The pod-level settings shared by service pods and migration pods. */}}
 {{- define "sluis.podSpecCommon" -}}
+serviceAccountName: {{ include "sluis.serviceAccountName" . }}
 automountServiceAccountToken: false
 enableServiceLinks: false
+{{- with .Values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- with .Values.image.pullSecrets }}
 imagePullSecrets:
   {{- range . }}
@@ -232,6 +283,23 @@ imagePullSecrets:
 {{- end }}
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end }}
+
+{{/* The ServiceAccount of every pod: made by the chart, or an existing one. */}}
+{{- define "sluis.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- .Values.serviceAccount.name | default (include "sluis.fullname" .) }}
+{{- else }}
+{{- .Values.serviceAccount.name | default "default" }}
+{{- end }}
+{{- end }}
+
+{{/* The KEK Secret of identity, mounted as files: one per KEK version ("1", "2", ...). */}}
+{{- define "sluis.kekVolume" -}}
+- name: kek
+  secret:
+    secretName: {{ required "services.identity.kek.existingSecret is required: the Secret holding the key-encryption key versions" .Values.services.identity.kek.existingSecret }}
+    defaultMode: 0400
 {{- end }}
 
 {{/* The writable /tmp: the root filesystem is read-only. */}}
@@ -248,8 +316,15 @@ securityContext:
 
 {{/* Refuse combinations the schema cannot express. */}}
 {{- define "sluis.validate" -}}
-{{- if ge (float64 .Values.shutdownGraceSeconds) (float64 .Values.terminationGracePeriodSeconds) }}
-{{- fail (printf "shutdownGraceSeconds (%v) must be shorter than terminationGracePeriodSeconds (%v): the pod would be killed while draining" .Values.shutdownGraceSeconds .Values.terminationGracePeriodSeconds) }}
+{{- $stopping := addf .Values.shutdownGraceSeconds .Values.drainSeconds .Values.preStopSeconds }}
+{{- if ge (float64 $stopping) (float64 .Values.terminationGracePeriodSeconds) }}
+{{- fail (printf "preStopSeconds + drainSeconds + shutdownGraceSeconds (%v) must be shorter than terminationGracePeriodSeconds (%v): the pod would be killed while draining" $stopping .Values.terminationGracePeriodSeconds) }}
+{{- end }}
+{{- if and .Values.cnpg.enabled .Values.networkPolicy.enabled (not .Values.networkPolicy.egress.kubeApi.to) }}
+{{- fail "networkPolicy.egress.kubeApi.to is empty: the CloudNativePG instance pods must reach the Kubernetes API (list the API server addresses)" }}
+{{- end }}
+{{- if and .Values.mtls.certManager.enabled (not .Values.mtls.certManager.issuerRef.name) }}
+{{- fail "mtls.certManager.issuerRef.name is required: the cert-manager CA Issuer that signs the services' certificates" }}
 {{- end }}
 {{- range $name, $svc := .Values.services }}
 {{- with $svc.autoscaling }}
