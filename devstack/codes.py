@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from devstack.platform import ROOT
-from services.gateway.web import totp
+from services.gateway import totp
 
 
 def main() -> None:

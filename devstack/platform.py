@@ -33,6 +33,8 @@ from services.common.db import migrate
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("identity", "notify", "match", "signal")  # receivers before their producers
 SERVICES = (*BACKENDS, "gateway")
+# Processes without a port of their own: (service whose settings they use, command).
+WORKERS = {"gateway-bulk": ("gateway", "bulk-worker")}
 GRPC_SERVICE = {
     "identity": "sluis.identity.v1.IdentityService",
     "signal": "sluis.signal.v1.SignalService",
@@ -142,10 +144,11 @@ class Platform:
 
     def start_service(self, service: str) -> None:
         log = (self.logdir / f"{service}.log").open("ab")
+        owner, command = WORKERS.get(service, (service, "serve"))
         self.procs[service] = subprocess.Popen(
-            [sys.executable, "-m", f"services.{service}", "serve"],
+            [sys.executable, "-m", f"services.{owner}", command],
             cwd=ROOT,
-            env=self.env(service),
+            env=self.env(owner),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -163,6 +166,8 @@ class Platform:
         raise RuntimeError(f"{service} not ready after {timeout} s (see {self.logdir}/{service}.log)")
 
     def _ready(self, service: str) -> bool:
+        if service in WORKERS:
+            return True  # no probe: running is ready (wait_ready checks that it did not exit)
         if service == "gateway":
             try:
                 return requests.get(f"{self.url}/readyz", timeout=1).status_code == 200
@@ -194,14 +199,14 @@ class Platform:
     def start(self) -> "Platform":
         self._start_infra()
         self.migrate()
-        for service in SERVICES:
+        for service in (*SERVICES, *WORKERS):
             self.start_service(service)
-        for service in SERVICES:
+        for service in (*SERVICES, *WORKERS):
             self.wait_ready(service)
         return self
 
     def stop(self) -> None:
-        for service in reversed(SERVICES):
+        for service in reversed((*SERVICES, *WORKERS)):
             proc = self.procs.pop(service, None)
             if proc is not None and proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

@@ -1,37 +1,33 @@
 """The Flask application factory: routes, the auth hook, the one error handler, logs, traces."""
 
-import atexit
 import logging
 import math
 import secrets
 import time
 from typing import Any
 
-import grpc
 from flask import Flask, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask.sessions import SecureCookieSessionInterface
+from opentelemetry.instrumentation.flask import FlaskInstrumentor
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.common import telemetry
 from services.common.clock import Clock, SystemClock
-from services.common.errors import DomainError, from_rpc_error, http_status, problem
+from services.common.errors import problem
 from services.common.logs import setup_logging
-from services.gateway import auth, idempotency
-from services.gateway.api import API_VERSION, PREFIX, Gateway, HttpProblem
+from services.gateway import auth, idempotency, web
+from services.gateway.api import admin, inbox, matches, meta, signals
+from services.gateway.api import bulk as bulk_api
 from services.gateway.backends import Backends
+from services.gateway.convert import PREFIX
+from services.gateway.errors import HttpProblem, decide
 from services.gateway.limits import credential_limiter
+from services.gateway.openapi import api_version
 from services.gateway.settings import GatewaySettings
 from services.gateway.store import GatewayStore, open_pool
+from services.gateway.usecases import Gateway
 
 log = logging.getLogger("sluis.gateway")
-
-# HTTP errors raised by Flask/Werkzeug itself (routing, limits): stable codes, Dutch detail.
-_HTTP_REASONS: dict[int, tuple[str, str]] = {
-    404: ("not_found", "Deze URL bestaat niet."),
-    405: ("method_not_allowed", "Deze methode is niet toegestaan op deze URL."),
-    413: ("request_too_large", "Het verzoek is te groot."),
-    415: ("unsupported_media_type", "Dit mediatype wordt niet ondersteund."),
-}
-
 
 # On every response, API and portal alike.
 SECURITY_HEADERS = {
@@ -67,54 +63,22 @@ def problem_response(status: int, detail: str, reason: str, extra: dict[str, Any
 
 
 def render_error(exc: Exception) -> Response:
-    """THE error handler: domain errors (local or from a back end), HTTP errors, bugs.
-
-    Portal pages get the same decisions rendered as a Dutch HTML page (web.render_error)."""
-    from services.gateway import web
-
+    """THE error handler: the one decision (errors.decide), rendered as problem+json, or as a
+    Dutch HTML page for the portal (web.render_error)."""
     if web.wants_html():
         return web.render_error(exc)
-    if isinstance(exc, grpc.RpcError):
-        exc = from_rpc_error(exc)
-    if isinstance(exc, HttpProblem):
-        response = problem_response(exc.status, exc.detail, exc.reason, _extra(exc))
-        if exc.status == 429 and "retry_after" in exc.metadata:
-            response.headers["Retry-After"] = exc.metadata["retry_after"]
-        return response
-    if isinstance(exc, DomainError):
-        status = http_status(exc)
-        if status >= 500 and status != 503:
-            log.error("back-end error", extra={"reason": exc.reason, "grpc_code": exc.code.name})
-            return problem_response(500, "Er ging iets mis in SluiS. Probeer het later opnieuw.", "internal")
-        response = problem_response(status, exc.detail, exc.reason, _extra(exc))
-        if status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="sluis"' + (
-                ', error="invalid_token"' if exc.reason == "invalid_credentials" else ""
-            )
-        if status == 503:
-            response.headers["Retry-After"] = "5"
-        return response
-    if isinstance(exc, HTTPException):
-        status = exc.code or 500
-        reason, detail = _HTTP_REASONS.get(status, ("http_error", exc.description or "Fout."))
-        response = problem_response(status, detail, reason)
-        if status == 405:
-            for key, value in exc.get_headers():
-                if key.lower() == "allow":
-                    response.headers["Allow"] = value
-        return response
-    log.exception("unhandled error", extra={"endpoint": request.endpoint})
-    return problem_response(500, "Er ging iets mis in SluiS. Probeer het later opnieuw.", "internal")
+    decision = decide(exc, request.endpoint)
+    response = problem_response(decision.status, decision.detail, decision.reason, decision.extra)
+    response.headers.extend(decision.headers)
+    return response
 
 
-def _extra(err: DomainError) -> dict[str, Any] | None:
-    """Machine-readable extras: the invalid field, the existing signal of a duplicate."""
-    extra: dict[str, Any] = {}
-    if "field" in err.metadata:
-        extra["invalidParams"] = [{"name": err.metadata["field"], "reason": err.detail}]
-    if "existing_signal_id" in err.metadata:
-        extra["existingSignal"] = {"href": f"{PREFIX}/signals/{err.metadata['existing_signal_id']}"}
-    return extra or None
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with `Secure` whenever the request came over https
+    (also when SESSION_COOKIE_SECURE is off because the gateway listens on loopback)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
 
 def create_app(
@@ -139,13 +103,16 @@ def create_app(
         SESSION_COOKIE_SECURE=not _is_local(settings.http_listen),
         PERMANENT_SESSION_LIFETIME=12 * 3600,
     )
+    app.session_interface = SessionCookies()
+    if settings.trusted_proxies > 0:
+        # Only then are X-Forwarded-For/-Proto believed (the client's address and scheme).
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.strict_slashes = True
     # First, so its span exists before our own hooks run (and possibly refuse).
     try:
-        from opentelemetry.instrumentation.flask import FlaskInstrumentor
-
         FlaskInstrumentor().instrument_app(app, excluded_urls="healthz,readyz")
     except Exception:
         log.warning("flask instrumentation unavailable", exc_info=True)
@@ -160,14 +127,13 @@ def create_app(
         settings.redis_url, settings.rate_limit_per_second, settings.rate_limit_burst
     )
 
-    from services.gateway.api import admin, inbox, matches, meta, signals
-    from services.gateway.api import bulk as bulk_api
-    from services.gateway.web import bp as web_bp
-
     app.register_blueprint(meta.bp)
     for bp in (signals.bp, matches.bp, inbox.bp, admin.bp, bulk_api.bp):
         app.register_blueprint(bp, url_prefix=PREFIX)
-    app.register_blueprint(web_bp)
+    app.register_blueprint(web.bp)
+    # Portal forms only (web.guard calls csrf.protect()); the API uses bearer keys, not cookies.
+    app.config.update(WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=None, WTF_CSRF_SSL_STRICT=False)
+    web.csrf.init_app(app)
 
     app.register_error_handler(Exception, render_error)
 
@@ -177,8 +143,6 @@ def create_app(
         g.principal = None
         endpoint = request.endpoint
         if endpoint is not None and endpoint.startswith("web."):
-            from services.gateway import web
-
             web.guard(endpoint)
             return None
         if auth.is_public(endpoint):
@@ -205,7 +169,7 @@ def create_app(
     @app.after_request
     def finish(response: Response) -> Response:
         response = idempotency.finish(gw.store, response)
-        response.headers["API-Version"] = API_VERSION
+        response.headers["API-Version"] = api_version()
         response.headers.setdefault("Cache-Control", "no-store")
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
@@ -223,15 +187,4 @@ def create_app(
         )
         return response
 
-    if settings.bulk_worker:
-        from services.gateway.bulk import BulkWorker
-
-        worker = BulkWorker(
-            gw,
-            chunk_rows=settings.bulk_chunk_rows,
-            stale_seconds=settings.bulk_stale_seconds,
-            inflight=settings.bulk_inflight,
-        ).start()
-        app.extensions["sluis_bulk_worker"] = worker
-        atexit.register(worker.stop)
     return app

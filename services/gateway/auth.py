@@ -72,6 +72,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "web.login_code": PUBLIC,
     "web.login_code_check": PUBLIC,
     "web.logout": PUBLIC,
+    "web.logout_everywhere": frozenset({PROFESSIONAL, ORGANISATION_ADMIN, REGION_ADMIN, OPERATOR}),
     "web.dashboard": frozenset({PROFESSIONAL, ORGANISATION_ADMIN, REGION_ADMIN, OPERATOR}),
     "web.signals": _P,
     "web.new_signal": _P,
@@ -124,6 +125,8 @@ class Principal:
     via_system: bool = False
     # What a system credential may be used for (see SCOPES); people are not scoped.
     scopes: tuple[str, ...] = ()
+    # Logged in to the portal (a session), not calling with an API key.
+    portal: bool = False
 
     @property
     def is_system(self) -> bool:

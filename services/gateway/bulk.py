@@ -13,6 +13,7 @@ import hashlib
 import io
 import logging
 import re
+import signal
 import threading
 import time
 import uuid
@@ -27,10 +28,15 @@ import grpc
 from sluis.identity.v1 import identity_pb2 as ipb
 from sluis.signal.v1 import signal_pb2 as spb
 
+from services.common import telemetry
+from services.common.clock import SystemClock
 from services.common.errors import DomainError, InvalidArgument, from_rpc_error
 from services.gateway import domain
-from services.gateway.api import Gateway
-from services.gateway.store import BulkLoad, Organisation, Professional
+from services.gateway.backends import Backends
+from services.gateway.settings import GatewaySettings
+from services.gateway.store import BulkLoad, GatewayStore, Organisation, Professional, open_pool
+from services.gateway.usecases import Gateway
+from services.gateway.usecases.signals import registration_request
 
 log = logging.getLogger("sluis.gateway.bulk")
 
@@ -136,7 +142,8 @@ class _Prepared:
 
 
 class BulkWorker:
-    """Claims bulk jobs from the gateway database and processes them (one thread per process)."""
+    """Claims bulk jobs from the gateway database and processes them (the bulk-worker process;
+    tests run it in a thread with `start()`)."""
 
     def __init__(
         self,
@@ -161,7 +168,7 @@ class BulkWorker:
 
     # -- the thread -------------------------------------------------------------------------
     def start(self) -> "BulkWorker":
-        self._thread = threading.Thread(target=self._loop, name="bulk-worker", daemon=True)
+        self._thread = threading.Thread(target=self.loop, name="bulk-worker", daemon=True)
         self._thread.start()
         return self
 
@@ -170,7 +177,12 @@ class BulkWorker:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def _loop(self) -> None:
+    def stop_soon(self) -> None:
+        """Ask the loop to stop after the current chunk (safe from a signal handler)."""
+        self._stop.set()
+
+    def loop(self) -> None:
+        """Work until stopped: claim jobs, back off while there is nothing or a failure."""
         failures = 0
         while not self._stop.is_set():
             try:
@@ -308,8 +320,6 @@ class BulkWorker:
 
     def prepare(self, chunk: list[tuple[int, Any]], context: _JobContext) -> _Prepared:
         """Validate a chunk and pseudonymise its BSNs in one call (no side effects)."""
-        from services.gateway.api.signals import registration_request
-
         started = time.perf_counter()
         today = self.gw.today()
         valid: list[domain.BulkRow] = []
@@ -372,3 +382,30 @@ class BulkWorker:
                     errors.append((number, outcome.reason or "refused", ""))
         errors.sort()
         return done, errors
+
+
+def run_worker(settings: GatewaySettings) -> None:
+    """`python -m services.gateway bulk-worker`: its own process (its own Deployment), never
+    a thread of a gunicorn worker. Runs until SIGTERM or SIGINT, then stops between chunks."""
+    telemetry.setup_telemetry("gateway-bulk", settings.region, settings.otel_endpoint)
+    gw = Gateway(
+        settings=settings,
+        store=GatewayStore(open_pool(settings.database_url, max_size=4)),
+        backends=Backends.from_settings(settings),
+        clock=SystemClock(),
+    )
+    worker = BulkWorker(
+        gw,
+        chunk_rows=settings.bulk_chunk_rows,
+        stale_seconds=settings.bulk_stale_seconds,
+        inflight=settings.bulk_inflight,
+    )
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: worker.stop_soon())
+    log.info("bulk worker started", extra={"worker": str(worker.id)})
+    try:
+        worker.loop()
+    finally:
+        gw.backends.close()
+        gw.store.pool.close()
+        log.info("bulk worker stopped", extra={"worker": str(worker.id)})

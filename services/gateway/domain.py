@@ -8,6 +8,8 @@ import hashlib
 import json
 import re
 import secrets
+import uuid
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +20,6 @@ from services.common.errors import InvalidArgument
 INFORMED_PARTIES = ("person", "legalRepresentative", "both")
 INFORMED_METHODS = ("inPerson", "phone", "letter", "email")
 POSTPONE_REASONS = ("safety", "notReachable")
-END_REASONS = ("goalReached", "unjustified", "other")
 LEGAL_BASES = ("consent", "legalGround")
 DOMAINS = ("care", "youth", "education", "work_income", "housing", "safety", "debt")
 SIGNAL_STATUSES = ("active", "archived")
@@ -33,14 +34,65 @@ def invalid(field: str, detail: str, reason: str = "invalid_field") -> InvalidAr
     return InvalidArgument(reason, detail, field=field)
 
 
+MAX_JSON_DEPTH = 32
+
+
 def parse_json(raw: bytes) -> Any:
-    """The request body as JSON; InvalidArgument for anything that is not JSON."""
+    """The request body as JSON; InvalidArgument for anything that is not JSON, nests deeper
+    than MAX_JSON_DEPTH, or holds a lone surrogate (not text; it cannot be stored or sent)."""
     if not raw:
         raise InvalidArgument("invalid_json", "De body ontbreekt; verwacht een JSON-object.")
+    if _depth_exceeds(raw, MAX_JSON_DEPTH):
+        raise InvalidArgument("json_too_deep", f"De JSON is dieper genest dan {MAX_JSON_DEPTH} niveaus.")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidArgument("invalid_json", "De body is geen geldige JSON.") from None
+    _check_text(value, "")
+    return value
+
+
+def _depth_exceeds(raw: bytes, limit: int) -> bool:
+    """Nesting depth of JSON text, counted before parsing (strings skipped)."""
+    depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+def _check_text(value: Any, path: str) -> None:
+    """Every string (and key) must be encodable as UTF-8: a lone surrogate is refused, by field."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise invalid(path or "body", f"Veld '{path or 'body'}' bevat ongeldige tekens.") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            try:
+                key.encode("utf-8")
+            except UnicodeEncodeError:
+                raise invalid(path or "body", "Een veldnaam bevat ongeldige tekens.") from None
+            _check_text(item, where)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_text(item, f"{path}[{i}]")
 
 
 def expect_object(
@@ -88,8 +140,17 @@ def expect_choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Exactly nine ASCII digits: no spaces, no newline, no other digits (fullmatch, not `$`).
+_BSN = re.compile(r"[0-9]{9}")
+# What SMTP and notify accept: one @, no quotes or spaces, a dotted domain.
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+_PHONE = re.compile(r"\+?[0-9][0-9 ()-]{0,24}")
+
+
 def expect_date(value: Any, field: str) -> date:
-    if not isinstance(value, str) or len(value) != 10:
+    """An ISO calendar date YYYY-MM-DD only (Python also reads week dates like 2024-W01-1)."""
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         raise invalid(field, f"Veld '{field}' moet een datum zijn (JJJJ-MM-DD).")
     try:
         return date.fromisoformat(value)
@@ -141,13 +202,19 @@ def parse_informed(value: Any, today: date) -> Informed:
     )
 
 
+def check_bsn(value: str) -> str:
+    """The shape of a BSN (the eleven-test is identity's): exactly 9 ASCII digits."""
+    if not _BSN.fullmatch(value):
+        raise InvalidArgument("bsn_format", "Het BSN moet uit 9 cijfers bestaan.", field="bsn")
+    return value
+
+
 def parse_signal_registration(body: Any, today: date) -> SignalRegistration:
     """Validate POST /v1/signals. The BSN itself is checked by the identity service."""
     obj = expect_object(body, "", ("bsn", "birthDate", "informed"), ("multiProblemAttested", "consentGiven"))
     if not isinstance(obj["bsn"], str):
         raise invalid("bsn", "Veld 'bsn' moet een tekst van 9 cijfers zijn.")
-    if len(obj["bsn"]) > 20:
-        raise InvalidArgument("bsn_format", "Het BSN moet uit 9 cijfers bestaan.", field="bsn")
+    check_bsn(obj["bsn"])
     birth_date = expect_date(obj["birthDate"], "birthDate")
     if birth_date > today:
         raise invalid("birthDate", "De geboortedatum mag niet in de toekomst liggen.", "birth_date_in_future")
@@ -162,30 +229,15 @@ def parse_signal_registration(body: Any, today: date) -> SignalRegistration:
     )
 
 
-def parse_end_reason(body: Any) -> str:
-    obj = expect_object(body, "", ("reason",))
-    return expect_choice(obj["reason"], "reason", END_REASONS)
+_PATH_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def parse_hand_over(body: Any) -> str:
-    obj = expect_object(body, "", ("professionalId",))
-    return expect_uuid(obj["professionalId"], "professionalId")
-
-
-def expect_uuid(value: Any, field: str) -> str:
-    import uuid
-
-    if not isinstance(value, str):
-        raise invalid(field, f"Veld '{field}' moet een id (uuid) zijn.")
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise invalid(field, f"Veld '{field}' moet een id (uuid) zijn.") from None
+def is_path_id(value: str) -> bool:
+    """Ids in a URL path of an impossible shape are unknown, exactly like unknown ids."""
+    return bool(_PATH_ID.fullmatch(value))
 
 
 def is_uuid(value: str) -> bool:
-    import uuid
-
     try:
         uuid.UUID(value)
     except ValueError:
@@ -344,65 +396,56 @@ def parse_professional(body: Any, *, partial: bool) -> dict[str, Any]:
     for key in ("name", "role", "phone"):
         if key in obj:
             out[key] = expect_str(obj[key], key, allow_empty=key != "name")
+    if out.get("phone") and not _PHONE.fullmatch(out["phone"].strip()):
+        raise invalid(
+            "phone", "Veld 'phone' moet een telefoonnummer zijn (cijfers, spaties, +, - en haakjes)."
+        )
     if "email" in obj:
-        email = expect_str(obj["email"], "email", max_len=254)
-        if "@" not in email or " " in email.strip() or email.startswith("@") or email.endswith("@"):
+        email = expect_str(obj["email"], "email", max_len=254).strip()
+        if not _EMAIL.fullmatch(email):
             raise invalid("email", "Veld 'email' moet een e-mailadres zijn.")
-        out["email"] = email.strip().lower()
+        out["email"] = email.lower()
     if "active" in obj:
         out["active"] = expect_bool(obj["active"], "active")
     return out
 
 
-def parse_credential(body: Any) -> tuple[str, list[str]]:
-    """POST of an organisation system's API credential: a name and its scopes."""
-    obj = expect_object(body, "", ("name",), ("scopes",))
-    name = expect_str(obj["name"], "name", max_len=100)
-    scopes = list(CREDENTIAL_SCOPES)
-    if "scopes" in obj:
-        scopes = expect_str_list(obj["scopes"], "scopes", max_items=len(CREDENTIAL_SCOPES))
-        for i, scope in enumerate(scopes):
-            expect_choice(scope, f"scopes[{i}]", CREDENTIAL_SCOPES)
-        if not scopes:
-            raise invalid("scopes", "Geef minstens één scope.")
-    return name, sorted(set(scopes))
+def parse_credential(body: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """A system credential's name and scopes (the body fits the contract's NewApiCredential)."""
+    name = expect_str(body["name"], "name", max_len=100)
+    return name, sorted(set(body.get("scopes", CREDENTIAL_SCOPES)))
 
 
-def parse_rotation(body: Any) -> int:
+def parse_rotation(body: Mapping[str, Any]) -> int:
     """How long the old key keeps working after a rotation (seconds, default 1 day)."""
-    obj = expect_object(body, "", (), ("graceSeconds",))
-    grace = obj.get("graceSeconds", 86400)
-    if not isinstance(grace, int) or isinstance(grace, bool) or not 0 <= grace <= 30 * 86400:
-        raise invalid("graceSeconds", "Veld 'graceSeconds' moet een geheel getal van 0 tot 2592000 zijn.")
-    return grace
+    return int(body.get("graceSeconds", 86400))
 
 
-def parse_coordinator_rules(body: Any) -> tuple[list[str], list[str]]:
-    obj = expect_object(body, "", ("organisationPriority", "domainPriority"))
-    orgs = expect_str_list(obj["organisationPriority"], "organisationPriority", max_items=500)
-    for i, org in enumerate(orgs):
-        expect_uuid(org, f"organisationPriority[{i}]")
-    domains = expect_str_list(obj["domainPriority"], "domainPriority", max_items=len(DOMAINS))
-    for i, d in enumerate(domains):
-        expect_choice(d, f"domainPriority[{i}]", DOMAINS)
+def parse_coordinator_rules(body: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """Priorities of organisations and domains (the body fits NewCoordinatorRules): each at most once."""
+    orgs = [str(uuid.UUID(o)) for o in body["organisationPriority"]]
+    domains = list(body["domainPriority"])
     if len(set(orgs)) != len(orgs) or len(set(domains)) != len(domains):
         raise invalid("organisationPriority", "Een organisatie of domein mag maar één keer voorkomen.")
     return orgs, domains
 
 
-def parse_access_request(body: Any) -> str:
-    obj = expect_object(body, "", ("bsn",))
-    if not isinstance(obj["bsn"], str) or len(obj["bsn"]) > 20:
-        raise invalid("bsn", "Veld 'bsn' moet een tekst van 9 cijfers zijn.")
-    return str(obj["bsn"])
+def check_webhook(url: str, secret: str) -> None:
+    """A webhook needs an https address and a signing secret of at least 16 characters."""
+    if not url.startswith("https://") or len(url) > 2000 or " " in url:
+        raise invalid("url", "Geef een https-adres op voor de webhook.")
+    if len(secret) < 16:
+        raise invalid("secret", "Het ondertekengeheim moet minstens 16 tekens lang zijn.")
 
 
-def parse_objection(body: Any) -> str:
-    """An upheld objection names the signal to remove (from the access-request document)."""
-    obj = expect_object(body, "", ("signalId", "decision"))
-    expect_choice(obj["decision"], "decision", ("upheld",))
-    signal_id = expect_str(obj["signalId"], "signalId", max_len=64)
-    return signal_id
+def per_month(
+    signal_months: list[str], match_months: list[str], last: int = 12
+) -> list[tuple[str, int, int]]:
+    """(month, signals, matches) for the `last` months that had any, oldest first."""
+    signals = Counter(signal_months)
+    matches = Counter(match_months)
+    months = sorted(set(signals) | set(matches))[-last:]
+    return [(m, signals.get(m, 0), matches.get(m, 0)) for m in months]
 
 
 # -- bulk rows -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import re
 from flask import Response, g, request
 
 from services.gateway import auth, domain
-from services.gateway.api import HttpProblem
+from services.gateway.errors import HttpProblem
 from services.gateway.store import GatewayStore
 
 HEADER = "Idempotency-Key"

@@ -34,14 +34,16 @@ class GatewaySettings:
     # Requests per second (sustained) and burst per API credential.
     rate_limit_per_second: float = setting("SLUIS_RATE_LIMIT_PER_SECOND", 50.0)
     rate_limit_burst: int = setting("SLUIS_RATE_LIMIT_BURST", 200)
-    # Run the bulk-load worker thread in this process.
-    bulk_worker: bool = setting("SLUIS_BULK_WORKER", True)
     bulk_chunk_rows: int = setting("SLUIS_BULK_CHUNK_ROWS", 5000)
     # Chunks registered at the same time (commits stay in row order); more helps only when
     # the signal service has spare cores.
     bulk_inflight: int = setting("SLUIS_BULK_INFLIGHT", 1)
     # A running bulk load whose worker has not reported for this long is taken over.
     bulk_stale_seconds: float = setting("SLUIS_BULK_STALE_SECONDS", 60.0)
+    # Reverse proxies in front of the gateway whose X-Forwarded-For/-Proto are trusted (0: none).
+    # Behind one TLS-terminating ingress: 1. Decides the client address (login throttling) and
+    # whether the request came over https (the session cookie is then Secure).
+    trusted_proxies: int = setting("SLUIS_TRUSTED_PROXIES", 0)
     shutdown_grace_seconds: float = setting("SLUIS_SHUTDOWN_GRACE_SECONDS", 10.0)
 
     def check_backends(self) -> None:

@@ -2,8 +2,12 @@
 credentials (hashed), idempotency keys, bulk loads and the audit log.
 
 psycopg 3 sync with a thread-safe pool: Flask serves with threads (gunicorn gthread).
+
+Over 500 lines on purpose: like every service, the gateway keeps all its SQL in one store
+module (style guide), so a reviewer reads every query against the schema in one place.
 """
 
+import secrets
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,6 +22,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from services.common.db import check_sync_connection, connection_kwargs
+from services.common.errors import AlreadyExists
 
 
 def open_pool(url: str, *, max_size: int = 10) -> ConnectionPool:
@@ -288,8 +293,6 @@ class GatewayStore:
                 (professional_id or uuid.uuid4(), organisation_id, name, role, phone, email),
             ).fetchone()
         if row is None:
-            from services.common.errors import AlreadyExists
-
             raise AlreadyExists("email_taken", "Dit e-mailadres is al in gebruik bij een andere organisatie.")
         return row
 
@@ -302,8 +305,6 @@ class GatewayStore:
             try:
                 return cur.execute(query, [*(v for _, v in sets), professional_id]).fetchone()
             except psycopg.errors.UniqueViolation:
-                from services.common.errors import AlreadyExists
-
                 raise AlreadyExists("email_taken", "Dit e-mailadres is al in gebruik.") from None
 
     # -- admins -----------------------------------------------------------------------------
@@ -683,6 +684,12 @@ class GatewayStore:
     ) -> None:
         """Create or replace the portal login of a person (clears failures and lock-out)."""
         with self.transaction() as conn:
+            # A new password and TOTP secret end every session the person had.
+            conn.execute(
+                "UPDATE web_sessions SET revoked_at = now()"
+                " WHERE kind = %s AND subject_id = %s AND revoked_at IS NULL",
+                (kind, subject_id),
+            )
             conn.execute("DELETE FROM web_accounts WHERE kind = %s AND subject_id = %s", (kind, subject_id))
             conn.execute(
                 "INSERT INTO web_accounts (email, kind, subject_id, password_hash, totp_secret)"
@@ -694,7 +701,13 @@ class GatewayStore:
             )
 
     def set_totp_secret(self, email: str, totp_secret: str) -> None:
-        with self.pool.connection() as conn:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE web_sessions s SET revoked_at = now() FROM web_accounts a"
+                " WHERE a.email = %s AND s.kind = a.kind AND s.subject_id = a.subject_id"
+                " AND s.revoked_at IS NULL",
+                (email,),
+            )
             conn.execute(
                 "UPDATE web_accounts SET totp_secret = %s, totp_last_step = 0 WHERE email = %s",
                 (totp_secret, email),
@@ -722,10 +735,63 @@ class GatewayStore:
                 ).rowcount
             )
 
+    # -- portal sessions and login throttling --------------------------------------------------
+    def start_web_session(self, session_id: str, kind: str, subject_id: uuid.UUID) -> None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO web_sessions (id, kind, subject_id) VALUES (%s, %s, %s)",
+                (session_id, kind, subject_id),
+            )
+
+    def web_session_live(self, session_id: str) -> bool:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM web_sessions WHERE id = %s AND revoked_at IS NULL", (session_id,)
+            ).fetchone()
+            return row is not None
+
+    def revoke_web_session(self, session_id: str) -> None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "UPDATE web_sessions SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL",
+                (session_id,),
+            )
+
+    def revoke_web_sessions(self, kind: str, subject_id: uuid.UUID | str) -> int:
+        """Every live session of one person (log out everywhere, password or TOTP reset)."""
+        with self.pool.connection() as conn:
+            return conn.execute(
+                "UPDATE web_sessions SET revoked_at = now()"
+                " WHERE kind = %s AND subject_id = %s AND revoked_at IS NULL",
+                (kind, subject_id),
+            ).rowcount
+
+    def login_throttled(self, key: bytes) -> bool:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM web_login_throttle WHERE key = %s AND locked_until > now()", (key,)
+            ).fetchone()
+            return row is not None
+
+    def login_throttle_failed(self, key: bytes, max_failures: int, lock_seconds: int) -> None:
+        """Count a failure for this key; at max_failures it is locked for lock_seconds. Failures
+        older than the lock time no longer count."""
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO web_login_throttle AS t (key, failures) VALUES (%s, 1)"
+                " ON CONFLICT (key) DO UPDATE SET"
+                " failures = CASE WHEN t.updated_at < now() - make_interval(secs => %s) THEN 1"
+                " ELSE t.failures + 1 END, updated_at = now()",
+                (key, lock_seconds),
+            )
+            conn.execute(
+                "UPDATE web_login_throttle SET failures = 0,"
+                " locked_until = now() + make_interval(secs => %s) WHERE key = %s AND failures >= %s",
+                (lock_seconds, key, max_failures),
+            )
+
     def web_secret(self) -> str:
         """The shared session-signing key of this deployment (created once)."""
-        import secrets
-
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO web_secret (id, secret_key) VALUES (1, %s) ON CONFLICT DO NOTHING",

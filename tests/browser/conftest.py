@@ -97,7 +97,7 @@ class Portal:
         self.axe = axe
 
     def login(self, who: dict[str, Any]) -> None:
-        from services.gateway.web import totp
+        from services.gateway import totp
 
         page = self.page
         page.goto("/inloggen")

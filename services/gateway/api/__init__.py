@@ -1,79 +1,43 @@
-"""The REST API under /v1: blueprints per resource, and what they share.
+"""The REST API under /v1: blueprints per resource, rendering the use cases as JSON.
 
-Handlers are thin: validate (domain), call a back end or the store, map to JSON (convert).
-Errors are raised, never returned: app.handle_error is the one place that renders them.
+Handlers are thin: read the request (the body is validated against docs/api/openapi.yaml by
+the app's hook, domain rules by gateway/domain.py), call a use case (gateway/usecases) and
+map the result to JSON (convert). Errors are raised, never returned: errors.decide is the one
+place that decides them and app.py renders them as problem+json.
 """
 
-import re
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import grpc
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, jsonify, request
 
-from services.common.clock import Clock
-from services.common.errors import DomainError, NotFound, from_rpc_error
 from services.gateway import domain
-from services.gateway.auth import Principal
-from services.gateway.backends import Backends
-from services.gateway.settings import GatewaySettings
-from services.gateway.store import GatewayStore
-
-API_VERSION = "1.0.0"
-PREFIX = "/v1"
-_AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+from services.gateway.convert import href
+from services.gateway.errors import HttpProblem
+from services.gateway.openapi import check_body
 
 
-class HttpProblem(DomainError):
-    """An HTTP-only refusal (415, 413, 422, 429...) that has no gRPC counterpart."""
-
-    def __init__(self, status: int, reason: str, detail: str, **metadata: str) -> None:
-        super().__init__(reason, detail, **metadata)
-        self.status = status
-
-
-@dataclass
-class Gateway:
-    """What a request handler needs; one per Flask app, in app.extensions."""
-
-    settings: GatewaySettings
-    store: GatewayStore
-    backends: Backends
-    clock: Clock
-
-    def today(self) -> date:
-        """Dates (birth, informed) are Dutch calendar dates."""
-        return self.clock.now().astimezone(_AMSTERDAM).date()
-
-
-def gateway() -> Gateway:
-    gw: Gateway = current_app.extensions["sluis_gateway"]
-    return gw
-
-
-def principal() -> Principal:
-    who: Principal = g.principal
-    return who
-
-
-def professional_id() -> str:
-    """The calling professional (the matrix guarantees there is one on professional routes)."""
-    pid = principal().professional_id
-    assert pid is not None
-    return str(pid)
+def body_bytes() -> bytes:
+    """The request body. A chunked body (no Content-Length) is cut at the size limit by
+    Werkzeug without an error; reaching the limit is refused here as 413, not read as JSON."""
+    raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        raise HttpProblem(413, "request_too_large", "Het verzoek is te groot.")
+    return raw
 
 
 def json_body(*, optional: bool = False) -> Any:
-    """The JSON body; with optional=True an empty body reads as {}."""
-    raw = request.get_data(cache=True)
+    """The JSON body, checked against the contract; with optional=True an empty body is {}."""
+    raw = body_bytes()
     if optional and not raw.strip():
         return {}
     mimetype = request.mimetype
-    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        # Also without a Content-Type: a body is only read as JSON when it says so.
         raise HttpProblem(415, "unsupported_media_type", "Stuur de body als application/json.")
-    return domain.parse_json(raw)
+    body = domain.parse_json(raw)
+    check_body(request.method, request.url_rule.rule if request.url_rule else request.path, body)
+    return body
 
 
 def no_query(*allowed: str) -> None:
@@ -88,28 +52,18 @@ def ok(doc: Any, status: int = 200, headers: dict[str, str] | None = None) -> Re
     return response
 
 
-def href(path: str) -> dict[str, str]:
-    return {"href": PREFIX + path}
+def created(doc: dict[str, Any], status: int = 201) -> Response:
+    """A new resource, with its Location."""
+    return ok(doc, status, {"Location": doc["_links"]["self"]["href"]})
 
 
-_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+def list_links(path: str, page: domain.Page, has_next: bool, extra: str = "") -> dict[str, Any]:
+    def at(number: int) -> dict[str, str]:
+        return href(f"{path}?page={number}&pageSize={page.size}{extra}")
 
-
-def require_id(value: str, error: NotFound) -> str:
-    """Path ids of an impossible shape are unknown, exactly like unknown ids."""
-    if not _ID.fullmatch(value):
-        raise error
-    return value
-
-
-def call(method: Any, req: Any, not_found: NotFound | None = None) -> Any:
-    """One back-end call with the deadline; NOT_FOUND becomes `not_found` (one text for
-    unknown and not-yours, whatever the back end said)."""
-    b = gateway().backends
-    try:
-        return method(req, timeout=b.timeout)
-    except grpc.RpcError as exc:
-        err = from_rpc_error(exc)
-        if not_found is not None and isinstance(err, NotFound):
-            raise not_found from None
-        raise err from None
+    links: dict[str, Any] = {"self": at(page.number)}
+    if has_next:
+        links["next"] = at(page.number + 1)
+    if page.number > 1:
+        links["prev"] = at(page.number - 1)
+    return links

@@ -1,41 +1,25 @@
-"""Administration: organisations and their professionals and API credentials (organisation
-and region admins), regional coordinator rules, access requests and objections (region admins).
-
-Who may call what is in auth.MATRIX; which organisation a caller may touch is decided by
-auth.organisation_in_scope. Every change is written to the audit log.
+"""Administration over REST: organisations and their professionals and API credentials
+(organisation and region admins), regional coordinator rules, access requests and objections
+(region admins). What happens (scope, audit) is in usecases/admin.py and usecases/access.py.
 """
 
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response
-from sluis.identity.v1 import identity_pb2 as ipb
 from sluis.match.v1 import match_pb2 as mpb
-from sluis.signal.v1 import signal_pb2 as spb
 
-from services.common.errors import InvalidArgument, NotFound
-from services.common.telemetry import current_trace_id
-from services.gateway import auth, domain
-from services.gateway.api import call, convert, gateway, href, json_body, no_query, ok, principal, require_id
+from services.gateway import convert, domain
+from services.gateway.api import created, json_body, no_query, ok
+from services.gateway.convert import href
 from services.gateway.store import Credential, Organisation, Professional
+from services.gateway.usecases import access, admin, gateway, principal
 
 bp = Blueprint("admin", __name__)
 
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def audit(action: str, target: str, outcome: str = "ok") -> None:
-    who = principal()
-    gateway().store.audit(
-        credential_id=who.credential_id,
-        role=who.role,
-        action=action,
-        target=target,
-        outcome=outcome,
-        trace_id=current_trace_id(),
-    )
 
 
 def organisation_json(org: Organisation) -> dict[str, Any]:
@@ -94,12 +78,11 @@ def credential_json(cred: Credential, api_key: str | None = None) -> dict[str, A
 @bp.get("/organisations")
 def list_organisations() -> Response:
     no_query()
-    who = principal()
-    orgs = gateway().store.organisations(who.region)
-    if who.role == auth.ORGANISATION_ADMIN:
-        orgs = [o for o in orgs if o.id == who.organisation_id]
     return ok(
-        {"organisations": [organisation_json(o) for o in orgs], "_links": {"self": href("/organisations")}}
+        {
+            "organisations": [organisation_json(o) for o in admin.organisations()],
+            "_links": {"self": href("/organisations")},
+        }
     )
 
 
@@ -107,46 +90,21 @@ def list_organisations() -> Response:
 def create_organisation() -> Response:
     no_query()
     body = domain.parse_organisation(json_body(), partial=False)
-    gw = gateway()
-    org = gw.store.create_organisation(
-        region=principal().region,
-        name=body.name or "",
-        legal_basis=body.legal_basis or "consent",
-        legal_ground=body.legal_ground or "",
-        domains=body.domains or [],
-        may_coordinate=bool(body.may_coordinate),
-    )
-    if org is None:
-        raise InvalidArgument("organisation_exists", "Er is al een organisatie met deze naam.", field="name")
-    audit("organisation.create", str(org.id))
-    doc = organisation_json(org)
-    return ok(doc, 201, {"Location": doc["_links"]["self"]["href"]})
+    return created(organisation_json(admin.create_organisation(body)))
 
 
 @bp.get("/organisations/<organisation_id>")
 def get_organisation(organisation_id: str) -> Response:
     no_query()
-    return ok(organisation_json(auth.organisation_in_scope(gateway().store, principal(), organisation_id)))
+    return ok(organisation_json(admin.organisation(organisation_id)))
 
 
 @bp.patch("/organisations/<organisation_id>")
 def update_organisation(organisation_id: str) -> Response:
     no_query()
-    gw = gateway()
-    org = auth.organisation_in_scope(gw.store, principal(), organisation_id)
+    admin.organisation(organisation_id)  # scope first: an unknown organisation is a 404, not a 400
     changes = domain.parse_organisation(json_body(), partial=True).changes()
-    basis = changes.get("legal_basis", org.legal_basis)
-    ground = changes.get("legal_ground", org.legal_ground)
-    if basis == "legalGround" and not ground.strip():
-        raise InvalidArgument("missing_field", "Noem de wettelijke grondslag.", field="legalGround")
-    if "name" in changes and any(
-        o.name == changes["name"] and o.id != org.id for o in gw.store.organisations(org.region)
-    ):
-        raise InvalidArgument("organisation_exists", "Er is al een organisatie met deze naam.", field="name")
-    updated = gw.store.update_organisation(org.id, **changes)
-    assert updated is not None
-    audit("organisation.update", str(org.id))
-    return ok(organisation_json(updated))
+    return ok(organisation_json(admin.update_organisation(organisation_id, changes)))
 
 
 # -- professionals ------------------------------------------------------------------------
@@ -155,12 +113,10 @@ def update_organisation(organisation_id: str) -> Response:
 @bp.get("/organisations/<organisation_id>/professionals")
 def list_professionals(organisation_id: str) -> Response:
     no_query()
-    gw = gateway()
-    org = auth.organisation_in_scope(gw.store, principal(), organisation_id)
-    pros = gw.store.professionals(org.id)
+    org = admin.organisation(organisation_id)
     return ok(
         {
-            "professionals": [professional_json(p) for p in pros],
+            "professionals": [professional_json(p) for p in gateway().store.professionals(org.id)],
             "_links": {"self": href(f"/organisations/{org.id}/professionals")},
         }
     )
@@ -169,66 +125,38 @@ def list_professionals(organisation_id: str) -> Response:
 @bp.post("/organisations/<organisation_id>/professionals")
 def create_professional(organisation_id: str) -> Response:
     no_query()
-    gw = gateway()
-    org = auth.organisation_in_scope(gw.store, principal(), organisation_id)
-    fields = domain.parse_professional(json_body(), partial=False)
-    if gw.store.professional_by_email(fields["email"]) is not None:
-        from services.common.errors import AlreadyExists
-
-        raise AlreadyExists("email_taken", "Dit e-mailadres is al in gebruik.")
-    pro = gw.store.upsert_professional(
-        organisation_id=org.id,
-        name=fields["name"],
-        role=fields.get("role", ""),
-        phone=fields.get("phone", ""),
-        email=fields["email"],
+    org = admin.organisation(organisation_id)
+    pro, _ = admin.create_professional(
+        org, domain.parse_professional(json_body(), partial=False), with_login=False
     )
-    audit("professional.create", str(pro.id))
-    doc = professional_json(pro)
-    return ok(doc, 201, {"Location": doc["_links"]["self"]["href"]})
+    return created(professional_json(pro))
 
 
 @bp.get("/organisations/<organisation_id>/professionals/<professional_id>")
 def get_professional(organisation_id: str, professional_id: str) -> Response:
     no_query()
-    gw = gateway()
-    org = auth.organisation_in_scope(gw.store, principal(), organisation_id)
-    return ok(professional_json(auth.professional_in_scope(gw.store, principal(), org, professional_id)))
+    return ok(professional_json(admin.professional(admin.organisation(organisation_id), professional_id)))
 
 
 @bp.patch("/organisations/<organisation_id>/professionals/<professional_id>")
 def update_professional(organisation_id: str, professional_id: str) -> Response:
     no_query()
-    gw = gateway()
-    org = auth.organisation_in_scope(gw.store, principal(), organisation_id)
-    pro = auth.professional_in_scope(gw.store, principal(), org, professional_id)
-    updated = gw.store.update_professional(pro.id, **domain.parse_professional(json_body(), partial=True))
-    assert updated is not None
-    audit("professional.update", str(pro.id))
-    return ok(professional_json(updated))
+    org = admin.organisation(organisation_id)
+    admin.professional(org, professional_id)
+    changes = domain.parse_professional(json_body(), partial=True)
+    return ok(professional_json(admin.update_professional(org, professional_id, changes)))
 
 
 # -- API credentials of the organisation's systems ------------------------------------------
 
 
-def _credential_in_scope(org: Organisation, credential_id: str) -> Credential:
-    not_found = NotFound("credential_not_found", "API-sleutel niet gevonden.")
-    if not domain.is_uuid(credential_id):
-        raise not_found
-    cred = gateway().store.credential(credential_id)
-    if cred is None or cred.organisation_id != org.id or cred.kind != "system":
-        raise not_found
-    return cred
-
-
 @bp.get("/organisations/<organisation_id>/api-credentials")
 def list_credentials(organisation_id: str) -> Response:
     no_query()
-    gw = gateway()
-    org = auth.organisation_in_scope(gw.store, principal(), organisation_id)
+    org = admin.organisation(organisation_id)
     return ok(
         {
-            "apiCredentials": [credential_json(c) for c in gw.store.credentials(org.id)],
+            "apiCredentials": [credential_json(c) for c in gateway().store.credentials(org.id)],
             "_links": {"self": href(f"/organisations/{org.id}/api-credentials")},
         }
     )
@@ -237,52 +165,27 @@ def list_credentials(organisation_id: str) -> Response:
 @bp.post("/organisations/<organisation_id>/api-credentials")
 def create_credential(organisation_id: str) -> Response:
     no_query()
-    gw = gateway()
-    org = auth.organisation_in_scope(gw.store, principal(), organisation_id)
+    org = admin.organisation(organisation_id)
     name, scopes = domain.parse_credential(json_body())
-    key = domain.new_api_key()
-    cred = gw.store.add_credential(
-        key_hash=domain.hash_api_key(key),
-        kind="system",
-        region=org.region,
-        organisation_id=org.id,
-        name=name,
-        scopes=scopes,
-    )
-    audit("credential.create", str(cred.id))
-    doc = credential_json(cred, key)
-    return ok(doc, 201, {"Location": doc["_links"]["self"]["href"]})
+    return created(credential_json(*admin.create_credential(org, name, scopes)))
 
 
 @bp.post("/organisations/<organisation_id>/api-credentials/<credential_id>/rotate")
 def rotate_credential(organisation_id: str, credential_id: str) -> Response:
     no_query()
-    gw = gateway()
-    org = auth.organisation_in_scope(gw.store, principal(), organisation_id)
-    old = _credential_in_scope(org, credential_id)
+    org = admin.organisation(organisation_id)
+    admin.credential(org, credential_id)
     grace = domain.parse_rotation(json_body(optional=True))
-    key = domain.new_api_key()
-    new = gw.store.rotate_credential(old.id, domain.hash_api_key(key), grace)
-    if new is None:
-        from services.common.errors import FailedPrecondition
-
-        raise FailedPrecondition("credential_revoked", "Een ingetrokken sleutel kan niet worden vervangen.")
-    audit("credential.rotate", str(old.id))
-    doc = credential_json(new, key)
-    return ok(doc, 201, {"Location": doc["_links"]["self"]["href"]})
+    return created(credential_json(*admin.rotate_credential(org, credential_id, grace)))
 
 
 @bp.post("/organisations/<organisation_id>/api-credentials/<credential_id>/revoke")
 def revoke_credential(organisation_id: str, credential_id: str) -> Response:
     no_query()
-    gw = gateway()
-    org = auth.organisation_in_scope(gw.store, principal(), organisation_id)
-    cred = _credential_in_scope(org, credential_id)
+    org = admin.organisation(organisation_id)
+    admin.credential(org, credential_id)
     domain.expect_object(json_body(optional=True), "", ())
-    revoked = gw.store.revoke_credential(cred.id)
-    assert revoked is not None
-    audit("credential.revoke", str(cred.id))
-    return ok(credential_json(revoked))
+    return ok(credential_json(admin.revoke_credential(org, credential_id)))
 
 
 # -- region: coordinator rules, access requests, objections ---------------------------------
@@ -302,55 +205,28 @@ def rules_json(rules: mpb.CoordinatorRules) -> dict[str, Any]:
 @bp.get("/coordinator-rules")
 def get_coordinator_rules() -> Response:
     no_query()
-    b = gateway().backends
-    resp = call(b.match.GetCoordinatorRules, mpb.GetCoordinatorRulesRequest())
-    return ok(rules_json(resp.rules))
+    return ok(rules_json(admin.coordinator_rules()))
 
 
 @bp.put("/coordinator-rules")
 def set_coordinator_rules() -> Response:
     no_query()
     orgs, domains = domain.parse_coordinator_rules(json_body())
-    gw = gateway()
-    known = {str(o.id) for o in gw.store.organisations(principal().region)}
-    for i, org in enumerate(orgs):
-        if org not in known:
-            raise InvalidArgument(
-                "unknown_organisation",
-                "Onbekende organisatie in de prioriteitenlijst.",
-                field=f"organisationPriority[{i}]",
-            )
-    b = gw.backends
-    resp = call(
-        b.match.SetCoordinatorRules,
-        mpb.SetCoordinatorRulesRequest(
-            rules=mpb.CoordinatorRules(organisation_priority=orgs, domain_priority=domains),
-            admin_id=principal().actor_id,
-        ),
-    )
-    audit("coordinator_rules.set", str(resp.rules.version))
-    return ok(rules_json(resp.rules))
+    return ok(rules_json(admin.set_coordinator_rules(orgs, domains)))
 
 
 @bp.post("/access-requests")
 def access_request() -> Response:
     """Inzage (GDPR art. 15): everything SluiS holds on a person, as one document."""
     no_query()
-    bsn = domain.parse_access_request(json_body())
-    gw = gateway()
-    b = gw.backends
-    pseudonym = call(b.identity.Pseudonymise, ipb.PseudonymiseRequest(bsn=bsn)).pseudonym
-    signals = call(
-        b.signal.ListSignalsOnPseudonym, spb.ListSignalsOnPseudonymRequest(pseudonym=pseudonym)
-    ).signals
-    matches = call(
-        b.match.ListMatchesOnPseudonym, mpb.ListMatchesOnPseudonymRequest(pseudonym=pseudonym)
-    ).matches
-    entries = call(b.match.ListAccessLog, mpb.ListAccessLogRequest(pseudonym=pseudonym)).entries
-    names: dict[str, str] = {str(o.id): o.name for o in gw.store.organisations(principal().region)}
-    audit("access_request", "", f"signals={len(signals)} matches={len(matches)} reads={len(entries)}")
-    doc = {
-        "generatedAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    report = access.access_request(domain.check_bsn(json_body()["bsn"]))
+    return ok(access_json(report))
+
+
+def access_json(report: access.AccessReport) -> dict[str, Any]:
+    names = report.organisation_names
+    return {
+        "generatedAt": _iso(gateway().clock.now()),
         "region": principal().region,
         "signals": [
             {
@@ -369,7 +245,7 @@ def access_request() -> Response:
                 "legalGround": s.legal_ground,
                 "informed": convert.informed_json(s.informed),
             }
-            for s in signals
+            for s in report.signals
         ],
         "matches": [
             {
@@ -387,7 +263,7 @@ def access_request() -> Response:
                     None,
                 ),
             }
-            for m in matches
+            for m in report.matches
         ],
         "accessLog": [
             {
@@ -397,24 +273,15 @@ def access_request() -> Response:
                 "outcome": e.outcome,
                 "readAt": convert.iso(e.read_at),
             }
-            for e in entries
+            for e in report.reads
         ],
     }
-    return ok(doc)
 
 
 @bp.post("/objections")
 def uphold_objection() -> Response:
     """An upheld objection (bezwaar): the signal is removed at once, without archive."""
     no_query()
-    signal_id = domain.parse_objection(json_body())
-    not_found = NotFound("signal_not_found", "Signaal niet gevonden.")
-    require_id(signal_id, not_found)
-    b = gateway().backends
-    call(
-        b.signal.RemoveSignal,
-        spb.RemoveSignalRequest(signal_id=signal_id, reason=spb.END_REASON_OBJECTION_UPHELD),
-        not_found,
-    )
-    audit("objection.uphold", signal_id)
+    signal_id = json_body()["signalId"]
+    access.uphold_objection(signal_id)
     return ok({"signalId": signal_id, "decision": "upheld", "_links": {"self": href("/objections")}}, 201)

@@ -1,4 +1,5 @@
-"""Bulk loads: upload a client base (CSV or JSON lines), follow its progress, fetch row errors."""
+"""Bulk loads: upload a client base (CSV or JSON lines), follow its progress, fetch row errors
+(usecases/bulk.py accepts the job; the bulk worker process does the work)."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -6,10 +7,10 @@ from typing import Any
 
 from flask import Blueprint, Response, request, stream_with_context
 
-from services.common.errors import NotFound
-from services.gateway import auth, bulk, domain
-from services.gateway.api import HttpProblem, gateway, href, no_query, ok, principal
+from services.gateway.api import body_bytes, no_query, ok
+from services.gateway.convert import href
 from services.gateway.store import BulkLoad
+from services.gateway.usecases import bulk, gateway
 
 bp = Blueprint("bulk", __name__)
 
@@ -35,57 +36,26 @@ def bulk_json(job: BulkLoad) -> dict[str, Any]:
     }
 
 
-def own_job(bulk_load_id: str) -> BulkLoad:
-    """A job of the caller's organisation; anything else is unknown."""
-    not_found = NotFound("bulk_load_not_found", "Bulklading niet gevonden.")
-    if not domain.is_uuid(bulk_load_id):
-        raise not_found
-    job = gateway().store.bulk_load(bulk_load_id)
-    if job is None or job.organisation_id != principal().organisation_id:
-        raise not_found
-    return job
-
-
 @bp.post("/bulk-loads")
 def create() -> Response:
     no_query()
-    who = principal()
-    file_format = domain.BULK_FORMATS.get(request.mimetype)
-    if file_format is None:
-        raise HttpProblem(
-            415, "unsupported_media_type", "Stuur het bestand als text/csv of application/x-ndjson."
-        )
-    content = request.get_data()
-    rows = bulk.inspect_upload(content, file_format)
-    if rows > domain.BULK_MAX_ROWS:
-        raise HttpProblem(413, "too_many_rows", f"Maximaal {domain.BULK_MAX_ROWS} regels per bestand.")
-    assert who.organisation_id is not None
-    default_pid = str(who.professional_id) if who.role == auth.PROFESSIONAL and who.professional_id else ""
-    job, created = gateway().store.create_bulk_load(
-        organisation_id=who.organisation_id,
-        professional_id=who.professional_id if default_pid else None,
-        credential_id=who.credential_id,
-        content_hash=bulk.content_hash(content, file_format, default_pid),
-        file_format=file_format,
-        rows_total=rows,
-        content=content,
-    )
+    job, new = bulk.create(body_bytes(), request.mimetype)
     doc = bulk_json(job)
     # The same file again: the existing job, nothing new.
-    return ok(doc, 202 if created else 200, {"Location": doc["_links"]["self"]["href"]})
+    return ok(doc, 202 if new else 200, {"Location": doc["_links"]["self"]["href"]})
 
 
 @bp.get("/bulk-loads/<bulk_load_id>")
 def get(bulk_load_id: str) -> Response:
     no_query()
-    return ok(bulk_json(own_job(bulk_load_id)))
+    return ok(bulk_json(bulk.own_job(bulk_load_id)))
 
 
 @bp.get("/bulk-loads/<bulk_load_id>/errors")
 def errors(bulk_load_id: str) -> Response:
     """Row number, reason code and field of every refused row (never the row's content)."""
     no_query()
-    job = own_job(bulk_load_id)
+    job = bulk.own_job(bulk_load_id)
     store = gateway().store
 
     def lines() -> Iterator[str]:

@@ -2,8 +2,9 @@
 
 from flask import Blueprint, Response
 
-from services.gateway.api import gateway, ok
+from services.gateway.api import ok
 from services.gateway.openapi import openapi_document
+from services.gateway.usecases import gateway
 
 bp = Blueprint("meta", __name__)
 

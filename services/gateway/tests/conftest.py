@@ -38,7 +38,6 @@ def settings(gateway_db, fakes):
         match_addr=fakes.address,
         notify_addr=fakes.address,
         rpc_timeout_seconds=5.0,
-        bulk_worker=False,
         log_level="WARNING",
     )
 
@@ -51,9 +50,6 @@ def app(settings, demo):
 
 
 def close_app(application) -> None:
-    worker = application.extensions.get("sluis_bulk_worker")
-    if worker is not None:
-        worker.stop()
     gw = application.extensions["sluis_gateway"]
     gw.backends.close()
     gw.store.pool.close()

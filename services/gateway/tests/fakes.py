@@ -1,5 +1,11 @@
 """Recording fakes of the four back ends, served by a REAL aio gRPC server (GrpcService), so
-the gateway's real client path (channels, deadlines, error mapping) is exercised."""
+the gateway's real client path (channels, deadlines, error mapping) is exercised.
+
+Why fakes here and not the real servers: these tests assert on what the gateway SENT (nothing
+for a refused request, one batch call per bulk chunk, the contact snapshot) and run ~270
+cases in seconds. They keep only the few answers the gateway must render (elfproef, "exists",
+NOT_FOUND); the real rules are tested in each service, and the gateway against the real
+platform in tests/ (test_flow, test_bad_input, browser)."""
 
 import hashlib
 import uuid

@@ -204,30 +204,25 @@ def test_rows_beyond_the_limit_are_refused(client, system, monkeypatch) -> None:
     assert_problem(upload(client, headers, content), 413, "too_many_rows")
 
 
-def test_worker_thread_processes_uploads(settings, demo, system, fakes) -> None:
+def test_worker_thread_processes_uploads(app, client, system) -> None:
+    """The worker loop (the bulk-worker process runs it) picks up an upload on its own."""
     import time
 
-    from services.gateway.app import create_app
-    from services.gateway.backends import Backends
-    from services.gateway.tests.conftest import close_app, replace
-
-    live = replace(settings, bulk_worker=True)
-    app = create_app(live, Backends.from_settings(live))
+    worker = BulkWorker(app.extensions["sluis_gateway"], poll_seconds=0.05).start()
     try:
-        c = app.test_client()
         headers, pros = system
         content, expected = make_file(2000, pros)
-        job = upload(c, headers, content).get_json()
+        job = upload(client, headers, content).get_json()
         deadline = time.monotonic() + 30
         while True:
-            state = c.get(f"/v1/bulk-loads/{job['id']}", headers=headers).get_json()
+            state = client.get(f"/v1/bulk-loads/{job['id']}", headers=headers).get_json()
             if state["state"] == "done":
                 break
             assert time.monotonic() < deadline, state
             time.sleep(0.1)
         assert state["rowsFailed"] == len(expected)
     finally:
-        close_app(app)
+        worker.stop()
 
 
 def test_several_chunks_in_flight_keep_exact_counts(app, client, system, fakes) -> None:

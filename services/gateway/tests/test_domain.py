@@ -6,6 +6,7 @@ import pytest
 
 from services.common.errors import InvalidArgument
 from services.gateway import auth, domain
+from services.gateway.openapi import check_body
 
 TODAY = date(2026, 11, 23)
 GOOD = {
@@ -176,11 +177,17 @@ def test_bulk_csv_rows(values, reason, field) -> None:
     ],
 )
 def test_coordinator_rules(body, ok) -> None:
+    """The contract checks the shape, the domain that nothing comes twice."""
+
+    def parse(body):
+        check_body("PUT", "/v1/coordinator-rules", body)
+        return domain.parse_coordinator_rules(body)
+
     if ok:
-        assert domain.parse_coordinator_rules(body)[1] == body["domainPriority"]
+        assert parse(body)[1] == body["domainPriority"]
     else:
         with pytest.raises(InvalidArgument):
-            domain.parse_coordinator_rules(body)
+            parse(body)
 
 
 def test_control_characters_are_refused() -> None:

@@ -1,6 +1,9 @@
 """The web portal through the Flask test client, against the recording fakes of the back ends:
 login (password + TOTP), sessions, CSRF, lock-out, security headers, every page x every role,
-and the main professional and admin flows."""
+and the main professional and admin flows.
+
+Over 500 lines on purpose: the page x role matrix and the flows share one set of login
+fixtures; newer portal tests (sessions, log out everywhere) live in test_web_sessions.py."""
 
 import re
 import time
@@ -10,9 +13,8 @@ import pytest
 from sluis.notify.v1 import notify_pb2 as npb
 
 from services.common.errors import NotFound
-from services.gateway import auth
+from services.gateway import auth, totp
 from services.gateway.tests.fakes import FakeBackends, FakeNotify
-from services.gateway.web import totp
 
 PASSWORD = "demo-wachtwoord-2026"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from services.gateway.web import totp
+from services.gateway import totp
 
 RFC_KEY = b"12345678901234567890"
 RFC_SECRET = base64.b32encode(RFC_KEY).decode()

@@ -13,7 +13,8 @@ from sluis.signal.v1 import signal_pb2 as spb
 from sluis.types.v1 import types_pb2
 
 from services.common.protos import from_timestamp
-from services.gateway.api import href
+
+PREFIX = "/v1"
 
 PARTY = {
     "person": spb.INFORMED_PARTY_PERSON,
@@ -38,6 +39,11 @@ END_REASON = {
 LEGAL_BASIS = {"consent": spb.LEGAL_BASIS_CONSENT, "legalGround": spb.LEGAL_BASIS_LEGAL_GROUND}
 STATUS = {"active": spb.SIGNAL_STATUS_ACTIVE, "archived": spb.SIGNAL_STATUS_ARCHIVED}
 MATCH_STATUS = {match_pb2.MATCH_STATUS_OPEN: "open", match_pb2.MATCH_STATUS_CLOSED: "closed"}
+
+
+def href(path: str) -> dict[str, str]:
+    """A HAL link to a path under /v1."""
+    return {"href": PREFIX + path}
 
 
 def _reverse(mapping: Mapping[str, int]) -> dict[int, str]:

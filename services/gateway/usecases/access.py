@@ -1,0 +1,49 @@
+"""A person's rights, exercised through a region admin: access (inzage, GDPR art. 15) and an
+upheld objection (bezwaar). The BSN goes to identity only; everything else uses the pseudonym."""
+
+from dataclasses import dataclass
+
+from sluis.identity.v1 import identity_pb2 as ipb
+from sluis.match.v1 import match_pb2 as mpb
+from sluis.signal.v1 import signal_pb2 as spb
+
+from services.gateway import domain
+from services.gateway.usecases import audit, call, gateway, principal, signal_not_found
+
+
+@dataclass
+class AccessReport:
+    """Everything SluiS holds on one person (rendered by the API as one document)."""
+
+    signals: list[spb.Signal]
+    matches: list[mpb.Match]
+    reads: list[mpb.AccessLogEntry]
+    organisation_names: dict[str, str]
+
+
+def access_request(bsn: str) -> AccessReport:
+    gw = gateway()
+    b = gw.backends
+    pseudonym = call(b.identity.Pseudonymise, ipb.PseudonymiseRequest(bsn=bsn)).pseudonym
+    signals = call(
+        b.signal.ListSignalsOnPseudonym, spb.ListSignalsOnPseudonymRequest(pseudonym=pseudonym)
+    ).signals
+    matches = call(
+        b.match.ListMatchesOnPseudonym, mpb.ListMatchesOnPseudonymRequest(pseudonym=pseudonym)
+    ).matches
+    entries = call(b.match.ListAccessLog, mpb.ListAccessLogRequest(pseudonym=pseudonym)).entries
+    names = {str(o.id): o.name for o in gw.store.organisations(principal().region)}
+    audit("access_request", "", f"signals={len(signals)} matches={len(matches)} reads={len(entries)}")
+    return AccessReport(list(signals), list(matches), list(entries), names)
+
+
+def uphold_objection(signal_id: str) -> None:
+    """An upheld objection: the signal is removed at once, without archive."""
+    if not domain.is_path_id(signal_id):
+        raise signal_not_found()
+    call(
+        gateway().backends.signal.RemoveSignal,
+        spb.RemoveSignalRequest(signal_id=signal_id, reason=spb.END_REASON_OBJECTION_UPHELD),
+        signal_not_found(),
+    )
+    audit("objection.uphold", signal_id)

@@ -1,0 +1,98 @@
+"""Portal pages of an organisation admin: professionals (invite, deactivate, reset login),
+the organisation and its API keys (usecases/admin.py, exactly as for the REST API)."""
+
+from flask import flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as Page
+
+from services.common.errors import DomainError
+from services.gateway import domain
+from services.gateway.usecases import admin, gateway
+from services.gateway.web.blueprint import bp, redirect_with_secret
+
+# A new key from the portal keeps working this long after a rotation.
+ROTATION_GRACE_SECONDS = 86400
+
+
+@bp.get("/beheer/professionals")
+def professionals() -> str:
+    org = admin.own_organisation()
+    return render_template(
+        "admin_professionals.html",
+        org=org,
+        professionals=gateway().store.professionals(org.id),
+        values={},
+        errors={},
+    )
+
+
+@bp.post("/beheer/professionals")
+def invite_professional() -> Page | tuple[str, int]:
+    org = admin.own_organisation()
+    body = {k: request.form.get(k, "").strip() for k in ("name", "role", "phone", "email")}
+    try:
+        pro, login = admin.create_professional(
+            org, domain.parse_professional(body, partial=False), with_login=True
+        )
+    except DomainError as err:
+        errors = {err.metadata.get("field", "_form") or "_form": err.detail}
+        return render_template(
+            "admin_professionals.html",
+            org=org,
+            professionals=gateway().store.professionals(org.id),
+            values=body,
+            errors=errors,
+        ), 400
+    return redirect_with_secret(
+        "web.professionals", {"kind": "invite", "name": pro.name, "email": pro.email, **login}
+    )
+
+
+@bp.post("/beheer/professionals/<professional_id>/deactiveren")
+def deactivate_professional(professional_id: str) -> Page:
+    pro = admin.update_professional(
+        admin.own_organisation(), professional_id, {"active": False}, "professional.deactivate"
+    )
+    flash(f"{pro.name} is gedeactiveerd.")
+    return redirect(url_for("web.professionals"))
+
+
+@bp.post("/beheer/professionals/<professional_id>/tweede-factor")
+def reset_second_factor(professional_id: str) -> Page:
+    pro, login = admin.reset_login(admin.own_organisation(), professional_id)
+    return redirect_with_secret(
+        "web.professionals", {"kind": "reset", "name": pro.name, "email": pro.email, **login}
+    )
+
+
+@bp.get("/beheer/organisatie")
+def organisation() -> str:
+    return render_template("admin_organisation.html", org=admin.own_organisation())
+
+
+@bp.get("/beheer/sleutels")
+def credentials() -> str:
+    org = admin.own_organisation()
+    return render_template(
+        "admin_keys.html", org=org, credentials=gateway().store.credentials(org.id), now=gateway().clock.now()
+    )
+
+
+@bp.post("/beheer/sleutels")
+def create_credential() -> Page:
+    name = request.form.get("name", "").strip()[:100] or "koppeling"
+    scopes = [s for s in domain.CREDENTIAL_SCOPES if request.form.get(f"scope-{s}") == "ja"] or ["signals"]
+    cred, key = admin.create_credential(admin.own_organisation(), name, scopes)
+    return redirect_with_secret("web.credentials", {"kind": "key", "name": cred.name, "apiKey": key})
+
+
+@bp.post("/beheer/sleutels/<credential_id>/roteren")
+def rotate_credential(credential_id: str) -> Page:
+    new, key = admin.rotate_credential(admin.own_organisation(), credential_id, ROTATION_GRACE_SECONDS)
+    return redirect_with_secret("web.credentials", {"kind": "key", "name": new.name, "apiKey": key})
+
+
+@bp.post("/beheer/sleutels/<credential_id>/intrekken")
+def revoke_credential(credential_id: str) -> Page:
+    admin.revoke_credential(admin.own_organisation(), credential_id)
+    flash("De sleutel is ingetrokken.")
+    return redirect(url_for("web.credentials"))

@@ -1,0 +1,45 @@
+"""Portal pages of a professional's matches and coordinator actions (usecases/matches.py)."""
+
+from flask import flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as Page
+
+from services.gateway import convert, domain
+from services.gateway.usecases import matches
+from services.gateway.web.blueprint import PAGE_SIZE, bp, who
+
+
+@bp.get("/matches", endpoint="matches")
+def matches_page() -> str:
+    found, _ = matches.page(1, PAGE_SIZE)
+    return render_template("matches.html", matches=[convert.match_json(m) for m in found])
+
+
+@bp.get("/matches/<match_id>")
+def match(match_id: str) -> str:
+    found = matches.get(match_id, "portal")
+    return render_template("match.html", match=convert.match_json(found), me=str(who().professional_id))
+
+
+@bp.post("/matches/<match_id>/regie")
+def take_coordinator(match_id: str) -> Page:
+    matches.take_coordinator(match_id)
+    flash("U bent nu matchregisseur.")
+    return redirect(url_for("web.match", match_id=match_id))
+
+
+@bp.post("/matches/<match_id>/regie/overdragen")
+def hand_over(match_id: str) -> Page:
+    to = request.form.get("professionalId", "")
+    if not domain.is_uuid(to):
+        flash("Kies aan wie u de regie overdraagt.")
+        return redirect(url_for("web.match", match_id=match_id))
+    matches.hand_over(match_id, to)
+    flash("De regie is aangeboden; de ander moet die nog accepteren.")
+    return redirect(url_for("web.match", match_id=match_id))
+
+
+@bp.post("/matches/<match_id>/regie/accepteren")
+def accept(match_id: str) -> Page:
+    matches.accept_coordinator(match_id)
+    flash("U heeft de regie geaccepteerd.")
+    return redirect(url_for("web.match", match_id=match_id))

@@ -1,0 +1,171 @@
+"""Portal pages of a professional's signals: the dashboard, the lists, the registration form,
+renew and end (the work is done by usecases/signals.py, exactly as for the REST API)."""
+
+from datetime import timedelta
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as Page
+
+from services.common.errors import DomainError
+from services.common.protos import from_timestamp
+from services.gateway import auth
+from services.gateway.usecases import gateway, matches, signals
+from services.gateway.web.blueprint import PAGE_SIZE, bp, who
+
+LAPSING_SOON = timedelta(days=30)
+END_REASONS = {"goalReached": "Doel bereikt", "unjustified": "Ten onrechte gemeld", "other": "Andere reden"}
+PARTIES = {
+    "person": "De persoon zelf",
+    "legalRepresentative": "De wettelijk vertegenwoordiger",
+    "both": "Beiden",
+}
+METHODS = {"inPerson": "In een gesprek", "phone": "Telefonisch", "letter": "Per brief", "email": "Per e-mail"}
+POSTPONES = {"safety": "Uitgesteld: veiligheid", "notReachable": "Uitgesteld: niet bereikbaar"}
+# The portal shows at most this many signals per list.
+LIST_LIMIT = 1000
+
+
+@bp.get("/")
+def dashboard() -> str:
+    p = who()
+    if p.role != auth.PROFESSIONAL:
+        return render_template("admin_home.html")
+    active = signals.all_of(str(p.professional_id), "active", LIST_LIMIT)
+    found, _ = matches.page(1, PAGE_SIZE)
+    inbox, _ = matches.inbox_page(True, 1, 1)
+    return render_template(
+        "dashboard.html",
+        active=len(active),
+        matches=sum(1 for m in found if m.status == matches.OPEN),
+        unread=0 if inbox is None else inbox.unread_count,
+    )
+
+
+@bp.get("/signalen", endpoint="signals")
+def signals_page() -> str:
+    now = gateway().clock.now()
+    pid = str(who().professional_id)
+    active = signals.all_of(pid, "active", LIST_LIMIT)
+    lapsing = [
+        s for s in active if (from_timestamp(s.active_until) or now + LAPSING_SOON * 2) - now <= LAPSING_SOON
+    ]
+    rest = [s for s in active if s not in lapsing]
+    return render_template(
+        "signals.html",
+        active=rest,
+        lapsing=lapsing,
+        archived=signals.all_of(pid, "archived", LIST_LIMIT),
+        end_reasons=END_REASONS,
+    )
+
+
+def _form_body(org_consent: bool) -> dict[str, Any]:
+    """The form as the JSON body of POST /v1/signals: one validation for both."""
+    f = request.form
+    informed: dict[str, Any]
+    if f.get("postpone"):
+        informed = {"postponeReason": f.get("postpone", "")}
+    else:
+        informed = {
+            "party": f.get("party", ""),
+            "method": f.get("method", ""),
+            "informedOn": f.get("informedOn", ""),
+        }
+    body: dict[str, Any] = {
+        "bsn": f.get("bsn", "").strip(),
+        "birthDate": f.get("birthDate", ""),
+        "informed": informed,
+        "multiProblemAttested": f.get("multiProblemAttested") == "ja",
+    }
+    if org_consent:
+        body["consentGiven"] = f.get("consentGiven") == "ja"
+    return body
+
+
+# Which form field a refusal belongs to (the message is shown next to it).
+_FIELD_OF = {
+    "bsn": "bsn",
+    "birthDate": "birthDate",
+    "informed": "party",
+    "informed.party": "party",
+    "informed.method": "method",
+    "informed.informedOn": "informedOn",
+    "informed.postponeReason": "postpone",
+    "multiProblemAttested": "multiProblemAttested",
+    "consentGiven": "consentGiven",
+}
+# The API's messages name JSON fields; the form speaks of what the user sees.
+_FORM_TEXT = {
+    "party": "Kies wie er geïnformeerd is, of kies hieronder waarom informeren is uitgesteld.",
+    "method": "Kies hoe er geïnformeerd is.",
+    "informedOn": "Vul in wanneer er geïnformeerd is (niet in de toekomst).",
+    "postpone": "Kies een geldige reden van uitstel.",
+}
+_REASON_FIELD = {
+    "bsn_format": "bsn",
+    "bsn_checksum": "bsn",
+    "multi_problem_required": "multiProblemAttested",
+    "consent_required": "consentGiven",
+}
+
+
+def _signal_form(
+    org: Any, errors: dict[str, str] | None = None, values: dict[str, str] | None = None, status: int = 200
+) -> tuple[str, int]:
+    return (
+        render_template(
+            "signal_new.html",
+            org=org,
+            errors=errors or {},
+            values=values or {},
+            parties=PARTIES,
+            methods=METHODS,
+            postpones=POSTPONES,
+            today=gateway().today().isoformat(),
+        ),
+        status,
+    )
+
+
+@bp.get("/signalen/nieuw")
+def new_signal() -> tuple[str, int]:
+    _pro, org = signals.caller_and_organisation()
+    return _signal_form(org)
+
+
+@bp.post("/signalen/nieuw")
+def register_signal() -> Page | tuple[str, int]:
+    _pro, org = signals.caller_and_organisation()
+    # Never echo the BSN back: on any refusal the form comes back with the BSN field empty.
+    values = {k: v for k, v in request.form.items() if k not in ("bsn", "csrf_token")}
+    try:
+        signal = signals.register(_form_body(org.legal_basis == "consent"))
+    except DomainError as err:
+        field = _FIELD_OF.get(err.metadata.get("field", ""), "") or _REASON_FIELD.get(err.reason, "")
+        errors = {field or "_form": _FORM_TEXT.get(field, err.detail)}
+        if err.reason == "signal_exists":
+            errors = {
+                "_form": "U heeft al een actief signaal op deze persoon. U vindt het bij Mijn signalen."
+            }
+        return _signal_form(org, errors, values, 400)
+    flash("Het signaal is geregistreerd.")
+    return redirect(url_for("web.signals", _anchor=f"signaal-{signal.signal_id}"))
+
+
+@bp.post("/signalen/<signal_id>/verlengen")
+def renew_signal(signal_id: str) -> Page:
+    signals.renew(signal_id)
+    flash("Het signaal is verlengd.")
+    return redirect(url_for("web.signals"))
+
+
+@bp.post("/signalen/<signal_id>/beeindigen")
+def end_signal(signal_id: str) -> Page:
+    reason = request.form.get("reason", "")
+    if reason not in END_REASONS:
+        flash("Kies een reden om het signaal te beëindigen.")
+        return redirect(url_for("web.signals"))
+    signals.end(signal_id, reason)
+    flash("Het signaal is beëindigd.")
+    return redirect(url_for("web.signals"))
