@@ -10,8 +10,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from devstack.certs import make_ca, make_leaf
-from devstack.platform import Platform
 from devstack.fixtures import running_with_demo
+from devstack.platform import Platform
 from tests.helpers import BSNS, Api, by_org, wait_until
 
 
