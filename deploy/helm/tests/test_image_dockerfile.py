@@ -43,7 +43,6 @@ DEV_TOOLS = {
     "aiosmtpd",
     "cryptography",
     "fasteners",
-    "pyyaml",
     "requests",
     "setuptools",
     "pip",

@@ -164,9 +164,11 @@ OTEL_SERVICE_NAME: {{ printf "sluis-%s" .name | quote }}
 {{- with $values.otel.endpoint }}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 {{- end }}
+SLUIS_TRACE_SAMPLE_RATIO: {{ $values.otel.sampleRatio | quote }}
 {{- if eq .name "gateway" }}
 SLUIS_HTTP_LISTEN: {{ printf "0.0.0.0:%s" (include "sluis.httpPort" .) | quote }}
 SLUIS_MUNICIPALITIES: {{ join "," $values.region.municipalities | quote }}
+SLUIS_TRUSTED_PROXIES: {{ $svc.trustedProxies | quote }}
 {{- else }}
 SLUIS_GRPC_LISTEN: {{ printf "[::]:%s" (include "sluis.grpcPort" .) | quote }}
 {{- end }}
@@ -207,6 +209,7 @@ SLUIS_SMTP_USER: {{ $svc.smtp.user | quote }}
 SLUIS_SMTP_STARTTLS: {{ $svc.smtp.starttls | quote }}
 SLUIS_MAIL_FROM: {{ required "services.notify.mailFrom is required: the From: address of notification e-mails" $svc.mailFrom | quote }}
 SLUIS_PORTAL_URL: {{ include "sluis.portalUrl" $root | quote }}
+SLUIS_NOTIFY_CLAIM_SECONDS: {{ $svc.claimSeconds | quote }}
 {{- end }}
 {{- end }}
 
