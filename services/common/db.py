@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 log = logging.getLogger(__name__)
 
@@ -15,16 +15,59 @@ log = logging.getLogger(__name__)
 _SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30000 -c statement_timeout=60000"
 
 
-async def open_pool(url: str, *, name: str, max_size: int = 10, min_size: int = 1) -> AsyncConnectionPool:
-    """Open (and wait for) a connection pool to the service's own database."""
+# How long a request waits for a pooled connection. Short on purpose: with PostgreSQL down a
+# request fails fast (UNAVAILABLE, 503 + Retry-After at the gateway) instead of hanging, and
+# the pool reconnects on its own once the server is back (no restart needed).
+POOL_TIMEOUT_SECONDS = 3.0
+# Client connect timeout (libpq connect_timeout, whole seconds): a dead host fails fast too.
+_CONNECT_TIMEOUT_SECONDS = 3
+
+
+def connection_kwargs(name: str) -> dict[str, object]:
+    """The libpq settings of every pooled connection (back ends and gateway alike)."""
+    return {
+        "application_name": f"sluis-{name}",
+        "options": _SESSION_OPTIONS,
+        "connect_timeout": _CONNECT_TIMEOUT_SECONDS,
+    }
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """True when `exc` means the database cannot be reached right now (not a bad query).
+
+    A pool timeout, a dropped connection (operational error) or a server shutting down: the
+    caller should answer UNAVAILABLE and let the client retry.
+    """
+    if isinstance(exc, PoolTimeout):
+        return True
+    if isinstance(exc, psycopg.errors.AdminShutdown | psycopg.errors.CannotConnectNow):
+        return True
+    # OperationalError without an SQLSTATE: the connection itself failed (server gone).
+    return isinstance(exc, psycopg.OperationalError) and getattr(exc, "sqlstate", None) is None
+
+
+async def open_pool(
+    url: str,
+    *,
+    name: str,
+    max_size: int = 10,
+    min_size: int = 1,
+    timeout: float = POOL_TIMEOUT_SECONDS,
+) -> AsyncConnectionPool:
+    """Open (and wait for) a connection pool to the service's own database.
+
+    `timeout`: seconds a request waits for a connection before PoolTimeout (see
+    is_database_outage); SLUIS_DB_POOL_TIMEOUT_SECONDS in the services' settings.
+    """
     pool = AsyncConnectionPool(
         url,
         min_size=min_size,
         max_size=max_size,
         open=False,
         check=AsyncConnectionPool.check_connection,
-        kwargs={"application_name": f"sluis-{name}", "options": _SESSION_OPTIONS},
+        kwargs=connection_kwargs(name),
         name=name,
+        timeout=timeout,
     )
     await pool.open(wait=True, timeout=30)
     return pool

@@ -13,7 +13,15 @@ from werkzeug.exceptions import HTTPException
 
 from services.common import telemetry
 from services.common.clock import Clock, SystemClock
-from services.common.errors import DomainError, from_rpc_error, http_status, problem
+from services.common.db import is_database_outage
+from services.common.errors import (
+    RETRY_AFTER_SECONDS,
+    DomainError,
+    database_unavailable,
+    from_rpc_error,
+    http_status,
+    problem,
+)
 from services.common.logs import setup_logging
 from services.gateway import auth, idempotency
 from services.gateway.api import API_VERSION, PREFIX, Gateway, HttpProblem
@@ -76,6 +84,8 @@ def render_error(exc: Exception) -> Response:
         return web.render_error(exc)
     if isinstance(exc, grpc.RpcError):
         exc = from_rpc_error(exc)
+    if is_database_outage(exc):
+        exc = database_unavailable()  # the gateway's own database is down: 503, retry later
     if isinstance(exc, HttpProblem):
         response = problem_response(exc.status, exc.detail, exc.reason, _extra(exc))
         if exc.status == 429 and "retry_after" in exc.metadata:
@@ -92,7 +102,7 @@ def render_error(exc: Exception) -> Response:
                 ', error="invalid_token"' if exc.reason == "invalid_credentials" else ""
             )
         if status == 503:
-            response.headers["Retry-After"] = "5"
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     if isinstance(exc, HTTPException):
         status = exc.code or 500
@@ -128,7 +138,11 @@ def create_app(
     setup_logging("gateway", settings.log_level)
     telemetry.setup_telemetry("gateway", settings.region, settings.otel_endpoint)
     app = Flask("sluis-gateway")
-    store = store or GatewayStore(open_pool(settings.database_url, max_size=settings.db_pool_max))
+    store = store or GatewayStore(
+        open_pool(
+            settings.database_url, max_size=settings.db_pool_max, timeout=settings.db_pool_timeout_seconds
+        )
+    )
     # Every gunicorn worker must sign portal sessions with the same key: without
     # SLUIS_SECRET_KEY it is created once in the gateway database.
     app.config["SECRET_KEY"] = settings.secret_key or _shared_secret(store)

@@ -17,20 +17,24 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-# Same per-connection guard rails as the back ends (services.common.db).
-_SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30000 -c statement_timeout=60000"
+from services.common.db import POOL_TIMEOUT_SECONDS, connection_kwargs
+from services.common.errors import FailedPrecondition
 
 
-def open_pool(url: str, *, max_size: int = 10) -> ConnectionPool:
-    """A thread-safe pool to the gateway database, opened here (one per process, after fork)."""
+def open_pool(url: str, *, max_size: int = 10, timeout: float = POOL_TIMEOUT_SECONDS) -> ConnectionPool:
+    """A thread-safe pool to the gateway database, opened here (one per process, after fork).
+
+    Same guard rails as the back ends (services.common.db): a short wait for a connection, so
+    a request fails fast with 503 while PostgreSQL is down."""
     pool = ConnectionPool(
         url,
         min_size=1,
         max_size=max_size,
         open=False,
         check=ConnectionPool.check_connection,
-        kwargs={"application_name": "sluis-gateway", "options": _SESSION_OPTIONS},
+        kwargs=connection_kwargs("gateway"),
         name="gateway",
+        timeout=timeout,
     )
     pool.open(wait=True, timeout=30)
     return pool
@@ -422,6 +426,13 @@ class GatewayStore:
             ).fetchone()
             if old is None:
                 return None
+            # Issue 14 row 12: a key in its grace period already has its one live successor.
+            replaced = conn.execute("SELECT replaced_by FROM api_credentials WHERE id = %s", (credential_id,))
+            if replaced.fetchone() != (None,):
+                raise FailedPrecondition(
+                    "credential_already_rotated",
+                    "Deze sleutel is al vervangen; vervang zo nodig de nieuwe sleutel.",
+                )
             new_id = uuid.uuid4()
             new = cur.execute(
                 q(
