@@ -8,6 +8,7 @@ import asyncio
 import shutil
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import psycopg
@@ -88,8 +89,9 @@ def test_the_interceptor_answers_unavailable_with_retry_after_for_a_database_out
         await server.start()
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                call: Any = channel.unary_unary("/t.T/M")
                 with pytest.raises(grpc.aio.AioRpcError) as exc:
-                    await channel.unary_unary("/t.T/M")(b"", timeout=5)
+                    await call(b"", timeout=5)
                 return exc.value
         finally:
             await server.stop(0)
