@@ -1,12 +1,17 @@
 """Cross-service tests: the real platform as processes (PostgreSQL, Redis, SMTP, 5 services)."""
 
+import contextlib
+import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from devstack.fixtures import CACHE
 from devstack.platform import Platform
 
 # Valid BSNs (11-test) used by the tests; the privacy test searches every table and log for them.
@@ -70,15 +75,28 @@ class Api:
         return self.post("/v1/signals", body)
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    p = Platform(tmp_path_factory.mktemp("platform"))
+@contextlib.contextmanager
+def platform_workdir() -> Iterator[Path]:
+    """A fresh directory for one platform, under the repo's .cache like the shared test cluster:
+    PostgreSQL runs as its own user (as root, in CI), which must reach its data directory, and
+    pytest's private temp root is not reachable for it whenever another pytest run re-locks it."""
+    workdir = CACHE / f"platform-{uuid.uuid4().hex[:10]}"
     try:
-        p.start()
-        p.demo = p.seed_demo()  # type: ignore[attr-defined]
-        yield p
+        yield workdir
     finally:
-        p.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def platform() -> Iterator[Platform]:
+    with platform_workdir() as workdir:
+        p = Platform(workdir)
+        try:
+            p.start()
+            p.demo = p.seed_demo()  # type: ignore[attr-defined]
+            yield p
+        finally:
+            p.stop()
 
 
 @pytest.fixture(scope="module")
