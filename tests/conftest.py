@@ -5,7 +5,6 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,27 +75,27 @@ class Api:
 
 
 @contextlib.contextmanager
-def platform_workdir() -> Iterator[Path]:
-    """A fresh directory for one platform, under the repo's .cache like the shared test cluster:
-    PostgreSQL runs as its own user (as root, in CI), which must reach its data directory, and
-    pytest's private temp root is not reachable for it whenever another pytest run re-locks it."""
+def demo_platform(**kwargs: Any) -> Iterator[Platform]:
+    """The real platform with demo data, in a fresh directory removed afterwards.
+
+    The directory is under the repo's .cache like the shared test cluster: PostgreSQL runs as
+    its own user (as root, in CI), which must reach its data directory, and pytest's private
+    temp root is not reachable for it whenever another pytest run re-locks it."""
     workdir = CACHE / f"platform-{uuid.uuid4().hex[:10]}"
+    p = Platform(workdir, **kwargs)
     try:
-        yield workdir
+        p.start()
+        p.demo = p.seed_demo()  # type: ignore[attr-defined]
+        yield p
     finally:
+        p.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def platform() -> Iterator[Platform]:
-    with platform_workdir() as workdir:
-        p = Platform(workdir)
-        try:
-            p.start()
-            p.demo = p.seed_demo()  # type: ignore[attr-defined]
-            yield p
-        finally:
-            p.stop()
+    with demo_platform() as p:
+        yield p
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from devstack.platform import Platform
-from tests.conftest import Api, by_org, valid_bsns, wait_until
+from tests.conftest import Api, by_org, demo_platform, valid_bsns, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 GRACE_SECONDS = 3.0
@@ -40,14 +40,9 @@ PSEUDONYM_TABLES = {"signal": ("signals",), "match": ("involvements", "matches",
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    p = Platform(tmp_path_factory.mktemp("platform"), extra_env=dict(ROTATION_ENV))
-    try:
-        p.start()
-        p.demo = p.seed_demo()  # type: ignore[attr-defined]
+def platform() -> Iterator[Platform]:
+    with demo_platform(extra_env=dict(ROTATION_ENV)) as p:
         yield p
-    finally:
-        p.stop()
 
 
 def rotate(platform: Platform, *args: str) -> dict[str, Any]:

@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import tarfile
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,19 +68,11 @@ def ensure_axe() -> Path:
 
 @pytest.fixture(scope="module")
 def platform() -> Iterator[Any]:
-    """The real platform, like tests/conftest.py's, but in a private temporary directory:
-    other pytest runs on this machine rotate /tmp/pytest-of-<user> under our feet."""
-    from devstack.platform import Platform
+    """The real platform, like tests/conftest.py's (the same helper)."""
+    from tests.conftest import demo_platform
 
-    workdir = Path(tempfile.mkdtemp(prefix="sluis-browser-"))
-    p = Platform(workdir)
-    try:
-        p.start()
-        p.demo = p.seed_demo()  # type: ignore[attr-defined]
+    with demo_platform() as p:
         yield p
-    finally:
-        p.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running on this
