@@ -26,6 +26,7 @@ import pytest
 import requests
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from psycopg import sql
 
 from devstack.platform import SERVICES
@@ -65,6 +66,9 @@ JSON_WRITES = [
     if m != "GET" and "application/json" in op.get("requestBody", {}).get("content", {})
 ]
 TALLY: Counter[str] = Counter()
+# Rows that record a request itself, by design also for a refused one: the stored answer of an
+# Idempotency-Key (replayed on a retry) and match's log of who looked at what. Not partial writes.
+RECORDS_OF_REQUESTS = {"gateway.idempotency_keys", "match.access_log"}
 
 
 # --- the platform's state -----------------------------------------------------------------
@@ -76,7 +80,7 @@ def row_counts(platform: Any) -> dict[str, int]:
     for service in SERVICES:
         with psycopg.connect(platform.database_urls[service]) as conn:
             for (table,) in conn.execute("SELECT relname FROM pg_stat_user_tables ORDER BY 1").fetchall():
-                if table in ("schema_migrations", "outbox"):
+                if table in ("schema_migrations", "outbox") or f"{service}.{table}" in RECORDS_OF_REQUESTS:
                     continue
                 query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
                 counts[f"{service}.{table}"] = conn.execute(query).fetchone()[0]  # type: ignore[index]
@@ -153,15 +157,29 @@ def _example_body(op: dict[str, Any]) -> dict[str, Any]:
     return {name: "x" for name in props} or {"x": "x"}
 
 
+def _by_id(operation_id: str) -> tuple[str, str, dict[str, Any]]:
+    return next(t for t in OPERATIONS if t[2]["operationId"] == operation_id)
+
+
+# Bodies that are valid except for the one free-text field that gets the lone surrogate, so
+# the text travels as far as it can (database, gRPC) instead of being refused for another field.
+SURROGATE_TARGETS = [
+    ("createApiCredential", lambda text: {"name": text}),
+    ("createProfessional", lambda text: {"name": text, "email": f"fuzz-{uuid.uuid4().hex}@example.org"}),
+    (
+        "createProfessional",
+        lambda text: {"name": "Fuzz", "email": f"fuzz-{uuid.uuid4().hex}@example.org", "role": text},
+    ),
+    ("updateOrganisation", lambda text: {"name": text}),
+]
+
+
 @st.composite
 def with_surrogate(draw: st.DrawFn) -> tuple[tuple[str, str, dict[str, Any]], bytes]:
-    target = draw(st.sampled_from(JSON_WRITES))
-    body = _example_body(target[2])
-    field = draw(st.sampled_from(sorted(body)))
+    operation_id, make = draw(st.sampled_from(SURROGATE_TARGETS))
     text = draw(st.text(max_size=5)) + draw(SURROGATES) + draw(st.text(max_size=5))
-    body[field] = text if draw(st.booleans()) else {"nested": [text]}
-    # ensure_ascii writes the lone surrogate as the \\udXXX escape a client would send.
-    return target, json.dumps(body).encode()
+    # ensure_ascii writes the lone surrogate as the \udXXX escape a client would send.
+    return _by_id(operation_id), json.dumps(make(text)).encode()
 
 
 @st.composite
@@ -365,7 +383,10 @@ def _schema_run(platform, keys, mode: GenerationMode, operation_id: str) -> Coun
         check_answer(response, f"{mode.value}:{operation_id}")
         seen[response.status_code] += 1
 
-    run()
+    try:
+        run()
+    except Unsatisfiable:
+        assert mode == GenerationMode.NEGATIVE  # nothing to make invalid: no parameters, no body
     return seen
 
 
