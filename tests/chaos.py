@@ -126,9 +126,11 @@ def make_jobs(rng: random.Random, professionals: list[dict[str, Any]], count: in
         orgs.setdefault(p["organisation"], []).append(p)
     bsns = valid_bsns(count, start=start)
     jobs: list[Job] = []
-    for bsn in bsns:
+    for i, bsn in enumerate(bsns):
         roll = rng.random()
-        if roll < 0.6:
+        if i % 8 == 3:  # a refused request early and regularly, however little load gets through
+            jobs.append(Job("rejected", bsn, [rng.choice(professionals)]))
+        elif roll < 0.6:
             chosen_orgs = rng.sample(sorted(orgs), k=min(len(orgs), rng.choice((2, 3))))
             pros = [rng.choice(orgs[o]) for o in chosen_orgs]
             jobs.append(Job("match", bsn, pros))

@@ -112,3 +112,10 @@ def test_the_connection_goes_to_the_checked_address_with_the_original_host(recei
     with pytest.raises(netguard.UnsafeDestination):
         netguard.connection(f"http://localhost:{receiver}/sluis/hook", 5)
     assert len(_Recorder.seen) == 1
+
+
+def test_a_name_that_does_not_resolve_yet_may_be_registered_but_is_not_called() -> None:
+    netguard.check_url("https://zaaksysteem.kredietbank.example/sluis")  # checked at delivery
+    with pytest.raises(netguard.UnsafeDestination) as exc:
+        netguard.connection("https://zaaksysteem.kredietbank.example/sluis", timeout=1)
+    assert exc.value.reason == "unresolvable"
