@@ -151,11 +151,8 @@ def check_url(url: str, allow: Sequence[IPNetwork] = ()) -> None:
         resolve(host, port, allow)
     except UnsafeDestination as exc:
         if exc.reason == "unresolvable":
-            detail = "De host van de webhook-URL is niet te vinden."
-        else:
-            detail = (
-                "De webhook-URL wijst naar een intern of gereserveerd netwerkadres; dat is niet toegestaan."
-            )
+            return  # not internal now; checked again at every delivery (a transient failure there)
+        detail = "De webhook-URL wijst naar een intern of gereserveerd netwerkadres; dat is niet toegestaan."
         raise InvalidArgument("webhook_url_not_allowed", detail, field="url") from None
 
 
