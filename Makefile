@@ -10,7 +10,7 @@ PROTOS := $(shell find proto -name '*.proto')
 WORKERS ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help setup proto lint test test-unit test-e2e run demo-codes bench schema clean restore-rehearsal
+.PHONY: help setup proto lint test test-unit test-e2e run demo-codes bench schema chaos fuzz clean restore-rehearsal
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,17 @@ bench: setup ## benchmarks with their baselines (see README)
 
 schema: setup ## regenerate each service's schema.sql from its migrations (see devstack/schema.py)
 	$(PY) -m devstack.schema
+
+# Longer runs of the continuous-proof tests (short profiles run in `make test`).
+CHAOS_SECONDS ?= 300
+CHAOS_SEED ?= 14
+FUZZ_EXAMPLES ?= 10000
+
+chaos: setup ## kill every service at seeded random moments under load for CHAOS_SECONDS (default 300)
+	SLUIS_CHAOS_SECONDS=$(CHAOS_SECONDS) SLUIS_CHAOS_SEED=$(CHAOS_SEED) $(BIN)/pytest -q -s -p no:xdist tests/test_chaos.py
+
+fuzz: setup ## every public endpoint with FUZZ_EXAMPLES generated inputs (default 10000)
+	SLUIS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -s -p no:xdist tests/test_fuzz.py
 
 clean: ## remove the venv, generated code and local data
 	rm -rf $(VENV) build .local .cache

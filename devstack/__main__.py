@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack.mailview import MailView
-from devstack.platform import ROOT, Platform
+from devstack.platform import ROOT, Platform, Supervisor
 from devstack.traces import TraceCollector
 
 DEMO_BSNS = ("111222333", "123456782")
@@ -106,12 +106,12 @@ def main() -> None:
         # Ctrl-C and SIGTERM both stop cleanly, even where a parent shell ignored SIGINT.
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stopping.set())
+        # A crashed service is restarted with back-off, as Kubernetes would; the rest runs on.
+        supervisor = Supervisor(platform)
         try:
-            while not stopping.wait(1.0):
-                for name, proc in list(platform.procs.items()):
-                    if proc.poll() is not None:
-                        print(f"{name} is gestopt (code {proc.returncode}); zie {platform.logdir}/{name}.log")
-                        stopping.set()
+            while not stopping.wait(0.5):
+                for message in supervisor.poll():
+                    print(message, flush=True)
         except KeyboardInterrupt:
             pass
         view.stop()

@@ -128,7 +128,8 @@ class ServiceThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)  # type: ignore[arg-type]
 
     def stop(self) -> None:
-        if self.loop is not None and self._stop is not None:
+        """Stop the service; a second call (a test stopped it early) does nothing."""
+        if self.loop is not None and self._stop is not None and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(30)
 

@@ -207,6 +207,13 @@ class Platform:
         self.start_service(service)
         self.wait_ready(service)
 
+    def crash(self, service: str) -> None:
+        """SIGKILL a service and leave it for the supervisor to restart (as a pod would be)."""
+        proc = self.procs[service]
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+
     def seed_demo(self) -> dict[str, object]:
         from services.gateway.demo import seed_demo
 
@@ -239,6 +246,68 @@ class Platform:
 
     def logs(self) -> str:
         return "".join(p.read_text(errors="replace") for p in sorted(self.logdir.glob("*.log")))
+
+
+def restart_delay(attempt: int, base: float, cap: float) -> float:
+    """Seconds before restart number `attempt` (1-based) of a crashed service: doubling, capped
+    (Kubernetes' CrashLoopBackOff does the same from 10 s to 5 min)."""
+    return float(min(cap, base * 2 ** min(attempt - 1, 30)))
+
+
+@dataclass
+class Supervisor:
+    """Restarts crashed services with back-off instead of stopping the platform.
+
+    Call `poll()` regularly; it returns what happened, in Dutch, for the console. A service
+    that stayed up for `stable_after` seconds starts again from the shortest delay.
+    """
+
+    platform: Platform
+    base: float = 1.0
+    cap: float = 30.0
+    stable_after: float = 60.0
+    attempts: dict[str, int] = field(default_factory=dict)
+    restarts: int = 0
+    _due: dict[str, float] = field(default_factory=dict)
+    _started: dict[str, float] = field(default_factory=dict)
+    _waiting: set[str] = field(default_factory=set)
+
+    def poll(self, now: float | None = None) -> list[str]:
+        now = time.monotonic() if now is None else now
+        messages: list[str] = []
+        for name in SERVICES:
+            if name in self._due:
+                if now >= self._due[name]:
+                    del self._due[name]
+                    self.platform.start_service(name)
+                    self._started[name] = now
+                    self._waiting.add(name)
+                    self.restarts += 1
+                    messages.append(f"{name} wordt herstart (poging {self.attempts[name]})")
+                continue
+            proc = self.platform.procs.get(name)
+            if proc is None:
+                continue
+            if proc.poll() is not None:
+                self._waiting.discard(name)
+                if now - self._started.get(name, now - self.stable_after) >= self.stable_after:
+                    self.attempts[name] = 0
+                self.attempts[name] = self.attempts.get(name, 0) + 1
+                delay = restart_delay(self.attempts[name], self.base, self.cap)
+                self._due[name] = now + delay
+                messages.append(
+                    f"{name} is gestopt (code {proc.returncode}); herstart over {delay:g} s"
+                    f" (zie {self.platform.logdir}/{name}.log)"
+                )
+            elif name in self._waiting and self.platform._ready(name):
+                self._waiting.discard(name)
+                messages.append(f"{name} draait weer")
+        return messages
+
+    def settled(self) -> bool:
+        """No restart pending and every restarted service ready again."""
+        self.poll()
+        return not self._due and not self._waiting
 
 
 @contextlib.contextmanager

@@ -68,6 +68,15 @@ class EmbeddedPostgres:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+    def halt(self) -> None:
+        """Stop the server process but keep this object (outage tests): clients are cut off."""
+        _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.datadir, user=self.server.system_user)  # type: ignore[attr-defined]
+
+    def resume(self) -> None:
+        """Start the halted server again, same socket and options (pg_ctl reuses postmaster.opts)."""
+        _commands.pg_ctl(["-w", "restart"], pgdata=self.datadir, user=self.server.system_user)  # type: ignore[attr-defined]
+        self.server._postmaster_info = PostmasterInfo.read_from_pgdata(self.datadir)
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.cleanup()

@@ -84,6 +84,8 @@ class ServiceSettings:
     otel_endpoint: str = setting("OTEL_EXPORTER_OTLP_ENDPOINT", "")
     shutdown_grace_seconds: float = setting("SLUIS_SHUTDOWN_GRACE_SECONDS", 10.0)
     db_pool_max: int = setting("SLUIS_DB_POOL_MAX", 10)
+    # Seconds a request waits for a database connection before failing with UNAVAILABLE.
+    db_pool_timeout_seconds: float = setting("SLUIS_DB_POOL_TIMEOUT_SECONDS", 3.0)
     rpc_timeout_seconds: float = setting("SLUIS_RPC_TIMEOUT_SECONDS", 5.0)
     # Plain HTTP for probes and Prometheus (/livez, /readyz, /metrics); empty: not served.
     admin_listen: str = setting("SLUIS_ADMIN_LISTEN", "")

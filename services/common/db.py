@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import psycopg.sql
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 log = logging.getLogger(__name__)
 
@@ -18,11 +18,6 @@ MIGRATION_LOCK_TIMEOUT = "10s"
 
 # The gateway's sync pool uses them too (connection_kwargs), so the rails are set once.
 SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30000 -c statement_timeout=60000"
-
-
-def connection_kwargs(name: str) -> dict[str, str]:
-    """Connection parameters of every pool: the service's name and the session guard rails."""
-    return {"application_name": f"sluis-{name}", "options": SESSION_OPTIONS}
 
 
 async def _check_connection(conn: psycopg.AsyncConnection) -> None:
@@ -37,8 +32,50 @@ def check_sync_connection(conn: psycopg.Connection) -> None:
         ConnectionPool.check_connection(conn)
 
 
-async def open_pool(url: str, *, name: str, max_size: int = 10, min_size: int = 1) -> AsyncConnectionPool:
-    """Open (and wait for) a connection pool to the service's own database."""
+# How long a request waits for a pooled connection. Short on purpose: with PostgreSQL down a
+# request fails fast (UNAVAILABLE, 503 + Retry-After at the gateway) instead of hanging, and
+# the pool reconnects on its own once the server is back (no restart needed).
+POOL_TIMEOUT_SECONDS = 3.0
+# Client connect timeout (libpq connect_timeout, whole seconds): a dead host fails fast too.
+_CONNECT_TIMEOUT_SECONDS = 3
+
+
+def connection_kwargs(name: str) -> dict[str, object]:
+    """The libpq settings of every pooled connection (back ends and gateway alike)."""
+    return {
+        "application_name": f"sluis-{name}",
+        "options": SESSION_OPTIONS,
+        "connect_timeout": _CONNECT_TIMEOUT_SECONDS,
+    }
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """True when `exc` means the database cannot be reached right now (not a bad query).
+
+    A pool timeout, a dropped connection (operational error) or a server shutting down: the
+    caller should answer UNAVAILABLE and let the client retry.
+    """
+    if isinstance(exc, PoolTimeout):
+        return True
+    if isinstance(exc, psycopg.errors.AdminShutdown | psycopg.errors.CannotConnectNow):
+        return True
+    # OperationalError without an SQLSTATE: the connection itself failed (server gone).
+    return isinstance(exc, psycopg.OperationalError) and getattr(exc, "sqlstate", None) is None
+
+
+async def open_pool(
+    url: str,
+    *,
+    name: str,
+    max_size: int = 10,
+    min_size: int = 1,
+    timeout: float = POOL_TIMEOUT_SECONDS,
+) -> AsyncConnectionPool:
+    """Open (and wait for) a connection pool to the service's own database.
+
+    `timeout`: seconds a request waits for a connection before PoolTimeout (see
+    is_database_outage); SLUIS_DB_POOL_TIMEOUT_SECONDS in the services' settings.
+    """
     pool = AsyncConnectionPool(
         url,
         min_size=min_size,
@@ -47,6 +84,7 @@ async def open_pool(url: str, *, name: str, max_size: int = 10, min_size: int = 
         check=_check_connection,
         kwargs=connection_kwargs(name),
         name=name,
+        timeout=timeout,
     )
     await pool.open(wait=True, timeout=30)
     return pool

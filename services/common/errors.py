@@ -60,6 +60,22 @@ class ResourceExhausted(DomainError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
+class Unavailable(DomainError):
+    """Temporarily unable to serve (database down, a peer away): the caller may retry."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+
+
+# Seconds a client is told to wait (Retry-After) when SluiS is temporarily unavailable.
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_DETAIL = "Een onderdeel van SluiS is tijdelijk niet bereikbaar. Probeer het later opnieuw."
+
+
+def database_unavailable() -> Unavailable:
+    """The error for a database that cannot be reached right now (fail fast, retry later)."""
+    return Unavailable("service_unavailable", UNAVAILABLE_DETAIL, retry_after=str(RETRY_AFTER_SECONDS))
+
+
 _BY_CODE: dict[grpc.StatusCode, type[DomainError]] = {
     cls.code: cls
     for cls in (
@@ -70,6 +86,7 @@ _BY_CODE: dict[grpc.StatusCode, type[DomainError]] = {
         PermissionDenied,
         Unauthenticated,
         ResourceExhausted,
+        Unavailable,
     )
 }
 
@@ -121,7 +138,7 @@ def from_rpc_error(error: grpc.RpcError) -> DomainError:
             metadata[key[len(_META_PREFIX) :].replace("-", "_")] = text
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         reason = "service_unavailable"
-        detail = "Een onderdeel van SluiS is tijdelijk niet bereikbaar. Probeer het later opnieuw."
+        detail = UNAVAILABLE_DETAIL
     cls = _BY_CODE.get(code, DomainError)
     err = cls(reason, detail, **metadata)
     err.code = code

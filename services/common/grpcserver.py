@@ -33,7 +33,8 @@ from grpc_reflection.v1alpha import reflection
 from services.common import metrics, telemetry
 from services.common.clients import tls_settings
 from services.common.config import ServiceSettings, describe
-from services.common.errors import DomainError
+from services.common.db import is_database_outage
+from services.common.errors import DomainError, database_unavailable
 from services.common.logs import setup_logging
 
 log = logging.getLogger("sluis.grpc")
@@ -100,7 +101,14 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             except asyncio.CancelledError:
                 code = grpc.StatusCode.CANCELLED
                 raise
-            except Exception:
+            except Exception as exc:
+                if is_database_outage(exc):
+                    # PostgreSQL away: fail fast with a status the caller may retry.
+                    err = database_unavailable()
+                    code, reason = err.code, err.reason
+                    log.warning("database unavailable", extra={"method": method, "error": type(exc).__name__})
+                    context.set_trailing_metadata(err.trailing_metadata())
+                    await context.abort(err.code, err.detail)
                 code = grpc.StatusCode.INTERNAL
                 log.exception("unhandled error", extra={"method": method})
                 await context.abort(grpc.StatusCode.INTERNAL, "Interne fout in SluiS.")

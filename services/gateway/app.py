@@ -92,7 +92,11 @@ def create_app(
     setup_logging("gateway", settings.log_level)
     telemetry.setup_telemetry("gateway", settings.region, settings.otel_endpoint)
     app = Flask("sluis-gateway")
-    store = store or GatewayStore(open_pool(settings.database_url, max_size=settings.db_pool_max))
+    store = store or GatewayStore(
+        open_pool(
+            settings.database_url, max_size=settings.db_pool_max, timeout=settings.db_pool_timeout_seconds
+        )
+    )
     # Every gunicorn worker must sign portal sessions with the same key: without
     # SLUIS_SECRET_KEY it is created once in the gateway database.
     app.config["SECRET_KEY"] = settings.secret_key or _shared_secret(store)

@@ -11,7 +11,14 @@ from typing import Any
 import grpc
 from werkzeug.exceptions import HTTPException
 
-from services.common.errors import DomainError, from_rpc_error, http_status
+from services.common.db import is_database_outage
+from services.common.errors import (
+    RETRY_AFTER_SECONDS,
+    DomainError,
+    database_unavailable,
+    from_rpc_error,
+    http_status,
+)
 from services.gateway.convert import PREFIX
 
 log = logging.getLogger("sluis.gateway")
@@ -62,6 +69,8 @@ def decide(exc: BaseException, endpoint: str | None = None) -> Decision:
     """The decision for any exception a request raised. Never leaks a back end's 5xx text."""
     if isinstance(exc, grpc.RpcError):
         exc = from_rpc_error(exc)
+    if is_database_outage(exc):
+        exc = database_unavailable()  # the gateway's own database is down: 503, retry later
     if isinstance(exc, HttpProblem):
         decision = Decision(exc.status, exc.reason, exc.detail, _extra(exc))
         if exc.status == 429 and "retry_after" in exc.metadata:
@@ -78,7 +87,7 @@ def decide(exc: BaseException, endpoint: str | None = None) -> Decision:
                 ', error="invalid_token"' if exc.reason == "invalid_credentials" else ""
             )
         if status == 503:
-            decision.headers["Retry-After"] = "5"
+            decision.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return decision
     if isinstance(exc, HTTPException):
         status = exc.code or 500

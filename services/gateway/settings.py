@@ -31,6 +31,8 @@ class GatewaySettings:
     max_body_bytes: int = setting("SLUIS_MAX_BODY_BYTES", 1024 * 1024)
     max_bulk_bytes: int = setting("SLUIS_MAX_BULK_BYTES", 256 * 1024 * 1024)
     db_pool_max: int = setting("SLUIS_DB_POOL_MAX", 10)
+    # Seconds a request waits for a database connection before 503 + Retry-After.
+    db_pool_timeout_seconds: float = setting("SLUIS_DB_POOL_TIMEOUT_SECONDS", 3.0)
     # Requests per second (sustained) and burst per API credential.
     rate_limit_per_second: float = setting("SLUIS_RATE_LIMIT_PER_SECOND", 50.0)
     rate_limit_burst: int = setting("SLUIS_RATE_LIMIT_BURST", 200)

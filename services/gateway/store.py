@@ -21,12 +21,15 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from services.common.db import check_sync_connection, connection_kwargs
-from services.common.errors import AlreadyExists
+from services.common.db import POOL_TIMEOUT_SECONDS, check_sync_connection, connection_kwargs
+from services.common.errors import AlreadyExists, FailedPrecondition
 
 
-def open_pool(url: str, *, max_size: int = 10) -> ConnectionPool:
-    """A thread-safe pool to the gateway database, opened here (one per process, after fork)."""
+def open_pool(url: str, *, max_size: int = 10, timeout: float = POOL_TIMEOUT_SECONDS) -> ConnectionPool:
+    """A thread-safe pool to the gateway database, opened here (one per process, after fork).
+
+    Same guard rails as the back ends (services.common.db): a short wait for a connection, so
+    a request fails fast with 503 while PostgreSQL is down."""
     pool = ConnectionPool(
         url,
         min_size=1,
@@ -35,6 +38,7 @@ def open_pool(url: str, *, max_size: int = 10) -> ConnectionPool:
         check=check_sync_connection,  # no span per checkout
         kwargs=connection_kwargs("gateway"),
         name="gateway",
+        timeout=timeout,
     )
     pool.open(wait=True, timeout=30)
     return pool
@@ -422,6 +426,13 @@ class GatewayStore:
             ).fetchone()
             if old is None:
                 return None
+            # Issue 14 row 12: a key in its grace period already has its one live successor.
+            replaced = conn.execute("SELECT replaced_by FROM api_credentials WHERE id = %s", (credential_id,))
+            if replaced.fetchone() != (None,):
+                raise FailedPrecondition(
+                    "credential_already_rotated",
+                    "Deze sleutel is al vervangen; vervang zo nodig de nieuwe sleutel.",
+                )
             new_id = uuid.uuid4()
             new = cur.execute(
                 q(

@@ -266,7 +266,12 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
 async def create_service(settings: IdentitySettings, *, clock: Clock | None = None) -> GrpcService:
     service = GrpcService("identity", settings)
-    pool = await open_pool(settings.database_url, name="identity", max_size=settings.db_pool_max)
+    pool = await open_pool(
+        settings.database_url,
+        name="identity",
+        max_size=settings.db_pool_max,
+        timeout=settings.db_pool_timeout_seconds,
+    )
     service.add_closer(pool.close)
     store = KeyStore(pool, settings.kek_bytes(), settings.keks())
     try:

@@ -300,7 +300,12 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
     """The match service: gRPC API plus the outbox relay that tells notify of every change."""
     clock = clock if clock is not None else SystemClock()
     service = GrpcService("match", settings)
-    pool = await open_pool(settings.database_url, name="match", max_size=settings.db_pool_max)
+    pool = await open_pool(
+        settings.database_url,
+        name="match",
+        max_size=settings.db_pool_max,
+        timeout=settings.db_pool_timeout_seconds,
+    )
     service.add_closer(pool.close)
     channel = aio_channel(settings.notify_addr)
     notify = notify_pb2_grpc.NotifyServiceStub(channel)

@@ -20,22 +20,22 @@ can no longer outlast idle_in_transaction_session_timeout and cause a resend.
 
 import asyncio
 import contextlib
+import http.client
 import logging
 import smtplib
 import ssl
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
+from urllib.parse import urlsplit
 
 from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
-from services.common import metrics, telemetry
+from services.common import metrics, netguard, telemetry
 from services.common.backoff import backoff
 from services.common.clock import Clock
 from services.common.ratelimit import AsyncRateLimiter
@@ -135,11 +135,19 @@ class Mailer:
 
 
 class WebhookPoster:
-    """POST the JSON body with a SluiS-Signature header (urllib in a worker thread)."""
+    """POST the JSON body with a SluiS-Signature header (http.client in a worker thread).
 
-    def __init__(self, timeout: float, secret_key: bytes | None) -> None:
+    The host is resolved and checked at delivery time and the connection goes to exactly the
+    checked address (services.common.netguard): a webhook can never reach an internal
+    address, not even when its DNS answer changes after registration. Redirects are not
+    followed."""
+
+    def __init__(
+        self, timeout: float, secret_key: bytes | None, allow: Sequence[netguard.IPNetwork] = ()
+    ) -> None:
         self.timeout = timeout
         self.secret_key = secret_key
+        self.allow = tuple(allow)
 
     def secret(self, delivery: DueDelivery) -> bytes | None:
         if delivery.webhook_secret is None:
@@ -156,27 +164,36 @@ class WebhookPoster:
         if secret is None:
             return domain.Outcome(ok=False, error="webhook deleted or secret unavailable", permanent=True)
         body = delivery.body_text.encode()
-        request = urllib.request.Request(  # noqa: S310 - the URL was checked to be http(s)
-            delivery.address,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "User-Agent": "SluiS-notify/1",
-                domain.SIGNATURE_HEADER: domain.sign(secret, timestamp, body),
-                "SluiS-Delivery": delivery.delivery_id,
-            },
-        )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                response.read(1024)
-            return domain.SENT_OUTCOME
-        except urllib.error.HTTPError as exc:
-            # 4xx other than timeout/too-many is the receiver saying "never": no use retrying.
-            permanent = 400 <= exc.code < 500 and exc.code not in (408, 425, 429)
-            return domain.Outcome(ok=False, error=f"http {exc.code}", permanent=permanent)
-        except (OSError, ValueError) as exc:
+            conn = netguard.connection(delivery.address, self.timeout, self.allow)
+        except netguard.UnsafeDestination as exc:
+            # An internal address is refused for good; a name that does not resolve may recover.
+            return domain.Outcome(
+                ok=False, error=f"refused: {exc.reason}", permanent=exc.reason != "unresolvable"
+            )
+        parts = urlsplit(delivery.address)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "SluiS-notify/1",
+            domain.SIGNATURE_HEADER: domain.sign(secret, timestamp, body),
+            "SluiS-Delivery": delivery.delivery_id,
+        }
+        try:
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read(1024)
+            status = response.status
+        except (OSError, http.client.HTTPException, ValueError) as exc:
             return domain.Outcome(ok=False, error=f"connection {type(exc).__name__}")
+        finally:
+            conn.close()
+        if 200 <= status < 300:
+            return domain.SENT_OUTCOME
+        # 4xx other than timeout/too-many is the receiver saying "never": no use retrying.
+        # A redirect is not followed: it could point anywhere, so it is a failure too.
+        permanent = 400 <= status < 500 and status not in (408, 425, 429)
+        return domain.Outcome(ok=False, error=f"http {status}", permanent=permanent)
 
 
 class DeliveryWorker:

@@ -173,11 +173,10 @@ def check_contact(contact: Contact, *, as_recipient: bool) -> None:
         # Control characters (CR/LF) in a name would let a sender forge mail headers.
         if _CONTROL.search(value):
             raise InvalidArgument("invalid_characters", "Een contactgegeven bevat ongeldige tekens.")
-    if as_recipient:
-        if not contact.professional_id:
-            raise InvalidArgument("unknown_recipient", "Een ontvanger heeft geen professional-id.")
-        if not valid_email(contact.email):
-            raise InvalidArgument("unknown_recipient", "Een ontvanger heeft geen geldig e-mailadres.")
+    # An unusable e-mail address is NOT a reason to refuse the event: that one mail is
+    # dead-lettered on its own (see plan) and every other recipient is still told.
+    if as_recipient and not contact.professional_id:
+        raise InvalidArgument("unknown_recipient", "Een ontvanger heeft geen professional-id.")
 
 
 def check_event_batch(count: int) -> None:
@@ -475,6 +474,12 @@ class DeliveryRow:
     state: str
     next_attempt_at: datetime
     created_at: datetime
+    last_error: str = ""
+    organisation_id: str = ""
+
+
+# Why a mail was dead-lettered without an attempt (never the address itself).
+INVALID_ADDRESS = "invalid address"
 
 
 def plan(
@@ -505,6 +510,10 @@ def plan(
             )
         )
         state = HELD if recipient.professional_id in daily_digest else QUEUED
+        error = ""
+        if not valid_email(recipient.email):
+            # Undeliverable: dead at once, on its own, for the organisation's admin to fix.
+            state, error = DEAD, INVALID_ADDRESS
         deliveries.append(
             DeliveryRow(
                 str(uuid.uuid4()),
@@ -513,7 +522,7 @@ def plan(
                 EMAIL,
                 notice.kind,
                 recipient.email,
-                email_domain(recipient.email),
+                email_domain(recipient.email) if state != DEAD else "",
                 recipient.name,
                 mail.subject,
                 mail.text,
@@ -522,6 +531,8 @@ def plan(
                 state,
                 now,
                 now,
+                error,
+                recipient.organisation_id,
             )
         )
     organisations = {r.organisation_id for r in notice.recipients if r.organisation_id}
@@ -545,6 +556,8 @@ def plan(
                     QUEUED,
                     now,
                     now,
+                    "",
+                    hook.organisation_id,
                 )
             )
     return inbox, deliveries

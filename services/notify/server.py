@@ -8,6 +8,7 @@ import asyncio
 import base64
 import binascii
 import dataclasses
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from sluis.notify.v1 import notify_pb2 as pb
 from sluis.notify.v1 import notify_pb2_grpc as pb_grpc
 from sluis.signal.v1 import signal_pb2
 
-from services.common import paging, telemetry
+from services.common import netguard, paging, telemetry
 from services.common.clock import Clock, SystemClock
 from services.common.config import ConfigError, ServiceSettings, setting
 from services.common.contacts import contact_from_proto
@@ -32,6 +33,8 @@ from services.notify.delivery import DeliveryWorker, Mailer, WebhookPoster
 from services.notify.store import InboxItem, NotifyStore, Planner, StoredWebhook
 
 MIGRATIONS = [Path(__file__).parent / "migrations"]
+
+log = logging.getLogger("sluis.notify")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -57,6 +60,9 @@ class NotifySettings(ServiceSettings):
     retry_base_seconds: float = setting("SLUIS_NOTIFY_RETRY_BASE_SECONDS", 5.0)
     retry_cap_seconds: float = setting("SLUIS_NOTIFY_RETRY_CAP_SECONDS", 3600.0)
     webhook_timeout_seconds: float = setting("SLUIS_NOTIFY_WEBHOOK_TIMEOUT_SECONDS", 5.0)
+    # Networks webhooks may reach although internal (e.g. "10.1.2.0/24,127.0.0.1"); every other
+    # loopback, private, link-local or metadata address is refused (services.common.netguard).
+    webhook_allow_networks: tuple[str, ...] = setting("SLUIS_WEBHOOK_ALLOW_NETWORKS", ())
     # Token bucket per recipient domain (mails per second, burst) so bulk loads do not flood.
     domain_rate: float = setting("SLUIS_NOTIFY_DOMAIN_RATE", 50.0)
     domain_burst: float = setting("SLUIS_NOTIFY_DOMAIN_BURST", 200.0)
@@ -178,6 +184,7 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         self.clock = clock
         self.workers = list(workers)
         self.secret_key = settings.secret_key_bytes()
+        self.webhook_allow = netguard.parse_allow_list(settings.webhook_allow_networks)
 
     def _wake(self) -> None:
         for worker in self.workers:
@@ -187,9 +194,18 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         def planner(
             notice: domain.Notice, daily: set[str], hooks: Sequence[domain.WebhookTarget]
         ) -> tuple[list[domain.InboxRow], list[domain.DeliveryRow]]:
-            return domain.plan(
+            inbox, deliveries = domain.plan(
                 notice, now=now, portal_url=self.settings.portal_url, daily_digest=daily, webhooks=hooks
             )
+            for row in deliveries:
+                if row.last_error == domain.INVALID_ADDRESS:
+                    # The organisation's admin sees it in its dead letters; never the address here.
+                    log.warning(
+                        "recipient has no valid e-mail address; mail dead-lettered",
+                        extra={"event_id": notice.event_id, "professional_id": row.recipient,
+                               "organisation_id": row.organisation_id},
+                    )  # fmt: skip
+            return inbox, deliveries
 
         return planner
 
@@ -295,6 +311,8 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         organisation_id = _require(hook.organisation_id, "organisation_id")
         url = hook.url.strip()
         domain.check_webhook_url(url)
+        # Registration check (again at every delivery): no internal or metadata addresses.
+        await asyncio.to_thread(netguard.check_url, url, self.webhook_allow)
         kinds = sorted(set(hook.kinds))
         domain.check_webhook_kinds(kinds)
         secret = request.secret.encode() if request.secret else None
@@ -350,7 +368,7 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
     ) -> pb.ListDeadLettersResponse:
         size = paging.page_size(request.page_size)
         offset = paging.parse_offset_token(request.page_token)
-        rows = await self.store.dead_letters(size + 1, offset)
+        rows = await self.store.dead_letters(size + 1, offset, request.organisation_id.strip())
         return pb.ListDeadLettersResponse(
             dead_letters=[
                 pb.DeadLetter(
@@ -360,6 +378,8 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
                     attempts=r.attempts,
                     last_error=r.last_error,
                     created_at=to_timestamp(r.created_at),
+                    organisation_id=r.organisation_id,
+                    professional_id=r.professional_id,
                 )
                 for r in rows[:size]
             ],
@@ -393,7 +413,12 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
 async def create_service(settings: NotifySettings, *, clock: Clock | None = None) -> GrpcService:
     clock = clock or SystemClock()
     service = GrpcService("notify", settings)
-    pool = await open_pool(settings.database_url, name="notify", max_size=settings.db_pool_max)
+    pool = await open_pool(
+        settings.database_url,
+        name="notify",
+        max_size=settings.db_pool_max,
+        timeout=settings.db_pool_timeout_seconds,
+    )
     service.add_closer(pool.close)
     store = NotifyStore(pool)
     # One bucket per recipient domain, shared by every replica through Redis when configured.
@@ -410,7 +435,11 @@ async def create_service(settings: NotifySettings, *, clock: Clock | None = None
         timeout=settings.smtp_timeout_seconds,
         mail_from=settings.mail_from,
     )
-    poster = WebhookPoster(settings.webhook_timeout_seconds, settings.secret_key_bytes())
+    poster = WebhookPoster(
+        settings.webhook_timeout_seconds,
+        settings.secret_key_bytes(),
+        netguard.parse_allow_list(settings.webhook_allow_networks),
+    )
     workers = [
         DeliveryWorker(
             store,

@@ -66,6 +66,8 @@ class DeadLetterRow:
     attempts: int
     last_error: str
     created_at: datetime
+    organisation_id: str = ""
+    professional_id: str = ""
 
 
 Planner = Callable[
@@ -158,8 +160,8 @@ class NotifyStore:
                     await cur.executemany(
                         "INSERT INTO deliveries (delivery_id, event_id, recipient, channel, kind, address, target,"
                         " recipient_name, subject, body_text, body_html, summary, state, next_attempt_at, created_at,"
-                        " traceparent, tracestate)"
-                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                        " last_error, organisation_id, traceparent, tracestate)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                         " ON CONFLICT (event_id, recipient, channel) DO NOTHING",
                         [(*dataclasses.astuple(d), *origin) for d in deliveries],
                     )
@@ -468,16 +470,19 @@ class NotifyStore:
             ).fetchall()
         return [(r[0], r[1], int(r[2])) for r in rows]
 
-    async def dead_letters(self, limit: int, offset: int) -> list[DeadLetterRow]:
+    async def dead_letters(self, limit: int, offset: int, organisation_id: str = "") -> list[DeadLetterRow]:
+        """Dead letters, oldest first; only one organisation's when `organisation_id` is given."""
         async with self.pool.connection() as conn:
             rows = await (
                 await conn.execute(
-                    "SELECT delivery_id, channel, target, attempts, last_error, created_at FROM deliveries"
-                    " WHERE state = 'dead' ORDER BY created_at, delivery_id LIMIT %s OFFSET %s",
-                    (limit, offset),
+                    "SELECT delivery_id, channel, target, attempts, last_error, created_at, organisation_id,"
+                    " CASE WHEN channel = 'email' THEN recipient ELSE '' END FROM deliveries"
+                    " WHERE state = 'dead' AND (%(org)s = '' OR organisation_id = %(org)s)"
+                    " ORDER BY created_at, delivery_id LIMIT %(limit)s OFFSET %(offset)s",
+                    {"org": organisation_id, "limit": limit, "offset": offset},
                 )
             ).fetchall()
-        return [DeadLetterRow(str(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        return [DeadLetterRow(str(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
     async def retry_dead(self, delivery_id: str, now: datetime) -> bool:
         """Back into the queue with a fresh attempt budget; False when no such dead letter."""

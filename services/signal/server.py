@@ -277,7 +277,12 @@ def _delete(signal: domain.Signal, reason: domain.EndReason, now: datetime) -> C
 async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLOCK) -> GrpcService:
     """The signal service: servicer, outbox relay to match and notify, scheduled lifecycle job."""
     service = GrpcService("signal", settings)
-    pool = await open_pool(settings.database_url, name="signal", max_size=settings.db_pool_max)
+    pool = await open_pool(
+        settings.database_url,
+        name="signal",
+        max_size=settings.db_pool_max,
+        timeout=settings.db_pool_timeout_seconds,
+    )
     service.add_closer(pool.close)
     store = SignalStore(pool)
     rekeyer = rekeyer_from_settings(settings, store)

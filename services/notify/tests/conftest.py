@@ -41,6 +41,9 @@ def start_notify(new_database, run_service) -> Iterator[Callable[..., Notify]]:
             "retry_base_seconds": 0.05,
             "retry_cap_seconds": 0.5,
             "portal_url": "https://portal.sluis.example",
+            # The test webhook receivers listen on 127.0.0.1, which the SSRF guard refuses
+            # unless the operator allows it: these tests allow exactly that address.
+            "webhook_allow_networks": ("127.0.0.1/32",),
         }
         values.update(overrides)
         settings = NotifySettings(**values)

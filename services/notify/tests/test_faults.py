@@ -73,9 +73,40 @@ def _no_email(c):
     return c
 
 
-def _bad_email(c):
-    c.email = "prof1 at zorg"
+def _bad_email(c, address: str = "prof1 at zorg"):
+    c.email = address
     return c
+
+
+@pytest.mark.parametrize("bad", [_no_email, _bad_email, lambda c: _bad_email(c, "a@@example.org")])
+def test_a_bad_recipient_is_dead_lettered_alone_and_shown_to_its_organisation(notify, mailbox, bad) -> None:
+    """Issue 14 row 7: one professional without a usable address never blocks the others."""
+    bad_one = bad(contact(1, org="org-a"))
+    event = match_event([bad_one, contact(2, org="org-b"), contact(3, org="org-c")])
+    resp = notify.stub.ApplyMatchEvents(pb.ApplyMatchEventsRequest(events=[event]), timeout=5)
+    assert resp.accepted == 1
+    wait_for(lambda: notify.stats().get(("email", "sent")) == 2)
+    assert notify.stats()[("email", "dead")] == 1
+    assert mailbox.to("prof2@zorg.example") and mailbox.to("prof3@zorg.example")
+    # The bad recipient still has the notice in the portal inbox.
+    assert notify.stub.ListInbox(pb.ListInboxRequest(professional_id="prof-1"), timeout=5).items
+    # The organisation's admin sees it among its dead letters, without the address itself.
+    mine = notify.stub.ListDeadLetters(pb.ListDeadLettersRequest(organisation_id="org-a"), timeout=5)
+    assert [
+        (d.channel, d.professional_id, d.organisation_id, d.attempts, d.last_error) for d in mine.dead_letters
+    ] == [("email", "prof-1", "org-a", 0, "invalid address")]
+    assert "@" not in str(mine.dead_letters[0])
+    other = notify.stub.ListDeadLetters(pb.ListDeadLettersRequest(organisation_id="org-b"), timeout=5)
+    assert not other.dead_letters
+    # A later event of the same match reaches the others again: nothing is parked or stuck.
+    later = match_event(
+        [bad_one, contact(2, org="org-b"), contact(3, org="org-c")],
+        kind=match_pb2.MATCH_EVENT_KIND_MEMBER_JOINED,
+        match_id=event.match_id,
+    )
+    notify.stub.ApplyMatchEvents(pb.ApplyMatchEventsRequest(events=[later]), timeout=5)
+    wait_for(lambda: notify.stats().get(("email", "sent")) == 4)
+    assert notify.stats()[("email", "dead")] == 2
 
 
 def _no_id(c):
@@ -86,16 +117,6 @@ def _no_id(c):
 @pytest.mark.parametrize(
     ("make", "code", "reason"),
     [
-        (
-            lambda: match_event([_no_email(contact(1)), contact(2)]),
-            grpc.StatusCode.INVALID_ARGUMENT,
-            "unknown_recipient",
-        ),
-        (
-            lambda: match_event([_bad_email(contact(1)), contact(2)]),
-            grpc.StatusCode.INVALID_ARGUMENT,
-            "unknown_recipient",
-        ),
         (
             lambda: match_event([_no_id(contact(1)), contact(2)]),
             grpc.StatusCode.INVALID_ARGUMENT,
@@ -147,10 +168,12 @@ def test_oversize_batch_is_refused(notify) -> None:
 
 
 def test_bad_signal_event_is_refused(notify) -> None:
-    bad = signal_event(_no_email(contact(1)))
+    # (A professional without an e-mail address is no longer a malformed event: issue 14 row 7,
+    # see test_a_bad_recipient_is_dead_lettered_alone_and_shown_to_its_organisation.)
     malformed = signal_event(contact(1))
     malformed.signal_id = ""
-    for event in (bad, malformed):
+    no_professional = signal_event(_no_id(contact(1)))
+    for event in (malformed, no_professional):
         with pytest.raises(grpc.RpcError) as exc:
             notify.stub.ApplySignalEvents(
                 pb.ApplySignalEventsRequest(events=[signal_event(contact(2)), event]), timeout=5

@@ -144,3 +144,40 @@ def test_receiver_refusing_for_good_is_dead_at_once(notify, receiver) -> None:
     )
     wait_for(lambda: notify.stats().get(("webhook", "dead")) == 1)
     assert len(receiver.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://0x7f000001/x",
+        "http://[::1]/x",
+        "http://10.0.0.1/x",
+    ],
+)
+def test_a_webhook_to_an_internal_address_is_refused_at_registration(start_notify, smtp_server, url) -> None:
+    """Issue 14 row 8: no allow-list, so no internal, loopback or metadata destinations."""
+    notify = start_notify(smtp_server.port, webhook_allow_networks=())
+    with pytest.raises(grpc.RpcError) as exc:
+        set_hook(notify, "org-1", url)
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert ("sluis-reason", "webhook_url_not_allowed") in exc.value.trailing_metadata()
+    assert not notify.stub.ListWebhooks(pb.ListWebhooksRequest(organisation_id="org-1"), timeout=5).webhooks
+
+
+def test_the_destination_is_checked_again_at_delivery(start_notify, smtp_server, receiver) -> None:
+    """Registered while allowed; by delivery time the address is no longer acceptable (as after
+    a DNS change): the call is refused and dead-lettered, the receiver never contacted."""
+    allowed = start_notify(smtp_server.port)  # the fixture allows 127.0.0.1
+    set_hook(allowed, "org-1", receiver.url)
+    allowed.svc.stop()
+    strict = start_notify(smtp_server.port, url=allowed.settings.database_url, webhook_allow_networks=())
+    event = match_event([contact(1), contact(2)])
+    strict.stub.ApplyMatchEvents(pb.ApplyMatchEventsRequest(events=[event]), timeout=5)
+    wait_for(lambda: strict.stats().get(("webhook", "dead")) == 1)
+    dead = strict.stub.ListDeadLetters(pb.ListDeadLettersRequest(organisation_id="org-1"), timeout=5)
+    assert [(d.channel, d.attempts, d.last_error) for d in dead.dead_letters] == [
+        ("webhook", 1, "refused: internal_address")
+    ]
+    assert not receiver.requests
+    assert strict.stats()[("email", "sent")] == 2
