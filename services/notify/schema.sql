@@ -20,6 +20,7 @@ CREATE TABLE public.deliveries (
     digest_id uuid,
     traceparent text DEFAULT ''::text NOT NULL,
     tracestate text DEFAULT ''::text NOT NULL,
+    organisation_id text DEFAULT ''::text NOT NULL,
     CONSTRAINT deliveries_channel_check CHECK ((channel = ANY (ARRAY['email'::text, 'webhook'::text]))),
     CONSTRAINT deliveries_state_check CHECK ((state = ANY (ARRAY['queued'::text, 'retrying'::text, 'sent'::text, 'dead'::text, 'held'::text, 'digested'::text])))
 );
@@ -90,6 +91,8 @@ ALTER TABLE ONLY public.webhooks
     ADD CONSTRAINT webhooks_pkey PRIMARY KEY (webhook_id);
 
 CREATE INDEX deliveries_dead ON public.deliveries USING btree (created_at, delivery_id) WHERE (state = 'dead'::text);
+
+CREATE INDEX deliveries_dead_by_organisation ON public.deliveries USING btree (organisation_id, created_at, delivery_id) WHERE (state = 'dead'::text);
 
 CREATE INDEX deliveries_due ON public.deliveries USING btree (next_attempt_at) WHERE (state = ANY (ARRAY['queued'::text, 'retrying'::text]));
 
