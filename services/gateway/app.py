@@ -11,12 +11,12 @@ from flask.sessions import SecureCookieSessionInterface
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from services.common import telemetry
+from services.common import metrics, telemetry
 from services.common.clock import Clock, SystemClock
 from services.common.errors import problem
 from services.common.logs import setup_logging
 from services.gateway import auth, idempotency, web
-from services.gateway.api import admin, inbox, matches, meta, signals
+from services.gateway.api import admin, inbox, matches, meta, refuse_a_body_that_is_not_json, signals
 from services.gateway.api import bulk as bulk_api
 from services.gateway.backends import Backends
 from services.gateway.convert import PREFIX
@@ -140,8 +140,6 @@ def create_app(
     web.csrf.init_app(app)
 
     app.register_error_handler(Exception, render_error)
-    from services.common import metrics
-
     metrics.instrument_flask(app)
 
     @app.before_request
@@ -171,6 +169,8 @@ def create_app(
             )
         if endpoint in auth.LARGE_BODIES:
             request.max_content_length = settings.max_bulk_bytes
+        else:
+            refuse_a_body_that_is_not_json()
         return idempotency.begin(gw.store, g.principal)
 
     @app.after_request

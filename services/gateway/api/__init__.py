@@ -26,14 +26,24 @@ def body_bytes() -> bytes:
     return raw
 
 
+def is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or mimetype.endswith("+json")
+
+
+def refuse_a_body_that_is_not_json() -> None:
+    """A body is only read as JSON when it says so (also without a Content-Type): 415, decided
+    before any look-up, so the answer does not depend on which resource a path names."""
+    has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
+    if has_body and not is_json(request.mimetype):
+        raise HttpProblem(415, "unsupported_media_type", "Stuur de body als application/json.")
+
+
 def json_body(*, optional: bool = False) -> Any:
     """The JSON body, checked against the contract; with optional=True an empty body is {}."""
     raw = body_bytes()
     if optional and not raw.strip():
         return {}
-    mimetype = request.mimetype
-    if mimetype != "application/json" and not mimetype.endswith("+json"):
-        # Also without a Content-Type: a body is only read as JSON when it says so.
+    if not is_json(request.mimetype):
         raise HttpProblem(415, "unsupported_media_type", "Stuur de body als application/json.")
     body = domain.parse_json(raw)
     check_body(request.method, request.url_rule.rule if request.url_rule else request.path, body)
