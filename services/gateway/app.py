@@ -158,12 +158,12 @@ def create_app(
     app.extensions["sluis_gateway"] = gw
     limiter = rate_limiter(settings.redis_url, settings.rate_limit_per_second, settings.rate_limit_burst)
 
-    from services.gateway.api import admin, inbox, matches, meta, signals
+    from services.gateway.api import admin, inbox, lifecycle, matches, meta, signals
     from services.gateway.api import bulk as bulk_api
     from services.gateway.web import bp as web_bp
 
     app.register_blueprint(meta.bp)
-    for bp in (signals.bp, matches.bp, inbox.bp, admin.bp, bulk_api.bp):
+    for bp in (signals.bp, matches.bp, inbox.bp, admin.bp, bulk_api.bp, lifecycle.bp):
         app.register_blueprint(bp, url_prefix=PREFIX)
     app.register_blueprint(web_bp)
 

@@ -62,6 +62,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "admin.set_coordinator_rules": _REGION,
     "admin.access_request": _REGION,
     "admin.uphold_objection": _REGION,
+    "lifecycle.lift_objection_block": _REGION,
     "bulk.create": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL}),
     "bulk.get": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL, ORGANISATION_ADMIN}),
     "bulk.errors": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL, ORGANISATION_ADMIN}),

@@ -267,6 +267,12 @@ PARAMETERS: dict[str, Any] = {
         "required": True,
         "schema": _string(pattern="^[A-Za-z0-9_-]{1,64}$"),
     },
+    "objectionId": {
+        "name": "objectionId",
+        "in": "path",
+        "required": True,
+        "schema": _string(pattern="^[A-Za-z0-9_-]{1,64}$"),
+    },
     "matchId": {
         "name": "matchId",
         "in": "path",
@@ -689,8 +695,15 @@ ADMIN_SCHEMAS: dict[str, Any] = {
     },
     "ObjectionDecision": {
         "type": "object",
-        "properties": {"signalId": _string(), "decision": _string(enum=["upheld"]), "_links": _LINKS},
-        "required": ["signalId", "decision"],
+        "properties": {
+            "signalId": _string(),
+            "decision": _string(enum=["upheld"]),
+            # Until lifted (DELETE /objections/{objectionId}/block) the organisation may not
+            # signal the person again: 409 objection_upheld.
+            "objectionId": _string(),
+            "_links": _LINKS,
+        },
+        "required": ["signalId", "decision", "objectionId"],
     },
 }
 
@@ -929,6 +942,16 @@ def _admin_paths() -> dict[str, Any]:
                 body="Objection",
                 errors=(400, 404),
                 post=True,
+            ),
+        },
+        "/objections/{objectionId}/block": {
+            "delete": operation(
+                "liftObjectionBlock",
+                "Hef de blokkade van een gegrond bezwaar op: de organisatie mag de persoon weer signaleren",
+                "admin",
+                {"204": {"description": "Blokkade opgeheven", "headers": API_VERSION_HEADER}},
+                params=("objectionId",),
+                errors=(400, 404),
             ),
         },
     }

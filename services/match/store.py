@@ -20,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from services.common import outbox
 from services.common.clock import Clock
-from services.match import convert, domain
+from services.match import convert, domain, erasure
 
 NOTIFY = "notify"
 # Persons per transaction when applying a batch: a batch of 500 events is normally one
@@ -227,6 +227,9 @@ class MatchStore:
             group = persons[start : start + PERSONS_PER_TRANSACTION]
             async with self.pool.connection() as conn, conn.transaction():
                 await self._apply_group(conn, group, by_person, result, previous or {})
+                # Deleted signals: every copy goes in this transaction (services/match/erasure.py).
+                deleted = erasure.erased_ids([ev.update for p in group for ev in by_person[p]])
+                await erasure.erase_signals(conn, deleted, self.clock.now())
         return result
 
     async def _apply_group(
@@ -246,6 +249,10 @@ class MatchStore:
         if rotating:
             await self._convert(conn, rotating)
         events = [ev for p in persons for ev in by_person[p]]
+        # Events of an erased signal (a late redelivery) must not bring it back.
+        gone = await erasure.already_erased(conn, [ev.update.signal_id for ev in events if ev.update])
+        result.duplicates += sum(1 for ev in events if ev.update and ev.update.signal_id in gone)
+        events = [ev for ev in events if not (ev.update and ev.update.signal_id in gone)]
         new_ids = {
             r[0]
             for r in await (

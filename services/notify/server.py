@@ -25,7 +25,7 @@ from services.common.db import open_pool
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.grpcserver import GrpcService
 from services.common.protos import from_timestamp, to_timestamp
-from services.notify import domain
+from services.notify import domain, erasure
 from services.notify.delivery import (
     DeliveryWorker,
     LocalRateLimiter,
@@ -131,6 +131,11 @@ def signal_notice(event: signal_pb2.SignalEvent, now: datetime) -> domain.Notice
         event.kind == signal_pb2.SIGNAL_EVENT_KIND_ENDED and event.end_reason == signal_pb2.END_REASON_EXPIRED
     ):
         kind = "signal_archived"
+    elif (
+        event.kind == signal_pb2.SIGNAL_EVENT_KIND_DELETED
+        and event.end_reason == signal_pb2.END_REASON_OBJECTION_UPHELD
+    ):
+        kind = "signal_removed"  # told why, without saying which (no signal id)
     elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_UNSPECIFIED:
         kind = ""  # malformed: check_notice refuses it
     else:
@@ -249,8 +254,20 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         domain.check_event_batch(len(request.events))
         now = self.clock.now()
         # Every event is checked before anything is written: one bad event queues nothing.
-        notices = [match_notice(e, now) for e in request.events]
-        accepted, duplicates = await self._apply(notices, len(notices))
+        # ERASED events (services/notify/erasure.py) are applied in their place in the order.
+        notices = [match_notice(e, now) for e in request.events if not erasure.is_erasure(e)]
+        if len(notices) == len(request.events):
+            accepted, duplicates = await self._apply(notices, len(notices))
+            return pb.ApplyMatchEventsResponse(accepted=accepted, duplicates=duplicates)
+        accepted = duplicates = 0
+        pending = iter(notices)
+        for erasing, run in erasure.runs(request.events):
+            if erasing:
+                a, d = await erasure.erase(self.store.pool, [erasure.erasure_of(e) for e in run], now)
+            else:
+                part = [next(pending) for _ in run]
+                a, d = await self._apply(part, len(part))
+            accepted, duplicates = accepted + a, duplicates + d
         return pb.ApplyMatchEventsResponse(accepted=accepted, duplicates=duplicates)
 
     async def ApplySignalEvents(

@@ -34,7 +34,7 @@ from services.common.rekey import (
     key_version,
     rekeyer_from_settings,
 )
-from services.signal import convert, domain
+from services.signal import convert, domain, objections
 from services.signal.store import MATCH, NOTIFY, Change, Event, LifecycleCounts, SignalStore, signal_exists
 
 log = logging.getLogger("sluis.signal")
@@ -294,14 +294,32 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
             )
         now = self.clock.now()
 
+        objection_id = str(uuid.uuid4())
+
         def decide(signal: domain.Signal | None) -> Change:
             if signal is None:
                 raise _not_found()
-            return _delete(signal, domain.EndReason.OBJECTION_UPHELD, now)
+            removed = _delete(signal, domain.EndReason.OBJECTION_UPHELD, now)
+            block = (objection_id, signal.organisation.organisation_id, signal.pseudonym, now)
+            return dataclasses.replace(
+                removed, block=block, events=[*removed.events, *_told_why(signal, now)]
+            )
 
         await self.store.change(signal_id, decide)
-        log.info("signal removed after objection", extra={"signal_id": signal_id})
-        return pb.RemoveSignalResponse()
+        log.info("signal removed after objection", extra={"objection_id": objection_id})
+        return pb.RemoveSignalResponse(objection_id=objection_id)
+
+    async def LiftObjectionBlock(
+        self, request: pb.LiftObjectionBlockRequest, context: grpc.aio.ServicerContext
+    ) -> pb.LiftObjectionBlockResponse:
+        try:
+            objection_id = str(uuid.UUID(request.objection_id.strip()))
+        except ValueError:
+            raise objections.block_not_found() from None
+        if not await self.store.lift_objection_block(objection_id):
+            raise objections.block_not_found()
+        log.info("objection block lifted", extra={"objection_id": objection_id})
+        return pb.LiftObjectionBlockResponse()
 
     async def RunLifecycle(
         self, request: pb.RunLifecycleRequest, context: grpc.aio.ServicerContext
@@ -353,6 +371,19 @@ def _delete(signal: domain.Signal, reason: domain.EndReason, now: datetime) -> C
     """Gone at once, without archive; match still learns that the signal is gone."""
     event = _event(signal, pb.SIGNAL_EVENT_KIND_DELETED, now, end_reason=reason, version=signal.version + 1)
     return Change(None, [([MATCH], event)])
+
+
+def _told_why(signal: domain.Signal, now: datetime) -> list[Event]:
+    """Notify tells the professional that (not which) signal went after an upheld objection.
+
+    The notice carries no signal id and no person: the signal is erased everywhere.
+    """
+    event = convert.signal_event(
+        signal, pb.SIGNAL_EVENT_KIND_DELETED, now, end_reason=domain.EndReason.OBJECTION_UPHELD
+    )
+    event.signal_id = ""
+    event.pseudonym = ""
+    return [([NOTIFY], event.SerializeToString())]
 
 
 async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLOCK) -> GrpcService:

@@ -22,7 +22,7 @@ from sluis.signal.v1 import signal_pb2 as pb
 
 from services.common import outbox
 from services.common.errors import AlreadyExists
-from services.signal import convert, domain
+from services.signal import convert, domain, objections
 
 MATCH = "match"
 NOTIFY = "notify"
@@ -101,6 +101,8 @@ class Change:
 
     signal: domain.Signal | None
     events: list[Event]
+    # An upheld objection: (objection id, organisation id, pseudonym, upheld at) to block.
+    block: tuple[str, str, str, datetime] | None = None
 
 
 @dataclasses.dataclass
@@ -233,6 +235,11 @@ async def _convert(conn: psycopg.AsyncConnection[Any], mapping: dict[str, str]) 
         " WHERE s.pseudonym = m.old",
         (olds, news),
     )
+    await conn.execute(
+        "UPDATE objection_blocks b SET pseudonym = m.new FROM unnest(%s::text[], %s::text[]) AS m(old, new)"
+        " WHERE b.pseudonym = m.old",
+        (olds, news),
+    )
     return cur.rowcount
 
 
@@ -283,6 +290,9 @@ class SignalStore:
         async with self.pool.connection() as conn, conn.transaction():
             if previous is not None and previous != signal.pseudonym:
                 await _convert(conn, {previous: signal.pseudonym})
+            person = (signal.organisation.organisation_id, signal.pseudonym)
+            if block := (await objections.check_not_blocked(conn, [person])).get(person):
+                raise objections.blocked(block)
             for _attempt in range(3):
                 inserted = await (
                     await conn.execute(
@@ -462,6 +472,8 @@ class SignalStore:
                         signal_id,
                     ),
                 )
+            if outcome.block is not None:
+                await objections.add_block(conn, *outcome.block)
             for destinations, payload in outcome.events:
                 await outbox.enqueue(conn, destinations, payload)
         return outcome
@@ -562,3 +574,10 @@ class SignalStore:
             return done
 
         return sum(await asyncio.gather(*(worker() for _ in range(max(1, workers)))))
+
+    # --- objections (services/signal/objections.py) ---------------------------------------
+
+    async def lift_objection_block(self, objection_id: str) -> bool:
+        """Lift an upheld objection's block; False when there is none (any more)."""
+        async with self.pool.connection() as conn, conn.transaction():
+            return await objections.lift_block(conn, objection_id)

@@ -411,10 +411,22 @@ def uphold_objection() -> Response:
     not_found = NotFound("signal_not_found", "Signaal niet gevonden.")
     require_id(signal_id, not_found)
     b = gateway().backends
-    call(
+    removed = call(
         b.signal.RemoveSignal,
         spb.RemoveSignalRequest(signal_id=signal_id, reason=spb.END_REASON_OBJECTION_UPHELD),
         not_found,
     )
-    audit("objection.uphold", signal_id)
-    return ok({"signalId": signal_id, "decision": "upheld", "_links": {"self": href("/objections")}}, 201)
+    # The objection, not the signal: the signal id is erased everywhere (docs/retention.md).
+    audit("objection.uphold", removed.objection_id)
+    return ok(
+        {
+            "signalId": signal_id,
+            "decision": "upheld",
+            "objectionId": removed.objection_id,
+            "_links": {
+                "self": href("/objections"),
+                "block": href(f"/objections/{removed.objection_id}/block"),
+            },
+        },
+        201,
+    )
