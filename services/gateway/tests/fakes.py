@@ -70,6 +70,7 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
         self.bulk_calls: list[int] = []
         self.bulk_flags: list[bool] = []
         self.active: dict[tuple[str, str], str] = {}
+        self.blocks: set[str] = set()
         self.removed: list[str] = []
 
     def _register(self, request: spb.RegisterSignalRequest) -> spb.Signal:
@@ -165,7 +166,15 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
             raise NotFound("signal_not_found", "Onbekend signaal.")
         del self.signals[request.signal_id]
         self.removed.append(request.signal_id)
-        return spb.RemoveSignalResponse()
+        objection_id = str(uuid.uuid4())
+        self.blocks.add(objection_id)
+        return spb.RemoveSignalResponse(objection_id=objection_id)
+
+    async def LiftObjectionBlock(self, request: Any, context: Any) -> Any:
+        if request.objection_id not in self.blocks:
+            raise NotFound("objection_not_found", "Deze blokkade bestaat niet (meer).")
+        self.blocks.discard(request.objection_id)
+        return spb.LiftObjectionBlockResponse()
 
 
 class FakeMatch(match_pb2_grpc.MatchServiceServicer):
