@@ -27,9 +27,11 @@ import grpc
 from sluis.identity.v1 import identity_pb2 as ipb
 from sluis.signal.v1 import signal_pb2 as spb
 
+from services.common import retention
 from services.common.errors import DomainError, InvalidArgument, from_rpc_error
 from services.gateway import domain
 from services.gateway.api import Gateway
+from services.gateway.retention import RULES as RETENTION_RULES
 from services.gateway.store import BulkLoad, Organisation, Professional
 
 log = logging.getLogger("sluis.gateway.bulk")
@@ -188,6 +190,7 @@ class BulkWorker:
         if time.monotonic() - self._last_purge > 3600:
             self._last_purge = time.monotonic()
             self.gw.store.purge_idempotency_keys()
+            retention.purge_sync(self.gw.store.pool, "gateway", RETENTION_RULES, self.gw.clock.now())
 
     # -- one job --------------------------------------------------------------------------
     def run_once(self, max_chunks: int | None = None) -> bool:

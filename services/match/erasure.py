@@ -92,6 +92,12 @@ async def erase_signals(conn: psycopg.AsyncConnection, signal_ids: Sequence[str]
             (match_ids,),
         )
         gone = [str(r[0]) for r in await cur.fetchall()]
+        # Events notify refused, parked with contact details of the match's members.
+        await conn.execute(
+            "DELETE FROM undeliverable_events u USING unnest(%s::text[]) AS m(id)"
+            " WHERE position(convert_to(m.id, 'UTF8') in u.payload) > 0",
+            (match_ids,),
+        )
         if gone:
             await conn.execute("DELETE FROM pending_notices WHERE match_id = ANY(%s::uuid[])", (gone,))
         cur = await conn.execute(

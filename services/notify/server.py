@@ -19,6 +19,7 @@ from sluis.notify.v1 import notify_pb2_grpc as pb_grpc
 from sluis.signal.v1 import signal_pb2
 from sluis.types.v1 import types_pb2
 
+from services.common import retention
 from services.common.clock import Clock, SystemClock
 from services.common.config import ConfigError, ServiceSettings, setting
 from services.common.db import open_pool
@@ -34,6 +35,7 @@ from services.notify.delivery import (
     RedisRateLimiter,
     WebhookPoster,
 )
+from services.notify.retention import RULES as RETENTION_RULES
 from services.notify.store import InboxItem, NotifyStore, Planner, StoredWebhook
 
 MIGRATIONS = [Path(__file__).parent / "migrations"]
@@ -484,6 +486,12 @@ async def create_service(settings: NotifySettings, *, clock: Clock | None = None
             await asyncio.sleep(60)
 
     service.add_background(digests)
+    if settings.retention_interval_seconds > 0:
+        service.add_background(
+            lambda: retention.run_every(
+                store.pool, "notify", RETENTION_RULES, clock, settings.retention_interval_seconds
+            )
+        )
     # Tests and operators reach the jobs through the service object.
     service.notify = servicer  # type: ignore[attr-defined]
     service.notify_workers = workers  # type: ignore[attr-defined]
