@@ -5,4 +5,3 @@ CREATE INDEX events_applied_at ON events_applied (applied_at);
 -- Erasure finds a match's and a signal's notices.
 CREATE INDEX inbox_items_match ON inbox_items (match_id) WHERE match_id <> '';
 CREATE INDEX inbox_items_signal ON inbox_items (signal_id) WHERE signal_id <> '';
-CREATE INDEX deliveries_event ON deliveries (event_id);
