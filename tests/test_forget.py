@@ -8,6 +8,7 @@ professionals' contact details for the match. The SluiS processing log (a separa
 not exist yet, so there is no exception to allow.
 """
 
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -79,8 +80,8 @@ def test_forget_reaches_every_copy(platform, professionals) -> None:
         lambda: len((r := apis[2].get(f"/v1/signals/{s3}/involvement")).json().get("others", [])) == 2 and r
     )
     match_id = involved.json()["match"]["id"]
-    for p in (p1, p2, p3):
-        wait_until(lambda p=p: platform.mailbox.to(p["email"]))
+    for email in (p1["email"], p2["email"], p3["email"]):
+        wait_until(partial(platform.mailbox.to, email))
     assert findings(platform, [s1, s2])  # the copies exist before
 
     with psycopg.connect(platform.database_urls["gateway"]) as conn:

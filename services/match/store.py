@@ -20,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from services.common import outbox
 from services.common.clock import Clock
-from services.match import convert, domain, erasure
+from services.match import convert, domain, erasure, transfers
 
 NOTIFY = "notify"
 # Persons per transaction when applying a batch: a batch of 500 events is normally one
@@ -226,9 +226,12 @@ class MatchStore:
         for start in range(0, len(persons), PERSONS_PER_TRANSACTION):
             group = persons[start : start + PERSONS_PER_TRANSACTION]
             async with self.pool.connection() as conn, conn.transaction():
+                # Transferred signals: the coordinator role follows the colleague (transfers.py).
+                updates = [ev.update for p in group for ev in by_person[p]]
+                await transfers.hand_over_role(conn, group, updates)
                 await self._apply_group(conn, group, by_person, result, previous or {})
                 # Deleted signals: every copy goes in this transaction (services/match/erasure.py).
-                deleted = erasure.erased_ids([ev.update for p in group for ev in by_person[p]])
+                deleted = erasure.erased_ids(updates)
                 await erasure.erase_signals(conn, deleted, self.clock.now())
         return result
 

@@ -511,3 +511,21 @@ def reminder_due(active_until: datetime, now: datetime) -> bool:
 def expired(active_until: datetime, now: datetime) -> bool:
     """The active period is over (store.expire_batch; purged RETENTION_PERIOD later)."""
     return active_until <= now
+
+
+# --- professionals who leave (issue 12) -------------------------------------------------
+
+
+def transferred(signal: Signal, to: Contact) -> Signal:
+    """The active signal held by a colleague of the same organisation; its dates are kept.
+
+    `to` must be a validated contact (validate_contact) of the signal's organisation.
+    """
+    if signal.status is not Status.ACTIVE:
+        raise FailedPrecondition("signal_not_active", "Dit signaal is niet meer actief.")
+    if to.organisation_id != signal.organisation.organisation_id:
+        raise InvalidArgument("organisation_mismatch", "De collega hoort niet bij dezelfde organisatie.")
+    if to.professional_id == signal.professional.professional_id:
+        raise InvalidArgument("transfer_to_self", "Draag signalen over aan een andere professional.")
+    holder = dataclasses.replace(to, organisation_name=signal.organisation.name)
+    return dataclasses.replace(signal, professional=holder, version=signal.version + 1)

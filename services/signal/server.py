@@ -24,6 +24,7 @@ from services.common import outbox
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import setting
+from services.common.contacts import contact_from_proto
 from services.common.db import open_pool
 from services.common.errors import DomainError, InvalidArgument, NotFound
 from services.common.grpcserver import GrpcService
@@ -34,7 +35,7 @@ from services.common.rekey import (
     key_version,
     rekeyer_from_settings,
 )
-from services.signal import convert, domain, objections
+from services.signal import convert, domain, objections, transfers
 from services.signal.store import MATCH, NOTIFY, Change, Event, LifecycleCounts, SignalStore, signal_exists
 
 log = logging.getLogger("sluis.signal")
@@ -333,6 +334,18 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         )
         log.info("lifecycle run", extra=dataclasses.asdict(counts))
         return counts
+
+    async def TransferSignals(
+        self, request: pb.TransferSignalsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TransferSignalsResponse:
+        from_id = _professional_id(request.from_professional_id)
+        organisation = transfers.organisation_of(request.to.organisation_id)
+        to = domain.validate_contact(contact_from_proto(request.to), organisation)
+        if not organisation.organisation_id:
+            raise InvalidArgument("organisation_missing", "De organisatie ontbreekt.")
+        moved, ended = await transfers.transfer(self.store.pool, from_id, to, self.clock.now())
+        log.info("signals transferred", extra={"transferred": moved, "ended": ended})
+        return pb.TransferSignalsResponse(transferred=moved, ended=ended)
 
 
 async def report_rekey_progress(rekeyer: PseudonymRekeyer, store: SignalStore, interval: float) -> None:
