@@ -63,6 +63,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "admin.access_request": _REGION,
     "admin.uphold_objection": _REGION,
     "lifecycle.lift_objection_block": _REGION,
+    "lifecycle.transfer_signals": _ORG_ADMINS,
     "bulk.create": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL}),
     "bulk.get": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL, ORGANISATION_ADMIN}),
     "bulk.errors": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL, ORGANISATION_ADMIN}),

@@ -553,6 +553,26 @@ _PRO_PROPS = {
 }
 
 ADMIN_SCHEMAS: dict[str, Any] = {
+    "Transfer": {
+        "type": "object",
+        "description": "Een vertrekkende professional: signalen naar een collega van dezelfde organisatie.",
+        "properties": {"toProfessionalId": _string(format="uuid")},
+        "required": ["toProfessionalId"],
+        "additionalProperties": False,
+    },
+    "TransferResult": {
+        "type": "object",
+        "properties": {
+            "transferred": {"type": "integer", "minimum": 0},
+            "ended": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Beëindigd omdat de collega al een actief signaal op die persoon had.",
+            },
+            "_links": _LINKS,
+        },
+        "required": ["transferred", "ended"],
+    },
     "Organisation": {
         "type": "object",
         "properties": {
@@ -866,6 +886,18 @@ def _admin_paths() -> dict[str, Any]:
                 params=(*org, "professionalId"),
                 body="ProfessionalChanges",
                 errors=(400, 404, 409, 415),
+            ),
+        },
+        "/organisations/{organisationId}/professionals/{professionalId}/transfer": {
+            "post": operation(
+                "transferSignals",
+                "Draag de actieve signalen van een vertrekkende professional over aan een collega",
+                "admin",
+                ok200("TransferResult"),
+                params=(*org, "professionalId"),
+                body="Transfer",
+                errors=(400, 404),
+                post=True,
             ),
         },
         "/organisations/{organisationId}/api-credentials": {

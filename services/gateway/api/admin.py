@@ -202,7 +202,12 @@ def update_professional(organisation_id: str, professional_id: str) -> Response:
     gw = gateway()
     org = auth.organisation_in_scope(gw.store, principal(), organisation_id)
     pro = auth.professional_in_scope(gw.store, principal(), org, professional_id)
-    updated = gw.store.update_professional(pro.id, **domain.parse_professional(json_body(), partial=True))
+    changes = domain.parse_professional(json_body(), partial=True)
+    if changes.get("active") is False and pro.active:
+        from services.gateway.api.lifecycle import require_no_active_signals
+
+        require_no_active_signals(pro)  # issue 12: transfer or end first
+    updated = gw.store.update_professional(pro.id, **changes)
     assert updated is not None
     audit("professional.update", str(pro.id))
     return ok(professional_json(updated))

@@ -170,6 +170,17 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
         self.blocks.add(objection_id)
         return spb.RemoveSignalResponse(objection_id=objection_id)
 
+    async def TransferSignals(self, request: Any, context: Any) -> Any:
+        moved = 0
+        for s in self.signals.values():
+            if (
+                s.professional.professional_id == request.from_professional_id
+                and s.status == spb.SIGNAL_STATUS_ACTIVE
+            ):
+                s.professional.CopyFrom(request.to)
+                moved += 1
+        return spb.TransferSignalsResponse(transferred=moved)
+
     async def LiftObjectionBlock(self, request: Any, context: Any) -> Any:
         if request.objection_id not in self.blocks:
             raise NotFound("objection_not_found", "Deze blokkade bestaat niet (meer).")

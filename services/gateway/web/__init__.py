@@ -638,6 +638,13 @@ def _own_professional(professional_id: str) -> Any:
 @bp.post("/beheer/professionals/<professional_id>/deactiveren")
 def deactivate_professional(professional_id: str) -> Page:
     pro = _own_professional(professional_id)
+    try:
+        from services.gateway.api.lifecycle import require_no_active_signals
+
+        require_no_active_signals(pro)  # issue 12: transfer or end first
+    except DomainError as err:
+        flash(err.detail)
+        return redirect(url_for("web.professionals"))
     gateway().store.update_professional(pro.id, active=False)
     _audit("professional.deactivate", str(pro.id))
     flash(f"{pro.name} is gedeactiveerd.")
