@@ -210,6 +210,15 @@ SCHEMAS: dict[str, Any] = {
         },
         "required": ["items", "unreadCount", "_links"],
     },
+    "Renewal": {
+        "type": "object",
+        "description": (
+            "Verlengen is een nieuw besluit: vanaf 23 jaar opnieuw verklaren (en toestemming bij een"
+            " organisatie die met toestemming signaleert). Niets wordt overgenomen van de registratie."
+        ),
+        "properties": {"multiProblemAttested": {"type": "boolean"}, "consentGiven": {"type": "boolean"}},
+        "additionalProperties": False,
+    },
     "Empty": {
         "type": "object",
         "additionalProperties": False,
@@ -413,7 +422,7 @@ def _paths() -> dict[str, Any]:
                 "signals",
                 ok200("Signal"),
                 params=("signalId",),
-                body="Empty",
+                body="Renewal",
                 body_optional=True,
                 errors=(400, 404, 409),
                 post=True,

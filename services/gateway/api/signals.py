@@ -176,12 +176,20 @@ def get(signal_id: str) -> Response:
 @bp.post("/signals/<signal_id>/renew")
 def renew(signal_id: str) -> Response:
     no_query()
-    domain.expect_object(json_body(optional=True), "", ())
+    # Issue 12: the adult regime's attestation is given again at renewal (never carried over).
+    body = domain.expect_object(json_body(optional=True), "", (), ("multiProblemAttested", "consentGiven"))
+    attested = domain.expect_bool(body.get("multiProblemAttested", False), "multiProblemAttested")
+    consent = domain.expect_bool(body.get("consentGiven", False), "consentGiven")
     require_id(signal_id, signal_not_found())
     b = gateway().backends
     resp = call(
         b.signal.RenewSignal,
-        spb.RenewSignalRequest(signal_id=signal_id, professional_id=professional_id()),
+        spb.RenewSignalRequest(
+            signal_id=signal_id,
+            professional_id=professional_id(),
+            multi_problem_attested=attested,
+            consent_given=consent,
+        ),
         signal_not_found(),
     )
     return ok(convert.signal_json(resp.signal))

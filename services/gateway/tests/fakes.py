@@ -144,6 +144,8 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
         if sig.status != spb.SIGNAL_STATUS_ACTIVE:
             raise FailedPrecondition("signal_not_active", "Dit signaal is niet actief.")
         sig.version += 1
+        sig.multi_problem_attested = request.multi_problem_attested
+        sig.consent_given = request.consent_given
         return spb.RenewSignalResponse(signal=sig)
 
     async def EndSignal(self, request: Any, context: Any) -> Any:

@@ -38,3 +38,17 @@ def test_deactivation_needs_a_transfer_first(client, org_admin, auth, demo, fake
     assert client.post(
         f"{base}/{bram['id']}/transfer", json={"toProfessionalId": anna["id"]}, headers=auth("bram")
     ).status_code in (403, 404)
+
+
+def test_renewal_takes_a_new_attestation(client, auth) -> None:
+    created = client.post("/v1/signals", json=BODY, headers=auth("anna")).get_json()
+    url = f"/v1/signals/{created['id']}/renew"
+    renewed = client.post(
+        url, json={"multiProblemAttested": True, "consentGiven": True}, headers=auth("anna")
+    )
+    assert renewed.status_code == 200, renewed.get_json()
+    assert renewed.get_json()["multiProblemAttested"] is True and renewed.get_json()["consentGiven"] is True
+    # Nothing carried over: without a body the renewal states no attestation.
+    assert client.post(url, headers=auth("anna")).get_json()["multiProblemAttested"] is False
+    assert_problem(client.post(url, json={"multiProblemAttested": "ja"}, headers=auth("anna")), 400)
+    assert_problem(client.post(url, json={"reason": "x"}, headers=auth("anna")), 400, "unknown_field")

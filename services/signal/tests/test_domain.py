@@ -348,3 +348,23 @@ def test_reminder_and_expiry(days_left: int, reminder: bool, lapsed: bool) -> No
     until = NOW + timedelta(days=days_left)
     assert domain.reminder_due(until, NOW) is reminder
     assert domain.expired(until, NOW) is lapsed
+
+
+def test_renewal_carries_no_attestation_over() -> None:
+    """Issue 12: an adult signal attested at registration must be attested again at renewal."""
+    s = domain.new_signal(
+        registration(
+            birth_date="1980-06-01",
+            informed=informed("person", "phone", "2026-01-15"),
+            multi_problem_attested=True,
+            consent_given=True,
+        ),
+        "sig",
+        NOW,
+    )
+    later = NOW + timedelta(days=700)
+    with pytest.raises(InvalidArgument) as exc:
+        domain.renewed(s, later, multi_problem_attested=False, consent_given=False)
+    assert exc.value.reason == "multi_problem_not_attested"
+    r = domain.renewed(s, later, multi_problem_attested=True, consent_given=True)
+    assert r.multi_problem_attested and r.consent_given and r.registered_at == s.registered_at
