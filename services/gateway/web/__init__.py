@@ -19,7 +19,7 @@ from sluis.signal.v1 import signal_pb2 as spb
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response as Page
 
-from services.common.errors import AlreadyExists, DomainError, NotFound, from_rpc_error
+from services.common.errors import AlreadyExists, DomainError, InvalidArgument, NotFound, from_rpc_error
 from services.common.protos import from_timestamp
 from services.gateway import auth, domain
 from services.gateway.api import convert, gateway
@@ -420,11 +420,21 @@ def _signal_id() -> str:
 @bp.post("/signalen/<signal_id>/verlengen")
 def renew_signal(signal_id: str) -> Page:
     b = gateway().backends
-    rpc(
-        b.signal.RenewSignal,
-        spb.RenewSignalRequest(signal_id=_signal_id(), professional_id=str(who().professional_id)),
-        signal_not_found(),
-    )
+    # Issue 12: renewal is a new decision; the attestation is given again, never carried over.
+    try:
+        rpc(
+            b.signal.RenewSignal,
+            spb.RenewSignalRequest(
+                signal_id=_signal_id(),
+                professional_id=str(who().professional_id),
+                multi_problem_attested=request.form.get("multiProblemAttested") == "1",
+                consent_given=request.form.get("consentGiven") == "1",
+            ),
+            signal_not_found(),
+        )
+    except InvalidArgument as err:
+        flash(err.detail)
+        return redirect(url_for("web.signals"))
     flash("Het signaal is verlengd.")
     return redirect(url_for("web.signals"))
 
