@@ -13,6 +13,8 @@ import psycopg
 
 from services.common.errors import FailedPrecondition, NotFound
 
+# How register_many reports a signal refused because of an upheld objection.
+BLOCKED_PREFIX = "objection:"
 BLOCKED_DETAIL = (
     "Na een gegrond bezwaar mag uw organisatie deze persoon niet opnieuw signaleren,"
     " tot de regiobeheerder de blokkade opheft."

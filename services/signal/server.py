@@ -210,7 +210,11 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
             if existing is None:
                 stored += 1
                 continue
-            refusal = signal_exists(existing)
+            refusal = (
+                objections.blocked(existing.removeprefix(objections.BLOCKED_PREFIX))
+                if existing.startswith(objections.BLOCKED_PREFIX)
+                else signal_exists(existing)
+            )
             result.Clear()
             result.reason, result.detail = refusal.reason, refusal.detail
         log.info("signals registered in bulk", extra={"received": len(request.signals), "stored": stored})

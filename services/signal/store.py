@@ -254,8 +254,9 @@ class SignalStore:
         async with self.pool.connection() as conn:
             rows = await (
                 await conn.execute(
-                    "SELECT DISTINCT pseudonym FROM signals WHERE pseudonym LIKE %s LIMIT %s",
-                    (f"{version}.%", limit),
+                    "SELECT pseudonym FROM signals WHERE pseudonym LIKE %(p)s"
+                    " UNION SELECT pseudonym FROM objection_blocks WHERE pseudonym LIKE %(p)s LIMIT %(n)s",
+                    {"p": f"{version}.%", "n": limit},
                 )
             ).fetchall()
         return [r[0] for r in rows]
@@ -269,7 +270,11 @@ class SignalStore:
         """Rows still under key `version` (operator progress)."""
         async with self.pool.connection() as conn:
             row = await (
-                await conn.execute("SELECT count(*) FROM signals WHERE pseudonym LIKE %s", (f"{version}.%",))
+                await conn.execute(
+                    "SELECT (SELECT count(*) FROM signals WHERE pseudonym LIKE %(p)s)"
+                    " + (SELECT count(*) FROM objection_blocks WHERE pseudonym LIKE %(p)s)",
+                    {"p": f"{version}.%"},
+                )
             ).fetchone()
         return int(row[0]) if row else 0
 
@@ -335,7 +340,8 @@ class SignalStore:
         """Insert many signals (COPY) with their events in one transaction.
 
         `previous` (old -> new pseudonym, during a key rotation): people converted first.
-        Returns, per signal, None when stored or the id of the active signal that blocked it.
+        Returns, per signal, None when stored or the id of the active signal that blocked it
+        (objections.BLOCKED_PREFIX + objection id when an upheld objection blocked it).
         """
         if not signals:
             return []
@@ -344,9 +350,14 @@ class SignalStore:
             await conn.execute(
                 "CREATE TEMP TABLE signals_intake (LIKE signals INCLUDING DEFAULTS) ON COMMIT DROP"
             )
+            # Upheld objections block their organisation for the person (objections.py).
+            blocks = await objections.check_not_blocked(
+                conn, sorted({(s.organisation.organisation_id, s.pseudonym) for s in signals})
+            )
             async with conn.cursor() as cur, cur.copy(_q("COPY signals_intake ({cols}) FROM STDIN")) as copy:
                 for s in signals:
-                    await copy.write_row(_row_values(s))
+                    if (s.organisation.organisation_id, s.pseudonym) not in blocks:
+                        await copy.write_row(_row_values(s))
             # Duplicates within the load and against existing active signals are skipped here.
             inserted_rows = await (
                 await conn.execute(
@@ -379,6 +390,8 @@ class SignalStore:
                 if s.signal_id in inserted:
                     results.append(None)
                     events.extend(make_events(s))
+                elif block := blocks.get((s.organisation.organisation_id, s.pseudonym)):
+                    results.append(objections.BLOCKED_PREFIX + block)
                 else:
                     results.append(existing.get((s.professional.professional_id, s.pseudonym), ""))
             await _enqueue_copy(conn, outbox_copy_data(events))

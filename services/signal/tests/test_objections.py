@@ -41,3 +41,15 @@ def test_objection_blocks_the_organisation_until_lifted(signals: SignalHarness) 
     assert err.code() == grpc.StatusCode.NOT_FOUND and reason_of(err) == "objection_not_found"
     err = refused(signals.stub.LiftObjectionBlock, pb.LiftObjectionBlockRequest(objection_id="nonsense"))
     assert err.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_bulk_intake_respects_the_block(signals: SignalHarness) -> None:
+    signal = register(signals, request("1.bulk-person"))
+    signals.stub.RemoveSignal(
+        pb.RemoveSignalRequest(signal_id=signal.signal_id, reason=pb.END_REASON_OBJECTION_UPHELD), timeout=T
+    )
+    resp = signals.stub.RegisterSignals(
+        pb.RegisterSignalsRequest(signals=[request("1.bulk-person"), request("1.bulk-other")]), timeout=T
+    )
+    assert resp.results[0].reason == "objection_upheld" and not resp.results[0].HasField("signal")
+    assert resp.results[1].HasField("signal")
