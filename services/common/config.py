@@ -85,6 +85,8 @@ class ServiceSettings:
     shutdown_grace_seconds: float = setting("SLUIS_SHUTDOWN_GRACE_SECONDS", 10.0)
     db_pool_max: int = setting("SLUIS_DB_POOL_MAX", 10)
     rpc_timeout_seconds: float = setting("SLUIS_RPC_TIMEOUT_SECONDS", 5.0)
+    # How often the purge job of docs/retention.md runs; 0 disables the schedule (tests).
+    retention_interval_seconds: float = setting("SLUIS_RETENTION_INTERVAL_SECONDS", 3600.0)
 
 
 def describe(settings: object) -> dict[str, Any]:

@@ -62,6 +62,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "admin.set_coordinator_rules": _REGION,
     "admin.access_request": _REGION,
     "admin.uphold_objection": _REGION,
+    "admin.lift_objection_block": _REGION,
+    "admin.transfer_signals": _ORG_ADMINS,
     "bulk.create": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL}),
     "bulk.get": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL, ORGANISATION_ADMIN}),
     "bulk.errors": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL, ORGANISATION_ADMIN}),

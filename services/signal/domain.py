@@ -15,7 +15,8 @@ Decisions (where the law and the issue leave room):
   Under 23 the Jeugdwet is the ground, so consent is not checked (it is stored if given).
 - Turning 23 while a youth signal is active: the signal stays valid until it lapses (at
   most 2 years, the attestation was not required when it was registered). Renewing it is a
-  new decision, so the 23+ rules apply at renewal: the professional attests again then.
+  new decision, so the 23+ rules apply at renewal: the professional attests again then
+  (issue 12: what was attested or consented to at registration is never carried over).
 - Durations in days, never longer than the calendar period: active 730 days, kept 1825
   days after it became inactive, renewable in the last 90 days, reminder 30 days before.
 - A professional ends a signal as goal reached, unjustified or other. Goal reached and
@@ -454,8 +455,8 @@ def renewed(signal: Signal, now: datetime, *, multi_problem_attested: bool, cons
             "renewal_window_closed",
             "Een signaal kan alleen verlengd worden in de laatste 3 maanden voordat het verloopt.",
         )
-    attested = multi_problem_attested or signal.multi_problem_attested
-    consent = consent_given or signal.consent_given
+    # Renewal is a new decision: the attestation and consent of then are not carried over.
+    attested, consent = multi_problem_attested, consent_given
     check_adult_regime(
         age_on(signal.birth_date, today(now)), signal.organisation.legal_basis, attested, consent
     )
@@ -565,3 +566,21 @@ def reminder_due(active_until: datetime, now: datetime) -> bool:
 def expired(active_until: datetime, now: datetime) -> bool:
     """The active period is over (store.expire_batch; purged RETENTION_PERIOD later)."""
     return active_until <= now
+
+
+# --- professionals who leave (issue 12) -------------------------------------------------
+
+
+def transferred(signal: Signal, to: Contact) -> Signal:
+    """The active signal held by a colleague of the same organisation; its dates are kept.
+
+    `to` must be a validated contact (validate_contact) of the signal's organisation.
+    """
+    if signal.status is not Status.ACTIVE:
+        raise FailedPrecondition("signal_not_active", "Dit signaal is niet meer actief.")
+    if to.organisation_id != signal.organisation.organisation_id:
+        raise InvalidArgument("organisation_mismatch", "De collega hoort niet bij dezelfde organisatie.")
+    if to.professional_id == signal.professional.professional_id:
+        raise InvalidArgument("transfer_to_self", "Draag signalen over aan een andere professional.")
+    holder = dataclasses.replace(to, organisation_name=signal.organisation.name)
+    return dataclasses.replace(signal, professional=holder, version=signal.version + 1)

@@ -1,3 +1,10 @@
+CREATE TABLE public.objection_blocks (
+    objection_id uuid NOT NULL,
+    organisation_id text NOT NULL,
+    pseudonym text NOT NULL,
+    upheld_at timestamp with time zone NOT NULL
+);
+
 CREATE TABLE public.outbox (
     id bigint NOT NULL,
     destination text NOT NULL,
@@ -63,6 +70,9 @@ CREATE TABLE public.signals (
 
 ALTER TABLE ONLY public.outbox ALTER COLUMN id SET DEFAULT nextval('public.outbox_id_seq'::regclass);
 
+ALTER TABLE ONLY public.objection_blocks
+    ADD CONSTRAINT objection_blocks_pkey PRIMARY KEY (objection_id);
+
 ALTER TABLE ONLY public.outbox
     ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
 
@@ -71,6 +81,8 @@ ALTER TABLE ONLY public.schema_migrations
 
 ALTER TABLE ONLY public.signals
     ADD CONSTRAINT signals_pkey PRIMARY KEY (signal_id);
+
+CREATE INDEX objection_blocks_person ON public.objection_blocks USING btree (organisation_id, pseudonym);
 
 CREATE INDEX outbox_pending ON public.outbox USING btree (destination, id);
 

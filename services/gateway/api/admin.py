@@ -147,6 +147,16 @@ def update_professional(organisation_id: str, professional_id: str) -> Response:
     return ok(professional_json(admin.update_professional(org, professional_id, changes)))
 
 
+@bp.post("/organisations/<organisation_id>/professionals/<professional_id>/transfer")
+def transfer_signals(organisation_id: str, professional_id: str) -> Response:
+    """A professional who leaves: their active signals go to a colleague (then deactivate)."""
+    no_query()
+    org = admin.organisation(organisation_id)
+    resp = admin.transfer_signals(org, professional_id, json_body()["toProfessionalId"])
+    path = f"/organisations/{org.id}/professionals/{professional_id}"
+    return ok({"transferred": resp.transferred, "ended": resp.ended, "_links": {"professional": href(path)}})
+
+
 # -- API credentials of the organisation's systems ------------------------------------------
 
 
@@ -283,5 +293,21 @@ def uphold_objection() -> Response:
     """An upheld objection (bezwaar): the signal is removed at once, without archive."""
     no_query()
     signal_id = json_body()["signalId"]
-    access.uphold_objection(signal_id)
-    return ok({"signalId": signal_id, "decision": "upheld", "_links": {"self": href("/objections")}}, 201)
+    objection_id = access.uphold_objection(signal_id)
+    return ok(
+        {
+            "signalId": signal_id,
+            "decision": "upheld",
+            "objectionId": objection_id,
+            "_links": {"self": href("/objections"), "block": href(f"/objections/{objection_id}/block")},
+        },
+        201,
+    )
+
+
+@bp.delete("/objections/<objection_id>/block")
+def lift_objection_block(objection_id: str) -> Response:
+    """The organisation whose signal was removed after the objection may signal the person again."""
+    no_query()
+    access.lift_objection_block(objection_id)
+    return Response(status=204)

@@ -320,6 +320,10 @@ def test_register_renew_and_end_a_signal(pro, fakes) -> None:
         pro.post(f"/signalen/{signal_id}/verlengen", data={"csrf_token": csrf(pro, "/signalen")}).status_code
         == 302
     )
+    # Issue 12: the renewal form carries a new attestation to signal.
+    renew = {"csrf_token": csrf(pro, "/signalen"), "multiProblemAttested": "1", "consentGiven": "1"}
+    assert pro.post(f"/signalen/{signal_id}/verlengen", data=renew).status_code == 302
+    assert fakes.signal.signals[signal_id].multi_problem_attested
     resp = pro.post(
         f"/signalen/{signal_id}/beeindigen",
         data={"csrf_token": csrf(pro, "/signalen"), "reason": "goalReached"},

@@ -4,7 +4,7 @@ the organisation and its API keys (usecases/admin.py, exactly as for the REST AP
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as Page
 
-from services.common.errors import DomainError
+from services.common.errors import DomainError, FailedPrecondition
 from services.gateway import domain
 from services.gateway.usecases import admin, gateway
 from services.gateway.web.blueprint import bp, redirect_with_secret
@@ -49,9 +49,13 @@ def invite_professional() -> Page | tuple[str, int]:
 
 @bp.post("/beheer/professionals/<professional_id>/deactiveren")
 def deactivate_professional(professional_id: str) -> Page:
-    pro = admin.update_professional(
-        admin.own_organisation(), professional_id, {"active": False}, "professional.deactivate"
-    )
+    try:
+        pro = admin.update_professional(
+            admin.own_organisation(), professional_id, {"active": False}, "professional.deactivate"
+        )
+    except FailedPrecondition as err:  # active signals: transfer or end them first (issue 12)
+        flash(err.detail)
+        return redirect(url_for("web.professionals"))
     flash(f"{pro.name} is gedeactiveerd.")
     return redirect(url_for("web.professionals"))
 

@@ -353,3 +353,23 @@ def test_lifecycle_cutoffs_match_the_rules() -> None:
         active_until = NOW + timedelta(days=days)
         assert (active_until <= cut.expire_until) == domain.expired(active_until, NOW)
         assert (cut.remind_after < active_until <= cut.remind_until) == domain.reminder_due(active_until, NOW)
+
+
+def test_renewal_carries_no_attestation_over() -> None:
+    """Issue 12: an adult signal attested at registration must be attested again at renewal."""
+    s = domain.new_signal(
+        registration(
+            birth_date="1980-06-01",
+            informed=informed("person", "phone", "2026-01-15"),
+            multi_problem_attested=True,
+            consent_given=True,
+        ),
+        "sig",
+        NOW,
+    )
+    later = NOW + timedelta(days=700)
+    with pytest.raises(InvalidArgument) as exc:
+        domain.renewed(s, later, multi_problem_attested=False, consent_given=False)
+    assert exc.value.reason == "multi_problem_not_attested"
+    r = domain.renewed(s, later, multi_problem_attested=True, consent_given=True)
+    assert r.multi_problem_attested and r.consent_given and r.registered_at == s.registered_at
