@@ -112,12 +112,13 @@ def match_notice(event: match_pb2.MatchEvent, now: datetime) -> domain.Notice:
 
 def signal_notice(event: signal_pb2.SignalEvent, now: datetime) -> domain.Notice | None:
     """A lapse reminder or archive notice; None for signal events notify does not tell about."""
+    aged_out = event.end_reason == signal_pb2.END_REASON_AGED_OUT
     if event.kind == signal_pb2.SIGNAL_EVENT_KIND_LAPSING_SOON:
-        kind = "signal_lapsing"
-    elif (
-        event.kind == signal_pb2.SIGNAL_EVENT_KIND_ENDED and event.end_reason == signal_pb2.END_REASON_EXPIRED
+        kind = "signal_aging_out" if aged_out else "signal_lapsing"
+    elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_ENDED and (
+        aged_out or event.end_reason == signal_pb2.END_REASON_EXPIRED
     ):
-        kind = "signal_archived"
+        kind = "signal_aged_out" if aged_out else "signal_archived"
     elif (
         event.kind == signal_pb2.SIGNAL_EVENT_KIND_DELETED
         and event.end_reason == signal_pb2.END_REASON_OBJECTION_UPHELD

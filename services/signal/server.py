@@ -273,7 +273,7 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         self, request: pb.RunLifecycleRequest, context: grpc.aio.ServicerContext
     ) -> pb.RunLifecycleResponse:
         counts = await self.run_lifecycle()
-        return pb.RunLifecycleResponse(reminded=counts.reminded, expired=counts.expired, purged=counts.purged)
+        return pb.RunLifecycleResponse(**dataclasses.asdict(counts))
 
     async def run_lifecycle(self) -> LifecycleCounts:
         counts = await self.store.run_lifecycle(

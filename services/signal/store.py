@@ -114,6 +114,8 @@ class LifecycleCounts:
     reminded: int = 0
     expired: int = 0
     purged: int = 0
+    aged_out: int = 0
+    age_reminded: int = 0
 
 
 def _row_values(s: domain.Signal) -> tuple[Any, ...]:
@@ -549,6 +551,46 @@ class SignalStore:
             now,
         )
 
+    async def aged_out_batch(self, now: datetime, limit: int) -> int:
+        """Archive youth-regime signals on people who turned 23 (domain.aged_out); ENDED
+        (AGED_OUT) to match and notify. Archived as `domain.ended` decides, as of this run."""
+        return await self._batch(
+            _q(
+                "WITH due AS ("
+                "  SELECT signal_id FROM signals WHERE status = 'active' AND NOT multi_problem_attested"
+                "  AND birth_date <= %(born)s ORDER BY birth_date LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+                " UPDATE signals s SET status = 'archived', end_reason = %(reason)s, ended_at = %(now)s,"
+                "  delete_after = %(delete_after)s, version = s.version + 1"
+                " FROM due WHERE s.signal_id = due.signal_id RETURNING {event_returning}"
+            ),
+            {
+                "born": domain.lifecycle_cutoffs(now).aged_out_born_until,
+                "limit": limit,
+                "reason": domain.EndReason.AGED_OUT.value,
+                "now": now,
+                "delete_after": now + domain.RETENTION_PERIOD,
+            },
+            lambda row, at: [([MATCH, NOTIFY], convert.expired_event(row, at))],
+            now,
+        )
+
+    async def age_remind_batch(self, now: datetime, limit: int) -> int:
+        """Youth-regime signals whose person turns 23 within 30 days: reminded once
+        (domain.age_reminder_due); LAPSING_SOON with reason AGED_OUT to notify."""
+        return await self._batch(
+            _q(
+                "WITH due AS ("
+                "  SELECT signal_id FROM signals WHERE status = 'active' AND NOT multi_problem_attested"
+                "  AND NOT age_reminded AND birth_date <= %(born)s"
+                "  ORDER BY birth_date LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+                " UPDATE signals s SET age_reminded = true"
+                " FROM due WHERE s.signal_id = due.signal_id RETURNING {event_returning}"
+            ),
+            {"born": domain.lifecycle_cutoffs(now).age_remind_born_until, "limit": limit},
+            lambda row, at: [([NOTIFY], convert.aging_out_event(row, at))],
+            now,
+        )
+
     async def _batch(
         self, query: sql.Composed, params: dict[str, Any], make_events: RowEvents, now: datetime
     ) -> int:
@@ -572,6 +614,8 @@ class SignalStore:
             purged=await self._drain(self.purge_batch, now, batch_size, workers),
             expired=await self._drain(self.expire_batch, now, batch_size, workers),
             reminded=await self._drain(self.remind_batch, now, batch_size, workers),
+            aged_out=await self._drain(self.aged_out_batch, now, batch_size, workers),
+            age_reminded=await self._drain(self.age_remind_batch, now, batch_size, workers),
         )
 
     @staticmethod
