@@ -74,7 +74,7 @@ MATCH_KINDS = (
     "coordinator_changed",
     "handover_requested",
 )
-SIGNAL_KINDS = ("signal_lapsing", "signal_archived", "signal_aging_out", "signal_aged_out")
+SIGNAL_KINDS = ("signal_lapsing", "signal_archived", "signal_aging_out", "signal_aged_out", "signal_deceased")
 
 SUBJECTS = {
     "match_created": "SluiS: nieuwe match",
@@ -87,6 +87,7 @@ SUBJECTS = {
     "signal_archived": "SluiS: uw signaal is gearchiveerd",
     "signal_aging_out": "SluiS: uw signaal eindigt over 30 dagen (23 jaar)",
     "signal_aged_out": "SluiS: uw signaal is beëindigd (23 jaar)",
+    "signal_deceased": "SluiS: uw signaal is beëindigd (overlijden)",
     "signal_removed": "SluiS: een signaal van u is verwijderd na een gegrond bezwaar",
 }
 
@@ -101,6 +102,7 @@ TITLES = {
     "signal_archived": "Uw signaal is gearchiveerd",
     "signal_aging_out": "Uw signaal eindigt over 30 dagen (23 jaar)",
     "signal_aged_out": "Uw signaal is beëindigd (23 jaar)",
+    "signal_deceased": "Uw signaal is beëindigd (overlijden)",
     "signal_removed": "Signaal verwijderd na gegrond bezwaar",
 }
 
@@ -146,6 +148,8 @@ def intro(notice: Notice, recipient: Contact) -> str:
             )
         case "signal_aged_out":
             return "De persoon van uw signaal is 23 geworden. Het signaal is beëindigd en gearchiveerd."
+        case "signal_deceased":
+            return "De persoon van uw signaal is overleden. Het signaal is beëindigd en gearchiveerd."
         case "signal_archived":
             return "Uw signaal is na twee jaar verlopen en gearchiveerd. Het is niet meer actief."
         case "signal_removed":
@@ -317,7 +321,7 @@ def render_mail(notice: Notice, recipient: Contact, portal_url: str) -> Mail:
                 text.append("")
                 body_html.append("<p>Matchregisseur:</p><ul>" + _contact_html(coordinator) + "</ul>")
     action = "Bekijk de match in SluiS" if notice.match_id else "Bekijk en verleng uw signaal in SluiS"
-    if notice.kind in ("signal_archived", "signal_aged_out", "signal_removed"):
+    if notice.kind in ("signal_archived", "signal_aged_out", "signal_deceased", "signal_removed"):
         action = "Bekijk uw signalen in SluiS"
     text += [f"{action}: {url}", "", _FOOTER, ""]
     body_html += [f'<p><a href="{e(url)}">{e(action)}</a></p>', f'<p style="color:#666">{e(_FOOTER)}</p>']

@@ -120,6 +120,11 @@ def signal_notice(event: signal_pb2.SignalEvent, now: datetime) -> domain.Notice
     ):
         kind = "signal_aged_out" if aged_out else "signal_archived"
     elif (
+        event.kind == signal_pb2.SIGNAL_EVENT_KIND_ENDED
+        and event.end_reason == signal_pb2.END_REASON_DECEASED
+    ):
+        kind = "signal_deceased"
+    elif (
         event.kind == signal_pb2.SIGNAL_EVENT_KIND_DELETED
         and event.end_reason == signal_pb2.END_REASON_OBJECTION_UPHELD
     ):

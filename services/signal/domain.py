@@ -95,6 +95,7 @@ class EndReason(StrEnum):
     OBJECTION_UPHELD = "objection_upheld"
     PURGED = "purged"
     AGED_OUT = "aged_out"  # a youth-regime signal ended when the person turned 23
+    DECEASED = "deceased"  # the person died (recorded by a region admin)
 
 
 DOMAINS = frozenset(WORK_DOMAINS)

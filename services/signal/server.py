@@ -33,7 +33,7 @@ from services.common.rekey import (
     report_rekey_progress,
     resolve_incoming,
 )
-from services.signal import convert, domain, objections, transfers
+from services.signal import convert, domain, endings, objections, transfers
 from services.signal.store import MATCH, NOTIFY, Change, Event, LifecycleCounts, SignalStore, signal_exists
 
 log = logging.getLogger("sluis.signal")
@@ -281,6 +281,28 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         )
         log.info("lifecycle run", extra=dataclasses.asdict(counts))
         return counts
+
+    async def RecordDeath(
+        self, request: pb.RecordDeathRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordDeathResponse:
+        (person,) = await resolve_incoming(self.rekeyer, [domain.validate_pseudonym(request.pseudonym)])
+        if person.previous is not None and person.previous != person.current:
+            await self.store.replace({person.previous: person.current})
+        ended = await endings.end_active(
+            self.store.pool, "pseudonym", person.current, domain.EndReason.DECEASED, self.clock.now()
+        )
+        log.info("death recorded", extra={"ended": ended})
+        return pb.RecordDeathResponse(ended=ended)
+
+    async def EndSignalsOfProfessional(
+        self, request: pb.EndSignalsOfProfessionalRequest, context: grpc.aio.ServicerContext
+    ) -> pb.EndSignalsOfProfessionalResponse:
+        professional_id = _professional_id(request.professional_id)
+        ended = await endings.end_active(
+            self.store.pool, "professional_id", professional_id, domain.EndReason.OTHER, self.clock.now()
+        )
+        log.info("signals of a professional ended", extra={"ended": ended})
+        return pb.EndSignalsOfProfessionalResponse(ended=ended)
 
     async def TransferSignals(
         self, request: pb.TransferSignalsRequest, context: grpc.aio.ServicerContext

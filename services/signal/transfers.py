@@ -16,7 +16,7 @@ from sluis.signal.v1 import signal_pb2 as pb
 
 from services.common import outbox
 from services.common.contacts import Contact
-from services.signal import convert, domain
+from services.signal import convert, domain, endings
 from services.signal.store import MATCH, _q, _signal
 
 
@@ -49,7 +49,7 @@ async def transfer(
             ).fetchall()
         }
         moved = [domain.transferred(s, to) for s in signals if s.pseudonym not in held]
-        ended = [domain.ended(s, domain.EndReason.OTHER, now) for s in signals if s.pseudonym in held]
+        ended = [s for s in signals if s.pseudonym in held]
         for s in moved:
             await conn.execute(
                 "UPDATE signals SET professional_id = %s, contact_name = %s, contact_role = %s,"
@@ -59,18 +59,8 @@ async def transfer(
             event = convert.signal_event(s, pb.SIGNAL_EVENT_KIND_TRANSFERRED, now)
             event.transferred_from_professional_id = from_professional_id
             await outbox.enqueue(conn, [MATCH], event.SerializeToString())
-        for s in ended:
-            await conn.execute(
-                "UPDATE signals SET status = 'archived', end_reason = 'other', ended_at = %s, delete_after = %s,"
-                " version = %s WHERE signal_id = %s",
-                (s.ended_at, s.delete_after, s.version, s.signal_id),
-            )
-            await outbox.enqueue(conn, [MATCH], _ended(s, now))
+        await endings.archive(conn, ended, domain.EndReason.OTHER, now)
     return len(moved), len(ended)
-
-
-def _ended(signal: domain.Signal, now: datetime) -> bytes:
-    return convert.signal_event(signal, pb.SIGNAL_EVENT_KIND_ENDED, now).SerializeToString()
 
 
 def organisation_of(raw: Any) -> domain.Organisation:

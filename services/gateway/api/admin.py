@@ -157,6 +157,17 @@ def transfer_signals(organisation_id: str, professional_id: str) -> Response:
     return ok({"transferred": resp.transferred, "ended": resp.ended, "_links": {"professional": href(path)}})
 
 
+@bp.post("/organisations/<organisation_id>/professionals/<professional_id>/end-signals")
+def end_signals_of(organisation_id: str, professional_id: str) -> Response:
+    """A professional who leaves: every active signal ended instead of transferred."""
+    no_query()
+    org = admin.organisation(organisation_id)
+    domain.expect_object(json_body(optional=True), "", ())
+    ended = admin.end_signals_of(org, professional_id)
+    path = f"/organisations/{org.id}/professionals/{professional_id}"
+    return ok({"ended": ended, "_links": {"professional": href(path)}})
+
+
 # -- API credentials of the organisation's systems ------------------------------------------
 
 
@@ -231,6 +242,14 @@ def access_request() -> Response:
     no_query()
     report = access.access_request(domain.check_bsn(json_body()["bsn"]))
     return ok(access_json(report))
+
+
+@bp.post("/deaths")
+def record_death() -> Response:
+    """A person died: every active signal on them is ended (deceased), archived, not deleted."""
+    no_query()
+    ended = access.record_death(domain.check_bsn(json_body()["bsn"]))
+    return ok({"ended": ended, "_links": {"self": href("/deaths")}})
 
 
 def access_json(report: access.AccessReport) -> dict[str, Any]:

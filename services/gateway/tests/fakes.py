@@ -189,6 +189,24 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
                 moved += 1
         return spb.TransferSignalsResponse(transferred=moved)
 
+    def _end_all(self, matches: Any, reason: Any) -> int:
+        ended = 0
+        for s in self.signals.values():
+            if matches(s) and s.status == spb.SIGNAL_STATUS_ACTIVE:
+                s.status, s.end_reason = spb.SIGNAL_STATUS_ARCHIVED, reason
+                ended += 1
+        return ended
+
+    async def RecordDeath(self, request: Any, context: Any) -> Any:
+        ended = self._end_all(lambda s: s.pseudonym == request.pseudonym, spb.END_REASON_DECEASED)
+        return spb.RecordDeathResponse(ended=ended)
+
+    async def EndSignalsOfProfessional(self, request: Any, context: Any) -> Any:
+        ended = self._end_all(
+            lambda s: s.professional.professional_id == request.professional_id, spb.END_REASON_OTHER
+        )
+        return spb.EndSignalsOfProfessionalResponse(ended=ended)
+
     async def LiftObjectionBlock(self, request: Any, context: Any) -> Any:
         if request.objection_id not in self.blocks:
             raise NotFound("objection_not_found", "Deze blokkade bestaat niet (meer).")

@@ -1,5 +1,5 @@
-"""A person's rights, exercised through a region admin: access (inzage, GDPR art. 15) and an
-upheld objection (bezwaar). The BSN goes to identity only; everything else uses the pseudonym."""
+"""A person's rights, exercised through a region admin: access (inzage, GDPR art. 15), an
+upheld objection (bezwaar), and a recorded death. The BSN goes to identity only; everything else uses the pseudonym."""
 
 from dataclasses import dataclass
 
@@ -36,6 +36,16 @@ def access_request(bsn: str) -> AccessReport:
     names = {str(o.id): o.name for o in gw.store.organisations(principal().region)}
     audit("access_request", "", f"signals={len(signals)} matches={len(matches)} reads={len(entries)}")
     return AccessReport(list(signals), list(matches), list(entries), names)
+
+
+def record_death(bsn: str) -> int:
+    """A region admin records a person's death: every active signal on them is ended (reason
+    deceased) and archived, not deleted. The BSN goes to identity only; returns how many."""
+    b = gateway().backends
+    pseudonym = call(b.identity.Pseudonymise, ipb.PseudonymiseRequest(bsn=bsn)).pseudonym
+    ended: int = call(b.signal.RecordDeath, spb.RecordDeathRequest(pseudonym=pseudonym)).ended
+    audit("death.record", "", f"signals_ended={ended}")
+    return ended
 
 
 def uphold_objection(signal_id: str) -> str:

@@ -170,6 +170,19 @@ def transfer_signals(
     return resp
 
 
+def end_signals_of(org: Organisation, professional_id: str) -> int:
+    """A professional who leaves without a colleague to take over: every active signal of
+    theirs is ended (reason other, archived); then they can be deactivated."""
+    pro = professional(org, professional_id)
+    resp = call(
+        gateway().backends.signal.EndSignalsOfProfessional,
+        spb.EndSignalsOfProfessionalRequest(professional_id=str(pro.id)),
+    )
+    ended: int = resp.ended
+    audit("professional.end_signals", str(pro.id), f"ended={ended}")
+    return ended
+
+
 def reset_login(org: Organisation, professional_id: str) -> tuple[Professional, dict[str, str]]:
     """A new one-time password and TOTP secret for a professional."""
     pro = professional(org, professional_id)

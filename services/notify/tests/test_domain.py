@@ -240,6 +240,7 @@ def test_signal_notice_webhook_body_has_the_professional_only() -> None:
         ("LAPSING_SOON", "AGED_OUT", "signal_aging_out"),
         ("ENDED", "EXPIRED", "signal_archived"),
         ("ENDED", "AGED_OUT", "signal_aged_out"),
+        ("ENDED", "DECEASED", "signal_deceased"),
     ],
 )
 def test_a_youth_signal_ageing_out_has_its_own_notice(kind: str, reason: str, expected: str) -> None:
@@ -254,3 +255,4 @@ def test_a_youth_signal_ageing_out_has_its_own_notice(kind: str, reason: str, ex
     notice = signal_notice(event, datetime(2026, 1, 15, tzinfo=UTC))
     assert notice is not None and notice.kind == expected
     assert ("23" in domain.intro(notice, notice.recipients[0])) is expected.endswith("_out")
+    assert ("overleden" in domain.intro(notice, notice.recipients[0])) is (expected == "signal_deceased")
