@@ -93,6 +93,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "web.professionals": _ORG_ADMIN,
     "web.invite_professional": _ORG_ADMIN,
     "web.deactivate_professional": _ORG_ADMIN,
+    "web.transfer_signals": _ORG_ADMIN,
+    "web.end_signals_of": _ORG_ADMIN,
     "web.reset_second_factor": _ORG_ADMIN,
     "web.organisation": _ORG_ADMIN,
     "web.credentials": _ORG_ADMIN,
