@@ -95,6 +95,8 @@ class ServiceSettings:
     drain_seconds: float = setting("SLUIS_DRAIN_SECONDS", 0.0)
     max_connection_age_seconds: float = setting("SLUIS_GRPC_MAX_CONNECTION_AGE_SECONDS", 60.0)
     max_connection_age_grace_seconds: float = setting("SLUIS_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS", 10.0)
+    # How often the purge job of docs/retention.md runs; 0 disables the schedule (tests).
+    retention_interval_seconds: float = setting("SLUIS_RETENTION_INTERVAL_SECONDS", 3600.0)
 
 
 def describe(settings: object) -> dict[str, Any]:

@@ -28,11 +28,12 @@ import grpc
 from sluis.identity.v1 import identity_pb2 as ipb
 from sluis.signal.v1 import signal_pb2 as spb
 
-from services.common import telemetry
+from services.common import retention, telemetry
 from services.common.clock import SystemClock
 from services.common.errors import DomainError, InvalidArgument, from_rpc_error
 from services.gateway import domain
 from services.gateway.backends import Backends
+from services.gateway.retention import RULES as RETENTION_RULES
 from services.gateway.settings import GatewaySettings
 from services.gateway.store import BulkLoad, GatewayStore, Organisation, Professional, open_pool
 from services.gateway.usecases import Gateway
@@ -200,6 +201,7 @@ class BulkWorker:
         if time.monotonic() - self._last_purge > 3600:
             self._last_purge = time.monotonic()
             self.gw.store.purge_idempotency_keys()
+            retention.purge_sync(self.gw.store.pool, "gateway", RETENTION_RULES, self.gw.clock.now())
 
     # -- one job --------------------------------------------------------------------------
     def run_once(self, max_chunks: int | None = None) -> bool:

@@ -14,6 +14,7 @@ _ACTIVE_KINDS = {
     signal_pb2.SIGNAL_EVENT_KIND_REGISTERED,
     signal_pb2.SIGNAL_EVENT_KIND_RENEWED,
     signal_pb2.SIGNAL_EVENT_KIND_LAPSING_SOON,
+    signal_pb2.SIGNAL_EVENT_KIND_TRANSFERRED,
 }
 
 KIND_TO_PB = {
@@ -46,6 +47,7 @@ def update_from_event(event: signal_pb2.SignalEvent, clock: Clock) -> domain.Sig
         may_coordinate=event.may_coordinate,
         domains=tuple(event.domains),
         registered_at=registered,
+        transferred_from=event.transferred_from_professional_id.strip(),
     )
 
 

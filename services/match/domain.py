@@ -112,6 +112,8 @@ class SignalUpdate:
     may_coordinate: bool
     domains: tuple[str, ...]
     registered_at: datetime
+    # A transfer (issue 12): the professional who held the signal before ("" otherwise).
+    transferred_from: str = ""
 
 
 def apply_update(current: Involvement | None, update: SignalUpdate) -> Involvement | None:

@@ -28,6 +28,11 @@ CREATE TABLE public.coordinator_rules (
     created_by text NOT NULL
 );
 
+CREATE TABLE public.erased_signals (
+    signal_hash bytea NOT NULL,
+    erased_at timestamp with time zone NOT NULL
+);
+
 CREATE TABLE public.involvements (
     signal_id text NOT NULL,
     pseudonym text NOT NULL,
@@ -128,6 +133,9 @@ ALTER TABLE ONLY public.access_log
 ALTER TABLE ONLY public.coordinator_rules
     ADD CONSTRAINT coordinator_rules_pkey PRIMARY KEY (version);
 
+ALTER TABLE ONLY public.erased_signals
+    ADD CONSTRAINT erased_signals_pkey PRIMARY KEY (signal_hash);
+
 ALTER TABLE ONLY public.involvements
     ADD CONSTRAINT involvements_pkey PRIMARY KEY (signal_id);
 
@@ -154,11 +162,19 @@ ALTER TABLE ONLY public.undeliverable_events
 
 CREATE INDEX access_log_pseudonym ON public.access_log USING btree (pseudonym, read_at);
 
+CREATE INDEX access_log_read_at ON public.access_log USING btree (read_at);
+
+CREATE INDEX erased_signals_at ON public.erased_signals USING btree (erased_at);
+
 CREATE INDEX involvements_professional ON public.involvements USING btree (professional_id, registered_at);
 
 CREATE INDEX involvements_pseudonym ON public.involvements USING btree (pseudonym);
 
 CREATE INDEX match_members_professional ON public.match_members USING btree (professional_id) WHERE (left_at IS NULL);
+
+CREATE INDEX match_members_signal ON public.match_members USING btree (signal_id);
+
+CREATE INDEX matches_closed_at ON public.matches USING btree (closed_at) WHERE (status = 'closed'::text);
 
 CREATE UNIQUE INDEX matches_one_open_per_person ON public.matches USING btree (pseudonym) WHERE (status = 'open'::text);
 

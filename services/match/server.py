@@ -17,7 +17,7 @@ from sluis.match.v1 import match_pb2 as pb
 from sluis.match.v1 import match_pb2_grpc as pb_grpc
 from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
 
-from services.common import outbox, paging, telemetry
+from services.common import outbox, paging, retention, telemetry
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import setting
@@ -35,6 +35,7 @@ from services.common.rekey import (
 from services.common.telemetry import current_trace_id
 from services.match import convert, domain
 from services.match.notices import NOTIFY
+from services.match.retention import RULES as RETENTION_RULES
 from services.match.store import AccessRecord, IncomingEvent, MatchStore
 
 log = logging.getLogger(__name__)
@@ -358,6 +359,12 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
             await asyncio.sleep(3600)
 
     service.add_background(forget_processed_events)
+    if settings.retention_interval_seconds > 0:
+        service.add_background(
+            lambda: retention.run_every(
+                pool, "match", RETENTION_RULES, clock, settings.retention_interval_seconds
+            )
+        )
 
     async def release_due_notices() -> None:
         pause = min(0.5, max(settings.notice_delay_seconds / 4, 0.05))

@@ -19,7 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from services.common import outbox
 from services.common.clock import Clock
-from services.match import domain, notices, rows
+from services.match import domain, erasure, notices, rows, transfers
 from services.match.notices import Notices
 
 # Persons per transaction when applying a batch: a batch of 500 events is normally one
@@ -175,6 +175,10 @@ class MatchStore:
         if not fresh:
             return
         pseudonyms = sorted(p.pseudonym for p in fresh)
+        updates = [u for p in fresh for u in p.updates]
+        # Transferred signals: the coordinator role follows the colleague before the rules run
+        # (transfers.py), so rule 1 keeps it there instead of choosing a successor.
+        await transfers.hand_over_role(conn, updates)
         involvements = await rows.load_involvements(conn, pseudonyms)
         open_matches = await rows.open_matches(conn, pseudonyms)
         rules = await self._rules(conn)
@@ -184,10 +188,12 @@ class MatchStore:
         )
         result.applied += outcome.applied
         result.duplicates += outcome.stale
-        if not outcome.changed:
-            return
-        await rows.upsert_involvements(conn, outcome.changed)
-        await rows.write_decisions(conn, outcome.decisions, now, self.notices)
+        if outcome.changed:
+            await rows.upsert_involvements(conn, outcome.changed)
+            await rows.write_decisions(conn, outcome.decisions, now, self.notices)
+        # Deleted signals: after the rules ran (member left, role moved on, match closed), every
+        # copy goes in this transaction under the same locks (erasure.py).
+        await erasure.erase_signals(conn, erasure.erased_ids(updates), now)
 
     async def _lock_persons(
         self, conn: psycopg.AsyncConnection, persons: list[str], previous: dict[str, str]
@@ -206,6 +212,10 @@ class MatchStore:
         self, conn: psycopg.AsyncConnection, events: list[IncomingEvent], result: ApplyResult
     ) -> list[domain.PersonUpdates]:
         """Record the events as processed; the updates of those not seen before, per person."""
+        # Events of an erased signal (a late redelivery) must not bring it back.
+        gone = await erasure.already_erased(conn, [ev.update.signal_id for ev in events if ev.update])
+        result.duplicates += sum(1 for ev in events if ev.update and ev.update.signal_id in gone)
+        events = [ev for ev in events if not (ev.update and ev.update.signal_id in gone)]
         new_ids = {
             r[0]
             for r in await (

@@ -74,7 +74,7 @@ MATCH_KINDS = (
     "coordinator_changed",
     "handover_requested",
 )
-SIGNAL_KINDS = ("signal_lapsing", "signal_archived")
+SIGNAL_KINDS = ("signal_lapsing", "signal_archived", "signal_aging_out", "signal_aged_out", "signal_deceased")
 
 SUBJECTS = {
     "match_created": "SluiS: nieuwe match",
@@ -85,6 +85,10 @@ SUBJECTS = {
     "handover_requested": "SluiS: verzoek om matchregisseur te worden",
     "signal_lapsing": "SluiS: uw signaal verloopt over 30 dagen",
     "signal_archived": "SluiS: uw signaal is gearchiveerd",
+    "signal_aging_out": "SluiS: uw signaal eindigt over 30 dagen (23 jaar)",
+    "signal_aged_out": "SluiS: uw signaal is beëindigd (23 jaar)",
+    "signal_deceased": "SluiS: uw signaal is beëindigd (overlijden)",
+    "signal_removed": "SluiS: een signaal van u is verwijderd na een gegrond bezwaar",
 }
 
 TITLES = {
@@ -96,6 +100,10 @@ TITLES = {
     "handover_requested": "Verzoek om matchregisseur te worden",
     "signal_lapsing": "Uw signaal verloopt over 30 dagen",
     "signal_archived": "Uw signaal is gearchiveerd",
+    "signal_aging_out": "Uw signaal eindigt over 30 dagen (23 jaar)",
+    "signal_aged_out": "Uw signaal is beëindigd (23 jaar)",
+    "signal_deceased": "Uw signaal is beëindigd (overlijden)",
+    "signal_removed": "Signaal verwijderd na gegrond bezwaar",
 }
 
 
@@ -132,8 +140,25 @@ def intro(notice: Notice, recipient: Contact) -> str:
             return "U wordt gevraagd de rol van matchregisseur over te nemen in een match waarin u deelneemt."
         case "signal_lapsing":
             return "Uw signaal verloopt over 30 dagen. Verleng het in SluiS als u nog betrokken bent."
+        case "signal_aging_out":
+            return (
+                "De persoon van uw signaal wordt over 30 dagen 23 jaar. Dan geldt de Jeugdwet niet meer"
+                " en eindigt het signaal, tenzij u het verlengt en verklaart dat er sprake is van"
+                " meervoudige problematiek."
+            )
+        case "signal_aged_out":
+            return "De persoon van uw signaal is 23 geworden. Het signaal is beëindigd en gearchiveerd."
+        case "signal_deceased":
+            return "De persoon van uw signaal is overleden. Het signaal is beëindigd en gearchiveerd."
         case "signal_archived":
             return "Uw signaal is na twee jaar verlopen en gearchiveerd. Het is niet meer actief."
+        case "signal_removed":
+            # Which signal is not said: it is erased everywhere (docs/retention.md).
+            return (
+                "Een signaal van u is verwijderd omdat de gemeente een bezwaar van de betrokkene gegrond"
+                " heeft verklaard. Uw organisatie kan deze persoon niet opnieuw signaleren tot de"
+                " regiobeheerder dat toestaat. Vragen? Neem contact op met uw SluiS-wachter."
+            )
     raise ValueError(f"unknown kind {notice.kind}")
 
 
@@ -141,7 +166,7 @@ def link(portal_url: str, notice: Notice) -> str:
     base = portal_url.rstrip("/")
     if notice.match_id:
         return f"{base}/matches/{notice.match_id}"
-    return f"{base}/signals/{notice.signal_id}"
+    return f"{base}/signals/{notice.signal_id}" if notice.signal_id else f"{base}/signals"
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -295,7 +320,7 @@ def render_mail(notice: Notice, recipient: Contact, portal_url: str) -> Mail:
                 text.append("")
                 body_html.append("<p>Matchregisseur:</p><ul>" + _contact_html(coordinator) + "</ul>")
     action = "Bekijk de match in SluiS" if notice.match_id else "Bekijk en verleng uw signaal in SluiS"
-    if notice.kind == "signal_archived":
+    if notice.kind in ("signal_archived", "signal_aged_out", "signal_deceased", "signal_removed"):
         action = "Bekijk uw signalen in SluiS"
     text += [f"{action}: {url}", "", _FOOTER, ""]
     body_html += [f'<p><a href="{e(url)}">{e(action)}</a></p>', f'<p style="color:#666">{e(_FOOTER)}</p>']

@@ -96,9 +96,19 @@ CREATE INDEX deliveries_dead_by_organisation ON public.deliveries USING btree (o
 
 CREATE INDEX deliveries_due ON public.deliveries USING btree (next_attempt_at) WHERE (state = ANY (ARRAY['queued'::text, 'retrying'::text]));
 
+CREATE INDEX deliveries_finished ON public.deliveries USING btree (created_at) WHERE (state = ANY (ARRAY['sent'::text, 'dead'::text, 'digested'::text]));
+
 CREATE INDEX deliveries_held ON public.deliveries USING btree (recipient, created_at) WHERE (state = 'held'::text);
 
+CREATE INDEX events_applied_at ON public.events_applied USING btree (applied_at);
+
 CREATE INDEX inbox_by_professional ON public.inbox_items USING btree (professional_id, created_at DESC, item_id DESC);
+
+CREATE INDEX inbox_items_created ON public.inbox_items USING btree (created_at);
+
+CREATE INDEX inbox_items_match ON public.inbox_items USING btree (match_id) WHERE (match_id <> ''::text);
+
+CREATE INDEX inbox_items_signal ON public.inbox_items USING btree (signal_id) WHERE (signal_id <> ''::text);
 
 CREATE INDEX inbox_unread ON public.inbox_items USING btree (professional_id) WHERE (read_at IS NULL);
 

@@ -19,7 +19,7 @@ from sluis.notify.v1 import notify_pb2 as pb
 from sluis.notify.v1 import notify_pb2_grpc as pb_grpc
 from sluis.signal.v1 import signal_pb2
 
-from services.common import netguard, paging, telemetry
+from services.common import netguard, paging, retention, telemetry
 from services.common.clock import Clock, SystemClock
 from services.common.config import ConfigError, ServiceSettings, setting
 from services.common.contacts import contact_from_proto
@@ -28,8 +28,9 @@ from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.grpcserver import GrpcService
 from services.common.protos import from_timestamp, to_timestamp
 from services.common.ratelimit import async_rate_limiter
-from services.notify import domain
+from services.notify import domain, erasure
 from services.notify.delivery import DeliveryWorker, Mailer, WebhookPoster
+from services.notify.retention import RULES as RETENTION_RULES
 from services.notify.store import InboxItem, NotifyStore, Planner, StoredWebhook
 
 MIGRATIONS = [Path(__file__).parent / "migrations"]
@@ -117,12 +118,23 @@ def match_notice(event: match_pb2.MatchEvent, now: datetime) -> domain.Notice:
 
 def signal_notice(event: signal_pb2.SignalEvent, now: datetime) -> domain.Notice | None:
     """A lapse reminder or archive notice; None for signal events notify does not tell about."""
+    aged_out = event.end_reason == signal_pb2.END_REASON_AGED_OUT
     if event.kind == signal_pb2.SIGNAL_EVENT_KIND_LAPSING_SOON:
-        kind = "signal_lapsing"
-    elif (
-        event.kind == signal_pb2.SIGNAL_EVENT_KIND_ENDED and event.end_reason == signal_pb2.END_REASON_EXPIRED
+        kind = "signal_aging_out" if aged_out else "signal_lapsing"
+    elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_ENDED and (
+        aged_out or event.end_reason == signal_pb2.END_REASON_EXPIRED
     ):
-        kind = "signal_archived"
+        kind = "signal_aged_out" if aged_out else "signal_archived"
+    elif (
+        event.kind == signal_pb2.SIGNAL_EVENT_KIND_ENDED
+        and event.end_reason == signal_pb2.END_REASON_DECEASED
+    ):
+        kind = "signal_deceased"
+    elif (
+        event.kind == signal_pb2.SIGNAL_EVENT_KIND_DELETED
+        and event.end_reason == signal_pb2.END_REASON_OBJECTION_UPHELD
+    ):
+        kind = "signal_removed"  # told why, without saying which (no signal id)
     elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_UNSPECIFIED:
         kind = ""  # malformed: check_notice refuses it
     else:
@@ -242,8 +254,20 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         domain.check_event_batch(len(request.events))
         now = self.clock.now()
         # Every event is checked before anything is written: one bad event queues nothing.
-        notices: list[domain.Notice | None] = [match_notice(e, now) for e in request.events]
-        accepted, duplicates = await self._apply_by_origin(request.events, notices)
+        events = list(request.events)
+        notices = [None if erasure.is_erasure(e) else match_notice(e, now) for e in events]
+        # ERASED events (services/notify/erasure.py) are applied in their place in the order,
+        # each run in the trace of the match change that caused it.
+        accepted = duplicates = start = 0
+        for erasing, run in erasure.runs(events):
+            end = start + len(run)
+            if erasing:
+                origin = (run[0].traceparent, run[0].tracestate)
+                with telemetry.continue_trace("notify erase", origin, {"sluis.events": len(run)}):
+                    a, d = await erasure.erase(self.store.pool, [erasure.erasure_of(e) for e in run], now)
+            else:
+                a, d = await self._apply_by_origin(run, notices[start:end])
+            accepted, duplicates, start = accepted + a, duplicates + d, end
         return pb.ApplyMatchEventsResponse(accepted=accepted, duplicates=duplicates)
 
     async def ApplySignalEvents(
@@ -469,6 +493,12 @@ async def create_service(settings: NotifySettings, *, clock: Clock | None = None
             await asyncio.sleep(60)
 
     service.add_background(digests)
+    if settings.retention_interval_seconds > 0:
+        service.add_background(
+            lambda: retention.run_every(
+                store.pool, "notify", RETENTION_RULES, clock, settings.retention_interval_seconds
+            )
+        )
     # Tests and operators reach the jobs through the service object.
     service.notify = servicer  # type: ignore[attr-defined]
     service.notify_workers = workers  # type: ignore[attr-defined]

@@ -179,8 +179,15 @@ def purged_event(row: Mapping[str, Any], occurred_at: Timestamp) -> bytes:
 
 
 def expired_event(row: Mapping[str, Any], occurred_at: Timestamp) -> bytes:
-    """ENDED (EXPIRED): the active period is over."""
+    """ENDED (EXPIRED, or AGED_OUT, as the row says): the signal is no longer active."""
     return event_from_row(row, pb.SIGNAL_EVENT_KIND_ENDED, occurred_at)
+
+
+def aging_out_event(row: Mapping[str, Any], occurred_at: Timestamp) -> bytes:
+    """LAPSING_SOON (AGED_OUT): the person turns 23 within 30 days; re-attest or it ends."""
+    return event_from_row(
+        row, pb.SIGNAL_EVENT_KIND_LAPSING_SOON, occurred_at, end_reason=domain.EndReason.AGED_OUT
+    )
 
 
 def lapsing_event(row: Mapping[str, Any], occurred_at: Timestamp) -> bytes:

@@ -13,9 +13,12 @@ Decisions (where the law and the issue leave room):
 - From 23 the youth regime (Jeugdwet) no longer applies: the professional must attest
   multi-problem involvement, and an organisation that signals with consent must have it.
   Under 23 the Jeugdwet is the ground, so consent is not checked (it is stored if given).
-- Turning 23 while a youth signal is active: the signal stays valid until it lapses (at
-  most 2 years, the attestation was not required when it was registered). Renewing it is a
-  new decision, so the 23+ rules apply at renewal: the professional attests again then.
+- Turning 23 while a youth-regime signal (registered without the multi-problem attestation)
+  is active: the lifecycle job ends it (archived, reason aged_out) on the first run on or
+  after the 23rd birthday, unless it was re-attested under the adult regime. The professional
+  is reminded 30 days before. Re-attesting is a renewal; it is allowed as soon as the signal
+  would age out within the renewal window, and then the adult regime applies even if the
+  person is still 22 (issue 12: nothing attested or consented to before is carried over).
 - Durations in days, never longer than the calendar period: active 730 days, kept 1825
   days after it became inactive, renewable in the last 90 days, reminder 30 days before.
 - A professional ends a signal as goal reached, unjustified or other. Goal reached and
@@ -91,6 +94,8 @@ class EndReason(StrEnum):
     EXPIRED = "expired"
     OBJECTION_UPHELD = "objection_upheld"
     PURGED = "purged"
+    AGED_OUT = "aged_out"  # a youth-regime signal ended when the person turned 23
+    DECEASED = "deceased"  # the person died (recorded by a region admin)
 
 
 DOMAINS = frozenset(WORK_DOMAINS)
@@ -449,15 +454,18 @@ def renewed(signal: Signal, now: datetime, *, multi_problem_attested: bool, cons
     """The signal renewed for another active period; the 23+ rules apply at renewal."""
     if signal.status is not Status.ACTIVE:
         raise FailedPrecondition("signal_not_active", "Dit signaal is niet meer actief.")
-    if not may_renew(signal.active_until, now):
+    # A youth-regime signal about to age out is re-attested by renewing it (adult regime).
+    ages_out = youth_regime(signal) and turns_adult_by(signal.birth_date, now + RENEWAL_WINDOW)
+    if not (may_renew(signal.active_until, now) or ages_out):
         raise FailedPrecondition(
             "renewal_window_closed",
             "Een signaal kan alleen verlengd worden in de laatste 3 maanden voordat het verloopt.",
         )
-    attested = multi_problem_attested or signal.multi_problem_attested
-    consent = consent_given or signal.consent_given
+    # Renewal is a new decision: the attestation and consent of then are not carried over.
+    attested, consent = multi_problem_attested, consent_given
+    age = age_on(signal.birth_date, today(now))
     check_adult_regime(
-        age_on(signal.birth_date, today(now)), signal.organisation.legal_basis, attested, consent
+        max(age, ADULT_REGIME_AGE) if ages_out else age, signal.organisation.legal_basis, attested, consent
     )
     return dataclasses.replace(
         signal,
@@ -518,6 +526,35 @@ def lapsed(signal: Signal) -> Signal:
     return ended(signal, EndReason.EXPIRED, signal.active_until)
 
 
+def youth_regime(signal: Signal) -> bool:
+    """Registered (or renewed) without the multi-problem attestation: valid only under 23."""
+    return signal.status is Status.ACTIVE and not signal.multi_problem_attested
+
+
+def adult_born_on_or_before(day: date) -> date:
+    """The latest birth date of a person who is ADULT_REGIME_AGE or older on `day` (age_on)."""
+    year = day.year - ADULT_REGIME_AGE
+    try:
+        return day.replace(year=year)
+    except ValueError:  # 29 February: born on 1 March of that year is not 23 yet
+        return date(year, 2, 28)
+
+
+def turns_adult_by(birth_date: date, moment: datetime) -> bool:
+    """The person is ADULT_REGIME_AGE or older on the Dutch calendar day of `moment`."""
+    return birth_date <= adult_born_on_or_before(today(moment))
+
+
+def aged_out(signal: Signal, now: datetime) -> bool:
+    """A youth-regime signal on a person who turned 23 ends (lifecycle job, reason aged_out)."""
+    return youth_regime(signal) and turns_adult_by(signal.birth_date, now)
+
+
+def age_reminder_due(signal: Signal, now: datetime) -> bool:
+    """The professional is told 30 days before a youth-regime signal ages out (once)."""
+    return youth_regime(signal) and turns_adult_by(signal.birth_date, now + REMINDER_BEFORE)
+
+
 @dataclass(frozen=True)
 class LifecycleCutoffs:
     """The moments the lifecycle job compares with, as of one run at `now`."""
@@ -526,12 +563,20 @@ class LifecycleCutoffs:
     expire_until: datetime  # active signals with active_until at or before this lapse
     remind_after: datetime  # a reminder is due for active_until in (remind_after, remind_until]
     remind_until: datetime
+    aged_out_born_until: date  # youth-regime signals on people born on or before this end
+    age_remind_born_until: date  # ... and on people born on or before this get a reminder
 
 
 def lifecycle_cutoffs(now: datetime) -> LifecycleCutoffs:
-    """The cut-offs of `reminder_due`, `expired` and the retention period, for the SQL."""
+    """The cut-offs of `reminder_due`, `expired`, `aged_out`, `age_reminder_due` and the
+    retention period, for the SQL."""
     return LifecycleCutoffs(
-        purge_until=now, expire_until=now, remind_after=now, remind_until=now + REMINDER_BEFORE
+        purge_until=now,
+        expire_until=now,
+        remind_after=now,
+        remind_until=now + REMINDER_BEFORE,
+        aged_out_born_until=adult_born_on_or_before(today(now)),
+        age_remind_born_until=adult_born_on_or_before(today(now + REMINDER_BEFORE)),
     )
 
 
@@ -565,3 +610,21 @@ def reminder_due(active_until: datetime, now: datetime) -> bool:
 def expired(active_until: datetime, now: datetime) -> bool:
     """The active period is over (store.expire_batch; purged RETENTION_PERIOD later)."""
     return active_until <= now
+
+
+# --- professionals who leave (issue 12) -------------------------------------------------
+
+
+def transferred(signal: Signal, to: Contact) -> Signal:
+    """The active signal held by a colleague of the same organisation; its dates are kept.
+
+    `to` must be a validated contact (validate_contact) of the signal's organisation.
+    """
+    if signal.status is not Status.ACTIVE:
+        raise FailedPrecondition("signal_not_active", "Dit signaal is niet meer actief.")
+    if to.organisation_id != signal.organisation.organisation_id:
+        raise InvalidArgument("organisation_mismatch", "De collega hoort niet bij dezelfde organisatie.")
+    if to.professional_id == signal.professional.professional_id:
+        raise InvalidArgument("transfer_to_self", "Draag signalen over aan een andere professional.")
+    holder = dataclasses.replace(to, organisation_name=signal.organisation.name)
+    return dataclasses.replace(signal, professional=holder, version=signal.version + 1)

@@ -1,3 +1,10 @@
+CREATE TABLE public.objection_blocks (
+    objection_id uuid NOT NULL,
+    organisation_id text NOT NULL,
+    pseudonym text NOT NULL,
+    upheld_at timestamp with time zone NOT NULL
+);
+
 CREATE TABLE public.outbox (
     id bigint NOT NULL,
     destination text NOT NULL,
@@ -50,10 +57,11 @@ CREATE TABLE public.signals (
     delete_after timestamp with time zone,
     reminded_for timestamp with time zone,
     version integer DEFAULT 1 NOT NULL,
+    age_reminded boolean DEFAULT false NOT NULL,
     CONSTRAINT signals_check CHECK ((((informed_method IS NOT NULL) AND (informed_on IS NOT NULL)) OR (postpone_reason IS NOT NULL))),
     CONSTRAINT signals_check1 CHECK (((status = 'active'::text) = (ended_at IS NULL))),
     CONSTRAINT signals_check2 CHECK (((status = 'active'::text) OR (delete_after IS NOT NULL))),
-    CONSTRAINT signals_end_reason_check CHECK ((end_reason = ANY (ARRAY['goal_reached'::text, 'other'::text, 'expired'::text]))),
+    CONSTRAINT signals_end_reason_check CHECK ((end_reason = ANY (ARRAY['goal_reached'::text, 'other'::text, 'expired'::text, 'aged_out'::text, 'deceased'::text]))),
     CONSTRAINT signals_informed_method_check CHECK ((informed_method = ANY (ARRAY['in_person'::text, 'phone'::text, 'letter'::text, 'email'::text]))),
     CONSTRAINT signals_informed_party_check CHECK ((informed_party = ANY (ARRAY['person'::text, 'legal_representative'::text, 'both'::text]))),
     CONSTRAINT signals_legal_basis_check CHECK ((legal_basis = ANY (ARRAY['consent'::text, 'legal_ground'::text]))),
@@ -63,6 +71,9 @@ CREATE TABLE public.signals (
 
 ALTER TABLE ONLY public.outbox ALTER COLUMN id SET DEFAULT nextval('public.outbox_id_seq'::regclass);
 
+ALTER TABLE ONLY public.objection_blocks
+    ADD CONSTRAINT objection_blocks_pkey PRIMARY KEY (objection_id);
+
 ALTER TABLE ONLY public.outbox
     ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
 
@@ -71,6 +82,8 @@ ALTER TABLE ONLY public.schema_migrations
 
 ALTER TABLE ONLY public.signals
     ADD CONSTRAINT signals_pkey PRIMARY KEY (signal_id);
+
+CREATE INDEX objection_blocks_person ON public.objection_blocks USING btree (organisation_id, pseudonym);
 
 CREATE INDEX outbox_pending ON public.outbox USING btree (destination, id);
 
@@ -83,3 +96,5 @@ CREATE INDEX signals_by_pseudonym ON public.signals USING btree (pseudonym);
 CREATE INDEX signals_delete_after ON public.signals USING btree (delete_after) WHERE (status = 'archived'::text);
 
 CREATE UNIQUE INDEX signals_one_active ON public.signals USING btree (professional_id, pseudonym) WHERE (status = 'active'::text);
+
+CREATE INDEX signals_youth_by_birth ON public.signals USING btree (birth_date) WHERE ((status = 'active'::text) AND (NOT multi_problem_attested));

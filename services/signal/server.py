@@ -22,6 +22,7 @@ from services.common import metrics, outbox, paging
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import setting
+from services.common.contacts import contact_from_proto
 from services.common.db import open_pool
 from services.common.errors import DomainError, InvalidArgument
 from services.common.grpcserver import GrpcService
@@ -32,7 +33,7 @@ from services.common.rekey import (
     report_rekey_progress,
     resolve_incoming,
 )
-from services.signal import convert, domain
+from services.signal import convert, domain, endings, objections, transfers
 from services.signal.store import MATCH, NOTIFY, Change, Event, LifecycleCounts, SignalStore, signal_exists
 
 log = logging.getLogger("sluis.signal")
@@ -161,7 +162,11 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
             if existing is None:
                 stored += 1
                 continue
-            refusal = signal_exists(existing)
+            refusal = (
+                objections.blocked(existing.removeprefix(objections.BLOCKED_PREFIX))
+                if existing.startswith(objections.BLOCKED_PREFIX)
+                else signal_exists(existing)
+            )
             result.Clear()
             result.reason, result.detail = refusal.reason, refusal.detail
         log.info("signals registered in bulk", extra={"received": len(request.signals), "stored": stored})
@@ -237,20 +242,38 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         reason = domain.removal_reason(convert.enum_code(pb.EndReason, request.reason))
         now = self.clock.now()
 
+        objection_id = str(uuid.uuid4())
+
         def decide(signal: domain.Signal | None) -> Change:
             if signal is None:
                 raise domain.signal_not_found()
-            return _delete(signal, reason, now)
+            removed = _delete(signal, reason, now)
+            block = (objection_id, signal.organisation.organisation_id, signal.pseudonym, now)
+            return dataclasses.replace(
+                removed, block=block, events=[*removed.events, *_told_why(signal, now)]
+            )
 
         await self.store.change(signal_id, decide)
-        log.info("signal removed after objection", extra={"signal_id": signal_id})
-        return pb.RemoveSignalResponse()
+        log.info("signal removed after objection", extra={"objection_id": objection_id})
+        return pb.RemoveSignalResponse(objection_id=objection_id)
+
+    async def LiftObjectionBlock(
+        self, request: pb.LiftObjectionBlockRequest, context: grpc.aio.ServicerContext
+    ) -> pb.LiftObjectionBlockResponse:
+        try:
+            objection_id = str(uuid.UUID(request.objection_id.strip()))
+        except ValueError:
+            raise objections.block_not_found() from None
+        if not await self.store.lift_objection_block(objection_id):
+            raise objections.block_not_found()
+        log.info("objection block lifted", extra={"objection_id": objection_id})
+        return pb.LiftObjectionBlockResponse()
 
     async def RunLifecycle(
         self, request: pb.RunLifecycleRequest, context: grpc.aio.ServicerContext
     ) -> pb.RunLifecycleResponse:
         counts = await self.run_lifecycle()
-        return pb.RunLifecycleResponse(reminded=counts.reminded, expired=counts.expired, purged=counts.purged)
+        return pb.RunLifecycleResponse(**dataclasses.asdict(counts))
 
     async def run_lifecycle(self) -> LifecycleCounts:
         counts = await self.store.run_lifecycle(
@@ -258,6 +281,40 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         )
         log.info("lifecycle run", extra=dataclasses.asdict(counts))
         return counts
+
+    async def RecordDeath(
+        self, request: pb.RecordDeathRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordDeathResponse:
+        (person,) = await resolve_incoming(self.rekeyer, [domain.validate_pseudonym(request.pseudonym)])
+        if person.previous is not None and person.previous != person.current:
+            await self.store.replace({person.previous: person.current})
+        ended = await endings.end_active(
+            self.store.pool, "pseudonym", person.current, domain.EndReason.DECEASED, self.clock.now()
+        )
+        log.info("death recorded", extra={"ended": ended})
+        return pb.RecordDeathResponse(ended=ended)
+
+    async def EndSignalsOfProfessional(
+        self, request: pb.EndSignalsOfProfessionalRequest, context: grpc.aio.ServicerContext
+    ) -> pb.EndSignalsOfProfessionalResponse:
+        professional_id = _professional_id(request.professional_id)
+        ended = await endings.end_active(
+            self.store.pool, "professional_id", professional_id, domain.EndReason.OTHER, self.clock.now()
+        )
+        log.info("signals of a professional ended", extra={"ended": ended})
+        return pb.EndSignalsOfProfessionalResponse(ended=ended)
+
+    async def TransferSignals(
+        self, request: pb.TransferSignalsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TransferSignalsResponse:
+        from_id = _professional_id(request.from_professional_id)
+        organisation = transfers.organisation_of(request.to.organisation_id)
+        to = domain.validate_contact(contact_from_proto(request.to), organisation)
+        if not organisation.organisation_id:
+            raise InvalidArgument("organisation_missing", "De organisatie ontbreekt.")
+        moved, ended = await transfers.transfer(self.store.pool, from_id, to, self.clock.now())
+        log.info("signals transferred", extra={"transferred": moved, "ended": ended})
+        return pb.TransferSignalsResponse(transferred=moved, ended=ended)
 
 
 def _end(signal: domain.Signal, reason: domain.EndReason, now: datetime) -> Change:
@@ -272,6 +329,19 @@ def _delete(signal: domain.Signal, reason: domain.EndReason, now: datetime) -> C
     """Gone at once, without archive; match still learns that the signal is gone."""
     event = _event(signal, pb.SIGNAL_EVENT_KIND_DELETED, now, end_reason=reason, version=signal.version + 1)
     return Change(None, [([MATCH], event)])
+
+
+def _told_why(signal: domain.Signal, now: datetime) -> list[Event]:
+    """Notify tells the professional that (not which) signal went after an upheld objection.
+
+    The notice carries no signal id and no person: the signal is erased everywhere.
+    """
+    event = convert.signal_event(
+        signal, pb.SIGNAL_EVENT_KIND_DELETED, now, end_reason=domain.EndReason.OBJECTION_UPHELD
+    )
+    event.signal_id = ""
+    event.pseudonym = ""
+    return [([NOTIFY], event.SerializeToString())]
 
 
 async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLOCK) -> GrpcService:

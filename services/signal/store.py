@@ -26,7 +26,7 @@ from psycopg_pool import AsyncConnectionPool
 from services.common import outbox, telemetry
 from services.common.contacts import contact_from_row
 from services.common.errors import AlreadyExists
-from services.signal import convert, domain
+from services.signal import convert, domain, objections
 
 MATCH = "match"
 NOTIFY = "notify"
@@ -105,6 +105,8 @@ class Change:
 
     signal: domain.Signal | None
     events: list[Event]
+    # An upheld objection: (objection id, organisation id, pseudonym, upheld at) to block.
+    block: tuple[str, str, str, datetime] | None = None
 
 
 @dataclasses.dataclass
@@ -112,6 +114,8 @@ class LifecycleCounts:
     reminded: int = 0
     expired: int = 0
     purged: int = 0
+    aged_out: int = 0
+    age_reminded: int = 0
 
 
 def _row_values(s: domain.Signal) -> tuple[Any, ...]:
@@ -232,6 +236,11 @@ async def _convert(conn: psycopg.AsyncConnection[Any], mapping: dict[str, str]) 
         " WHERE s.pseudonym = m.old",
         (olds, news),
     )
+    await conn.execute(
+        "UPDATE objection_blocks b SET pseudonym = m.new FROM unnest(%s::text[], %s::text[]) AS m(old, new)"
+        " WHERE b.pseudonym = m.old",
+        (olds, news),
+    )
     return cur.rowcount
 
 
@@ -246,8 +255,9 @@ class SignalStore:
         async with self.pool.connection() as conn:
             rows = await (
                 await conn.execute(
-                    "SELECT DISTINCT pseudonym FROM signals WHERE pseudonym LIKE %s LIMIT %s",
-                    (f"{version}.%", limit),
+                    "SELECT pseudonym FROM signals WHERE pseudonym LIKE %(p)s"
+                    " UNION SELECT pseudonym FROM objection_blocks WHERE pseudonym LIKE %(p)s LIMIT %(n)s",
+                    {"p": f"{version}.%", "n": limit},
                 )
             ).fetchall()
         return [r[0] for r in rows]
@@ -261,7 +271,11 @@ class SignalStore:
         """Rows still under key `version` (operator progress)."""
         async with self.pool.connection() as conn:
             row = await (
-                await conn.execute("SELECT count(*) FROM signals WHERE pseudonym LIKE %s", (f"{version}.%",))
+                await conn.execute(
+                    "SELECT (SELECT count(*) FROM signals WHERE pseudonym LIKE %(p)s)"
+                    " + (SELECT count(*) FROM objection_blocks WHERE pseudonym LIKE %(p)s)",
+                    {"p": f"{version}.%"},
+                )
             ).fetchone()
         return int(row[0]) if row else 0
 
@@ -282,6 +296,9 @@ class SignalStore:
         async with self.pool.connection() as conn, conn.transaction():
             if previous is not None and previous != signal.pseudonym:
                 await _convert(conn, {previous: signal.pseudonym})
+            person = (signal.organisation.organisation_id, signal.pseudonym)
+            if block := (await objections.check_not_blocked(conn, [person])).get(person):
+                raise objections.blocked(block)
             for _attempt in range(3):
                 inserted = await (
                     await conn.execute(
@@ -324,7 +341,8 @@ class SignalStore:
         """Insert many signals (COPY) with their events in one transaction.
 
         `previous` (old -> new pseudonym, during a key rotation): people converted first.
-        Returns, per signal, None when stored or the id of the active signal that blocked it.
+        Returns, per signal, None when stored or the id of the active signal that blocked it
+        (objections.BLOCKED_PREFIX + objection id when an upheld objection blocked it).
         """
         if not signals:
             return []
@@ -333,9 +351,14 @@ class SignalStore:
             await conn.execute(
                 "CREATE TEMP TABLE signals_intake (LIKE signals INCLUDING DEFAULTS) ON COMMIT DROP"
             )
+            # Upheld objections block their organisation for the person (objections.py).
+            blocks = await objections.check_not_blocked(
+                conn, sorted({(s.organisation.organisation_id, s.pseudonym) for s in signals})
+            )
             async with conn.cursor() as cur, cur.copy(_q("COPY signals_intake ({cols}) FROM STDIN")) as copy:
                 for s in signals:
-                    await copy.write_row(_row_values(s))
+                    if (s.organisation.organisation_id, s.pseudonym) not in blocks:
+                        await copy.write_row(_row_values(s))
             # Duplicates within the load and against existing active signals are skipped here.
             inserted_rows = await (
                 await conn.execute(
@@ -368,6 +391,8 @@ class SignalStore:
                 if s.signal_id in inserted:
                     results.append(None)
                     events.extend(make_events(s))
+                elif block := blocks.get((s.organisation.organisation_id, s.pseudonym)):
+                    results.append(objections.BLOCKED_PREFIX + block)
                 else:
                     results.append(existing.get((s.professional.professional_id, s.pseudonym), ""))
             await _enqueue_copy(conn, outbox_copy_data(events))
@@ -461,6 +486,8 @@ class SignalStore:
                         signal_id,
                     ),
                 )
+            if outcome.block is not None:
+                await objections.add_block(conn, *outcome.block)
             for destinations, payload in outcome.events:
                 await outbox.enqueue(conn, destinations, payload)
         return outcome
@@ -524,6 +551,46 @@ class SignalStore:
             now,
         )
 
+    async def aged_out_batch(self, now: datetime, limit: int) -> int:
+        """Archive youth-regime signals on people who turned 23 (domain.aged_out); ENDED
+        (AGED_OUT) to match and notify. Archived as `domain.ended` decides, as of this run."""
+        return await self._batch(
+            _q(
+                "WITH due AS ("
+                "  SELECT signal_id FROM signals WHERE status = 'active' AND NOT multi_problem_attested"
+                "  AND birth_date <= %(born)s ORDER BY birth_date LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+                " UPDATE signals s SET status = 'archived', end_reason = %(reason)s, ended_at = %(now)s,"
+                "  delete_after = %(delete_after)s, version = s.version + 1"
+                " FROM due WHERE s.signal_id = due.signal_id RETURNING {event_returning}"
+            ),
+            {
+                "born": domain.lifecycle_cutoffs(now).aged_out_born_until,
+                "limit": limit,
+                "reason": domain.EndReason.AGED_OUT.value,
+                "now": now,
+                "delete_after": now + domain.RETENTION_PERIOD,
+            },
+            lambda row, at: [([MATCH, NOTIFY], convert.expired_event(row, at))],
+            now,
+        )
+
+    async def age_remind_batch(self, now: datetime, limit: int) -> int:
+        """Youth-regime signals whose person turns 23 within 30 days: reminded once
+        (domain.age_reminder_due); LAPSING_SOON with reason AGED_OUT to notify."""
+        return await self._batch(
+            _q(
+                "WITH due AS ("
+                "  SELECT signal_id FROM signals WHERE status = 'active' AND NOT multi_problem_attested"
+                "  AND NOT age_reminded AND birth_date <= %(born)s"
+                "  ORDER BY birth_date LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+                " UPDATE signals s SET age_reminded = true"
+                " FROM due WHERE s.signal_id = due.signal_id RETURNING {event_returning}"
+            ),
+            {"born": domain.lifecycle_cutoffs(now).age_remind_born_until, "limit": limit},
+            lambda row, at: [([NOTIFY], convert.aging_out_event(row, at))],
+            now,
+        )
+
     async def _batch(
         self, query: sql.Composed, params: dict[str, Any], make_events: RowEvents, now: datetime
     ) -> int:
@@ -547,6 +614,8 @@ class SignalStore:
             purged=await self._drain(self.purge_batch, now, batch_size, workers),
             expired=await self._drain(self.expire_batch, now, batch_size, workers),
             reminded=await self._drain(self.remind_batch, now, batch_size, workers),
+            aged_out=await self._drain(self.aged_out_batch, now, batch_size, workers),
+            age_reminded=await self._drain(self.age_remind_batch, now, batch_size, workers),
         )
 
     @staticmethod
@@ -560,3 +629,10 @@ class SignalStore:
             return done
 
         return sum(await asyncio.gather(*(worker() for _ in range(max(1, workers)))))
+
+    # --- objections (services/signal/objections.py) ---------------------------------------
+
+    async def lift_objection_block(self, objection_id: str) -> bool:
+        """Lift an upheld objection's block; False when there is none (any more)."""
+        async with self.pool.connection() as conn, conn.transaction():
+            return await objections.lift_block(conn, objection_id)

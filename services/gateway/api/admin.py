@@ -147,6 +147,27 @@ def update_professional(organisation_id: str, professional_id: str) -> Response:
     return ok(professional_json(admin.update_professional(org, professional_id, changes)))
 
 
+@bp.post("/organisations/<organisation_id>/professionals/<professional_id>/transfer")
+def transfer_signals(organisation_id: str, professional_id: str) -> Response:
+    """A professional who leaves: their active signals go to a colleague (then deactivate)."""
+    no_query()
+    org = admin.organisation(organisation_id)
+    resp = admin.transfer_signals(org, professional_id, json_body()["toProfessionalId"])
+    path = f"/organisations/{org.id}/professionals/{professional_id}"
+    return ok({"transferred": resp.transferred, "ended": resp.ended, "_links": {"professional": href(path)}})
+
+
+@bp.post("/organisations/<organisation_id>/professionals/<professional_id>/end-signals")
+def end_signals_of(organisation_id: str, professional_id: str) -> Response:
+    """A professional who leaves: every active signal ended instead of transferred."""
+    no_query()
+    org = admin.organisation(organisation_id)
+    domain.expect_object(json_body(optional=True), "", ())
+    ended = admin.end_signals_of(org, professional_id)
+    path = f"/organisations/{org.id}/professionals/{professional_id}"
+    return ok({"ended": ended, "_links": {"professional": href(path)}})
+
+
 # -- API credentials of the organisation's systems ------------------------------------------
 
 
@@ -223,6 +244,14 @@ def access_request() -> Response:
     return ok(access_json(report))
 
 
+@bp.post("/deaths")
+def record_death() -> Response:
+    """A person died: every active signal on them is ended (deceased), archived, not deleted."""
+    no_query()
+    ended = access.record_death(domain.check_bsn(json_body()["bsn"]))
+    return ok({"ended": ended, "_links": {"self": href("/deaths")}})
+
+
 def access_json(report: access.AccessReport) -> dict[str, Any]:
     names = report.organisation_names
     return {
@@ -283,5 +312,21 @@ def uphold_objection() -> Response:
     """An upheld objection (bezwaar): the signal is removed at once, without archive."""
     no_query()
     signal_id = json_body()["signalId"]
-    access.uphold_objection(signal_id)
-    return ok({"signalId": signal_id, "decision": "upheld", "_links": {"self": href("/objections")}}, 201)
+    objection_id = access.uphold_objection(signal_id)
+    return ok(
+        {
+            "signalId": signal_id,
+            "decision": "upheld",
+            "objectionId": objection_id,
+            "_links": {"self": href("/objections"), "block": href(f"/objections/{objection_id}/block")},
+        },
+        201,
+    )
+
+
+@bp.delete("/objections/<objection_id>/block")
+def lift_objection_block(objection_id: str) -> Response:
+    """The organisation whose signal was removed after the objection may signal the person again."""
+    no_query()
+    access.lift_objection_block(objection_id)
+    return Response(status=204)

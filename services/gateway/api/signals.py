@@ -40,8 +40,14 @@ def get(signal_id: str) -> Response:
 @bp.post("/signals/<signal_id>/renew")
 def renew(signal_id: str) -> Response:
     no_query()
-    domain.expect_object(json_body(optional=True), "", ())
-    return ok(convert.signal_json(signals.renew(signal_id)))
+    # Renewal is a new decision: the attestation is given again (the contract checks the types).
+    body = json_body(optional=True)
+    renewed = signals.renew(
+        signal_id,
+        multi_problem_attested=body.get("multiProblemAttested", False),
+        consent_given=body.get("consentGiven", False),
+    )
+    return ok(convert.signal_json(renewed))
 
 
 @bp.post("/signals/<signal_id>/end")

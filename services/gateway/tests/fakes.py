@@ -76,6 +76,7 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
         self.bulk_calls: list[int] = []
         self.bulk_flags: list[bool] = []
         self.active: dict[tuple[str, str], str] = {}
+        self.blocks: set[str] = set()
         self.removed: list[str] = []
 
     def _register(self, request: spb.RegisterSignalRequest) -> spb.Signal:
@@ -149,6 +150,8 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
         if sig.status != spb.SIGNAL_STATUS_ACTIVE:
             raise FailedPrecondition("signal_not_active", "Dit signaal is niet actief.")
         sig.version += 1
+        sig.multi_problem_attested = request.multi_problem_attested
+        sig.consent_given = request.consent_given
         return spb.RenewSignalResponse(signal=sig)
 
     async def EndSignal(self, request: Any, context: Any) -> Any:
@@ -171,7 +174,44 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
             raise NotFound("signal_not_found", "Onbekend signaal.")
         del self.signals[request.signal_id]
         self.removed.append(request.signal_id)
-        return spb.RemoveSignalResponse()
+        objection_id = str(uuid.uuid4())
+        self.blocks.add(objection_id)
+        return spb.RemoveSignalResponse(objection_id=objection_id)
+
+    async def TransferSignals(self, request: Any, context: Any) -> Any:
+        moved = 0
+        for s in self.signals.values():
+            if (
+                s.professional.professional_id == request.from_professional_id
+                and s.status == spb.SIGNAL_STATUS_ACTIVE
+            ):
+                s.professional.CopyFrom(request.to)
+                moved += 1
+        return spb.TransferSignalsResponse(transferred=moved)
+
+    def _end_all(self, matches: Any, reason: Any) -> int:
+        ended = 0
+        for s in self.signals.values():
+            if matches(s) and s.status == spb.SIGNAL_STATUS_ACTIVE:
+                s.status, s.end_reason = spb.SIGNAL_STATUS_ARCHIVED, reason
+                ended += 1
+        return ended
+
+    async def RecordDeath(self, request: Any, context: Any) -> Any:
+        ended = self._end_all(lambda s: s.pseudonym == request.pseudonym, spb.END_REASON_DECEASED)
+        return spb.RecordDeathResponse(ended=ended)
+
+    async def EndSignalsOfProfessional(self, request: Any, context: Any) -> Any:
+        ended = self._end_all(
+            lambda s: s.professional.professional_id == request.professional_id, spb.END_REASON_OTHER
+        )
+        return spb.EndSignalsOfProfessionalResponse(ended=ended)
+
+    async def LiftObjectionBlock(self, request: Any, context: Any) -> Any:
+        if request.objection_id not in self.blocks:
+            raise NotFound("objection_not_found", "Deze blokkade bestaat niet (meer).")
+        self.blocks.discard(request.objection_id)
+        return spb.LiftObjectionBlockResponse()
 
 
 class FakeMatch(match_pb2_grpc.MatchServiceServicer):

@@ -158,3 +158,9 @@ def test_access_request_and_objection(client, region_admin, auth, app) -> None:
     assert_problem(again, 404, "signal_not_found")
     actions = [e["action"] for e in app.extensions["sluis_gateway"].store.audit_entries()]
     assert "access_request" in actions and "objection.uphold" in actions
+    # Issue 12: the block of the upheld objection is lifted once by a region admin.
+    block = upheld.get_json()["_links"]["block"]["href"]
+    assert block.endswith(f"/v1/objections/{upheld.get_json()['objectionId']}/block")
+    assert client.delete(block, headers=auth("anna")).status_code == 403
+    assert client.delete(block, headers=region_admin).status_code == 204
+    assert_problem(client.delete(block, headers=region_admin), 404, "objection_not_found")

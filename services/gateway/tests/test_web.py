@@ -11,10 +11,13 @@ from typing import Any
 
 import pytest
 from sluis.notify.v1 import notify_pb2 as npb
+from sluis.signal.v1 import signal_pb2 as spb
 
 from services.common.errors import NotFound
 from services.gateway import auth, totp
+from services.gateway.tests.conftest import key_of
 from services.gateway.tests.fakes import FakeBackends, FakeNotify
+from services.gateway.tests.test_api import BODY
 
 PASSWORD = "demo-wachtwoord-2026"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -320,6 +323,10 @@ def test_register_renew_and_end_a_signal(pro, fakes) -> None:
         pro.post(f"/signalen/{signal_id}/verlengen", data={"csrf_token": csrf(pro, "/signalen")}).status_code
         == 302
     )
+    # Issue 12: the renewal form carries a new attestation to signal.
+    renew = {"csrf_token": csrf(pro, "/signalen"), "multiProblemAttested": "1", "consentGiven": "1"}
+    assert pro.post(f"/signalen/{signal_id}/verlengen", data=renew).status_code == 302
+    assert fakes.signal.signals[signal_id].multi_problem_attested
     resp = pro.post(
         f"/signalen/{signal_id}/beeindigen",
         data={"csrf_token": csrf(pro, "/signalen"), "reason": "goalReached"},
@@ -519,3 +526,30 @@ def test_statistics_count_the_own_organisations_signals(app, demo) -> None:
     assert 'role="img"' in page and "<title" in page
     month = time.strftime("%Y-%m", time.gmtime())
     assert re.search(rf"<td>{month}</td><td>1</td>", page), page[-1500:]
+
+
+def test_admin_transfers_the_signals_of_a_leaver_then_deactivates(admin, client, fakes, demo) -> None:
+    """Issue 12: deactivation is refused while signals are active; the portal transfers them."""
+    anna = next(p for p in demo["professionals"] if p["name"].startswith("Anna"))
+    bram = next(p for p in demo["professionals"] if p["name"].startswith("Bram"))
+    headers = {"Authorization": f"Bearer {key_of(demo, 'anna')}"}
+    assert client.post("/v1/signals", json=BODY, headers=headers).status_code == 201
+    held = [s for s in fakes.signal.signals.values() if s.professional.professional_id == anna["id"]]
+    assert held
+    page = admin.get("/beheer/professionals").get_data(as_text=True)
+    assert f'id="overdragen-{anna["id"]}"' in page
+    token = csrf(admin, "/beheer/professionals")
+    admin.post(f"/beheer/professionals/{anna['id']}/deactiveren", data={"csrf_token": token})
+    assert "actieve signalen" in admin.get("/beheer/professionals").get_data(as_text=True)
+    resp = admin.post(
+        f"/beheer/professionals/{anna['id']}/overdragen",
+        data={"csrf_token": token, "toProfessionalId": bram["id"]},
+    )
+    assert resp.status_code == 302
+    assert all(s.professional.professional_id == bram["id"] for s in held)
+    resp = admin.post(f"/beheer/professionals/{anna['id']}/deactiveren", data={"csrf_token": token})
+    assert resp.status_code == 302
+    assert "is gedeactiveerd" in admin.get("/beheer/professionals").get_data(as_text=True)
+    # The other choice: end every active signal of the colleague.
+    admin.post(f"/beheer/professionals/{bram['id']}/signalen-beeindigen", data={"csrf_token": token})
+    assert all(s.status == spb.SIGNAL_STATUS_ARCHIVED for s in held)

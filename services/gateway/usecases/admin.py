@@ -11,9 +11,10 @@ from typing import Any
 
 from sluis.match.v1 import match_pb2 as mpb
 from sluis.notify.v1 import notify_pb2 as npb
+from sluis.signal.v1 import signal_pb2 as spb
 from werkzeug.security import generate_password_hash
 
-from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.common.protos import from_timestamp
 from services.gateway import auth, domain, totp
 from services.gateway.store import Credential, Organisation, Professional
@@ -116,10 +117,70 @@ def update_professional(
     org: Organisation, professional_id: str, changes: dict[str, Any], action: str = "professional.update"
 ) -> Professional:
     pro = professional(org, professional_id)
+    if changes.get("active") is False and pro.active:
+        require_no_active_signals(pro)
     updated = gateway().store.update_professional(pro.id, **changes)
     assert updated is not None
     audit(action, str(pro.id))
     return updated
+
+
+def require_no_active_signals(pro: Professional) -> None:
+    """A professional who leaves is not deactivated while they hold active signals: those are
+    transferred to a colleague or ended first (issue 12)."""
+    resp = call(
+        gateway().backends.signal.ListSignals,
+        spb.ListSignalsRequest(professional_id=str(pro.id), status=spb.SIGNAL_STATUS_ACTIVE, page_size=1),
+    )
+    if resp.signals:
+        raise FailedPrecondition(
+            "professional_has_active_signals",
+            "Deze professional heeft nog actieve signalen. Draag ze over aan een collega of beëindig ze"
+            " voordat u de professional deactiveert.",
+        )
+
+
+def _no_colleague() -> InvalidArgument:
+    return InvalidArgument(
+        "transfer_target_invalid",
+        "Kies een andere, actieve professional van dezelfde organisatie.",
+        field="toProfessionalId",
+    )
+
+
+def transfer_signals(
+    org: Organisation, professional_id: str, to_professional_id: str
+) -> spb.TransferSignalsResponse:
+    """A professional who leaves: their active signals go to an active colleague of the same
+    organisation (dates kept; the match and the coordinator role follow)."""
+    leaver = professional(org, professional_id)
+    try:
+        colleague = professional(org, to_professional_id)
+    except NotFound:
+        raise _no_colleague() from None
+    if colleague.id == leaver.id or not colleague.active:
+        raise _no_colleague()
+    resp: spb.TransferSignalsResponse = call(
+        gateway().backends.signal.TransferSignals,
+        spb.TransferSignalsRequest(
+            from_professional_id=str(leaver.id), to=signals.contact_of(colleague, org)
+        ),
+    )
+    audit("professional.transfer", str(leaver.id), f"transferred={resp.transferred} ended={resp.ended}")
+    return resp
+
+
+def end_signals_of(org: Organisation, professional_id: str) -> int:
+    """A professional who leaves without a colleague to take over: every active signal of
+    theirs is ended (reason other, archived); then they can be deactivated."""
+    pro = professional(org, professional_id)
+    resp = call(
+        gateway().backends.signal.EndSignalsOfProfessional,
+        spb.EndSignalsOfProfessionalRequest(professional_id=str(pro.id)),
+    )
+    ended: int = resp.ended
+    audit("professional.end_signals", str(pro.id), f"ended={ended}")
+    return ended
 
 
 def reset_login(org: Organisation, professional_id: str) -> tuple[Professional, dict[str, str]]:

@@ -132,8 +132,16 @@ def own(signal_id: str) -> spb.Signal:
     return sig
 
 
-def renew(signal_id: str) -> spb.Signal:
-    sig = _on_own(gateway().backends.signal.RenewSignal, spb.RenewSignalRequest, signal_id)
+def renew(signal_id: str, *, multi_problem_attested: bool, consent_given: bool) -> spb.Signal:
+    """Renewal is a new decision: the adult regime's attestation (and consent) are given again,
+    never carried over from the registration (issue 12)."""
+    sig = _on_own(
+        gateway().backends.signal.RenewSignal,
+        spb.RenewSignalRequest,
+        signal_id,
+        multi_problem_attested=multi_problem_attested,
+        consent_given=consent_given,
+    )
     if sig is None:
         raise signal_not_found()
     return sig

@@ -1,10 +1,11 @@
-"""Portal pages of an organisation admin: professionals (invite, deactivate, reset login),
+"""Portal pages of an organisation admin: professionals (invite, transfer or end the signals of
+one who leaves, deactivate, reset login),
 the organisation and its API keys (usecases/admin.py, exactly as for the REST API)."""
 
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as Page
 
-from services.common.errors import DomainError
+from services.common.errors import DomainError, FailedPrecondition, InvalidArgument
 from services.gateway import domain
 from services.gateway.usecases import admin, gateway
 from services.gateway.web.blueprint import bp, redirect_with_secret
@@ -49,10 +50,35 @@ def invite_professional() -> Page | tuple[str, int]:
 
 @bp.post("/beheer/professionals/<professional_id>/deactiveren")
 def deactivate_professional(professional_id: str) -> Page:
-    pro = admin.update_professional(
-        admin.own_organisation(), professional_id, {"active": False}, "professional.deactivate"
-    )
+    try:
+        pro = admin.update_professional(
+            admin.own_organisation(), professional_id, {"active": False}, "professional.deactivate"
+        )
+    except FailedPrecondition as err:  # active signals: transfer or end them first (issue 12)
+        flash(err.detail)
+        return redirect(url_for("web.professionals"))
     flash(f"{pro.name} is gedeactiveerd.")
+    return redirect(url_for("web.professionals"))
+
+
+@bp.post("/beheer/professionals/<professional_id>/overdragen")
+def transfer_signals(professional_id: str) -> Page:
+    """A professional who leaves: their active signals to a chosen colleague (issue 12)."""
+    org = admin.own_organisation()
+    try:
+        resp = admin.transfer_signals(org, professional_id, request.form.get("toProfessionalId", "").strip())
+    except InvalidArgument as err:
+        flash(err.detail)
+        return redirect(url_for("web.professionals"))
+    flash(f"{resp.transferred} signaal/signalen overgedragen, {resp.ended} beëindigd.")
+    return redirect(url_for("web.professionals"))
+
+
+@bp.post("/beheer/professionals/<professional_id>/signalen-beeindigen")
+def end_signals_of(professional_id: str) -> Page:
+    """A professional who leaves without a colleague to take over: end every active signal."""
+    ended = admin.end_signals_of(admin.own_organisation(), professional_id)
+    flash(f"{ended} signaal/signalen beëindigd.")
     return redirect(url_for("web.professionals"))
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as Page
 
-from services.common.errors import DomainError
+from services.common.errors import DomainError, InvalidArgument
 from services.common.protos import from_timestamp
 from services.gateway import auth
 from services.gateway.usecases import gateway, matches, signals
@@ -155,7 +155,16 @@ def register_signal() -> Page | tuple[str, int]:
 
 @bp.post("/signalen/<signal_id>/verlengen")
 def renew_signal(signal_id: str) -> Page:
-    signals.renew(signal_id)
+    # Renewal is a new decision: the form asks for the attestation again (issue 12).
+    try:
+        signals.renew(
+            signal_id,
+            multi_problem_attested=request.form.get("multiProblemAttested") == "1",
+            consent_given=request.form.get("consentGiven") == "1",
+        )
+    except InvalidArgument as err:  # e.g. 23+ without the attestation: say so on the list
+        flash(err.detail)
+        return redirect(url_for("web.signals"))
     flash("Het signaal is verlengd.")
     return redirect(url_for("web.signals"))
 

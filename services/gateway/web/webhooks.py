@@ -17,6 +17,9 @@ WEBHOOK_KINDS = {
     "handover_requested": "Regie aangeboden",
     "signal_lapsing": "Signaal verloopt binnenkort",
     "signal_archived": "Signaal gearchiveerd",
+    "signal_aging_out": "Signaal eindigt binnenkort (23 jaar)",
+    "signal_aged_out": "Signaal beëindigd (23 jaar)",
+    "signal_deceased": "Signaal beëindigd (overlijden)",
 }
 
 

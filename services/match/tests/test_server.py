@@ -177,15 +177,18 @@ def test_join_leave_and_close(harness: Harness) -> None:
     assert match.coordinator_professional_id == "b"
     harness.apply(ended(c, DELETED))
     assert not harness.involvement(p, "b").HasField("match")
-    events = harness.wait_for(lambda: (e := harness.events_for(match_id)) and len(e) == 5 and e)
+    # The deleted signal is erased after the rules ran: ERASED comes last (issue 12).
+    events = harness.wait_for(lambda: (e := harness.events_for(match_id)) and len(e) == 6 and e)
     assert kinds(events) == [
         pb.MATCH_EVENT_KIND_CREATED,
         pb.MATCH_EVENT_KIND_MEMBER_JOINED,
         pb.MATCH_EVENT_KIND_MEMBER_LEFT,
         pb.MATCH_EVENT_KIND_COORDINATOR_CHANGED,
         pb.MATCH_EVENT_KIND_CLOSED,
+        pb.MATCH_EVENT_KIND_ERASED,
     ]
-    joined, left, changed, closed = events[1:]
+    joined, left, changed, closed, erased = events[1:]
+    assert list(erased.erased_signal_ids) == [c.signal_id]
     assert joined.subject.professional_id == "c" and recipient_ids(joined) == ["a", "b", "c"]
     assert len(joined.members) == 3
     assert left.subject.professional_id == "a" and recipient_ids(left) == ["a", "b", "c"]

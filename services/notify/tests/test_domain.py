@@ -3,9 +3,12 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from sluis.signal.v1 import signal_pb2
 
 from services.common.errors import DomainError, InvalidArgument, ResourceExhausted
 from services.notify import domain
+from services.notify.server import signal_notice
+from services.notify.tests.helpers import contact as pb_contact
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -229,3 +232,28 @@ def test_signal_notice_webhook_body_has_the_professional_only() -> None:
     body = json.loads(domain.webhook_body(n))
     assert set(body) == {"event_id", "kind", "occurred_at", "signal_id", "professional"}
     assert body["professional"]["email"] == "p1@zorg.example"
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason", "expected"),
+    [
+        ("LAPSING_SOON", "UNSPECIFIED", "signal_lapsing"),
+        ("LAPSING_SOON", "AGED_OUT", "signal_aging_out"),
+        ("ENDED", "EXPIRED", "signal_archived"),
+        ("ENDED", "AGED_OUT", "signal_aged_out"),
+        ("ENDED", "DECEASED", "signal_deceased"),
+    ],
+)
+def test_a_youth_signal_ageing_out_has_its_own_notice(kind: str, reason: str, expected: str) -> None:
+    """Issue 12: the reminder 30 days before 23 and the end at 23 say why (not 'lapsing')."""
+    event = signal_pb2.SignalEvent(
+        event_id="e1",
+        kind=signal_pb2.SignalEventKind.Value(f"SIGNAL_EVENT_KIND_{kind}"),
+        signal_id="s1",
+        professional=pb_contact(1),
+        end_reason=signal_pb2.EndReason.Value(f"END_REASON_{reason}"),
+    )
+    notice = signal_notice(event, datetime(2026, 1, 15, tzinfo=UTC))
+    assert notice is not None and notice.kind == expected
+    assert ("23" in domain.intro(notice, notice.recipients[0])) is expected.endswith("_out")
+    assert ("overleden" in domain.intro(notice, notice.recipients[0])) is (expected == "signal_deceased")

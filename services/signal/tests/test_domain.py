@@ -353,3 +353,58 @@ def test_lifecycle_cutoffs_match_the_rules() -> None:
         active_until = NOW + timedelta(days=days)
         assert (active_until <= cut.expire_until) == domain.expired(active_until, NOW)
         assert (cut.remind_after < active_until <= cut.remind_until) == domain.reminder_due(active_until, NOW)
+
+
+def test_renewal_carries_no_attestation_over() -> None:
+    """Issue 12: an adult signal attested at registration must be attested again at renewal."""
+    s = domain.new_signal(
+        registration(
+            birth_date="1980-06-01",
+            informed=informed("person", "phone", "2026-01-15"),
+            multi_problem_attested=True,
+            consent_given=True,
+        ),
+        "sig",
+        NOW,
+    )
+    later = NOW + timedelta(days=700)
+    with pytest.raises(InvalidArgument) as exc:
+        domain.renewed(s, later, multi_problem_attested=False, consent_given=False)
+    assert exc.value.reason == "multi_problem_not_attested"
+    r = domain.renewed(s, later, multi_problem_attested=True, consent_given=True)
+    assert r.multi_problem_attested and r.consent_given and r.registered_at == s.registered_at
+
+
+@pytest.mark.parametrize(
+    ("birth", "day", "adult"),
+    [
+        ("2003-03-01", "2026-02-28", False),
+        ("2003-03-01", "2026-03-01", True),
+        ("2004-02-29", "2027-02-28", False),  # a 29 February birthday is on 1 March
+        ("2004-02-29", "2027-03-01", True),
+        ("2005-03-01", "2028-02-29", False),
+        ("2005-02-28", "2028-02-29", True),
+    ],
+)
+def test_the_age_cutoff_agrees_with_age_on(birth: str, day: str, adult: bool) -> None:
+    b, d = date.fromisoformat(birth), date.fromisoformat(day)
+    assert (b <= domain.adult_born_on_or_before(d)) is adult
+    assert (domain.age_on(b, d) >= domain.ADULT_REGIME_AGE) is adult
+
+
+def test_youth_signal_ages_out_and_is_reminded_30_days_before() -> None:
+    s = domain.new_signal(
+        registration(birth_date="2003-03-01", informed=informed("person", "phone", "2026-01-14")), "sig", NOW
+    )
+    assert domain.youth_regime(s)
+    turns_23 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    assert not domain.age_reminder_due(s, turns_23 - timedelta(days=31))
+    assert domain.age_reminder_due(s, turns_23 - timedelta(days=30))
+    assert not domain.aged_out(s, turns_23 - timedelta(days=1)) and domain.aged_out(s, turns_23)
+    cut = domain.lifecycle_cutoffs(turns_23)
+    assert s.birth_date <= cut.aged_out_born_until
+    # Re-attested (a renewal under the adult regime, allowed before the renewal window): stays.
+    with pytest.raises(InvalidArgument):
+        domain.renewed(s, turns_23 - timedelta(days=20), multi_problem_attested=False, consent_given=True)
+    r = domain.renewed(s, turns_23 - timedelta(days=20), multi_problem_attested=True, consent_given=True)
+    assert not domain.youth_regime(r) and not domain.aged_out(r, turns_23)

@@ -1,0 +1,23 @@
+"""Match's retention rules (docs/retention.md); the purge itself is services/common/retention.py.
+
+Involvements, member rows and matches are not purged by age here: they go with their signal
+(erasure.py), which signal deletes at once (unjustified, objection) or after its archive
+period, so a closed match goes when the last archive period of its signals ends.
+"""
+
+from datetime import timedelta
+
+from services.common.retention import Rule
+
+# The access log is accountability (who read whose involvement): kept as long as an archived
+# signal, 5 years from the read.
+ACCESS_LOG_RETENTION = timedelta(days=5 * 365)
+# Hashes of erased signals only stop late redeliveries; the relay retries for far less.
+ERASED_RETENTION = timedelta(days=30)
+UNDELIVERABLE_RETENTION = timedelta(days=90)
+
+RULES = (
+    Rule("access_log", "read_at < %(cutoff)s", ACCESS_LOG_RETENTION),
+    Rule("erased_signals", "erased_at < %(cutoff)s", ERASED_RETENTION),
+    Rule("undeliverable_events", "parked_at < %(cutoff)s", UNDELIVERABLE_RETENTION),
+)

@@ -1,0 +1,24 @@
+"""Notify's retention rules (docs/retention.md); the purge itself is services/common/retention.py.
+
+Erasure (erasure.py) removes what concerns a deleted signal at once; these rules bound the
+rest: notices are a mailbox, not an archive.
+"""
+
+from datetime import timedelta
+
+from services.common.retention import Rule
+
+INBOX_RETENTION = timedelta(days=365)
+# Finished deliveries (sent, dead, folded into a digest) keep their stored bodies for support.
+DELIVERY_RETENTION = timedelta(days=90)
+EVENTS_APPLIED_RETENTION = timedelta(days=90)
+
+RULES = (
+    Rule("inbox_items", "created_at < %(cutoff)s", INBOX_RETENTION),
+    Rule(
+        "deliveries",
+        "state IN ('sent', 'dead', 'digested') AND created_at < %(cutoff)s",
+        DELIVERY_RETENTION,
+    ),
+    Rule("events_applied", "applied_at < %(cutoff)s", EVENTS_APPLIED_RETENTION),
+)
