@@ -13,13 +13,16 @@ from sluis.identity.v1 import identity_pb2 as pb
 from sluis.identity.v1 import identity_pb2_grpc as pb_grpc
 
 from services.common.clock import Clock, SystemClock
-from services.common.config import ConfigError, ServiceSettings, setting
+from services.common.config import ConfigError, ServiceSettings, from_env, setting
 from services.common.db import open_pool
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.common.grpcserver import GrpcService
 from services.common.protos import to_timestamp
 from services.identity import domain
+from services.identity.brp import BrpClient, BrpSettings
+from services.identity.brp_link import BrpLink
 from services.identity.store import KeyRing, KeyStore
+from services.identity.vault import BsnVault
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +107,10 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         grace: timedelta = timedelta(seconds=30),
         pair_secrets: dict[str, bytes] | None = None,
         clock: Clock | None = None,
+        brp: BrpLink | None = None,
     ) -> None:
         self.store = store
+        self.brp = brp  # None: no BRP link, registrations stay "unverified"
         self.region = region
         self.grace = grace
         self.pair_secrets = dict(pair_secrets or {})
@@ -127,7 +132,12 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     ) -> pb.PseudonymiseResponse:
         version, scalar = self.active()
         p = domain.pseudonymise(request.bsn, version, scalar)
-        return pb.PseudonymiseResponse(pseudonym=p.encode(), key_version=version)
+        response = pb.PseudonymiseResponse(pseudonym=p.encode(), key_version=version)
+        if request.birth_date and self.brp is not None:
+            base = domain.hash_to_group(domain.normalise_bsn(request.bsn))
+            response.municipality_code = await self.brp.verify(request.bsn, request.birth_date, base)
+            response.verified = True
+        return response
 
     async def PseudonymiseBatch(
         self, request: pb.PseudonymiseBatchRequest, context: grpc.aio.ServicerContext
@@ -235,18 +245,42 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         )
 
 
-async def create_service(settings: IdentitySettings, *, clock: Clock | None = None) -> GrpcService:
+    async def GetPersonFacts(
+        self, request: pb.GetPersonFactsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetPersonFactsResponse:
+        _check_batch(len(request.pseudonyms))
+        if self.brp is None:
+            return pb.GetPersonFactsResponse(facts=[pb.PersonFacts(pseudonym=p) for p in request.pseudonyms])
+        version, scalar = self.active()
+        facts = await self.brp.facts(request.pseudonyms, self.ring.keys, version, scalar)
+        return pb.GetPersonFactsResponse(facts=[pb.PersonFacts(**f) for f in facts])  # type: ignore[arg-type]
+
+    async def ForgetPeople(
+        self, request: pb.ForgetPeopleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ForgetPeopleResponse:
+        _check_batch(len(request.pseudonyms))
+        if self.brp is None:
+            return pb.ForgetPeopleResponse()
+        return pb.ForgetPeopleResponse(forgotten=await self.brp.forget(request.pseudonyms, self.ring.keys))
+
+
+async def create_service(
+    settings: IdentitySettings, *, clock: Clock | None = None, brp: BrpSettings | None = None
+) -> GrpcService:
     service = GrpcService("identity", settings)
     pool = await open_pool(settings.database_url, name="identity", max_size=settings.db_pool_max)
     service.add_closer(pool.close)
     store = KeyStore(pool, settings.kek_bytes())
     await store.ensure_active_key()
+    brp = brp if brp is not None else from_env(BrpSettings)
+    link = BrpLink(BrpClient(brp), BsnVault(pool, settings.kek_bytes())) if brp.enabled else None
     servicer = IdentityServicer(
         store,
         region=settings.region,
         grace=timedelta(seconds=settings.rotation_grace_seconds),
         pair_secrets=settings.pair_secrets(),
         clock=clock,
+        brp=link,
     )
     await servicer.refresh()
     service.add_servicer(
