@@ -12,6 +12,9 @@ from devstack.mailview import MailView
 from devstack.platform import ROOT, Platform
 
 DEMO_BSNS = ("111222333", "123456782")
+# With the local BRP on (the default) registrations are checked: use its test person.
+BRP_ON = os.environ.get("SLUIS_DEV_BRP", "on").lower() != "off"
+DEMO_PERSON = ("999993653", "1985-12-01") if BRP_ON else (DEMO_BSNS[0], "1990-04-12")
 
 
 def _ports() -> dict[str, int]:
@@ -23,6 +26,7 @@ def _ports() -> dict[str, int]:
         "signal": 50052,
         "match": 50053,
         "notify": 50054,
+        "brp": 8099,
     }
     return {k: int(os.environ.get(f"SLUIS_DEV_PORT_{k.upper()}", v)) for k, v in defaults.items()}
 
@@ -33,8 +37,8 @@ def _instructions(platform: Platform, demo: dict[str, Any], mail_url: str) -> st
     first = pros[0]
     body = json.dumps(
         {
-            "bsn": DEMO_BSNS[0],
-            "birthDate": "1990-04-12",
+            "bsn": DEMO_PERSON[0],
+            "birthDate": DEMO_PERSON[1],
             "multiProblemAttested": True,
             "consentGiven": True,
             "informed": {"party": "person", "method": "inPerson", "informedOn": "2026-11-20"},
@@ -52,6 +56,7 @@ def _instructions(platform: Platform, demo: dict[str, Any], mail_url: str) -> st
         f"  Webportaal   {platform.url}/",
         f"  Mailbox      {mail_url}   (alle verstuurde mails)",
         f"  Logs         {platform.logdir}",
+        f"  Lokale BRP   {platform.brp_server.url if platform.brp_server else 'uit (SLUIS_DEV_BRP=off)'}",
         "",
         "Demo-professionals (ontwikkelsleutels):",
         *[f"  {p['name']:<22} {p['organisation']:<24} {p['apiKey']}" for p in pros],
@@ -73,7 +78,11 @@ def _instructions(platform: Platform, demo: dict[str, Any], mail_url: str) -> st
 def main() -> None:
     workdir = Path(os.environ.get("SLUIS_DEV_DIR", ROOT / ".local"))
     platform = Platform(
-        workdir, region=os.environ.get("SLUIS_REGION", "rotterdam"), ports=_ports(), throwaway=False
+        workdir,
+        region=os.environ.get("SLUIS_REGION", "rotterdam"),
+        ports=_ports(),
+        throwaway=False,
+        brp=BRP_ON,
     )
     print("SluiS wordt gestart: PostgreSQL, Redis, SMTP en vijf services ...", flush=True)
     stopping = threading.Event()

@@ -14,11 +14,12 @@ import copy
 import hashlib
 import json
 import threading
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from openapi_core import OpenAPI
@@ -27,7 +28,9 @@ from openapi_schema_validator import OAS31Validator
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-SPEC_PATH = Path(__file__).resolve().parent.parent / "docs" / "reference" / "haal-centraal-brp-bevragen-openapi.yaml"
+SPEC_PATH = (
+    Path(__file__).resolve().parent.parent / "docs" / "reference" / "haal-centraal-brp-bevragen-openapi.yaml"
+)
 BASE_PATH = "/haalcentraal/api/brp"
 JSON = "application/json; charset=utf-8"
 MUNICIPALITIES = {"0599": "Rotterdam", "0228": "Ede", "0202": "Arnhem", "0344": "Utrecht"}
@@ -90,11 +93,28 @@ def synthetic(bsn: str) -> TestPerson:
     return TestPerson(bsn, date(1940, 1, 1) + timedelta(days=seed % 25_000), "0599")
 
 
-_MONTHS = "januari februari maart april mei juni juli augustus september oktober november december".split()
+_MONTHS = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
 
 
 def _datum(d: date) -> dict[str, Any]:
-    return {"type": "Datum", "datum": d.isoformat(), "langFormaat": f"{d.day} {_MONTHS[d.month - 1]} {d.year}"}
+    return {
+        "type": "Datum",
+        "datum": d.isoformat(),
+        "langFormaat": f"{d.day} {_MONTHS[d.month - 1]} {d.year}",
+    }
 
 
 def persoon(p: TestPerson) -> dict[str, Any]:
@@ -102,8 +122,13 @@ def persoon(p: TestPerson) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "burgerservicenummer": p.bsn,
         "geboorte": {"datum": _datum(p.born)},
-        "gemeenteVanInschrijving": {"code": p.municipality, "omschrijving": MUNICIPALITIES.get(p.municipality, "Onbekend")},
-        "ouders": [{"burgerservicenummer": b, "ouderAanduiding": str(i + 1)} for i, b in enumerate(p.parents)],
+        "gemeenteVanInschrijving": {
+            "code": p.municipality,
+            "omschrijving": MUNICIPALITIES.get(p.municipality, "Onbekend"),
+        },
+        "ouders": [
+            {"burgerservicenummer": b, "ouderAanduiding": str(i + 1)} for i, b in enumerate(p.parents)
+        ],
         "kinderen": [{"burgerservicenummer": b} for b in p.children],
     }
     if p.died:
@@ -152,7 +177,7 @@ def _spec() -> dict[str, Any]:
 @cache
 def contract() -> OpenAPI:
     """The Haal Centraal spec, served at BASE_PATH on any host."""
-    return OpenAPI.from_dict(_spec())
+    return OpenAPI.from_dict(cast("dict[Hashable, Any]", _spec()))
 
 
 @cache
@@ -293,7 +318,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Lokale BRP (Haal Centraal BRP Bevragen) voor ontwikkeling")
     parser.add_argument("--port", type=int, default=8099)
     parser.add_argument("--synthetic", action="store_true", help="elk BSN bestaat (benchmark)")
-    parser.add_argument("--no-validate", action="store_true", help="antwoorden niet tegen de spec controleren")
+    parser.add_argument(
+        "--no-validate", action="store_true", help="antwoorden niet tegen de spec controleren"
+    )
     args = parser.parse_args()
     server = BrpServer(args.port, synthetic_people=args.synthetic, validate=not args.no_validate)
     print(f"Lokale BRP op {server.url}/personen", flush=True)

@@ -97,7 +97,17 @@ SCHEMAS: dict[str, Any] = {
             "activeUntil": _nullable(_string(format="date-time")),
             "endedAt": _nullable(_string(format="date-time")),
             "endReason": _nullable(
-                _string(enum=["goalReached", "unjustified", "other", "expired", "objectionUpheld", "purged"])
+                _string(
+                    enum=[
+                        "goalReached",
+                        "unjustified",
+                        "other",
+                        "expired",
+                        "objectionUpheld",
+                        "purged",
+                        "deceased",
+                    ]
+                )
             ),
             "deleteAfter": _nullable(_string(format="date-time")),
             "organisation": _ORG_REF,

@@ -32,7 +32,8 @@ class BrpUnavailable(DomainError):
 
 def unavailable() -> BrpUnavailable:
     return BrpUnavailable(
-        "brp_unavailable", "De Basisregistratie Personen is tijdelijk niet bereikbaar. Probeer het later opnieuw."
+        "brp_unavailable",
+        "De Basisregistratie Personen is tijdelijk niet bereikbaar. Probeer het later opnieuw.",
     )
 
 
@@ -48,8 +49,9 @@ class BrpSettings:
     client_cert_file: str = setting("SLUIS_BRP_CLIENT_CERT_FILE", "")
     client_key_file: str = setting("SLUIS_BRP_CLIENT_KEY_FILE", "", secret=True)
     ca_file: str = setting("SLUIS_BRP_CA_FILE", "")
-    connect_timeout_seconds: float = setting("SLUIS_BRP_CONNECT_TIMEOUT_SECONDS", 2.0)
-    read_timeout_seconds: float = setting("SLUIS_BRP_READ_TIMEOUT_SECONDS", 3.0)
+    # Together below the gateway's RPC timeout (5 s), so identity answers 503 first.
+    connect_timeout_seconds: float = setting("SLUIS_BRP_CONNECT_TIMEOUT_SECONDS", 1.0)
+    read_timeout_seconds: float = setting("SLUIS_BRP_READ_TIMEOUT_SECONDS", 2.5)
     # Circuit breaker: after this many failures in a row, fail at once for the cool-down.
     breaker_failures: int = setting("SLUIS_BRP_BREAKER_FAILURES", 5)
     breaker_cooldown_seconds: float = setting("SLUIS_BRP_BREAKER_COOLDOWN_SECONDS", 30.0)
@@ -150,7 +152,9 @@ class BrpClient:
         # requests is blocking: run it off the event loop (the gRPC server stays responsive).
         return await asyncio.to_thread(self.lookup_sync, bsns)
 
-    async def lookup_many(self, bsns: Sequence[str], concurrency: int = 4) -> dict[str, brp_facts.PersonFacts]:
+    async def lookup_many(
+        self, bsns: Sequence[str], concurrency: int = 4
+    ) -> dict[str, brp_facts.PersonFacts]:
         chunks = [bsns[i : i + MAX_PER_REQUEST] for i in range(0, len(bsns), MAX_PER_REQUEST)]
         limit = asyncio.Semaphore(concurrency)
         out: dict[str, brp_facts.PersonFacts] = {}

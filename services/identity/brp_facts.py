@@ -51,7 +51,9 @@ def _full_date(value: Any) -> date | None:
 def _bsns(relatives: Any) -> tuple[str, ...]:
     if not isinstance(relatives, list):
         return ()
-    return tuple(r["burgerservicenummer"] for r in relatives if isinstance(r, dict) and r.get("burgerservicenummer"))
+    return tuple(
+        r["burgerservicenummer"] for r in relatives if isinstance(r, dict) and r.get("burgerservicenummer")
+    )
 
 
 def facts_from_persoon(persoon: dict[str, Any]) -> PersonFacts:

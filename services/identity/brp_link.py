@@ -31,7 +31,9 @@ class BrpLink:
         try:
             claimed = date.fromisoformat(birth_date)
         except ValueError:
-            raise InvalidArgument("birth_date_format", "Ongeldige geboortedatum.", field="birthDate") from None
+            raise InvalidArgument(
+                "birth_date_format", "Ongeldige geboortedatum.", field="birthDate"
+            ) from None
         bsn = domain.normalise_bsn(bsn)
         found = (await self.client.lookup([bsn])).get(bsn)
         # A BSN the BRP does not know gets the same answer as a wrong birth date: the

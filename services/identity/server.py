@@ -244,7 +244,6 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             pseudonyms=domain.from_exchange_tokens(request.pseudonyms, version, scalar, secret)
         )
 
-
     async def GetPersonFacts(
         self, request: pb.GetPersonFactsRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetPersonFactsResponse:

@@ -55,6 +55,7 @@ _COLUMNS = (
     "ended_at",
     "delete_after",
     "version",
+    "municipality_code",
 )
 # Column lists composed once, as identifiers (never values), for every query below.
 _SELECT = sql.SQL(", ").join(sql.Identifier(c) for c in _COLUMNS)
@@ -140,6 +141,7 @@ def _row_values(s: domain.Signal) -> tuple[Any, ...]:
         s.ended_at,
         s.delete_after,
         s.version,
+        s.municipality_code or None,
     )
 
 
@@ -180,6 +182,7 @@ def _signal(row: dict[str, Any]) -> domain.Signal:
         ended_at=row["ended_at"],
         delete_after=row["delete_after"],
         version=row["version"],
+        municipality_code=row["municipality_code"] or "",
     )
 
 

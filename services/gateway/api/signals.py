@@ -77,7 +77,11 @@ def caller_and_organisation() -> tuple[Professional, Organisation]:
 
 
 def registration_request(
-    reg: domain.SignalRegistration, pseudonym: str, pro: Professional, org: Organisation
+    reg: domain.SignalRegistration,
+    pseudonym: str,
+    pro: Professional,
+    org: Organisation,
+    municipality_code: str = "",
 ) -> spb.RegisterSignalRequest:
     return spb.RegisterSignalRequest(
         pseudonym=pseudonym,
@@ -87,6 +91,7 @@ def registration_request(
         informed=informed_pb(reg.informed),
         multi_problem_attested=reg.multi_problem_attested,
         consent_given=reg.consent_given,
+        municipality_code=municipality_code,
     )
 
 
@@ -97,8 +102,14 @@ def register() -> Response:
     reg = domain.parse_signal_registration(json_body(), gw.today())
     pro, org = caller_and_organisation()
     b = gw.backends
-    pseudonym = b.identity.Pseudonymise(ipb.PseudonymiseRequest(bsn=reg.bsn), timeout=b.timeout).pseudonym
-    resp = b.signal.RegisterSignal(registration_request(reg, pseudonym, pro, org), timeout=b.timeout)
+    # With a BRP link identity checks the birth date (400 birth_date_mismatch) and says
+    # where the person lives; without one the registration stays "unverified" (issue 18).
+    person = b.identity.Pseudonymise(
+        ipb.PseudonymiseRequest(bsn=reg.bsn, birth_date=reg.birth_date.isoformat()), timeout=b.timeout
+    )
+    resp = b.signal.RegisterSignal(
+        registration_request(reg, person.pseudonym, pro, org, person.municipality_code), timeout=b.timeout
+    )
     doc = convert.signal_json(resp.signal)
     return ok(doc, 201, {"Location": doc["_links"]["self"]["href"]})
 

@@ -1,0 +1,79 @@
+"""Issue 18 on the real platform: registrations checked against the local BRP."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from devstack.platform import Platform
+from tests.conftest import Api, by_org
+
+TEST_PERSON, BORN = "999993653", "1985-12-01"
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    p = Platform(tmp_path_factory.mktemp("platform-brp"), brp=True)
+    try:
+        p.start()
+        p.demo = p.seed_demo()  # type: ignore[attr-defined]
+        yield p
+    finally:
+        p.stop()
+
+
+@pytest.fixture(scope="module")
+def api(platform: Platform, professionals: list[dict[str, Any]]) -> Api:
+    return Api(platform.url, professionals[0]["apiKey"])
+
+
+def test_right_birth_date_registers_with_municipality(platform: Platform, api: Api) -> None:
+    r = api.signal(TEST_PERSON, BORN)
+    assert r.status_code == 201, r.text
+    with psycopg.connect(platform.database_urls["signal"]) as conn:
+        row = conn.execute(
+            "SELECT municipality_code FROM signals WHERE signal_id = %s", (r.json()["id"],)
+        ).fetchone()
+    assert row == ("0599",)
+
+
+def test_wrong_birth_date_is_400_naming_the_field(api: Api) -> None:
+    r = api.signal("999990019", "1975-03-15")  # born 1980-03-15
+    assert r.status_code == 400
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    doc = r.json()
+    assert doc["code"] == "birth_date_mismatch"
+    assert [p["name"] for p in doc["invalidParams"]] == ["birthDate"]
+    assert "999990019" not in r.text and "signaal" not in doc["detail"].lower()
+
+
+def test_unknown_bsn_gets_the_same_answer(api: Api) -> None:
+    r = api.signal("123456782", "1990-04-12")  # valid, not in the BRP
+    assert r.status_code == 400 and r.json()["code"] == "birth_date_mismatch"
+
+
+def test_brp_down_is_503(platform: Platform, api: Api) -> None:
+    assert platform.brp_server is not None
+    platform.brp_server.app.available = False
+    try:
+        r = api.signal("999990020", "1982-07-20")
+    finally:
+        platform.brp_server.app.available = True
+    assert r.status_code == 503
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    assert api.signal("999990020", "1982-07-20").status_code == 201
+
+
+def test_a_second_organisation_joins_the_verified_person(
+    platform: Platform, professionals: list[dict[str, Any]]
+) -> None:
+    orgs = list(by_org(professionals).values())
+    other = Api(platform.url, orgs[1][0]["apiKey"])
+    assert other.signal(TEST_PERSON, BORN).status_code == 201
+
+
+def test_no_bsn_in_any_log(platform: Platform) -> None:
+    logs = platform.logs()
+    for bsn in (TEST_PERSON, "999990019", "999990020", "999990032", "123456782"):
+        assert bsn not in logs
