@@ -137,7 +137,8 @@ class Platform:
             env["SLUIS_IDENTITY_KEK"] = self.kek
             if self.brp_server is not None:
                 env["SLUIS_BRP_URL"] = self.brp_server.url
-                env.setdefault("SLUIS_REGION_MUNICIPALITIES", REGION_MUNICIPALITIES.get(self.region, ""))
+        if self.brp_server is not None:  # identity and signal's re-check judge moves by it
+            env.setdefault("SLUIS_REGION_MUNICIPALITIES", REGION_MUNICIPALITIES.get(self.region, ""))
         if service == "notify":
             env["SLUIS_SMTP_HOST"] = self.smtp_host
             env["SLUIS_SMTP_PORT"] = str(self.ports["smtp"])

@@ -1,6 +1,7 @@
 """Issue 18 on the real platform: registrations checked against the local BRP."""
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import psycopg
@@ -77,3 +78,45 @@ def test_no_bsn_in_any_log(platform: Platform) -> None:
     logs = platform.logs()
     for bsn in (TEST_PERSON, "999990019", "999990020", "999990032", "123456782"):
         assert bsn not in logs
+
+
+def _recheck(platform: Platform) -> Any:
+    import grpc
+    from sluis.signal.v1 import signal_pb2, signal_pb2_grpc
+
+    with grpc.insecure_channel(platform.address("signal")) as channel:
+        stub = signal_pb2_grpc.SignalServiceStub(channel)
+        return stub.RecheckPeople(signal_pb2.RecheckPeopleRequest(), timeout=60)
+
+
+def _signal_row(platform: Platform, signal_id: str) -> tuple[Any, ...]:
+    with psycopg.connect(platform.database_urls["signal"]) as conn:
+        row = conn.execute(
+            "SELECT status, end_reason, municipality_code FROM signals WHERE signal_id = %s", (signal_id,)
+        ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_move_out_of_the_region_and_death(platform: Platform, professionals: list[dict[str, Any]]) -> None:
+    assert platform.brp_server is not None
+    orgs = list(by_org(professionals).values())
+    a, b = Api(platform.url, orgs[0][0]["apiKey"]), Api(platform.url, orgs[1][0]["apiKey"])
+    mover = a.signal("999990093", "1990-04-12")
+    dying = [a.signal("999990123", "1950-06-06"), b.signal("999990123", "1950-06-06")]
+    assert mover.status_code == 201 and all(r.status_code == 201 for r in dying)
+    first = _recheck(platform)
+    assert first.moved_out == 0 and first.deceased == 0 and first.checked >= 2
+
+    platform.brp_server.app.move("999990093", "0228")  # Rotterdam -> Ede: out of this region
+    platform.brp_server.app.die("999990123", date(2026, 11, 28))
+    counts = _recheck(platform)
+    assert counts.moved_out == 1 and counts.deceased == 1 and counts.signals_ended == 2
+    assert _signal_row(platform, mover.json()["id"]) == ("active", None, "0228")
+    for r in dying:
+        assert _signal_row(platform, r.json()["id"])[:2] == ("archived", "deceased")
+    doc = a.get(f"/v1/signals/{dying[0].json()['id']}").json()
+    assert doc["status"] == "archived" and doc["endReason"] == "deceased"
+    # Idempotent: nothing moves or dies twice, and the deceased person left the vault.
+    again = _recheck(platform)
+    assert again.moved_out == 0 and again.deceased == 0 and again.signals_ended == 0

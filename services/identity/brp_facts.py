@@ -76,12 +76,3 @@ def birth_date_matches(facts: PersonFacts, claimed: date) -> bool:
     if facts.birth_date is not None:
         return facts.birth_date == claimed
     return True
-
-
-def move_kind(old: str, new: str, region_municipalities: frozenset[str]) -> str:
-    """`none`, `within` (update the municipality) or `out` (notify: left the region)."""
-    if not new or new == old:
-        return "none"
-    if region_municipalities and new not in region_municipalities:
-        return "out"
-    return "within"

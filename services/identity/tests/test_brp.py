@@ -65,13 +65,6 @@ def test_birth_date_rule() -> None:
     assert brp_facts.birth_date_matches(unknown_day, date(1985, 1, 1))
 
 
-def test_move_kinds() -> None:
-    region = frozenset({"0599"})
-    assert brp_facts.move_kind("0599", "0599", region) == "none"
-    assert brp_facts.move_kind("0599", "0228", region) == "out"
-    assert brp_facts.move_kind("0599", "0228", frozenset({"0599", "0228"})) == "within"
-
-
 def test_circuit_breaker_opens_and_half_opens() -> None:
     now = [0.0]
     breaker = CircuitBreaker(2, 10.0, clock=lambda: now[0])
