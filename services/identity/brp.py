@@ -59,8 +59,9 @@ class BrpSettings:
     household: bool = setting("SLUIS_BRP_HOUSEHOLD", False)
     # The municipality codes of this region ("0599,0228"); a move elsewhere leaves the region.
     region_municipalities: tuple[str, ...] = setting("SLUIS_REGION_MUNICIPALITIES", ())
-    # Daily re-check: people per second asked of the BRP at most.
-    recheck_rate: float = setting("SLUIS_BRP_RECHECK_RATE", 50.0)
+    # A vault entry the daily re-check has not asked for this long is deleted (last signal
+    # ended); longer than the re-check interval (daily) plus a missed run.
+    vault_ttl_hours: float = setting("SLUIS_BRP_VAULT_TTL_HOURS", 72.0)
 
     @property
     def enabled(self) -> bool:

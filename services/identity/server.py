@@ -294,4 +294,15 @@ async def create_service(
             await servicer.refresh()
 
     service.add_background(refresh_keys)
+    if link is not None:
+
+        async def prune_vault() -> None:
+            while True:
+                try:
+                    await link.vault.prune(timedelta(hours=brp.vault_ttl_hours))
+                except Exception:
+                    log.exception("brp vault prune failed")
+                await asyncio.sleep(3600)
+
+        service.add_background(prune_vault)
     return service

@@ -7,6 +7,7 @@ KEK. The BSN itself is sealed (XSalsa20-Poly1305) under another KEK-derived key.
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 
 import rbcl
 from nacl.secret import SecretBox
@@ -40,17 +41,20 @@ class BsnVault:
     async def keep(self, bsn: str, point: bytes) -> None:
         async with self.pool.connection() as conn:
             await conn.execute(
-                "INSERT INTO brp_vault (person_key, sealed_bsn) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                "INSERT INTO brp_vault (person_key, sealed_bsn) VALUES (%s, %s)"
+                " ON CONFLICT (person_key) DO UPDATE SET last_seen_at = now()",
                 (self.person_key(point), bytes(self.box.encrypt(bsn.encode()))),
             )
 
     async def bsns(self, points: Sequence[bytes]) -> dict[bytes, str]:
-        """point -> BSN for the points that have a vault entry."""
+        """point -> BSN for the points that have a vault entry (marked as still wanted)."""
         keys = {self.person_key(p): p for p in points}
         async with self.pool.connection() as conn:
             rows = await (
                 await conn.execute(
-                    "SELECT person_key, sealed_bsn FROM brp_vault WHERE person_key = ANY(%s)", (list(keys),)
+                    "UPDATE brp_vault SET last_seen_at = now() WHERE person_key = ANY(%s)"
+                    " RETURNING person_key, sealed_bsn",
+                    (list(keys),),
                 )
             ).fetchall()
         return {keys[bytes(k)]: self.box.decrypt(bytes(s)).decode() for k, s in rows}
@@ -59,5 +63,13 @@ class BsnVault:
         async with self.pool.connection() as conn:
             cur = await conn.execute(
                 "DELETE FROM brp_vault WHERE person_key = ANY(%s)", ([self.person_key(p) for p in points],)
+            )
+            return cur.rowcount
+
+    async def prune(self, older_than: timedelta) -> int:
+        """Forget people the re-check no longer asks for: their last signal has ended."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "DELETE FROM brp_vault WHERE last_seen_at < now() - %s::interval", (older_than,)
             )
             return cur.rowcount

@@ -30,8 +30,9 @@ class RecheckSettings:
     region_municipalities: tuple[str, ...] = setting("SLUIS_REGION_MUNICIPALITIES", ())
     batch_size: int = setting("SLUIS_BRP_RECHECK_BATCH_SIZE", 500)
     rate: float = setting("SLUIS_BRP_RECHECK_RATE", 50.0)  # people per second; 0 = no limit
-    # Seconds between runs; 0 = not scheduled (RecheckPeople by hand or from a CronJob).
-    interval_seconds: float = setting("SLUIS_BRP_RECHECK_INTERVAL_SECONDS", 0.0)
+    # Seconds between runs (daily); 0 = not scheduled (RecheckPeople by hand or a CronJob).
+    # Identity forgets people the re-check stops asking for (SLUIS_BRP_VAULT_TTL_HOURS).
+    interval_seconds: float = setting("SLUIS_BRP_RECHECK_INTERVAL_SECONDS", 86400.0)
 
 
 @dataclasses.dataclass

@@ -161,7 +161,9 @@ def identity(new_database, run_service, brp: BrpServer):
     link = BrpSettings(url=brp.url, read_timeout_seconds=1.0, breaker_failures=100)
     svc = run_service(lambda: create_service(settings, brp=link))
     with grpc.insecure_channel(svc.address) as channel:
-        yield pb_grpc.IdentityServiceStub(channel)
+        stub = pb_grpc.IdentityServiceStub(channel)
+        stub._url = url  # type: ignore[attr-defined]
+        yield stub
 
 
 def _register(identity, bsn: str, birth_date: str) -> pb.PseudonymiseResponse:
@@ -237,3 +239,25 @@ def test_local_brp_admin_moves_and_deaths() -> None:
     app = LocalBrp(validate=False)
     app.move(MOVER, "0228")
     assert app.lookup(MOVER).municipality == "0228"  # type: ignore[union-attr]
+
+
+def test_the_vault_forgets_people_no_longer_asked_for(identity) -> None:
+    import asyncio
+    from datetime import timedelta
+
+    import psycopg
+
+    from services.identity.vault import BsnVault
+
+    _register(identity, TEST_PERSON, "1985-12-01")
+    url = identity._url
+    with psycopg.connect(url) as conn:
+        conn.execute("UPDATE brp_vault SET last_seen_at = now() - interval '4 days'")
+
+    async def prune() -> int:
+        from psycopg_pool import AsyncConnectionPool
+
+        async with AsyncConnectionPool(url, open=False) as pool:
+            return await BsnVault(pool, base64.b64decode(KEK)).prune(timedelta(hours=72))
+
+    assert asyncio.run(prune()) == 1
