@@ -256,10 +256,12 @@ class LocalBrp:
         bsn = str(data.get("burgerservicenummer", ""))
         if bsn not in self.people:
             return _problem(404, "Onbekende testpersoon", "notFound")
-        if request.path.endswith("/verhuizingen"):
+        if request.path == "/admin/verhuizingen":
             self.move(bsn, str(data.get("gemeente", "0228")))
-        else:
+        elif request.path == "/admin/overlijdens":
             self.die(bsn, date.fromisoformat(str(data.get("datum", date.today().isoformat()))))
+        else:
+            return _problem(404, "Niet gevonden", "notFound")
         return Response(json.dumps(persoon(self.people[bsn])), content_type=JSON)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
