@@ -43,6 +43,23 @@ class BrpLink:
         await self.vault.keep(bsn, point)
         return found.municipality
 
+    async def verify_many(self, items: Sequence[tuple[str, str, bytes]]) -> list[str | None]:
+        """Per (bsn, claimed birth date, H(bsn)): the municipality, or None on a mismatch."""
+        found = await self.client.lookup_many(sorted({domain.normalise_bsn(b) for b, _, _ in items}))
+        out: list[str | None] = []
+        for bsn, birth_date, point in items:
+            f = found.get(domain.normalise_bsn(bsn))
+            try:
+                claimed = date.fromisoformat(birth_date)
+            except ValueError:
+                claimed = None
+            if f is None or claimed is None or not brp_facts.birth_date_matches(f, claimed):
+                out.append(None)
+                continue
+            await self.vault.keep(f.bsn, point)
+            out.append(f.municipality)
+        return out
+
     async def facts(
         self, pseudonyms: Sequence[str], keys: Mapping[int, bytes], version: int, scalar: bytes
     ) -> list[dict[str, object]]:

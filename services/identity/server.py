@@ -7,6 +7,7 @@ import dataclasses
 import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import grpc
 from sluis.identity.v1 import identity_pb2 as pb
@@ -151,7 +152,29 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
                 results.add(error_reason=reason)
             else:
                 results.add(pseudonym=pseudonym, key_version=version)
+        if request.birth_dates and self.brp is not None:
+            await self._verify_batch(request, results)
         return response
+
+    async def _verify_batch(self, request: pb.PseudonymiseBatchRequest, results: Any) -> None:
+        """Bulk registrations with a BRP link: check each valid item's birth date (issue 18)."""
+        if self.brp is None or len(request.birth_dates) != len(request.bsns):
+            raise InvalidArgument("birth_dates_length", "Geef per BSN een geboortedatum op.")
+        todo = [i for i, r in enumerate(results) if r.pseudonym]
+        items = [
+            (
+                request.bsns[i],
+                request.birth_dates[i],
+                domain.hash_to_group(domain.normalise_bsn(request.bsns[i])),
+            )
+            for i in todo
+        ]
+        for i, municipality in zip(todo, await self.brp.verify_many(items), strict=True):
+            if municipality is None:
+                results[i].Clear()
+                results[i].error_reason = "birth_date_mismatch"
+            else:
+                results[i].municipality_code = municipality
 
     async def _rotation_in_cache(self, rotation_id: str) -> domain.Rotation:
         """The rotation in progress as this replica knows it, refreshed when it is news."""

@@ -396,8 +396,14 @@ def register_signal() -> Page | tuple[str, int]:
     try:
         reg = domain.parse_signal_registration(body, gw.today())
         b = gw.backends
-        pseudonym = rpc(b.identity.Pseudonymise, ipb.PseudonymiseRequest(bsn=reg.bsn)).pseudonym
-        resp = rpc(b.signal.RegisterSignal, registration_request(reg, pseudonym, pro, org))
+        person = rpc(  # with a BRP link: birth date checked, municipality known (issue 18)
+            b.identity.Pseudonymise,
+            ipb.PseudonymiseRequest(bsn=reg.bsn, birth_date=reg.birth_date.isoformat()),
+        )
+        resp = rpc(
+            b.signal.RegisterSignal,
+            registration_request(reg, person.pseudonym, pro, org, person.municipality_code),
+        )
     except DomainError as err:
         field = _FIELD_OF.get(err.metadata.get("field", ""), "") or _REASON_FIELD.get(err.reason, "")
         errors = {field or "_form": _FORM_TEXT.get(field, err.detail)}

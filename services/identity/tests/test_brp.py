@@ -261,3 +261,18 @@ def test_the_vault_forgets_people_no_longer_asked_for(identity) -> None:
             return await BsnVault(pool, base64.b64decode(KEK)).prune(timedelta(hours=72))
 
     assert asyncio.run(prune()) == 1
+
+
+def test_batch_checks_each_birth_date(identity) -> None:
+    bsns = [TEST_PERSON, PARENT, "123456782", "1"]
+    dates = ["1985-12-01", "1975-03-15", "1990-01-01", "2000-01-01"]
+    results = identity.PseudonymiseBatch(
+        pb.PseudonymiseBatchRequest(bsns=bsns, birth_dates=dates), timeout=20
+    ).results
+    assert [(r.error_reason, r.municipality_code) for r in results] == [
+        ("", "0599"),
+        ("birth_date_mismatch", ""),
+        ("birth_date_mismatch", ""),  # valid BSN, unknown to the BRP
+        ("bsn_format", ""),
+    ]
+    assert results[0].pseudonym and not results[1].pseudonym
