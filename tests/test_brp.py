@@ -120,3 +120,24 @@ def test_move_out_of_the_region_and_death(platform: Platform, professionals: lis
     # Idempotent: nothing moves or dies twice, and the deceased person left the vault.
     again = _recheck(platform)
     assert again.moved_out == 0 and again.deceased == 0 and again.signals_ended == 0
+
+
+def test_bulk_rows_with_a_wrong_birth_date_fail_alone(platform: Platform, api: Api) -> None:
+    from tests.conftest import wait_until
+
+    header = "bsn,birthDate,informedParty,informedMethod,informedOn,postponeReason,multiProblemAttested,consentGiven"
+    rows = [
+        "999990068,1979-01-08,person,letter,2026-01-02,,true,true",  # right
+        "999990020,1999-07-20,person,letter,2026-01-02,,true,true",  # wrong birth date
+    ]
+    body = ("\r\n".join([header, *rows]) + "\r\n").encode()
+    r = api.session.post(
+        platform.url + "/v1/bulk-loads", data=body, headers={"Content-Type": "text/csv"}, timeout=30
+    )
+    assert r.status_code == 202, r.text
+    job = wait_until(
+        lambda: (d := api.get(r.headers["Location"]).json())["state"] == "done" and d, timeout=60
+    )
+    assert job["rowsDone"] == 1 and job["rowsFailed"] == 1
+    errors = api.get(job["_links"]["errors"]["href"]).text
+    assert "2,birth_date_mismatch,birthDate" in errors and "999990020" not in errors
