@@ -71,8 +71,9 @@ class Api:
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    p = Platform(tmp_path_factory.mktemp("platform"))
+def platform(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    # A test module may set PLATFORM_OPTIONS, e.g. {"brp": True} for the local BRP (issue 18).
+    p = Platform(tmp_path_factory.mktemp("platform"), **getattr(request.module, "PLATFORM_OPTIONS", {}))
     try:
         p.start()
         p.demo = p.seed_demo()  # type: ignore[attr-defined]

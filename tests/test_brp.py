@@ -1,6 +1,5 @@
 """Issue 18 on the real platform: registrations checked against the local BRP."""
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -13,15 +12,8 @@ from tests.conftest import Api, by_org
 TEST_PERSON, BORN = "999993653", "1985-12-01"
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    p = Platform(tmp_path_factory.mktemp("platform-brp"), brp=True)
-    try:
-        p.start()
-        p.demo = p.seed_demo()  # type: ignore[attr-defined]
-        yield p
-    finally:
-        p.stop()
+# The shared `platform` fixture (tests/conftest.py) with the local BRP and identity's link.
+PLATFORM_OPTIONS = {"brp": True}
 
 
 @pytest.fixture(scope="module")
