@@ -35,6 +35,7 @@ END_REASON = {
     "expired": spb.END_REASON_EXPIRED,
     "objectionUpheld": spb.END_REASON_OBJECTION_UPHELD,
     "purged": spb.END_REASON_PURGED,
+    "deceased": spb.END_REASON_DECEASED,
 }
 LEGAL_BASIS = {"consent": spb.LEGAL_BASIS_CONSENT, "legalGround": spb.LEGAL_BASIS_LEGAL_GROUND}
 STATUS = {"active": spb.SIGNAL_STATUS_ACTIVE, "archived": spb.SIGNAL_STATUS_ARCHIVED}
