@@ -75,6 +75,7 @@ def registration_from_proto(req: pb.RegisterSignalRequest) -> domain.Registratio
         ),
         multi_problem_attested=req.multi_problem_attested,
         consent_given=req.consent_given,
+        municipality_code=req.municipality_code,
     )
 
 
@@ -102,6 +103,7 @@ def signal_to_proto(signal: domain.Signal) -> pb.Signal:
         ended_at=to_timestamp(signal.ended_at),
         delete_after=to_timestamp(signal.delete_after),
         version=signal.version,
+        municipality_code=signal.municipality_code,
     )
 
 

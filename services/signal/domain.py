@@ -144,6 +144,7 @@ class Signal:
     ended_at: datetime | None = None
     delete_after: datetime | None = None
     version: int = 1
+    municipality_code: str = ""  # BRP gemeenteVanInschrijving; "" when unverified (issue 18)
 
 
 # --- the request as it arrives: raw text and enum codes, validated below -------------------
@@ -176,6 +177,7 @@ class Registration:
     informed: InformedInput = dataclasses.field(default_factory=InformedInput)
     multi_problem_attested: bool = False
     consent_given: bool = False
+    municipality_code: str = ""
 
 
 # --- small rules -----------------------------------------------------------------------
@@ -439,6 +441,7 @@ def new_signal(registration: Registration, signal_id: str, now: datetime) -> Sig
         end_reason=None,
         registered_at=now,
         active_until=now + ACTIVE_PERIOD,
+        municipality_code=registration.municipality_code[:4],
     )
 
 

@@ -58,6 +58,7 @@ CREATE TABLE public.signals (
     reminded_for timestamp with time zone,
     version integer DEFAULT 1 NOT NULL,
     age_reminded boolean DEFAULT false NOT NULL,
+    municipality_code text,
     CONSTRAINT signals_check CHECK ((((informed_method IS NOT NULL) AND (informed_on IS NOT NULL)) OR (postpone_reason IS NOT NULL))),
     CONSTRAINT signals_check1 CHECK (((status = 'active'::text) = (ended_at IS NULL))),
     CONSTRAINT signals_check2 CHECK (((status = 'active'::text) OR (delete_after IS NOT NULL))),
@@ -65,6 +66,7 @@ CREATE TABLE public.signals (
     CONSTRAINT signals_informed_method_check CHECK ((informed_method = ANY (ARRAY['in_person'::text, 'phone'::text, 'letter'::text, 'email'::text]))),
     CONSTRAINT signals_informed_party_check CHECK ((informed_party = ANY (ARRAY['person'::text, 'legal_representative'::text, 'both'::text]))),
     CONSTRAINT signals_legal_basis_check CHECK ((legal_basis = ANY (ARRAY['consent'::text, 'legal_ground'::text]))),
+    CONSTRAINT signals_municipality_code_check CHECK ((municipality_code ~ '^[0-9]{4}$'::text)),
     CONSTRAINT signals_postpone_reason_check CHECK ((postpone_reason = ANY (ARRAY['safety'::text, 'not_reachable'::text]))),
     CONSTRAINT signals_status_check CHECK ((status = ANY (ARRAY['active'::text, 'archived'::text])))
 );
@@ -94,6 +96,8 @@ CREATE INDEX signals_by_professional ON public.signals USING btree (professional
 CREATE INDEX signals_by_pseudonym ON public.signals USING btree (pseudonym);
 
 CREATE INDEX signals_delete_after ON public.signals USING btree (delete_after) WHERE (status = 'archived'::text);
+
+CREATE INDEX signals_municipality ON public.signals USING btree (municipality_code) WHERE (status = 'active'::text);
 
 CREATE UNIQUE INDEX signals_one_active ON public.signals USING btree (professional_id, pseudonym) WHERE (status = 'active'::text);
 

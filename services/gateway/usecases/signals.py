@@ -62,7 +62,11 @@ def caller_and_organisation() -> tuple[Professional, Organisation]:
 
 
 def registration_request(
-    reg: domain.SignalRegistration, pseudonym: str, pro: Professional, org: Organisation
+    reg: domain.SignalRegistration,
+    pseudonym: str,
+    pro: Professional,
+    org: Organisation,
+    municipality_code: str = "",
 ) -> spb.RegisterSignalRequest:
     return spb.RegisterSignalRequest(
         pseudonym=pseudonym,
@@ -72,6 +76,7 @@ def registration_request(
         informed=informed_pb(reg.informed),
         multi_problem_attested=reg.multi_problem_attested,
         consent_given=reg.consent_given,
+        municipality_code=municipality_code,
     )
 
 
@@ -81,8 +86,15 @@ def register(body: object) -> spb.Signal:
     reg = domain.parse_signal_registration(body, gw.today())
     pro, org = caller_and_organisation()
     b = gw.backends
-    pseudonym = call(b.identity.Pseudonymise, ipb.PseudonymiseRequest(bsn=reg.bsn)).pseudonym
-    signal: spb.Signal = call(b.signal.RegisterSignal, registration_request(reg, pseudonym, pro, org)).signal
+    # With a BRP link identity checks the birth date (400 birth_date_mismatch) and says
+    # where the person lives; without one the registration stays "unverified" (issue 18).
+    person = call(
+        b.identity.Pseudonymise, ipb.PseudonymiseRequest(bsn=reg.bsn, birth_date=reg.birth_date.isoformat())
+    )
+    signal: spb.Signal = call(
+        b.signal.RegisterSignal,
+        registration_request(reg, person.pseudonym, pro, org, person.municipality_code),
+    ).signal
     return signal
 
 
