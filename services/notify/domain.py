@@ -66,6 +66,9 @@ class Notice:
 
 # --- kinds -----------------------------------------------------------------------------------
 
+# The region admin as a recipient (SLUIS_NOTIFY_REGION_ADMIN_EMAIL): mail only, no inbox of its own.
+REGION_ADMIN_ID = "region-admin"
+
 MATCH_KINDS = (
     "match_created",
     "member_joined",
@@ -74,7 +77,7 @@ MATCH_KINDS = (
     "coordinator_changed",
     "handover_requested",
 )
-SIGNAL_KINDS = ("signal_lapsing", "signal_archived")
+SIGNAL_KINDS = ("signal_lapsing", "signal_archived", "signal_moved_out")
 
 SUBJECTS = {
     "match_created": "SluiS: nieuwe match",
@@ -85,6 +88,7 @@ SUBJECTS = {
     "handover_requested": "SluiS: verzoek om matchregisseur te worden",
     "signal_lapsing": "SluiS: uw signaal verloopt over 30 dagen",
     "signal_archived": "SluiS: uw signaal is gearchiveerd",
+    "signal_moved_out": "SluiS: persoon verhuisd buiten de regio",
 }
 
 TITLES = {
@@ -96,6 +100,7 @@ TITLES = {
     "handover_requested": "Verzoek om matchregisseur te worden",
     "signal_lapsing": "Uw signaal verloopt over 30 dagen",
     "signal_archived": "Uw signaal is gearchiveerd",
+    "signal_moved_out": "Persoon verhuisd buiten de regio",
 }
 
 
@@ -134,6 +139,17 @@ def intro(notice: Notice, recipient: Contact) -> str:
             return "Uw signaal verloopt over 30 dagen. Verleng het in SluiS als u nog betrokken bent."
         case "signal_archived":
             return "Uw signaal is na twee jaar verlopen en gearchiveerd. Het is niet meer actief."
+        case "signal_moved_out" if recipient.professional_id == REGION_ADMIN_ID:
+            return (
+                f"Een persoon op wie {_who(notice.subject)} een actief signaal heeft, is volgens de BRP"
+                " verhuisd naar een gemeente buiten de regio."
+            )
+        case "signal_moved_out":
+            return (
+                "De persoon op wie u een actief signaal heeft, is volgens de BRP verhuisd naar een"
+                " gemeente buiten de regio. Uw signaal blijft actief; beëindig het als u niet meer"
+                " betrokken bent."
+            )
     raise ValueError(f"unknown kind {notice.kind}")
 
 
