@@ -1,6 +1,8 @@
-"""The gateway's rules as pure functions: request validation, keys, paging, rate buckets.
+"""The gateway's rules as pure functions: request validation, keys, paging.
 
-No I/O here. Validation errors are InvalidArgument with a stable reason, a Dutch detail and
+Over 500 lines on purpose: the checks that the OpenAPI schema cannot express (BSN 11-test,
+informing and consent per age, form and bulk-row parsing that reuse the same checks) stay
+together, next to each other's reason codes. No I/O here. Validation errors are InvalidArgument with a stable reason, a Dutch detail and
 the offending field; a detail never repeats a submitted value (it could be a BSN).
 """
 

@@ -2,6 +2,8 @@
 
 See delivery.py for why the queue lives in PostgreSQL and how delivery stays exactly-once
 from the reader's point of view (stable Message-ID, at most one batch handed over twice).
+Over 500 lines because notify has many RPCs (events from two producers, inbox, webhooks,
+preferences, dead letters); each handler stays a few lines over the domain and the store.
 """
 
 import asyncio
