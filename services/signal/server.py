@@ -259,6 +259,26 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         log.info("lifecycle run", extra=dataclasses.asdict(counts))
         return counts
 
+    async def CompleteInforming(
+        self, request: pb.CompleteInformingRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CompleteInformingResponse:
+        professional_id = _professional_id(request.professional_id)
+        signal_id = _signal_id(request.signal_id)
+        party = convert.enum_code(pb.InformedParty, request.party)
+        record = domain.PartyInput(
+            method=convert.enum_code(pb.InformedMethod, request.method), informed_on=request.informed_on
+        )
+        now = self.clock.now()
+
+        def decide(signal: domain.Signal | None) -> Change:
+            mine = domain.owned(signal, professional_id)
+            return Change(domain.informing_completed(mine, party, record, now), [], informing_changed=True)
+
+        outcome = await self.store.change(signal_id, decide)
+        assert outcome.signal is not None
+        log.info("informing completed", extra={"signal_id": signal_id, "party": party})
+        return pb.CompleteInformingResponse(signal=convert.signal_to_proto(outcome.signal))
+
 
 def _end(signal: domain.Signal, reason: domain.EndReason, now: datetime) -> Change:
     """A professional ends their signal: archived, or deleted at once when unjustified."""

@@ -15,6 +15,7 @@ import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -59,6 +60,16 @@ _COLUMNS = (
     "ended_at",
     "delete_after",
     "version",
+    # issue 22: consent by profile, informing per party
+    "consent_by",
+    "under_guardianship",
+    "representative_reason",
+    "person_method",
+    "person_informed_on",
+    "person_postpone_reason",
+    "representative_method",
+    "representative_informed_on",
+    "representative_postpone_reason",
 )
 # Column lists composed once, as identifiers (never values), for every query below.
 _SELECT = sql.SQL(", ").join(sql.Identifier(c) for c in _COLUMNS)
@@ -105,6 +116,8 @@ class Change:
 
     signal: domain.Signal | None
     events: list[Event]
+    # The informing columns changed too (a postponed party completed).
+    informing_changed: bool = False
 
 
 @dataclasses.dataclass
@@ -144,6 +157,61 @@ def _row_values(s: domain.Signal) -> tuple[Any, ...]:
         s.ended_at,
         s.delete_after,
         s.version,
+        *_consent_and_informing_values(s),
+    )
+
+
+def _code(value: StrEnum | None) -> str | None:
+    return value.value if value is not None else None
+
+
+def _party_values(p: domain.PartyInforming | None) -> tuple[Any, ...]:
+    if p is None:
+        return (None, None, None)
+    return (_code(p.method), p.informed_on, _code(p.postpone_reason))
+
+
+def _consent_and_informing_values(s: domain.Signal) -> tuple[Any, ...]:
+    i = s.informed
+    return (
+        _code(s.consent_by),
+        s.under_guardianship,
+        _code(i.representative_reason),
+        *_party_values(i.person),
+        *_party_values(i.representative),
+    )
+
+
+_INFORMING_UPDATE = (
+    "UPDATE signals SET representative_reason = %s, person_method = %s, person_informed_on = %s,"
+    " person_postpone_reason = %s, representative_method = %s, representative_informed_on = %s,"
+    " representative_postpone_reason = %s,"
+    # The summary columns follow the per-party record (see migration 002).
+    " informed_method = %s, informed_on = %s, postpone_reason = %s"
+    " WHERE signal_id = %s"
+)
+
+
+def _party(row: dict[str, Any], prefix: str) -> domain.PartyInforming:
+    method, on, postpone = (
+        row[f"{prefix}_method"],
+        row[f"{prefix}_informed_on"],
+        row[f"{prefix}_postpone_reason"],
+    )
+    return domain.PartyInforming(
+        method=domain.InformedMethod(method) if method else None,
+        informed_on=on,
+        postpone_reason=domain.PostponeReason(postpone) if postpone else None,
+    )
+
+
+def _informed(row: dict[str, Any]) -> domain.Informed:
+    party = domain.InformedParty(row["informed_party"])
+    reason = row["representative_reason"]
+    return domain.Informed(
+        person=_party(row, "person") if party is not domain.InformedParty.LEGAL_REPRESENTATIVE else None,
+        representative=_party(row, "representative") if party is not domain.InformedParty.PERSON else None,
+        representative_reason=domain.RepresentativeReason(reason) if reason else None,
     )
 
 
@@ -161,12 +229,7 @@ def _signal(row: dict[str, Any]) -> domain.Signal:
             domains=tuple(row["domains"]),
             may_coordinate=row["may_coordinate"],
         ),
-        informed=domain.Informed(
-            party=domain.InformedParty(row["informed_party"]),
-            method=domain.InformedMethod(row["informed_method"]) if row["informed_method"] else None,
-            informed_on=row["informed_on"],
-            postpone_reason=domain.PostponeReason(row["postpone_reason"]) if row["postpone_reason"] else None,
-        ),
+        informed=_informed(row),
         multi_problem_attested=row["multi_problem_attested"],
         consent_given=row["consent_given"],
         status=domain.Status(row["status"]),
@@ -176,6 +239,8 @@ def _signal(row: dict[str, Any]) -> domain.Signal:
         ended_at=row["ended_at"],
         delete_after=row["delete_after"],
         version=row["version"],
+        consent_by=domain.ConsentBy(row["consent_by"]) if row["consent_by"] else None,
+        under_guardianship=row["under_guardianship"],
     )
 
 
@@ -461,6 +526,17 @@ class SignalStore:
                         signal_id,
                     ),
                 )
+                if outcome.informing_changed:
+                    await conn.execute(
+                        _INFORMING_UPDATE,
+                        (
+                            *_consent_and_informing_values(s)[2:],
+                            _code(s.informed.method),
+                            s.informed.informed_on,
+                            _code(s.informed.postpone_reason),
+                            signal_id,
+                        ),
+                    )
             for destinations, payload in outcome.events:
                 await outbox.enqueue(conn, destinations, payload)
         return outcome
