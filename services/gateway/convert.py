@@ -28,6 +28,15 @@ METHOD = {
     "email": spb.INFORMED_METHOD_EMAIL,
 }
 POSTPONE = {"safety": spb.POSTPONE_REASON_SAFETY, "notReachable": spb.POSTPONE_REASON_NOT_REACHABLE}
+CONSENT_BY = {
+    "person": spb.CONSENT_BY_PERSON,
+    "legalRepresentative": spb.CONSENT_BY_LEGAL_REPRESENTATIVE,
+    "both": spb.CONSENT_BY_BOTH,
+}
+REPRESENTATIVE_REASON = {
+    "guardianship": spb.REPRESENTATIVE_REASON_GUARDIANSHIP,
+    "minor": spb.REPRESENTATIVE_REASON_MINOR,
+}
 END_REASON = {
     "goalReached": spb.END_REASON_GOAL_REACHED,
     "unjustified": spb.END_REASON_UNJUSTIFIED,
@@ -56,6 +65,8 @@ _POSTPONE_NAME = _reverse(POSTPONE)
 _END_NAME = _reverse(END_REASON)
 _BASIS_NAME = _reverse(LEGAL_BASIS)
 _STATUS_NAME = _reverse(STATUS)
+_CONSENT_BY_NAME = _reverse(CONSENT_BY)
+_REPRESENTATIVE_REASON_NAME = _reverse(REPRESENTATIVE_REASON)
 
 
 def iso(ts: Timestamp) -> str | None:
@@ -71,6 +82,24 @@ def informed_json(rec: spb.InformedRecord) -> dict[str, Any]:
         "method": _METHOD_NAME.get(rec.method, "unknown"),
         "informedOn": rec.informed_on,
     }
+
+
+def _party_json(rec: spb.PartyInformed) -> dict[str, Any]:
+    if rec.postpone_reason:
+        return {"postponeReason": _POSTPONE_NAME.get(rec.postpone_reason, "unknown")}
+    return {"method": _METHOD_NAME.get(rec.method, "unknown"), "informedOn": rec.informed_on}
+
+
+def informed_parties_json(rec: spb.InformedRecord) -> dict[str, Any]:
+    """Per party: informed (method, date) or postponed (reason)."""
+    out: dict[str, Any] = {}
+    if rec.HasField("person"):
+        out["person"] = _party_json(rec.person)
+    if rec.HasField("legal_representative"):
+        out["legalRepresentative"] = _party_json(rec.legal_representative)
+    if rec.representative_reason:
+        out["representativeReason"] = _REPRESENTATIVE_REASON_NAME.get(rec.representative_reason, "unknown")
+    return out
 
 
 def signal_json(sig: spb.Signal) -> dict[str, Any]:
@@ -91,6 +120,9 @@ def signal_json(sig: spb.Signal) -> dict[str, Any]:
         "informed": informed_json(sig.informed),
         "multiProblemAttested": sig.multi_problem_attested,
         "consentGiven": sig.consent_given,
+        "consentBy": _CONSENT_BY_NAME.get(sig.consent_by),
+        "underGuardianship": sig.under_guardianship,
+        **({"informedParties": parties} if (parties := informed_parties_json(sig.informed)) else {}),
         "_links": {"self": href(path), "involvement": href(path + "/involvement")},
     }
 
