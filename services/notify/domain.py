@@ -74,7 +74,7 @@ MATCH_KINDS = (
     "coordinator_changed",
     "handover_requested",
 )
-SIGNAL_KINDS = ("signal_lapsing", "signal_archived")
+SIGNAL_KINDS = ("signal_lapsing", "signal_archived", "informing_postponed")
 
 SUBJECTS = {
     "match_created": "SluiS: nieuwe match",
@@ -85,6 +85,7 @@ SUBJECTS = {
     "handover_requested": "SluiS: verzoek om matchregisseur te worden",
     "signal_lapsing": "SluiS: uw signaal verloopt over 30 dagen",
     "signal_archived": "SluiS: uw signaal is gearchiveerd",
+    "informing_postponed": "SluiS: informeren bij uw signaal is nog uitgesteld",
 }
 
 TITLES = {
@@ -96,6 +97,7 @@ TITLES = {
     "handover_requested": "Verzoek om matchregisseur te worden",
     "signal_lapsing": "Uw signaal verloopt over 30 dagen",
     "signal_archived": "Uw signaal is gearchiveerd",
+    "informing_postponed": "Informeren nog uitgesteld",
 }
 
 
@@ -134,6 +136,12 @@ def intro(notice: Notice, recipient: Contact) -> str:
             return "Uw signaal verloopt over 30 dagen. Verleng het in SluiS als u nog betrokken bent."
         case "signal_archived":
             return "Uw signaal is na twee jaar verlopen en gearchiveerd. Het is niet meer actief."
+        case "informing_postponed":
+            return (
+                "Bij uw signaal is het informeren van de persoon of de wettelijk vertegenwoordiger"
+                " nog uitgesteld. Informeer zodra het veilig en mogelijk is, en leg dat vast bij"
+                " Mijn signalen in SluiS."
+            )
     raise ValueError(f"unknown kind {notice.kind}")
 
 
@@ -298,6 +306,8 @@ def render_mail(notice: Notice, recipient: Contact, portal_url: str) -> Mail:
     action = "Bekijk de match in SluiS" if notice.match_id else "Bekijk en verleng uw signaal in SluiS"
     if notice.kind == "signal_archived":
         action = "Bekijk uw signalen in SluiS"
+    elif notice.kind == "informing_postponed":
+        action = "Leg het informeren vast in SluiS"
     text += [f"{action}: {url}", "", _FOOTER, ""]
     body_html += [f'<p><a href="{e(url)}">{e(action)}</a></p>', f'<p style="color:#666">{e(_FOOTER)}</p>']
     page = (

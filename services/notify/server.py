@@ -113,6 +113,8 @@ def signal_notice(event: signal_pb2.SignalEvent, now: datetime) -> domain.Notice
     """A lapse reminder or archive notice; None for signal events notify does not tell about."""
     if event.kind == signal_pb2.SIGNAL_EVENT_KIND_LAPSING_SOON:
         kind = "signal_lapsing"
+    elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_INFORMING_POSTPONED:
+        kind = "informing_postponed"
     elif (
         event.kind == signal_pb2.SIGNAL_EVENT_KIND_ENDED and event.end_reason == signal_pb2.END_REASON_EXPIRED
     ):

@@ -215,6 +215,11 @@ def expired_event(row: Mapping[str, Any], occurred_at: Timestamp) -> bytes:
     return event_from_row(row, pb.SIGNAL_EVENT_KIND_ENDED, occurred_at)
 
 
+def informing_postponed_event(row: Mapping[str, Any], occurred_at: Timestamp) -> bytes:
+    """INFORMING_POSTPONED: a reminder to the professional that informing is still to be done."""
+    return event_from_row(row, pb.SIGNAL_EVENT_KIND_INFORMING_POSTPONED, occurred_at)
+
+
 def lapsing_event(row: Mapping[str, Any], occurred_at: Timestamp) -> bytes:
     """LAPSING_SOON: a reminder to the professional."""
     return event_from_row(row, pb.SIGNAL_EVENT_KIND_LAPSING_SOON, occurred_at)

@@ -9,7 +9,7 @@ import asyncio
 import dataclasses
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -52,6 +52,8 @@ class SignalSettings(RekeySettings):
     lifecycle_batch_size: int = setting("SLUIS_LIFECYCLE_BATCH_SIZE", 5000)
     # Batches worked on side by side (each its own connection and short transaction).
     lifecycle_workers: int = setting("SLUIS_LIFECYCLE_WORKERS", 1)
+    # Days an informing may stay postponed before the professional is reminded (per region).
+    informing_reminder_days: int = setting("SLUIS_INFORMING_REMINDER_DAYS", 14)
 
 
 def _signal_id(raw: str) -> str:
@@ -98,12 +100,14 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         lifecycle_batch_size: int = 5000,
         lifecycle_workers: int = 1,
         rekeyer: PseudonymRekeyer | None = None,
+        informing_reminder_after: timedelta = domain.INFORMING_REMINDER_AFTER,
     ) -> None:
         self.store = store
         self.clock = clock
         self.lifecycle_batch_size = lifecycle_batch_size
         self.lifecycle_workers = lifecycle_workers
         self.rekeyer = rekeyer
+        self.informing_reminder_after = informing_reminder_after
 
     async def RegisterSignal(
         self, request: pb.RegisterSignalRequest, context: grpc.aio.ServicerContext
@@ -250,11 +254,16 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         self, request: pb.RunLifecycleRequest, context: grpc.aio.ServicerContext
     ) -> pb.RunLifecycleResponse:
         counts = await self.run_lifecycle()
-        return pb.RunLifecycleResponse(reminded=counts.reminded, expired=counts.expired, purged=counts.purged)
+        return pb.RunLifecycleResponse(
+            reminded=counts.reminded,
+            expired=counts.expired,
+            purged=counts.purged,
+            informing_reminded=counts.informing_reminded,
+        )
 
     async def run_lifecycle(self) -> LifecycleCounts:
         counts = await self.store.run_lifecycle(
-            self.clock.now(), self.lifecycle_batch_size, self.lifecycle_workers
+            self.clock.now(), self.lifecycle_batch_size, self.lifecycle_workers, self.informing_reminder_after
         )
         log.info("lifecycle run", extra=dataclasses.asdict(counts))
         return counts
@@ -310,7 +319,12 @@ async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLO
             )
         )
     servicer = SignalServicer(
-        store, clock, settings.lifecycle_batch_size, settings.lifecycle_workers, rekeyer
+        store,
+        clock,
+        settings.lifecycle_batch_size,
+        settings.lifecycle_workers,
+        rekeyer,
+        timedelta(days=settings.informing_reminder_days),
     )
     service.add_servicer(
         pb_grpc.add_SignalServiceServicer_to_server, servicer, "sluis.signal.v1.SignalService"

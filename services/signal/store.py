@@ -12,9 +12,10 @@ are built in convert.py and its decisions made in domain.py.
 
 import asyncio
 import dataclasses
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -125,6 +126,7 @@ class LifecycleCounts:
     reminded: int = 0
     expired: int = 0
     purged: int = 0
+    informing_reminded: int = 0
 
 
 def _row_values(s: domain.Signal) -> tuple[Any, ...]:
@@ -600,6 +602,26 @@ class SignalStore:
             now,
         )
 
+    async def remind_informing_batch(
+        self, now: datetime, limit: int, after: timedelta = domain.INFORMING_REMINDER_AFTER
+    ) -> int:
+        """Signals whose informing is still postponed `after` registration: one reminder each
+        (domain.informing_reminder_due; the partial index of migration 002 serves this)."""
+        return await self._batch(
+            _q(
+                "WITH due AS ("
+                "  SELECT signal_id FROM signals WHERE status = 'active' AND NOT informing_reminded"
+                "  AND (person_postpone_reason IS NOT NULL OR representative_postpone_reason IS NOT NULL)"
+                "  AND registered_at <= %(until)s"
+                "  ORDER BY registered_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+                " UPDATE signals s SET informing_reminded = true"
+                " FROM due WHERE s.signal_id = due.signal_id RETURNING {event_returning}"
+            ),
+            {"until": now - after, "limit": limit},
+            lambda row, at: [([NOTIFY], convert.informing_postponed_event(row, at))],
+            now,
+        )
+
     async def _batch(
         self, query: sql.Composed, params: dict[str, Any], make_events: RowEvents, now: datetime
     ) -> int:
@@ -612,7 +634,13 @@ class SignalStore:
             await _enqueue_copy(conn, data)
         return len(rows)
 
-    async def run_lifecycle(self, now: datetime, batch_size: int = 5000, workers: int = 1) -> LifecycleCounts:
+    async def run_lifecycle(
+        self,
+        now: datetime,
+        batch_size: int = 5000,
+        workers: int = 1,
+        informing_after: timedelta = domain.INFORMING_REMINDER_AFTER,
+    ) -> LifecycleCounts:
         """Purge, expire, remind: each in batches until nothing is due. Idempotent.
 
         With `workers` > 1 batches run side by side (SKIP LOCKED keeps them apart). On two
@@ -623,6 +651,12 @@ class SignalStore:
             purged=await self._drain(self.purge_batch, now, batch_size, workers),
             expired=await self._drain(self.expire_batch, now, batch_size, workers),
             reminded=await self._drain(self.remind_batch, now, batch_size, workers),
+            informing_reminded=await self._drain(
+                functools.partial(self.remind_informing_batch, after=informing_after),
+                now,
+                batch_size,
+                workers,
+            ),
         )
 
     @staticmethod

@@ -17,6 +17,7 @@ WEBHOOK_KINDS = {
     "handover_requested": "Regie aangeboden",
     "signal_lapsing": "Signaal verloopt binnenkort",
     "signal_archived": "Signaal gearchiveerd",
+    "informing_postponed": "Informeren nog uitgesteld",
 }
 
 

@@ -1,11 +1,14 @@
 """Issue 22 over real gRPC and PostgreSQL: informing per party, consent by profile, and
 completing a postponed informing later."""
 
+from datetime import timedelta
+from typing import Any
+
 import grpc
 import pytest
 from sluis.signal.v1 import signal_pb2 as pb
 
-from services.signal.tests.helpers import SignalHarness, reason_of, request
+from services.signal.tests.helpers import START, SignalHarness, reason_of, request
 
 T = 5
 
@@ -89,3 +92,48 @@ def test_complete_a_postponed_informing(signals: SignalHarness) -> None:
     assert (
         exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION and reason_of(exc.value) == "informed_already"
     )
+
+
+def _informing_reminders(h: SignalHarness) -> int:
+    return h.stub.RunLifecycle(pb.RunLifecycleRequest(), timeout=30).informing_reminded
+
+
+def test_reminder_while_informing_stays_postponed(signals: SignalHarness) -> None:
+    postponed = signals.stub.RegisterSignal(_child_informed_parent_postponed(), timeout=T).signal
+    done_in_time = signals.stub.RegisterSignal(
+        _child_informed_parent_postponed_for("1.other"), timeout=T
+    ).signal
+    signals.clock.set(START + timedelta(days=10))
+    signals.stub.CompleteInforming(
+        pb.CompleteInformingRequest(
+            signal_id=done_in_time.signal_id,
+            professional_id="prof-1",
+            party=pb.INFORMED_PARTY_LEGAL_REPRESENTATIVE,
+            method=pb.INFORMED_METHOD_LETTER,
+            informed_on="2026-01-20",
+        ),
+        timeout=T,
+    )
+    signals.clock.set(START + timedelta(days=14) - timedelta(seconds=1))
+    assert _informing_reminders(signals) == 0
+    signals.clock.set(START + timedelta(days=14))
+    assert _informing_reminders(signals) == 1
+    reminder = signals.notify.wait_for(postponed.signal_id, pb.SIGNAL_EVENT_KIND_INFORMING_POSTPONED)
+    assert reminder.professional.professional_id == "prof-1"
+    # Once per signal, and none for the one completed in time.
+    signals.clock.set(START + timedelta(days=30))
+    assert _informing_reminders(signals) == 0
+    assert not signals.notify.of(done_in_time.signal_id, pb.SIGNAL_EVENT_KIND_INFORMING_POSTPONED)
+
+
+def test_reminder_period_is_a_region_setting(make_signal_service: Any) -> None:
+    h = make_signal_service(informing_reminder_days=7)
+    h.stub.RegisterSignal(_child_informed_parent_postponed(), timeout=T)
+    h.clock.set(START + timedelta(days=7))
+    assert _informing_reminders(h) == 1
+
+
+def _child_informed_parent_postponed_for(pseudonym: str) -> pb.RegisterSignalRequest:
+    req = _child_informed_parent_postponed()
+    req.pseudonym = pseudonym
+    return req
