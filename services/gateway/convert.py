@@ -191,7 +191,25 @@ def involvement_json(resp: match_pb2.GetInvolvementResponse, signal_id: str) -> 
     }
 
 
-def inbox_item_json(item: notify_pb2.InboxItem) -> dict[str, Any]:
+MATCH_UNAVAILABLE = "Deze match is niet meer beschikbaar voor u"
+
+
+def inbox_item_json(item: notify_pb2.InboxItem, available: bool = True) -> dict[str, Any]:
+    """An inbox item; one about a match the caller can no longer open keeps only its place
+    (no title, body or link: the disclosure ended with the caller's signal)."""
+    if not available:
+        return {
+            "id": item.item_id,
+            "kind": item.kind,
+            "title": MATCH_UNAVAILABLE,
+            "body": MATCH_UNAVAILABLE + ": de match is gesloten of uw signaal op deze persoon is beëindigd.",
+            "matchId": None,
+            "signalId": None,
+            "available": False,
+            "createdAt": iso(item.created_at),
+            "readAt": iso(item.read_at),
+            "_links": {},
+        }
     links: dict[str, Any] = {"read": href(f"/inbox/{item.item_id}/read")}
     if item.match_id:
         links["match"] = href(f"/matches/{item.match_id}")
@@ -202,6 +220,7 @@ def inbox_item_json(item: notify_pb2.InboxItem) -> dict[str, Any]:
         "kind": item.kind,
         "title": item.title,
         "body": item.body,
+        "available": True,
         "matchId": item.match_id or None,
         "signalId": item.signal_id or None,
         "createdAt": iso(item.created_at),

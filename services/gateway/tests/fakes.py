@@ -254,6 +254,21 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
         ]
         return mpb.ListMatchesResponse(matches=mine)
 
+    async def FilterVisibleMatches(self, request: Any, context: Any) -> Any:
+        """A match this fake knows is visible to its members only; ids it never made (inbox
+        items added directly by a test) count as visible."""
+        visible = []
+        for match_id in request.match_ids:
+            if match_id not in self.matches:
+                visible.append(match_id)
+                continue
+            try:
+                self._member_match(match_id, request.professional_id)
+            except NotFound:
+                continue
+            visible.append(match_id)
+        return mpb.FilterVisibleMatchesResponse(match_ids=visible)
+
     async def GetMatch(self, request: Any, context: Any) -> Any:
         return mpb.GetMatchResponse(match=self._member_match(request.match_id, request.professional_id))
 
