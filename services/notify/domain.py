@@ -74,7 +74,14 @@ MATCH_KINDS = (
     "coordinator_changed",
     "handover_requested",
 )
-SIGNAL_KINDS = ("signal_lapsing", "signal_archived", "signal_aging_out", "signal_aged_out", "signal_deceased")
+SIGNAL_KINDS = (
+    "signal_lapsing",
+    "signal_archived",
+    "signal_aging_out",
+    "signal_aged_out",
+    "signal_deceased",
+    "informing_postponed",
+)
 
 SUBJECTS = {
     "match_created": "SluiS: nieuwe match",
@@ -89,6 +96,7 @@ SUBJECTS = {
     "signal_aged_out": "SluiS: uw signaal is beëindigd (23 jaar)",
     "signal_deceased": "SluiS: uw signaal is beëindigd (overlijden)",
     "signal_removed": "SluiS: een signaal van u is verwijderd na een gegrond bezwaar",
+    "informing_postponed": "SluiS: informeren bij uw signaal is nog uitgesteld",
 }
 
 TITLES = {
@@ -104,6 +112,7 @@ TITLES = {
     "signal_aged_out": "Uw signaal is beëindigd (23 jaar)",
     "signal_deceased": "Uw signaal is beëindigd (overlijden)",
     "signal_removed": "Signaal verwijderd na gegrond bezwaar",
+    "informing_postponed": "Informeren nog uitgesteld",
 }
 
 
@@ -158,6 +167,12 @@ def intro(notice: Notice, recipient: Contact) -> str:
                 "Een signaal van u is verwijderd omdat de gemeente een bezwaar van de betrokkene gegrond"
                 " heeft verklaard. Uw organisatie kan deze persoon niet opnieuw signaleren tot de"
                 " regiobeheerder dat toestaat. Vragen? Neem contact op met uw SluiS-wachter."
+            )
+        case "informing_postponed":
+            return (
+                "Bij uw signaal is het informeren van de persoon of de wettelijk vertegenwoordiger"
+                " nog uitgesteld. Informeer zodra het veilig en mogelijk is, en leg dat vast bij"
+                " Mijn signalen in SluiS."
             )
     raise ValueError(f"unknown kind {notice.kind}")
 
@@ -322,6 +337,8 @@ def render_mail(notice: Notice, recipient: Contact, portal_url: str) -> Mail:
     action = "Bekijk de match in SluiS" if notice.match_id else "Bekijk en verleng uw signaal in SluiS"
     if notice.kind in ("signal_archived", "signal_aged_out", "signal_deceased", "signal_removed"):
         action = "Bekijk uw signalen in SluiS"
+    elif notice.kind == "informing_postponed":
+        action = "Leg het informeren vast in SluiS"
     text += [f"{action}: {url}", "", _FOOTER, ""]
     body_html += [f'<p><a href="{e(url)}">{e(action)}</a></p>', f'<p style="color:#666">{e(_FOOTER)}</p>']
     page = (

@@ -121,6 +121,8 @@ def signal_notice(event: signal_pb2.SignalEvent, now: datetime) -> domain.Notice
     aged_out = event.end_reason == signal_pb2.END_REASON_AGED_OUT
     if event.kind == signal_pb2.SIGNAL_EVENT_KIND_LAPSING_SOON:
         kind = "signal_aging_out" if aged_out else "signal_lapsing"
+    elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_INFORMING_POSTPONED:
+        kind = "informing_postponed"
     elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_ENDED and (
         aged_out or event.end_reason == signal_pb2.END_REASON_EXPIRED
     ):
