@@ -85,13 +85,14 @@ def run_threads(threads: int, seconds: float, work) -> int:
     return sum(counts)
 
 
-def start_identity(url: str, port: int) -> subprocess.Popen[bytes]:
+def start_identity(url: str, port: int, kek: bytes | None = None, **extra: str) -> subprocess.Popen[bytes]:
     env = dict(
         os.environ,
         SLUIS_REGION="bench",
         SLUIS_DATABASE_URL=url,
         SLUIS_GRPC_LISTEN=f"127.0.0.1:{port}",
-        SLUIS_IDENTITY_KEK=base64.b64encode(os.urandom(32)).decode(),
+        SLUIS_IDENTITY_KEK=base64.b64encode(kek or os.urandom(32)).decode(),
+        **extra,
     )
     subprocess.run([sys.executable, "-m", "services.identity", "init"], env=env, cwd=ROOT, check=True)
     proc = subprocess.Popen(

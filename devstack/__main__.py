@@ -13,6 +13,9 @@ from devstack.platform import ROOT, Platform, Supervisor
 from devstack.traces import TraceCollector
 
 DEMO_BSNS = ("111222333", "123456782")
+# With the local BRP on (the default) registrations are checked: use its test person.
+BRP_ON = os.environ.get("SLUIS_DEV_BRP", "on").lower() != "off"
+DEMO_PERSON = ("999993653", "1985-12-01") if BRP_ON else (DEMO_BSNS[0], "1990-04-12")
 
 
 def _ports() -> dict[str, int]:
@@ -25,6 +28,7 @@ def _ports() -> dict[str, int]:
         "match": 50053,
         "notify": 50054,
         "otlp": 4317,
+        "brp": 8099,
     }
     return {k: int(os.environ.get(f"SLUIS_DEV_PORT_{k.upper()}", v)) for k, v in defaults.items()}
 
@@ -35,8 +39,8 @@ def _instructions(platform: Platform, demo: dict[str, Any], mail_url: str, trace
     first = pros[0]
     body = json.dumps(
         {
-            "bsn": DEMO_BSNS[0],
-            "birthDate": "1990-04-12",
+            "bsn": DEMO_PERSON[0],
+            "birthDate": DEMO_PERSON[1],
             "multiProblemAttested": True,
             "consentGiven": True,
             "informed": {"party": "person", "method": "inPerson", "informedOn": "2026-11-20"},
@@ -55,6 +59,7 @@ def _instructions(platform: Platform, demo: dict[str, Any], mail_url: str, trace
         f"  Mailbox      {mail_url}   (alle verstuurde mails)",
         *([f"  Traces       {mail_url}traces   (elk verzoek van gateway tot mail)"] if traced else []),
         f"  Logs         {platform.logdir}",
+        f"  Lokale BRP   {platform.brp_server.url if platform.brp_server else 'uit (SLUIS_DEV_BRP=off)'}",
         "",
         "Demo-professionals (ontwikkelsleutels):",
         *[f"  {p['name']:<22} {p['organisation']:<24} {p['apiKey']}" for p in pros],
@@ -91,6 +96,7 @@ def main() -> None:
         ports=ports,
         throwaway=False,
         extra_env=extra_env,
+        brp=BRP_ON,
     )
     print("SluiS wordt gestart: PostgreSQL, Redis, SMTP en vijf services ...", flush=True)
     stopping = threading.Event()

@@ -7,7 +7,8 @@
 - `run_service(factory)`: starts a back-end service's real aio gRPC server in a thread and
   returns its address; tests talk to it over a real channel.
 - `platform`: the whole platform as processes with demo data, once per test module; a module
-  that needs other settings overrides the `platform_env` fixture.
+  that needs other settings overrides the `platform_env` fixture; one that needs other
+  Platform arguments sets a module-level PLATFORM_OPTIONS, e.g. {"brp": True} for the local BRP.
 """
 
 import asyncio
@@ -155,11 +156,12 @@ def platform_env() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_with_demo(extra_env: dict[str, str] | None = None) -> Iterator[Platform]:
+def running_with_demo(extra_env: dict[str, str] | None = None, **options: Any) -> Iterator[Platform]:
     """The real platform with demo data (`p.demo`), in a private temporary directory: other
-    pytest runs on this machine rotate /tmp/pytest-of-<user> under our feet."""
+    pytest runs on this machine rotate /tmp/pytest-of-<user> under our feet. `options` are
+    further Platform arguments (e.g. brp=True)."""
     workdir = Path(tempfile.mkdtemp(prefix="sluis-platform-"))
-    p = Platform(workdir, extra_env=dict(extra_env or {}))
+    p = Platform(workdir, extra_env=dict(extra_env or {}), **options)
     try:
         p.start()
         p.demo = p.seed_demo()  # type: ignore[attr-defined]
@@ -170,7 +172,7 @@ def running_with_demo(extra_env: dict[str, str] | None = None) -> Iterator[Platf
 
 
 @pytest.fixture(scope="module")
-def platform(platform_env: dict[str, str]) -> Iterator[Platform]:
-    """The real platform with demo data, for one test module."""
-    with running_with_demo(platform_env) as p:
+def platform(request: pytest.FixtureRequest, platform_env: dict[str, str]) -> Iterator[Platform]:
+    """The real platform with demo data, for one test module (its PLATFORM_OPTIONS honoured)."""
+    with running_with_demo(platform_env, **getattr(request.module, "PLATFORM_OPTIONS", {})) as p:
         yield p

@@ -25,6 +25,7 @@ import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from psycopg.conninfo import make_conninfo
 
+from devstack.brp import BrpServer
 from devstack.mailbox import Mailbox, SmtpServer
 from devstack.postgres import EmbeddedPostgres
 from devstack.redis import EmbeddedRedis, free_port
@@ -32,6 +33,8 @@ from services.common.clients import channel_credentials, tls_settings
 from services.common.db import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+# The municipalities of the pilot regions (CBS codes): a move elsewhere leaves the region.
+REGION_MUNICIPALITIES = {"rotterdam": "0599", "gelderland-midden": "0228,0202"}
 BACKENDS = ("identity", "notify", "match", "signal")  # receivers before their producers
 SERVICES = (*BACKENDS, "gateway")
 # Processes without a port of their own: (service whose settings they use, command).
@@ -60,6 +63,9 @@ class Platform:
     ports: dict[str, int] = field(default_factory=dict)
     throwaway: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The local BRP (devstack/brp.py) and identity's link to it; off unless asked for, so
+    # tests with arbitrary valid BSNs keep working (issue 18). `make run` turns it on.
+    brp: bool = False
 
     def __post_init__(self) -> None:
         self.workdir = self.workdir.resolve()
@@ -70,6 +76,7 @@ class Platform:
         self.redis: EmbeddedRedis | None = None
         self.smtp: SmtpServer | None = None
         self.mailbox = Mailbox(self.workdir / "mail")
+        self.brp_server: BrpServer | None = None
         for name in (*SERVICES, "smtp"):
             self.ports.setdefault(name, free_port())
         kek_file = self.workdir / "identity-kek"
@@ -131,6 +138,10 @@ class Platform:
             env["SLUIS_GRPC_LISTEN"] = self.address(service)
         if service == "identity":
             env["SLUIS_IDENTITY_KEK"] = self.kek
+            if self.brp_server is not None:
+                env["SLUIS_BRP_URL"] = self.brp_server.url
+        if self.brp_server is not None:  # identity and signal's re-check judge moves by it
+            env.setdefault("SLUIS_REGION_MUNICIPALITIES", REGION_MUNICIPALITIES.get(self.region, ""))
         if service == "notify":
             env["SLUIS_SMTP_HOST"] = self.smtp_host
             env["SLUIS_SMTP_PORT"] = str(self.ports["smtp"])
@@ -221,6 +232,8 @@ class Platform:
 
     def start(self) -> "Platform":
         self._start_infra()
+        if self.brp:
+            self.brp_server = BrpServer(self.ports.get("brp", 0)).start()
         self.migrate()
         for service in (*SERVICES, *WORKERS):
             self.start_service(service)
@@ -237,6 +250,8 @@ class Platform:
                     proc.wait(15)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+        if self.brp_server:
+            self.brp_server.stop()
         if self.smtp:
             self.smtp.stop()
         if self.redis:

@@ -346,7 +346,10 @@ class BulkWorker:
             b = self.gw.backends
             try:
                 results = b.identity.PseudonymiseBatch(
-                    ipb.PseudonymiseBatchRequest(bsns=[r.registration.bsn for r in valid]),
+                    ipb.PseudonymiseBatchRequest(  # birth dates: checked with a BRP link (issue 18)
+                        bsns=[r.registration.bsn for r in valid],
+                        birth_dates=[r.registration.birth_date.isoformat() for r in valid],
+                    ),
                     timeout=max(b.timeout, 120.0),
                 ).results
             except grpc.RpcError as exc:
@@ -354,12 +357,14 @@ class BulkWorker:
             self._timed("identity", started)
             for row, result in zip(valid, results, strict=True):
                 if result.error_reason:
-                    errors.append((row.number, result.error_reason, "bsn"))
+                    field = "birthDate" if result.error_reason == "birth_date_mismatch" else "bsn"
+                    errors.append((row.number, result.error_reason, field))
                     continue
                 pro = context.professionals[row.professional_id]
-                requests.append(
-                    (row.number, registration_request(row.registration, result.pseudonym, pro, context.org))
+                registration = registration_request(
+                    row.registration, result.pseudonym, pro, context.org, result.municipality_code
                 )
+                requests.append((row.number, registration))
         return _Prepared(chunk, requests, errors)
 
     def register(self, prepared: _Prepared) -> tuple[int, list[tuple[int, str, str]]]:

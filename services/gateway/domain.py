@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from services.common.domains import WORK_DOMAINS
 from services.common.errors import InvalidArgument
 
 INFORMED_PARTIES = ("person", "legalRepresentative", "both")
@@ -23,7 +24,7 @@ POSTPONE_REASONS = ("safety", "notReachable")
 REPRESENTATIVE_REASONS = ("guardianship", "minor")
 CONSENT_BY = ("person", "legalRepresentative", "both")
 LEGAL_BASES = ("consent", "legalGround")
-DOMAINS = ("care", "youth", "education", "work_income", "housing", "safety", "debt")
+DOMAINS = WORK_DOMAINS  # the one list: the sluis.types.v1.WorkDomain enum
 SIGNAL_STATUSES = ("active", "archived")
 
 MAX_PAGE_SIZE = 100
@@ -383,25 +384,6 @@ def parse_bearer(header: str | None) -> str | None:
     if scheme.lower() != "bearer" or not value or len(value) > 200:
         return None
     return value
-
-
-# -- rate limit: token bucket ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Bucket:
-    tokens: float
-    updated: float
-
-
-def take_token(bucket: Bucket | None, now: float, rate: float, burst: int) -> tuple[Bucket, float]:
-    """Take one token; returns the new bucket and 0.0, or the unchanged bucket and the wait."""
-    if bucket is None:
-        bucket = Bucket(float(burst), now)
-    tokens = min(float(burst), bucket.tokens + max(0.0, now - bucket.updated) * rate)
-    if tokens >= 1.0:
-        return Bucket(tokens - 1.0, now), 0.0
-    return Bucket(tokens, now), (1.0 - tokens) / rate
 
 
 def request_hash(method: str, path: str, body: bytes) -> bytes:

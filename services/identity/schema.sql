@@ -1,3 +1,10 @@
+CREATE TABLE public.brp_vault (
+    person_key bytea NOT NULL,
+    sealed_bsn bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
 CREATE TABLE public.key_rotations (
     rotation_id uuid NOT NULL,
     from_version integer NOT NULL,
@@ -25,6 +32,9 @@ CREATE TABLE public.schema_migrations (
     applied_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+ALTER TABLE ONLY public.brp_vault
+    ADD CONSTRAINT brp_vault_pkey PRIMARY KEY (person_key);
+
 ALTER TABLE ONLY public.key_rotations
     ADD CONSTRAINT key_rotations_pkey PRIMARY KEY (rotation_id);
 
@@ -33,6 +43,8 @@ ALTER TABLE ONLY public.pseudonym_keys
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+CREATE INDEX brp_vault_last_seen ON public.brp_vault USING btree (last_seen_at);
 
 CREATE UNIQUE INDEX key_rotations_one_in_progress ON public.key_rotations USING btree (state) WHERE (state = 'in_progress'::text);
 

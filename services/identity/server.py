@@ -7,19 +7,23 @@ import dataclasses
 import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import grpc
 from sluis.identity.v1 import identity_pb2 as pb
 from sluis.identity.v1 import identity_pb2_grpc as pb_grpc
 
 from services.common.clock import Clock, SystemClock
-from services.common.config import ConfigError, ServiceSettings, setting
+from services.common.config import ConfigError, ServiceSettings, from_env, setting
 from services.common.db import open_pool
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.common.grpcserver import GrpcService
 from services.common.protos import to_timestamp
 from services.identity import domain
+from services.identity.brp import BrpClient, BrpSettings
+from services.identity.brp_link import BrpLink
 from services.identity.store import KeyRing, KeyStore, NotInitialised
+from services.identity.vault import BsnVault
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +137,10 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         grace: timedelta = timedelta(seconds=30),
         pair_secrets: dict[str, bytes] | None = None,
         clock: Clock | None = None,
+        brp: BrpLink | None = None,
     ) -> None:
         self.store = store
+        self.brp = brp  # None: no BRP link, registrations stay "unverified"
         self.region = region
         self.grace = grace
         self.pair_secrets = dict(pair_secrets or {})
@@ -156,7 +162,12 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     ) -> pb.PseudonymiseResponse:
         version, scalar = self.active()
         p = domain.pseudonymise(request.bsn, version, scalar)
-        return pb.PseudonymiseResponse(pseudonym=p.encode(), key_version=version)
+        response = pb.PseudonymiseResponse(pseudonym=p.encode(), key_version=version)
+        if request.birth_date and self.brp is not None:
+            base = domain.hash_to_group(domain.normalise_bsn(request.bsn))
+            response.municipality_code = await self.brp.verify(request.bsn, request.birth_date, base)
+            response.verified = True
+        return response
 
     async def PseudonymiseBatch(
         self, request: pb.PseudonymiseBatchRequest, context: grpc.aio.ServicerContext
@@ -170,7 +181,29 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
                 results.add(error_reason=reason)
             else:
                 results.add(pseudonym=pseudonym, key_version=version)
+        if request.birth_dates and self.brp is not None:
+            await self._verify_batch(request, results)
         return response
+
+    async def _verify_batch(self, request: pb.PseudonymiseBatchRequest, results: Any) -> None:
+        """Bulk registrations with a BRP link: check each valid item's birth date (issue 18)."""
+        if self.brp is None or len(request.birth_dates) != len(request.bsns):
+            raise InvalidArgument("birth_dates_length", "Geef per BSN een geboortedatum op.")
+        todo = [i for i, r in enumerate(results) if r.pseudonym]
+        items = [
+            (
+                request.bsns[i],
+                request.birth_dates[i],
+                domain.hash_to_group(domain.normalise_bsn(request.bsns[i])),
+            )
+            for i in todo
+        ]
+        for i, municipality in zip(todo, await self.brp.verify_many(items), strict=True):
+            if municipality is None:
+                results[i].Clear()
+                results[i].error_reason = "birth_date_mismatch"
+            else:
+                results[i].municipality_code = municipality
 
     async def _rotation_in_cache(self, rotation_id: str) -> domain.Rotation:
         """The rotation in progress as this replica knows it, refreshed when it is news."""
@@ -263,8 +296,28 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             pseudonyms=domain.from_exchange_tokens(request.pseudonyms, version, scalar, secret)
         )
 
+    async def GetPersonFacts(
+        self, request: pb.GetPersonFactsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetPersonFactsResponse:
+        _check_batch(len(request.pseudonyms))
+        if self.brp is None:
+            return pb.GetPersonFactsResponse(facts=[pb.PersonFacts(pseudonym=p) for p in request.pseudonyms])
+        version, scalar = self.active()
+        facts = await self.brp.facts(request.pseudonyms, self.ring.keys, version, scalar)
+        return pb.GetPersonFactsResponse(facts=[pb.PersonFacts(**f) for f in facts])  # type: ignore[arg-type]
 
-async def create_service(settings: IdentitySettings, *, clock: Clock | None = None) -> GrpcService:
+    async def ForgetPeople(
+        self, request: pb.ForgetPeopleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ForgetPeopleResponse:
+        _check_batch(len(request.pseudonyms))
+        if self.brp is None:
+            return pb.ForgetPeopleResponse()
+        return pb.ForgetPeopleResponse(forgotten=await self.brp.forget(request.pseudonyms, self.ring.keys))
+
+
+async def create_service(
+    settings: IdentitySettings, *, clock: Clock | None = None, brp: BrpSettings | None = None
+) -> GrpcService:
     service = GrpcService("identity", settings)
     pool = await open_pool(
         settings.database_url,
@@ -279,12 +332,15 @@ async def create_service(settings: IdentitySettings, *, clock: Clock | None = No
     except NotInitialised as exc:
         await pool.close()
         raise ConfigError(str(exc)) from None
+    brp = brp if brp is not None else from_env(BrpSettings)
+    link = BrpLink(BrpClient(brp), BsnVault(pool, settings.kek_bytes())) if brp.enabled else None
     servicer = IdentityServicer(
         store,
         region=settings.region,
         grace=timedelta(seconds=settings.rotation_grace_seconds),
         pair_secrets=settings.pair_secrets(),
         clock=clock,
+        brp=link,
     )
     await servicer.refresh()
     service.add_servicer(
@@ -299,4 +355,15 @@ async def create_service(settings: IdentitySettings, *, clock: Clock | None = No
             await servicer.refresh()
 
     service.add_background(refresh_keys)
+    if link is not None:
+
+        async def prune_vault() -> None:
+            while True:
+                try:
+                    await link.vault.prune(timedelta(hours=brp.vault_ttl_hours))
+                except Exception:
+                    log.exception("brp vault prune failed")
+                await asyncio.sleep(3600)
+
+        service.add_background(prune_vault)
     return service

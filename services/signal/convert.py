@@ -84,6 +84,7 @@ def registration_from_proto(req: pb.RegisterSignalRequest) -> domain.Registratio
         consent_given=req.consent_given,
         consent_by=enum_code(pb.ConsentBy, req.consent_by),
         under_guardianship=req.under_guardianship,
+        municipality_code=req.municipality_code,
     )
 
 
@@ -134,6 +135,7 @@ def signal_to_proto(signal: domain.Signal) -> pb.Signal:
         version=signal.version,
         consent_by=enum_value(pb.ConsentBy, signal.consent_by),
         under_guardianship=signal.under_guardianship,
+        municipality_code=signal.municipality_code,
     )
 
 

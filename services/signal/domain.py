@@ -208,6 +208,7 @@ class Signal:
     version: int = 1
     consent_by: ConsentBy | None = None
     under_guardianship: bool = False
+    municipality_code: str = ""  # BRP gemeenteVanInschrijving; "" when unverified (issue 18)
 
 
 # --- the request as it arrives: raw text and enum codes, validated below -------------------
@@ -254,6 +255,7 @@ class Registration:
     consent_given: bool = False
     consent_by: str = ""
     under_guardianship: bool = False
+    municipality_code: str = ""
 
 
 # --- small rules -----------------------------------------------------------------------
@@ -673,6 +675,7 @@ def new_signal(registration: Registration, signal_id: str, now: datetime) -> Sig
         active_until=now + ACTIVE_PERIOD,
         consent_by=consent_by,
         under_guardianship=guardianship,
+        municipality_code=registration.municipality_code[:4],
     )
 
 

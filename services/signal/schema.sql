@@ -58,6 +58,7 @@ CREATE TABLE public.signals (
     reminded_for timestamp with time zone,
     version integer DEFAULT 1 NOT NULL,
     age_reminded boolean DEFAULT false NOT NULL,
+    municipality_code text,
     consent_by text,
     under_guardianship boolean DEFAULT false NOT NULL,
     representative_reason text,
@@ -76,6 +77,7 @@ CREATE TABLE public.signals (
     CONSTRAINT signals_informed_method_check CHECK ((informed_method = ANY (ARRAY['in_person'::text, 'phone'::text, 'letter'::text, 'email'::text]))),
     CONSTRAINT signals_informed_party_check CHECK ((informed_party = ANY (ARRAY['person'::text, 'legal_representative'::text, 'both'::text]))),
     CONSTRAINT signals_legal_basis_check CHECK ((legal_basis = ANY (ARRAY['consent'::text, 'legal_ground'::text]))),
+    CONSTRAINT signals_municipality_code_check CHECK ((municipality_code ~ '^[0-9]{4}$'::text)),
     CONSTRAINT signals_person_informed CHECK (((informed_party = 'legal_representative'::text) OR (((person_method IS NOT NULL) AND (person_informed_on IS NOT NULL)) <> (person_postpone_reason IS NOT NULL)))),
     CONSTRAINT signals_person_method_check CHECK ((person_method = ANY (ARRAY['in_person'::text, 'phone'::text, 'letter'::text, 'email'::text]))),
     CONSTRAINT signals_person_postpone_reason_check CHECK ((person_postpone_reason = ANY (ARRAY['safety'::text, 'not_reachable'::text]))),
@@ -114,6 +116,8 @@ CREATE INDEX signals_by_pseudonym ON public.signals USING btree (pseudonym);
 CREATE INDEX signals_delete_after ON public.signals USING btree (delete_after) WHERE (status = 'archived'::text);
 
 CREATE INDEX signals_informing_postponed ON public.signals USING btree (registered_at) WHERE ((status = 'active'::text) AND (NOT informing_reminded) AND ((person_postpone_reason IS NOT NULL) OR (representative_postpone_reason IS NOT NULL)));
+
+CREATE INDEX signals_municipality ON public.signals USING btree (municipality_code) WHERE (status = 'active'::text);
 
 CREATE UNIQUE INDEX signals_one_active ON public.signals USING btree (professional_id, pseudonym) WHERE (status = 'active'::text);
 

@@ -9,10 +9,13 @@ import asyncio
 import dataclasses
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import grpc
+from sluis.identity.v1 import identity_pb2 as ipb
+from sluis.identity.v1 import identity_pb2_grpc as ipb_grpc
 from sluis.match.v1 import match_pb2, match_pb2_grpc
 from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
 from sluis.signal.v1 import signal_pb2 as pb
@@ -21,10 +24,10 @@ from sluis.signal.v1 import signal_pb2_grpc as pb_grpc
 from services.common import metrics, outbox, paging
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
-from services.common.config import setting
+from services.common.config import from_env, setting
 from services.common.contacts import contact_from_proto
 from services.common.db import open_pool
-from services.common.errors import DomainError, InvalidArgument
+from services.common.errors import DomainError, FailedPrecondition, InvalidArgument
 from services.common.grpcserver import GrpcService
 from services.common.rekey import (
     PseudonymRekeyer,
@@ -33,7 +36,7 @@ from services.common.rekey import (
     report_rekey_progress,
     resolve_incoming,
 )
-from services.signal import convert, domain, endings, objections, transfers
+from services.signal import convert, domain, endings, objections, recheck, transfers
 from services.signal.store import MATCH, NOTIFY, Change, Event, LifecycleCounts, SignalStore, signal_exists
 
 log = logging.getLogger("sluis.signal")
@@ -340,6 +343,50 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         log.info("informing completed", extra={"signal_id": signal_id, "party": party})
         return pb.CompleteInformingResponse(signal=convert.signal_to_proto(outcome.signal))
 
+    # BRP re-check (issue 18): set by create_service when identity is configured.
+    identity: "ipb_grpc.IdentityServiceAsyncStub | None" = None
+    recheck_settings = recheck.RecheckSettings()
+
+    async def RecheckPeople(
+        self, request: pb.RecheckPeopleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecheckPeopleResponse:
+        counts = await self.run_recheck()
+        return pb.RecheckPeopleResponse(**dataclasses.asdict(counts))
+
+    async def run_recheck(self) -> recheck.RecheckCounts:
+        identity = self.identity
+        if identity is None:
+            raise FailedPrecondition("no_identity", "De BRP-controle heeft de identiteitsdienst nodig.")
+
+        async def facts_of(pseudonyms: list[str]) -> list[ipb.PersonFacts]:
+            reply = await identity.GetPersonFacts(
+                ipb.GetPersonFactsRequest(pseudonyms=pseudonyms), timeout=60
+            )
+            return list(reply.facts)
+
+        async def forget(pseudonyms: list[str]) -> None:
+            await identity.ForgetPeople(ipb.ForgetPeopleRequest(pseudonyms=pseudonyms), timeout=30)
+
+        async def end_deceased(pseudonym: str) -> int:
+            # The same ending as a region admin's death record (RecordDeath): archived.
+            return await endings.end_active(
+                self.store.pool, "pseudonym", pseudonym, domain.EndReason.DECEASED, self.clock.now()
+            )
+
+        return await recheck.run(
+            self.store, facts_of, end_deceased, self.recheck_settings, self.clock.now, forget
+        )
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+    """A daily job inside the service: a failed run is logged, the next one starts over."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception:
+            log.exception("scheduled job failed")
+
 
 def _end(signal: domain.Signal, reason: domain.EndReason, now: datetime) -> Change:
     """A professional ends their signal: archived, or deleted at once when unjustified."""
@@ -418,6 +465,16 @@ async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLO
         await notify_stub.ApplySignalEvents(
             notify_pb2.ApplySignalEventsRequest(events=events), timeout=settings.rpc_timeout_seconds
         )
+
+    if settings.identity_addr:
+        identity_channel = aio_channel(settings.identity_addr)
+        service.add_closer(identity_channel.close)
+        servicer.identity = ipb_grpc.IdentityServiceStub(identity_channel)
+        servicer.recheck_settings = from_env(recheck.RecheckSettings)
+        if servicer.recheck_settings.interval_seconds > 0:
+            service.add_background(
+                lambda: _every(servicer.recheck_settings.interval_seconds, servicer.run_recheck)
+            )
 
     relay = outbox.OutboxRelay(pool, {MATCH: send_to_match, NOTIFY: send_to_notify})
     service.add_background(relay.run)

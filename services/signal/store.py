@@ -24,6 +24,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
+from sluis.signal.v1 import signal_pb2 as pb
 
 from services.common import outbox, telemetry
 from services.common.contacts import contact_from_row
@@ -71,6 +72,7 @@ _COLUMNS = (
     "representative_method",
     "representative_informed_on",
     "representative_postpone_reason",
+    "municipality_code",
 )
 # Column lists composed once, as identifiers (never values), for every query below.
 _SELECT = sql.SQL(", ").join(sql.Identifier(c) for c in _COLUMNS)
@@ -164,6 +166,7 @@ def _row_values(s: domain.Signal) -> tuple[Any, ...]:
         s.delete_after,
         s.version,
         *_consent_and_informing_values(s),
+        s.municipality_code or None,
     )
 
 
@@ -247,6 +250,7 @@ def _signal(row: dict[str, Any]) -> domain.Signal:
         version=row["version"],
         consent_by=domain.ConsentBy(row["consent_by"]) if row["consent_by"] else None,
         under_guardianship=row["under_guardianship"],
+        municipality_code=row["municipality_code"] or "",
     )
 
 
@@ -746,3 +750,37 @@ class SignalStore:
         """Lift an upheld objection's block; False when there is none (any more)."""
         async with self.pool.connection() as conn, conn.transaction():
             return await objections.lift_block(conn, objection_id)
+
+    # --- the BRP re-check (issue 18, services/signal/recheck.py) -------------------------
+
+    async def active_people(self, after: str, limit: int) -> list[tuple[str, str]]:
+        """(pseudonym, municipality code or "") of people with active signals, in order."""
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT pseudonym, coalesce(max(municipality_code), '') FROM signals"
+                    " WHERE status = 'active' AND pseudonym > %s GROUP BY pseudonym"
+                    " ORDER BY pseudonym LIMIT %s",
+                    (after, limit),
+                )
+            ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    async def set_municipality(self, pseudonym: str, code: str, moved_out: bool, now: datetime) -> int:
+        """The person's new municipality on their active signals; MOVED_OUT to notify."""
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = conn.cursor(row_factory=dict_row)
+            rows = await (
+                await cur.execute(
+                    _q(
+                        "UPDATE signals SET municipality_code = %s"
+                        " WHERE pseudonym = %s AND status = 'active' RETURNING {cols}"
+                    ),
+                    (code, pseudonym),
+                )
+            ).fetchall()
+            if moved_out:
+                for row in rows:
+                    event = convert.signal_event(_signal(row), pb.SIGNAL_EVENT_KIND_MOVED_OUT, now)
+                    await outbox.enqueue(conn, [NOTIFY], event.SerializeToString())
+        return len(rows)

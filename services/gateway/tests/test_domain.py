@@ -101,25 +101,6 @@ def test_api_keys_are_random_and_hashed() -> None:
 
 
 @pytest.mark.parametrize(
-    ("steps", "expected_waits"),
-    [
-        # (time, ...) with rate 1/s and burst 2: two at once, the third waits a second.
-        ([0.0, 0.0, 0.0], [0.0, 0.0, 1.0]),
-        ([0.0, 0.0, 1.0], [0.0, 0.0, 0.0]),
-        ([0.0, 0.0, 0.5], [0.0, 0.0, 0.5]),
-        ([0.0, 10.0, 10.0, 10.0], [0.0, 0.0, 0.0, 1.0]),
-    ],
-)
-def test_token_bucket(steps, expected_waits) -> None:
-    bucket = None
-    waits = []
-    for now in steps:
-        bucket, wait = domain.take_token(bucket, now, rate=1.0, burst=2)
-        waits.append(round(wait, 6))
-    assert waits == expected_waits
-
-
-@pytest.mark.parametrize(
     ("header", "reason"),
     [
         (["bsn", "birthDate"], None),

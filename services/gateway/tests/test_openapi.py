@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from services.common.domains import WORK_DOMAINS
 from services.gateway.openapi import openapi_document
 
 SPEC = openapi_document()
@@ -151,3 +152,15 @@ def test_published_without_authentication(client) -> None:
     resp = client.get("/v1/openapi.json")
     assert resp.status_code == 200
     assert resp.get_json() == SPEC
+
+
+def test_every_domain_enum_in_the_contract_is_the_work_domain_enum() -> None:
+    """The contract lists work domains in four places; all follow sluis.types.v1.WorkDomain."""
+    schemas = openapi_document()["components"]["schemas"]
+    lists = [
+        schemas["Organisation"]["properties"]["domains"]["items"]["enum"],
+        schemas["NewOrganisation"]["properties"]["domains"]["items"]["enum"],
+        schemas["OrganisationChanges"]["properties"]["domains"]["items"]["enum"],
+        schemas["NewCoordinatorRules"]["properties"]["domainPriority"]["items"]["enum"],
+    ]
+    assert all(list(values) == list(WORK_DOMAINS) for values in lists)

@@ -81,7 +81,11 @@ def caller_and_organisation() -> tuple[Professional, Organisation]:
 
 
 def registration_request(
-    reg: domain.SignalRegistration, pseudonym: str, pro: Professional, org: Organisation
+    reg: domain.SignalRegistration,
+    pseudonym: str,
+    pro: Professional,
+    org: Organisation,
+    municipality_code: str = "",
 ) -> spb.RegisterSignalRequest:
     return spb.RegisterSignalRequest(
         pseudonym=pseudonym,
@@ -93,6 +97,7 @@ def registration_request(
         consent_given=reg.consent_given,
         consent_by=convert.CONSENT_BY.get(reg.consent_by, spb.CONSENT_BY_UNSPECIFIED),
         under_guardianship=reg.under_guardianship,
+        municipality_code=municipality_code,
     )
 
 
@@ -102,8 +107,15 @@ def register(body: object) -> spb.Signal:
     reg = domain.parse_signal_registration(body, gw.today())
     pro, org = caller_and_organisation()
     b = gw.backends
-    pseudonym = call(b.identity.Pseudonymise, ipb.PseudonymiseRequest(bsn=reg.bsn)).pseudonym
-    signal: spb.Signal = call(b.signal.RegisterSignal, registration_request(reg, pseudonym, pro, org)).signal
+    # With a BRP link identity checks the birth date (400 birth_date_mismatch) and says
+    # where the person lives; without one the registration stays "unverified" (issue 18).
+    person = call(
+        b.identity.Pseudonymise, ipb.PseudonymiseRequest(bsn=reg.bsn, birth_date=reg.birth_date.isoformat())
+    )
+    signal: spb.Signal = call(
+        b.signal.RegisterSignal,
+        registration_request(reg, person.pseudonym, pro, org, person.municipality_code),
+    ).signal
     return signal
 
 

@@ -1,0 +1,135 @@
+"""Issue 18 on the real platform: registrations checked against the local BRP."""
+
+from datetime import date
+from typing import Any
+
+import psycopg
+import pytest
+
+from devstack.platform import Platform
+from tests.helpers import Api, by_org
+
+TEST_PERSON, BORN = "999993653", "1985-12-01"
+
+
+# The shared `platform` fixture (devstack/fixtures.py) with the local BRP and identity's link.
+PLATFORM_OPTIONS = {"brp": True}
+
+
+@pytest.fixture(scope="module")
+def api(platform: Platform, professionals: list[dict[str, Any]]) -> Api:
+    return Api(platform.url, professionals[0]["apiKey"])
+
+
+def test_right_birth_date_registers_with_municipality(platform: Platform, api: Api) -> None:
+    r = api.signal(TEST_PERSON, BORN)
+    assert r.status_code == 201, r.text
+    with psycopg.connect(platform.database_urls["signal"]) as conn:
+        row = conn.execute(
+            "SELECT municipality_code FROM signals WHERE signal_id = %s", (r.json()["id"],)
+        ).fetchone()
+    assert row == ("0599",)
+
+
+def test_wrong_birth_date_is_400_naming_the_field(api: Api) -> None:
+    r = api.signal("999990019", "1975-03-15")  # born 1980-03-15
+    assert r.status_code == 400
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    doc = r.json()
+    assert doc["code"] == "birth_date_mismatch"
+    assert [p["name"] for p in doc["invalidParams"]] == ["birthDate"]
+    assert "999990019" not in r.text and "signaal" not in doc["detail"].lower()
+
+
+def test_unknown_bsn_gets_the_same_answer(api: Api) -> None:
+    r = api.signal("123456782", "1990-04-12")  # valid, not in the BRP
+    assert r.status_code == 400 and r.json()["code"] == "birth_date_mismatch"
+
+
+def test_brp_down_is_503(platform: Platform, api: Api) -> None:
+    assert platform.brp_server is not None
+    platform.brp_server.app.available = False
+    try:
+        r = api.signal("999990020", "1982-07-20")
+    finally:
+        platform.brp_server.app.available = True
+    assert r.status_code == 503
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    assert api.signal("999990020", "1982-07-20").status_code == 201
+
+
+def test_a_second_organisation_joins_the_verified_person(
+    platform: Platform, professionals: list[dict[str, Any]]
+) -> None:
+    orgs = list(by_org(professionals).values())
+    other = Api(platform.url, orgs[1][0]["apiKey"])
+    assert other.signal(TEST_PERSON, BORN).status_code == 201
+
+
+def test_no_bsn_in_any_log(platform: Platform) -> None:
+    logs = platform.logs()
+    for bsn in (TEST_PERSON, "999990019", "999990020", "999990032", "123456782"):
+        assert bsn not in logs
+
+
+def _recheck(platform: Platform) -> Any:
+    import grpc
+    from sluis.signal.v1 import signal_pb2, signal_pb2_grpc
+
+    with grpc.insecure_channel(platform.address("signal")) as channel:
+        stub = signal_pb2_grpc.SignalServiceStub(channel)
+        return stub.RecheckPeople(signal_pb2.RecheckPeopleRequest(), timeout=60)
+
+
+def _signal_row(platform: Platform, signal_id: str) -> tuple[Any, ...]:
+    with psycopg.connect(platform.database_urls["signal"]) as conn:
+        row = conn.execute(
+            "SELECT status, end_reason, municipality_code FROM signals WHERE signal_id = %s", (signal_id,)
+        ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_move_out_of_the_region_and_death(platform: Platform, professionals: list[dict[str, Any]]) -> None:
+    assert platform.brp_server is not None
+    orgs = list(by_org(professionals).values())
+    a, b = Api(platform.url, orgs[0][0]["apiKey"]), Api(platform.url, orgs[1][0]["apiKey"])
+    mover = a.signal("999990093", "1990-04-12")
+    dying = [a.signal("999990123", "1950-06-06"), b.signal("999990123", "1950-06-06")]
+    assert mover.status_code == 201 and all(r.status_code == 201 for r in dying)
+    first = _recheck(platform)
+    assert first.moved_out == 0 and first.deceased == 0 and first.checked >= 2
+
+    platform.brp_server.app.move("999990093", "0228")  # Rotterdam -> Ede: out of this region
+    platform.brp_server.app.die("999990123", date(2026, 11, 28))
+    counts = _recheck(platform)
+    assert counts.moved_out == 1 and counts.deceased == 1 and counts.signals_ended == 2
+    assert _signal_row(platform, mover.json()["id"]) == ("active", None, "0228")
+    for r in dying:
+        assert _signal_row(platform, r.json()["id"])[:2] == ("archived", "deceased")
+    doc = a.get(f"/v1/signals/{dying[0].json()['id']}").json()
+    assert doc["status"] == "archived" and doc["endReason"] == "deceased"
+    # Idempotent: nothing moves or dies twice, and the deceased person left the vault.
+    again = _recheck(platform)
+    assert again.moved_out == 0 and again.deceased == 0 and again.signals_ended == 0
+
+
+def test_bulk_rows_with_a_wrong_birth_date_fail_alone(platform: Platform, api: Api) -> None:
+    from tests.helpers import wait_until
+
+    header = "bsn,birthDate,informedParty,informedMethod,informedOn,postponeReason,multiProblemAttested,consentGiven"
+    rows = [
+        "999990068,1979-01-08,person,letter,2026-01-02,,true,true",  # right
+        "999990020,1999-07-20,person,letter,2026-01-02,,true,true",  # wrong birth date
+    ]
+    body = ("\r\n".join([header, *rows]) + "\r\n").encode()
+    r = api.session.post(
+        platform.url + "/v1/bulk-loads", data=body, headers={"Content-Type": "text/csv"}, timeout=30
+    )
+    assert r.status_code == 202, r.text
+    job = wait_until(
+        lambda: (d := api.get(r.headers["Location"]).json())["state"] == "done" and d, timeout=60
+    )
+    assert job["rowsDone"] == 1 and job["rowsFailed"] == 1
+    errors = api.get(job["_links"]["errors"]["href"]).text
+    assert "2,birth_date_mismatch,birthDate" in errors and "999990020" not in errors
