@@ -28,6 +28,15 @@ METHOD = {
     "email": spb.INFORMED_METHOD_EMAIL,
 }
 POSTPONE = {"safety": spb.POSTPONE_REASON_SAFETY, "notReachable": spb.POSTPONE_REASON_NOT_REACHABLE}
+CONSENT_BY = {
+    "person": spb.CONSENT_BY_PERSON,
+    "legalRepresentative": spb.CONSENT_BY_LEGAL_REPRESENTATIVE,
+    "both": spb.CONSENT_BY_BOTH,
+}
+REPRESENTATIVE_REASON = {
+    "guardianship": spb.REPRESENTATIVE_REASON_GUARDIANSHIP,
+    "minor": spb.REPRESENTATIVE_REASON_MINOR,
+}
 END_REASON = {
     "goalReached": spb.END_REASON_GOAL_REACHED,
     "unjustified": spb.END_REASON_UNJUSTIFIED,
@@ -58,6 +67,8 @@ _POSTPONE_NAME = _reverse(POSTPONE)
 _END_NAME = _reverse(END_REASON)
 _BASIS_NAME = _reverse(LEGAL_BASIS)
 _STATUS_NAME = _reverse(STATUS)
+_CONSENT_BY_NAME = _reverse(CONSENT_BY)
+_REPRESENTATIVE_REASON_NAME = _reverse(REPRESENTATIVE_REASON)
 
 
 def iso(ts: Timestamp) -> str | None:
@@ -73,6 +84,24 @@ def informed_json(rec: spb.InformedRecord) -> dict[str, Any]:
         "method": _METHOD_NAME.get(rec.method, "unknown"),
         "informedOn": rec.informed_on,
     }
+
+
+def _party_json(rec: spb.PartyInformed) -> dict[str, Any]:
+    if rec.postpone_reason:
+        return {"postponeReason": _POSTPONE_NAME.get(rec.postpone_reason, "unknown")}
+    return {"method": _METHOD_NAME.get(rec.method, "unknown"), "informedOn": rec.informed_on}
+
+
+def informed_parties_json(rec: spb.InformedRecord) -> dict[str, Any]:
+    """Per party: informed (method, date) or postponed (reason)."""
+    out: dict[str, Any] = {}
+    if rec.HasField("person"):
+        out["person"] = _party_json(rec.person)
+    if rec.HasField("legal_representative"):
+        out["legalRepresentative"] = _party_json(rec.legal_representative)
+    if rec.representative_reason:
+        out["representativeReason"] = _REPRESENTATIVE_REASON_NAME.get(rec.representative_reason, "unknown")
+    return out
 
 
 def signal_json(sig: spb.Signal) -> dict[str, Any]:
@@ -95,6 +124,9 @@ def signal_json(sig: spb.Signal) -> dict[str, Any]:
         "consentGiven": sig.consent_given,
         # Only ever on the professional's own signal (this document); null when unverified.
         "municipalityCode": sig.municipality_code or None,
+        "consentBy": _CONSENT_BY_NAME.get(sig.consent_by),
+        "underGuardianship": sig.under_guardianship,
+        **({"informedParties": parties} if (parties := informed_parties_json(sig.informed)) else {}),
         "_links": {"self": href(path), "involvement": href(path + "/involvement")},
     }
 
@@ -163,7 +195,25 @@ def involvement_json(resp: match_pb2.GetInvolvementResponse, signal_id: str) -> 
     }
 
 
-def inbox_item_json(item: notify_pb2.InboxItem) -> dict[str, Any]:
+MATCH_UNAVAILABLE = "Deze match is niet meer beschikbaar voor u"
+
+
+def inbox_item_json(item: notify_pb2.InboxItem, available: bool = True) -> dict[str, Any]:
+    """An inbox item; one about a match the caller can no longer open keeps only its place
+    (no title, body or link: the disclosure ended with the caller's signal)."""
+    if not available:
+        return {
+            "id": item.item_id,
+            "kind": item.kind,
+            "title": MATCH_UNAVAILABLE,
+            "body": MATCH_UNAVAILABLE + ": de match is gesloten of uw signaal op deze persoon is beëindigd.",
+            "matchId": None,
+            "signalId": None,
+            "available": False,
+            "createdAt": iso(item.created_at),
+            "readAt": iso(item.read_at),
+            "_links": {},
+        }
     links: dict[str, Any] = {"read": href(f"/inbox/{item.item_id}/read")}
     if item.match_id:
         links["match"] = href(f"/matches/{item.match_id}")
@@ -174,6 +224,7 @@ def inbox_item_json(item: notify_pb2.InboxItem) -> dict[str, Any]:
         "kind": item.kind,
         "title": item.title,
         "body": item.body,
+        "available": True,
         "matchId": item.match_id or None,
         "signalId": item.signal_id or None,
         "createdAt": iso(item.created_at),

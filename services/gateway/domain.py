@@ -23,6 +23,8 @@ from services.common.errors import InvalidArgument
 INFORMED_PARTIES = ("person", "legalRepresentative", "both")
 INFORMED_METHODS = ("inPerson", "phone", "letter", "email")
 POSTPONE_REASONS = ("safety", "notReachable")
+REPRESENTATIVE_REASONS = ("guardianship", "minor")
+CONSENT_BY = ("person", "legalRepresentative", "both")
 LEGAL_BASES = ("consent", "legalGround")
 DOMAINS = WORK_DOMAINS  # the one list: the sluis.types.v1.WorkDomain enum
 SIGNAL_STATUSES = ("active", "archived")
@@ -169,12 +171,19 @@ def expect_str_list(value: Any, field: str, *, max_items: int = 100) -> list[str
 
 @dataclass(frozen=True)
 class Informed:
-    """Who was informed of a signal, how and when; or why informing was postponed."""
+    """Who was informed of a signal, how and when; or why informing was postponed.
+
+    Either one record for the party set (party, method, informed_on / postpone_reason) or,
+    per party, `person` and `legal_representative` (each itself an Informed without party).
+    """
 
     party: str = ""
     method: str = ""
     informed_on: date | None = None
     postpone_reason: str = ""
+    person: "Informed | None" = None
+    legal_representative: "Informed | None" = None
+    representative_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -184,24 +193,79 @@ class SignalRegistration:
     informed: Informed
     multi_problem_attested: bool
     consent_given: bool
+    consent_by: str = ""
+    under_guardianship: bool = False
+
+
+_PER_PARTY = ("person", "legalRepresentative", "representativeReason")
+
+
+def parse_informed_on(value: Any, field: str, today: date) -> date:
+    informed_on = expect_date(value, field)
+    if informed_on > today:
+        raise invalid(field, "De datum van informeren mag niet in de toekomst liggen.", "date_in_future")
+    return informed_on
+
+
+def _party_informed(value: Any, name: str, today: date) -> Informed:
+    if isinstance(value, dict) and "postponeReason" in value:
+        obj = expect_object(value, name, ("postponeReason",))
+        return Informed(
+            postpone_reason=expect_choice(obj["postponeReason"], f"{name}.postponeReason", POSTPONE_REASONS)
+        )
+    obj = expect_object(value, name, ("method", "informedOn"))
+    return Informed(
+        method=expect_choice(obj["method"], f"{name}.method", INFORMED_METHODS),
+        informed_on=parse_informed_on(obj["informedOn"], f"{name}.informedOn", today),
+    )
 
 
 def parse_informed(value: Any, today: date) -> Informed:
-    if isinstance(value, dict) and "postponeReason" in value:
-        obj = expect_object(value, "informed", ("postponeReason",))
+    if isinstance(value, dict) and any(k in value for k in _PER_PARTY):
+        obj = expect_object(value, "informed", (), _PER_PARTY)
+        if "person" not in obj and "legalRepresentative" not in obj:
+            raise invalid(
+                "informed",
+                "Leg vast of de persoon, de wettelijk vertegenwoordiger of beiden zijn geïnformeerd.",
+            )
+        reason = obj.get("representativeReason")
         return Informed(
-            postpone_reason=expect_choice(obj["postponeReason"], "informed.postponeReason", POSTPONE_REASONS)
+            person=_party_informed(obj["person"], "informed.person", today) if "person" in obj else None,
+            legal_representative=(
+                _party_informed(obj["legalRepresentative"], "informed.legalRepresentative", today)
+                if "legalRepresentative" in obj
+                else None
+            ),
+            representative_reason=(
+                ""
+                if reason is None
+                else expect_choice(reason, "informed.representativeReason", REPRESENTATIVE_REASONS)
+            ),
         )
+    if isinstance(value, dict) and "postponeReason" in value:
+        return _party_informed(value, "informed", today)
     obj = expect_object(value, "informed", ("party", "method", "informedOn"))
-    informed_on = expect_date(obj["informedOn"], "informed.informedOn")
-    if informed_on > today:
-        raise invalid(
-            "informed.informedOn", "De datum van informeren mag niet in de toekomst liggen.", "date_in_future"
-        )
     return Informed(
         party=expect_choice(obj["party"], "informed.party", INFORMED_PARTIES),
         method=expect_choice(obj["method"], "informed.method", INFORMED_METHODS),
-        informed_on=informed_on,
+        informed_on=parse_informed_on(obj["informedOn"], "informed.informedOn", today),
+    )
+
+
+@dataclass(frozen=True)
+class InformingCompleted:
+    party: str
+    method: str
+    informed_on: date
+
+
+def parse_informing_completed(body: Any, today: date) -> InformingCompleted:
+    """POST /v1/signals/{id}/informed: a postponed party informed after all."""
+    obj = expect_object(body, "", ("party", "method", "informedOn"))
+    return InformingCompleted(
+        party=expect_choice(obj["party"], "party", INFORMED_PARTIES),
+        method=expect_choice(obj["method"], "method", INFORMED_METHODS),
+        informed_on=parse_informed_on(obj["informedOn"], "informedOn", today),
     )
 
 
@@ -214,7 +278,12 @@ def check_bsn(value: str) -> str:
 
 def parse_signal_registration(body: Any, today: date) -> SignalRegistration:
     """Validate POST /v1/signals. The BSN itself is checked by the identity service."""
-    obj = expect_object(body, "", ("bsn", "birthDate", "informed"), ("multiProblemAttested", "consentGiven"))
+    obj = expect_object(
+        body,
+        "",
+        ("bsn", "birthDate", "informed"),
+        ("multiProblemAttested", "consentGiven", "consentBy", "underGuardianship"),
+    )
     if not isinstance(obj["bsn"], str):
         raise invalid("bsn", "Veld 'bsn' moet een tekst van 9 cijfers zijn.")
     check_bsn(obj["bsn"])
@@ -229,6 +298,8 @@ def parse_signal_registration(body: Any, today: date) -> SignalRegistration:
         informed=parse_informed(obj["informed"], today),
         multi_problem_attested=expect_bool(obj.get("multiProblemAttested", False), "multiProblemAttested"),
         consent_given=expect_bool(obj.get("consentGiven", False), "consentGiven"),
+        consent_by=expect_choice(obj["consentBy"], "consentBy", CONSENT_BY) if "consentBy" in obj else "",
+        under_guardianship=expect_bool(obj.get("underGuardianship", False), "underGuardianship"),
     )
 
 

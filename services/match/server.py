@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS = [outbox.MIGRATIONS, Path(__file__).parent / "migrations"]
 MAX_EVENTS = 5_000
+# Matches per FilterVisibleMatches call (one page of an inbox is far fewer).
+MAX_VISIBLE_CHECK = 500
 # How long event ids are remembered for idempotency (signal versions guard beyond that).
 PROCESSED_EVENTS_KEPT = timedelta(days=30)
 
@@ -174,6 +176,18 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
             raise domain.not_found()
         await self._log(pid, member.organisation_id, pseudonym, match.match_id, request.purpose, granted=True)
         return pb.GetMatchResponse(match=convert.match_to_pb(match))
+
+    async def FilterVisibleMatches(
+        self, request: pb.FilterVisibleMatchesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.FilterVisibleMatchesResponse:
+        if len(request.match_ids) > MAX_VISIBLE_CHECK:
+            raise InvalidArgument("too_many_match_ids", f"Maximaal {MAX_VISIBLE_CHECK} matches per keer.")
+        visible = []
+        for match_id in dict.fromkeys(request.match_ids):
+            match, involvements = await self.store.match_by_id(match_id)
+            if domain.viewing_member(match, involvements, request.professional_id) is not None:
+                visible.append(match_id)
+        return pb.FilterVisibleMatchesResponse(match_ids=visible)
 
     async def ListMatches(
         self, request: pb.ListMatchesRequest, context: grpc.aio.ServicerContext

@@ -84,6 +84,7 @@ SIGNAL_KINDS = (
     "signal_aged_out",
     "signal_deceased",
     "signal_moved_out",
+    "informing_postponed",
 )
 
 SUBJECTS = {
@@ -100,6 +101,7 @@ SUBJECTS = {
     "signal_deceased": "SluiS: uw signaal is beëindigd (overlijden)",
     "signal_removed": "SluiS: een signaal van u is verwijderd na een gegrond bezwaar",
     "signal_moved_out": "SluiS: persoon verhuisd buiten de regio",
+    "informing_postponed": "SluiS: informeren bij uw signaal is nog uitgesteld",
 }
 
 TITLES = {
@@ -116,6 +118,7 @@ TITLES = {
     "signal_deceased": "Uw signaal is beëindigd (overlijden)",
     "signal_removed": "Signaal verwijderd na gegrond bezwaar",
     "signal_moved_out": "Persoon verhuisd buiten de regio",
+    "informing_postponed": "Informeren nog uitgesteld",
 }
 
 
@@ -181,6 +184,12 @@ def intro(notice: Notice, recipient: Contact) -> str:
                 "De persoon op wie u een actief signaal heeft, is volgens de BRP verhuisd naar een"
                 " gemeente buiten de regio. Uw signaal blijft actief; beëindig het als u niet meer"
                 " betrokken bent."
+            )
+        case "informing_postponed":
+            return (
+                "Bij uw signaal is het informeren van de persoon of de wettelijk vertegenwoordiger"
+                " nog uitgesteld. Informeer zodra het veilig en mogelijk is, en leg dat vast bij"
+                " Mijn signalen in SluiS."
             )
     raise ValueError(f"unknown kind {notice.kind}")
 
@@ -345,6 +354,8 @@ def render_mail(notice: Notice, recipient: Contact, portal_url: str) -> Mail:
     action = "Bekijk de match in SluiS" if notice.match_id else "Bekijk en verleng uw signaal in SluiS"
     if notice.kind in ("signal_archived", "signal_aged_out", "signal_deceased", "signal_removed"):
         action = "Bekijk uw signalen in SluiS"
+    elif notice.kind == "informing_postponed":
+        action = "Leg het informeren vast in SluiS"
     text += [f"{action}: {url}", "", _FOOTER, ""]
     body_html += [f'<p><a href="{e(url)}">{e(action)}</a></p>', f'<p style="color:#666">{e(_FOOTER)}</p>']
     page = (

@@ -129,6 +129,8 @@ def signal_notice(
     recipients: tuple[Contact, ...] = (contact_from_proto(event.professional),)
     if event.kind == signal_pb2.SIGNAL_EVENT_KIND_LAPSING_SOON:
         kind = "signal_aging_out" if aged_out else "signal_lapsing"
+    elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_INFORMING_POSTPONED:
+        kind = "informing_postponed"
     elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_ENDED and (
         aged_out or event.end_reason == signal_pb2.END_REASON_EXPIRED
     ):

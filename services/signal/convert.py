@@ -72,10 +72,37 @@ def registration_from_proto(req: pb.RegisterSignalRequest) -> domain.Registratio
             method=enum_code(pb.InformedMethod, informed.method),
             informed_on=informed.informed_on,
             postpone_reason=enum_code(pb.PostponeReason, informed.postpone_reason),
+            person=party_input(informed.person) if informed.HasField("person") else None,
+            representative=(
+                party_input(informed.legal_representative)
+                if informed.HasField("legal_representative")
+                else None
+            ),
+            representative_reason=enum_code(pb.RepresentativeReason, informed.representative_reason),
         ),
         multi_problem_attested=req.multi_problem_attested,
         consent_given=req.consent_given,
+        consent_by=enum_code(pb.ConsentBy, req.consent_by),
+        under_guardianship=req.under_guardianship,
         municipality_code=req.municipality_code,
+    )
+
+
+def party_input(rec: pb.PartyInformed) -> domain.PartyInput:
+    return domain.PartyInput(
+        method=enum_code(pb.InformedMethod, rec.method),
+        informed_on=rec.informed_on,
+        postpone_reason=enum_code(pb.PostponeReason, rec.postpone_reason),
+    )
+
+
+def _party_proto(rec: domain.PartyInforming | None) -> pb.PartyInformed | None:
+    if rec is None:
+        return None
+    return pb.PartyInformed(
+        method=enum_value(pb.InformedMethod, rec.method),
+        informed_on=rec.informed_on.isoformat() if rec.informed_on else "",
+        postpone_reason=enum_value(pb.PostponeReason, rec.postpone_reason),
     )
 
 
@@ -93,6 +120,9 @@ def signal_to_proto(signal: domain.Signal) -> pb.Signal:
             method=enum_value(pb.InformedMethod, informed.method),
             informed_on=informed.informed_on.isoformat() if informed.informed_on else "",
             postpone_reason=enum_value(pb.PostponeReason, informed.postpone_reason),
+            person=_party_proto(informed.person),
+            legal_representative=_party_proto(informed.representative),
+            representative_reason=enum_value(pb.RepresentativeReason, informed.representative_reason),
         ),
         multi_problem_attested=signal.multi_problem_attested,
         consent_given=signal.consent_given,
@@ -103,6 +133,8 @@ def signal_to_proto(signal: domain.Signal) -> pb.Signal:
         ended_at=to_timestamp(signal.ended_at),
         delete_after=to_timestamp(signal.delete_after),
         version=signal.version,
+        consent_by=enum_value(pb.ConsentBy, signal.consent_by),
+        under_guardianship=signal.under_guardianship,
         municipality_code=signal.municipality_code,
     )
 
@@ -190,6 +222,11 @@ def aging_out_event(row: Mapping[str, Any], occurred_at: Timestamp) -> bytes:
     return event_from_row(
         row, pb.SIGNAL_EVENT_KIND_LAPSING_SOON, occurred_at, end_reason=domain.EndReason.AGED_OUT
     )
+
+
+def informing_postponed_event(row: Mapping[str, Any], occurred_at: Timestamp) -> bytes:
+    """INFORMING_POSTPONED: a reminder to the professional that informing is still to be done."""
+    return event_from_row(row, pb.SIGNAL_EVENT_KIND_INFORMING_POSTPONED, occurred_at)
 
 
 def lapsing_event(row: Mapping[str, Any], occurred_at: Timestamp) -> bytes:

@@ -5,14 +5,20 @@ translates requests into these types; the store persists them.
 
 Decisions (where the law and the issue leave room):
 - Ages are computed from the birth date against today's date in Europe/Amsterdam.
-- Informing by age: under 12 the legal representative, 12 to 15 both, 16 and older the
-  person. The recorded party must be exactly that one; informing more people than the
-  regime asks for is not allowed (data minimisation).
-- Informing may be postponed for a documented reason (a code); then no method or date is
-  recorded, and the party, if given, must still fit the age regime.
+- Informing by age (`allowed_parties`): under 12 the legal representative, 12 to 15 both;
+  from 16 the person, and the legal representative too while the person is a minor (16,
+  17: parents keep parental authority) or when an adult is under guardianship (curatele,
+  mentorschap), then also the representative alone. Anything else is refused (data
+  minimisation). Each party is either informed (method, date) or postponed (a reason code),
+  so "child informed, parent postponed for safety" is one record; a postponed party is
+  completed later (`informing_completed`).
+- Consent by profile, for every age (`required_consent_by`): an organisation that signals
+  with consent records whose consent it has - under 16 the legal representative (12 to 15
+  may record both), 16 and older the person, an adult under guardianship the representative
+  (or both). An organisation under a legal ground records that ground, not consent. The old
+  request flag `consent_given` alone still means "the consent this age asks for".
 - From 23 the youth regime (Jeugdwet) no longer applies: the professional must attest
-  multi-problem involvement, and an organisation that signals with consent must have it.
-  Under 23 the Jeugdwet is the ground, so consent is not checked (it is stored if given).
+  multi-problem involvement.
 - Turning 23 while a youth-regime signal (registered without the multi-problem attestation)
   is active: the lifecycle job ends it (archived, reason aged_out) on the first run on or
   after the 23rd birthday, unless it was re-attested under the adult regime. The professional
@@ -49,6 +55,7 @@ RENEWAL_WINDOW = timedelta(days=90)
 REMINDER_BEFORE = timedelta(days=30)
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 ADULT_REGIME_AGE = 23
+MAJORITY_AGE = 18
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Deliberately loose: one @, something on both sides, a dot in the domain. The organisation
@@ -80,6 +87,21 @@ class InformedMethod(StrEnum):
 class PostponeReason(StrEnum):
     SAFETY = "safety"
     NOT_REACHABLE = "not_reachable"
+
+
+class RepresentativeReason(StrEnum):
+    """Why a person of 16 or older has a legal representative."""
+
+    GUARDIANSHIP = "guardianship"  # curatele or mentorschap (adults)
+    MINOR = "minor"  # 16 or 17: the parents still hold parental authority
+
+
+class ConsentBy(StrEnum):
+    """Whose consent a consent-based organisation has for the signal."""
+
+    PERSON = "person"
+    LEGAL_REPRESENTATIVE = "legal_representative"
+    BOTH = "both"
 
 
 class Status(StrEnum):
@@ -118,13 +140,53 @@ class Organisation:
 
 
 @dataclass(frozen=True)
-class Informed:
-    """Who was informed, how and when; or why informing was postponed."""
+class PartyInforming:
+    """One party: informed on a date by a method, or postponed for a reason."""
 
-    party: InformedParty | None
-    method: InformedMethod | None
-    informed_on: date | None
-    postpone_reason: PostponeReason | None
+    method: InformedMethod | None = None
+    informed_on: date | None = None
+    postpone_reason: PostponeReason | None = None
+
+    @property
+    def postponed(self) -> bool:
+        return self.postpone_reason is not None
+
+
+@dataclass(frozen=True)
+class Informed:
+    """Per party (the person, the legal representative): informed, or postponed and why."""
+
+    person: PartyInforming | None
+    representative: PartyInforming | None
+    representative_reason: RepresentativeReason | None = None
+
+    @property
+    def records(self) -> tuple[PartyInforming, ...]:
+        return tuple(r for r in (self.person, self.representative) if r is not None)
+
+    @property
+    def party(self) -> InformedParty:
+        if self.person is not None and self.representative is not None:
+            return InformedParty.BOTH
+        return InformedParty.PERSON if self.person is not None else InformedParty.LEGAL_REPRESENTATIVE
+
+    # The one-line summary older readers use: the first informed party's method and date,
+    # the first postponed party's reason.
+    @property
+    def method(self) -> InformedMethod | None:
+        return next((r.method for r in self.records if not r.postponed), None)
+
+    @property
+    def informed_on(self) -> date | None:
+        return next((r.informed_on for r in self.records if not r.postponed), None)
+
+    @property
+    def postpone_reason(self) -> PostponeReason | None:
+        return next((r.postpone_reason for r in self.records if r.postponed), None)
+
+    @property
+    def postponed(self) -> bool:
+        return any(r.postponed for r in self.records)
 
 
 @dataclass(frozen=True)
@@ -144,6 +206,8 @@ class Signal:
     ended_at: datetime | None = None
     delete_after: datetime | None = None
     version: int = 1
+    consent_by: ConsentBy | None = None
+    under_guardianship: bool = False
     municipality_code: str = ""  # BRP gemeenteVanInschrijving; "" when unverified (issue 18)
 
 
@@ -161,11 +225,23 @@ class OrganisationInput:
 
 
 @dataclass(frozen=True)
+class PartyInput:
+    method: str = ""
+    informed_on: str = ""
+    postpone_reason: str = ""
+
+
+@dataclass(frozen=True)
 class InformedInput:
+    # The one-record shape (one method/date or one postponement for the whole party set).
     party: str = ""
     method: str = ""
     informed_on: str = ""
     postpone_reason: str = ""
+    # Per party; when either is given the one-record fields above must be empty.
+    person: PartyInput | None = None
+    representative: PartyInput | None = None
+    representative_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -177,6 +253,8 @@ class Registration:
     informed: InformedInput = dataclasses.field(default_factory=InformedInput)
     multi_problem_attested: bool = False
     consent_given: bool = False
+    consent_by: str = ""
+    under_guardianship: bool = False
     municipality_code: str = ""
 
 
@@ -324,12 +402,54 @@ def validate_organisation(raw: OrganisationInput) -> Organisation:
     )
 
 
-def validate_informed(raw: InformedInput, birth_date: date, day: date) -> Informed:
-    """The informed-record, checked against the age regime of the person on `day`."""
-    required = required_informed_party(age_on(birth_date, day))
-    party = _enum(
-        InformedParty, raw.party, field="Wie is geïnformeerd", missing=None, unknown="informed_party_unknown"
+def allowed_parties(age: int, under_guardianship: bool) -> frozenset[InformedParty]:
+    """Who may be recorded as informed about a person of this age (see the module notes)."""
+    if age < 12:
+        return frozenset({InformedParty.LEGAL_REPRESENTATIVE})
+    if age < 16:
+        return frozenset({InformedParty.BOTH})
+    if age < MAJORITY_AGE:
+        return frozenset({InformedParty.PERSON, InformedParty.BOTH})
+    if under_guardianship:
+        return frozenset(InformedParty)
+    return frozenset({InformedParty.PERSON})
+
+
+def check_guardianship(age: int, under_guardianship: bool) -> bool:
+    """Curatele and mentorschap exist only for adults; below 18 the parents represent."""
+    if under_guardianship and age < MAJORITY_AGE:
+        raise InvalidArgument(
+            "guardianship_minor",
+            "Curatele of mentorschap is er alleen voor volwassenen (18 jaar of ouder); "
+            "tot 18 jaar zijn de ouders of de voogd de wettelijk vertegenwoordiger.",
+        )
+    return under_guardianship
+
+
+def representative_reason(age: int, under_guardianship: bool) -> RepresentativeReason | None:
+    """Why a person of 16 or older has a representative (below 16 it goes without saying)."""
+    if age < 16:
+        return None
+    if age < MAJORITY_AGE:
+        return RepresentativeReason.MINOR
+    return RepresentativeReason.GUARDIANSHIP if under_guardianship else None
+
+
+def validate_informed_on(raw: str, birth_date: date, day: date) -> date:
+    informed_on = parse_iso_date(
+        raw, "De datum van informeren", missing="informed_on_missing", invalid="informed_on_invalid"
     )
+    if informed_on > day:
+        raise InvalidArgument("informed_on_in_future", "De datum van informeren ligt in de toekomst.")
+    if informed_on < birth_date:
+        raise InvalidArgument(
+            "informed_on_before_birth", "De datum van informeren ligt vóór de geboortedatum."
+        )
+    return informed_on
+
+
+def party_informing(raw: PartyInput, birth_date: date, day: date) -> PartyInforming:
+    """One party: informed (method and date) or postponed (a reason code), never both."""
     method = _enum(
         InformedMethod,
         raw.method,
@@ -350,46 +470,153 @@ def validate_informed(raw: InformedInput, birth_date: date, day: date) -> Inform
                 "informed_conflicting",
                 "Geef óf vast hoe en wanneer is geïnformeerd, óf waarom informeren is uitgesteld, niet beide.",
             )
-        if party is not None and party is not required:
-            raise _wrong_party(required)
-        return Informed(party=required, method=None, informed_on=None, postpone_reason=postpone)
-    if party is None:
+        return PartyInforming(postpone_reason=postpone)
+    if method is None:
+        raise InvalidArgument("informed_method_missing", "Hoe is geïnformeerd ontbreekt.")
+    return PartyInforming(method=method, informed_on=validate_informed_on(raw.informed_on, birth_date, day))
+
+
+def validate_informed(
+    raw: InformedInput, birth_date: date, day: date, *, under_guardianship: bool = False
+) -> Informed:
+    """The informed-record, checked against the age regime of the person on `day`."""
+    age = age_on(birth_date, day)
+    reason = _enum(
+        RepresentativeReason,
+        raw.representative_reason,
+        field="De reden voor een vertegenwoordiger",
+        missing=None,
+        unknown="representative_reason_unknown",
+    )
+    guardianship = check_guardianship(age, under_guardianship or reason is RepresentativeReason.GUARDIANSHIP)
+    if reason is RepresentativeReason.MINOR and age >= MAJORITY_AGE:
+        raise InvalidArgument(
+            "representative_reason_wrong_for_age",
+            "De persoon is 18 jaar of ouder: een vertegenwoordiger is er dan alleen bij curatele of mentorschap.",
+        )
+    allowed = allowed_parties(age, guardianship)
+    if raw.person is not None or raw.representative is not None:
+        if raw.party or raw.method or raw.informed_on.strip() or raw.postpone_reason:
+            raise InvalidArgument(
+                "informed_conflicting",
+                "Leg het informeren per partij vast, of in één keer voor allen, niet beide.",
+            )
+        party = (
+            InformedParty.BOTH
+            if raw.person is not None and raw.representative is not None
+            else InformedParty.PERSON
+            if raw.person is not None
+            else InformedParty.LEGAL_REPRESENTATIVE
+        )
+        if party not in allowed:
+            raise _wrong_party(age, guardianship)
+        return Informed(
+            person=party_informing(raw.person, birth_date, day) if raw.person else None,
+            representative=party_informing(raw.representative, birth_date, day)
+            if raw.representative
+            else None,
+            representative_reason=representative_reason(age, guardianship) if raw.representative else None,
+        )
+    # One record for the whole party set (the original request shape).
+    given = _enum(
+        InformedParty, raw.party, field="Wie is geïnformeerd", missing=None, unknown="informed_party_unknown"
+    )
+    if given is None and not raw.postpone_reason:
         raise InvalidArgument(
             "informed_missing",
             "Leg vast wie is geïnformeerd over het signaal, of waarom dat is uitgesteld.",
         )
-    if party is not required:
-        raise _wrong_party(required)
-    if method is None:
-        raise InvalidArgument("informed_method_missing", "Hoe is geïnformeerd ontbreekt.")
-    informed_on = parse_iso_date(
-        raw.informed_on,
-        "De datum van informeren",
-        missing="informed_on_missing",
-        invalid="informed_on_invalid",
+    party = given or required_informed_party(age)
+    if party not in allowed:
+        raise _wrong_party(age, guardianship)
+    record = party_informing(
+        PartyInput(method=raw.method, informed_on=raw.informed_on, postpone_reason=raw.postpone_reason),
+        birth_date,
+        day,
     )
-    if informed_on > day:
-        raise InvalidArgument("informed_on_in_future", "De datum van informeren ligt in de toekomst.")
-    if informed_on < birth_date:
-        raise InvalidArgument(
-            "informed_on_before_birth", "De datum van informeren ligt vóór de geboortedatum."
+    has_representative = party is not InformedParty.PERSON
+    return Informed(
+        person=record if party is not InformedParty.LEGAL_REPRESENTATIVE else None,
+        representative=record if has_representative else None,
+        representative_reason=representative_reason(age, guardianship) if has_representative else None,
+    )
+
+
+def _wrong_party(age: int, under_guardianship: bool) -> InvalidArgument:
+    if age < 12:
+        text = "Bij een kind jonger dan 12 jaar informeert u de wettelijk vertegenwoordiger (ouder of voogd)."
+    elif age < 16:
+        text = (
+            "Bij een kind van 12 tot en met 15 jaar informeert u het kind én de wettelijk "
+            "vertegenwoordiger; uitstellen kan per partij."
         )
-    return Informed(party=party, method=method, informed_on=informed_on, postpone_reason=None)
+    elif age < MAJORITY_AGE:
+        text = (
+            "Vanaf 16 jaar informeert u de persoon zelf; tot 18 jaar mag u daarnaast ook de "
+            "wettelijk vertegenwoordiger informeren."
+        )
+    else:
+        text = (
+            "Bij een volwassene informeert u de persoon zelf; een wettelijk vertegenwoordiger alleen "
+            "bij curatele of mentorschap."
+        )
+    return InvalidArgument(
+        "informed_party_wrong_for_age", text, required_party=required_informed_party(age).value
+    )
 
 
-_PARTY_TEXT = {
-    InformedParty.PERSON: "de persoon zelf",
-    InformedParty.LEGAL_REPRESENTATIVE: "de wettelijk vertegenwoordiger",
-    InformedParty.BOTH: "zowel de persoon als de wettelijk vertegenwoordiger",
+# --- consent by profile ----------------------------------------------------------------
+
+
+def required_consent_by(age: int, under_guardianship: bool) -> ConsentBy:
+    """Whose consent a consent-based organisation needs: under 16 and under guardianship the
+    legal representative, otherwise the person."""
+    if age < 16 or under_guardianship:
+        return ConsentBy.LEGAL_REPRESENTATIVE
+    return ConsentBy.PERSON
+
+
+def accepted_consent(age: int, under_guardianship: bool) -> frozenset[ConsentBy]:
+    """The required consent, plus "both" where the person can take part (12+ with a representative)."""
+    required = required_consent_by(age, under_guardianship)
+    if required is ConsentBy.LEGAL_REPRESENTATIVE and age >= 12:
+        return frozenset({required, ConsentBy.BOTH})
+    return frozenset({required})
+
+
+_CONSENT_TEXT = {
+    ConsentBy.PERSON: "de persoon zelf",
+    ConsentBy.LEGAL_REPRESENTATIVE: "de wettelijk vertegenwoordiger",
+    ConsentBy.BOTH: "de persoon én de wettelijk vertegenwoordiger",
 }
 
 
-def _wrong_party(required: InformedParty) -> InvalidArgument:
-    return InvalidArgument(
-        "informed_party_wrong_for_age",
-        f"Bij deze leeftijd moet {_PARTY_TEXT[required]} geïnformeerd worden.",
-        required_party=required.value,
+def check_consent(
+    age: int, under_guardianship: bool, legal_basis: LegalBasis, consent_given: bool, consent_by_code: str
+) -> ConsentBy | None:
+    """Whose consent is recorded; refused when a consent-based organisation lacks the right one."""
+    consent_by = _enum(
+        ConsentBy, consent_by_code, field="Wie toestemming gaf", missing=None, unknown="consent_by_unknown"
     )
+    if legal_basis is LegalBasis.LEGAL_GROUND:
+        return consent_by  # the legal ground is the basis; consent is stored if given
+    required = required_consent_by(age, under_guardianship)
+    if consent_by is None:
+        if not consent_given:
+            raise InvalidArgument(
+                "consent_missing",
+                "Uw organisatie signaleert met toestemming: "
+                f"{_CONSENT_TEXT[required]} moet toestemming hebben gegeven.",
+                required_consent_by=required.value,
+            )
+        return required
+    if consent_by not in accepted_consent(age, under_guardianship):
+        raise InvalidArgument(
+            "consent_wrong_party",
+            f"Bij deze persoon is de toestemming van {_CONSENT_TEXT[required]} nodig.",
+            required_consent_by=required.value,
+        )
+    return consent_by
 
 
 def check_adult_regime(
@@ -421,13 +648,18 @@ def new_signal(registration: Registration, signal_id: str, now: datetime) -> Sig
     birth_date = validate_birth_date(registration.birth_date, day)
     organisation = validate_organisation(registration.organisation)
     professional = validate_contact(registration.professional, organisation)
-    informed = validate_informed(registration.informed, birth_date, day)
-    check_adult_regime(
-        age_on(birth_date, day),
-        organisation.legal_basis,
-        registration.multi_problem_attested,
-        registration.consent_given,
+    age = age_on(birth_date, day)
+    guardianship = check_guardianship(
+        age,
+        registration.under_guardianship
+        or registration.informed.representative_reason == RepresentativeReason.GUARDIANSHIP.value,
     )
+    informed = validate_informed(registration.informed, birth_date, day, under_guardianship=guardianship)
+    consent_by = check_consent(
+        age, guardianship, organisation.legal_basis, registration.consent_given, registration.consent_by
+    )
+    consent_given = registration.consent_given or consent_by is not None
+    check_adult_regime(age, organisation.legal_basis, registration.multi_problem_attested, consent_given)
     return Signal(
         signal_id=signal_id,
         pseudonym=pseudonym,
@@ -436,11 +668,13 @@ def new_signal(registration: Registration, signal_id: str, now: datetime) -> Sig
         organisation=organisation,
         informed=informed,
         multi_problem_attested=registration.multi_problem_attested,
-        consent_given=registration.consent_given,
+        consent_given=consent_given,
         status=Status.ACTIVE,
         end_reason=None,
         registered_at=now,
         active_until=now + ACTIVE_PERIOD,
+        consent_by=consent_by,
+        under_guardianship=guardianship,
         municipality_code=registration.municipality_code[:4],
     )
 
@@ -631,3 +865,59 @@ def transferred(signal: Signal, to: Contact) -> Signal:
         raise InvalidArgument("transfer_to_self", "Draag signalen over aan een andere professional.")
     holder = dataclasses.replace(to, organisation_name=signal.organisation.name)
     return dataclasses.replace(signal, professional=holder, version=signal.version + 1)
+
+
+# --- completing a postponed informing ----------------------------------------------------
+
+# How long a postponement may stand before the professional is reminded; regions set their
+# own (SLUIS_INFORMING_REMINDER_DAYS).
+INFORMING_REMINDER_AFTER = timedelta(days=14)
+
+
+def informing_completed(signal: Signal, party_code: str, raw: PartyInput, now: datetime) -> Signal:
+    """The signal with a postponed party now informed (`both` completes every postponed one)."""
+    if signal.status is not Status.ACTIVE:
+        raise FailedPrecondition("signal_not_active", "Dit signaal is niet meer actief.")
+    party = _enum(
+        InformedParty,
+        party_code,
+        field="Wie is geïnformeerd",
+        missing="informed_party_missing",
+        unknown="informed_party_unknown",
+    )
+    assert party is not None
+    record = party_informing(raw, signal.birth_date, today(now))
+    if record.postponed:
+        raise InvalidArgument(
+            "informed_method_missing", "Leg vast hoe en wanneer is geïnformeerd; uitstellen kan hier niet."
+        )
+    informed = signal.informed
+    person, representative = informed.person, informed.representative
+    if party is not InformedParty.LEGAL_REPRESENTATIVE:
+        person = _completed(person, record)
+    if party is not InformedParty.PERSON:
+        representative = _completed(representative, record)
+    return dataclasses.replace(
+        signal,
+        informed=dataclasses.replace(informed, person=person, representative=representative),
+        version=signal.version + 1,
+    )
+
+
+def _completed(current: PartyInforming | None, record: PartyInforming) -> PartyInforming:
+    if current is None:
+        raise InvalidArgument(
+            "informed_party_not_recorded", "Deze partij hoort niet bij het informeren over dit signaal."
+        )
+    if not current.postponed:
+        raise FailedPrecondition("informed_already", "Deze partij is al geïnformeerd.")
+    return record
+
+
+def informing_reminder_due(
+    signal: Signal, now: datetime, after: timedelta = INFORMING_REMINDER_AFTER
+) -> bool:
+    """An active signal whose informing is still (partly) postponed `after` registration."""
+    return (
+        signal.status is Status.ACTIVE and signal.informed.postponed and signal.registered_at + after <= now
+    )

@@ -59,15 +59,33 @@ CREATE TABLE public.signals (
     version integer DEFAULT 1 NOT NULL,
     age_reminded boolean DEFAULT false NOT NULL,
     municipality_code text,
+    consent_by text,
+    under_guardianship boolean DEFAULT false NOT NULL,
+    representative_reason text,
+    person_method text,
+    person_informed_on date,
+    person_postpone_reason text,
+    representative_method text,
+    representative_informed_on date,
+    representative_postpone_reason text,
+    informing_reminded boolean DEFAULT false NOT NULL,
     CONSTRAINT signals_check CHECK ((((informed_method IS NOT NULL) AND (informed_on IS NOT NULL)) OR (postpone_reason IS NOT NULL))),
     CONSTRAINT signals_check1 CHECK (((status = 'active'::text) = (ended_at IS NULL))),
     CONSTRAINT signals_check2 CHECK (((status = 'active'::text) OR (delete_after IS NOT NULL))),
+    CONSTRAINT signals_consent_by_check CHECK ((consent_by = ANY (ARRAY['person'::text, 'legal_representative'::text, 'both'::text]))),
     CONSTRAINT signals_end_reason_check CHECK ((end_reason = ANY (ARRAY['goal_reached'::text, 'other'::text, 'expired'::text, 'aged_out'::text, 'deceased'::text]))),
     CONSTRAINT signals_informed_method_check CHECK ((informed_method = ANY (ARRAY['in_person'::text, 'phone'::text, 'letter'::text, 'email'::text]))),
     CONSTRAINT signals_informed_party_check CHECK ((informed_party = ANY (ARRAY['person'::text, 'legal_representative'::text, 'both'::text]))),
     CONSTRAINT signals_legal_basis_check CHECK ((legal_basis = ANY (ARRAY['consent'::text, 'legal_ground'::text]))),
     CONSTRAINT signals_municipality_code_check CHECK ((municipality_code ~ '^[0-9]{4}$'::text)),
+    CONSTRAINT signals_person_informed CHECK (((informed_party = 'legal_representative'::text) OR (((person_method IS NOT NULL) AND (person_informed_on IS NOT NULL)) <> (person_postpone_reason IS NOT NULL)))),
+    CONSTRAINT signals_person_method_check CHECK ((person_method = ANY (ARRAY['in_person'::text, 'phone'::text, 'letter'::text, 'email'::text]))),
+    CONSTRAINT signals_person_postpone_reason_check CHECK ((person_postpone_reason = ANY (ARRAY['safety'::text, 'not_reachable'::text]))),
     CONSTRAINT signals_postpone_reason_check CHECK ((postpone_reason = ANY (ARRAY['safety'::text, 'not_reachable'::text]))),
+    CONSTRAINT signals_representative_informed CHECK (((informed_party = 'person'::text) OR (((representative_method IS NOT NULL) AND (representative_informed_on IS NOT NULL)) <> (representative_postpone_reason IS NOT NULL)))),
+    CONSTRAINT signals_representative_method_check CHECK ((representative_method = ANY (ARRAY['in_person'::text, 'phone'::text, 'letter'::text, 'email'::text]))),
+    CONSTRAINT signals_representative_postpone_reason_check CHECK ((representative_postpone_reason = ANY (ARRAY['safety'::text, 'not_reachable'::text]))),
+    CONSTRAINT signals_representative_reason_check CHECK ((representative_reason = ANY (ARRAY['guardianship'::text, 'minor'::text]))),
     CONSTRAINT signals_status_check CHECK ((status = ANY (ARRAY['active'::text, 'archived'::text])))
 );
 
@@ -96,6 +114,8 @@ CREATE INDEX signals_by_professional ON public.signals USING btree (professional
 CREATE INDEX signals_by_pseudonym ON public.signals USING btree (pseudonym);
 
 CREATE INDEX signals_delete_after ON public.signals USING btree (delete_after) WHERE (status = 'archived'::text);
+
+CREATE INDEX signals_informing_postponed ON public.signals USING btree (registered_at) WHERE ((status = 'active'::text) AND (NOT informing_reminded) AND ((person_postpone_reason IS NOT NULL) OR (representative_postpone_reason IS NOT NULL)));
 
 CREATE INDEX signals_municipality ON public.signals USING btree (municipality_code) WHERE (status = 'active'::text);
 

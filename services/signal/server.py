@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -56,6 +56,8 @@ class SignalSettings(RekeySettings):
     lifecycle_batch_size: int = setting("SLUIS_LIFECYCLE_BATCH_SIZE", 5000)
     # Batches worked on side by side (each its own connection and short transaction).
     lifecycle_workers: int = setting("SLUIS_LIFECYCLE_WORKERS", 1)
+    # Days an informing may stay postponed before the professional is reminded (per region).
+    informing_reminder_days: int = setting("SLUIS_INFORMING_REMINDER_DAYS", 14)
 
 
 def _signal_id(raw: str) -> str:
@@ -102,12 +104,14 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         lifecycle_batch_size: int = 5000,
         lifecycle_workers: int = 1,
         rekeyer: PseudonymRekeyer | None = None,
+        informing_reminder_after: timedelta = domain.INFORMING_REMINDER_AFTER,
     ) -> None:
         self.store = store
         self.clock = clock
         self.lifecycle_batch_size = lifecycle_batch_size
         self.lifecycle_workers = lifecycle_workers
         self.rekeyer = rekeyer
+        self.informing_reminder_after = informing_reminder_after
 
     async def RegisterSignal(
         self, request: pb.RegisterSignalRequest, context: grpc.aio.ServicerContext
@@ -280,7 +284,7 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
 
     async def run_lifecycle(self) -> LifecycleCounts:
         counts = await self.store.run_lifecycle(
-            self.clock.now(), self.lifecycle_batch_size, self.lifecycle_workers
+            self.clock.now(), self.lifecycle_batch_size, self.lifecycle_workers, self.informing_reminder_after
         )
         log.info("lifecycle run", extra=dataclasses.asdict(counts))
         return counts
@@ -318,6 +322,26 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         moved, ended = await transfers.transfer(self.store.pool, from_id, to, self.clock.now())
         log.info("signals transferred", extra={"transferred": moved, "ended": ended})
         return pb.TransferSignalsResponse(transferred=moved, ended=ended)
+
+    async def CompleteInforming(
+        self, request: pb.CompleteInformingRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CompleteInformingResponse:
+        professional_id = _professional_id(request.professional_id)
+        signal_id = _signal_id(request.signal_id)
+        party = convert.enum_code(pb.InformedParty, request.party)
+        record = domain.PartyInput(
+            method=convert.enum_code(pb.InformedMethod, request.method), informed_on=request.informed_on
+        )
+        now = self.clock.now()
+
+        def decide(signal: domain.Signal | None) -> Change:
+            mine = domain.owned(signal, professional_id)
+            return Change(domain.informing_completed(mine, party, record, now), [], informing_changed=True)
+
+        outcome = await self.store.change(signal_id, decide)
+        assert outcome.signal is not None
+        log.info("informing completed", extra={"signal_id": signal_id, "party": party})
+        return pb.CompleteInformingResponse(signal=convert.signal_to_proto(outcome.signal))
 
     # BRP re-check (issue 18): set by create_service when identity is configured.
     identity: "ipb_grpc.IdentityServiceAsyncStub | None" = None
@@ -412,7 +436,12 @@ async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLO
             )
         )
     servicer = SignalServicer(
-        store, clock, settings.lifecycle_batch_size, settings.lifecycle_workers, rekeyer
+        store,
+        clock,
+        settings.lifecycle_batch_size,
+        settings.lifecycle_workers,
+        rekeyer,
+        timedelta(days=settings.informing_reminder_days),
     )
     service.add_servicer(
         pb_grpc.add_SignalServiceServicer_to_server, servicer, "sluis.signal.v1.SignalService"

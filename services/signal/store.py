@@ -12,9 +12,11 @@ are built in convert.py and its decisions made in domain.py.
 
 import asyncio
 import dataclasses
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -60,6 +62,16 @@ _COLUMNS = (
     "ended_at",
     "delete_after",
     "version",
+    # issue 22: consent by profile, informing per party
+    "consent_by",
+    "under_guardianship",
+    "representative_reason",
+    "person_method",
+    "person_informed_on",
+    "person_postpone_reason",
+    "representative_method",
+    "representative_informed_on",
+    "representative_postpone_reason",
     "municipality_code",
 )
 # Column lists composed once, as identifiers (never values), for every query below.
@@ -109,6 +121,8 @@ class Change:
     events: list[Event]
     # An upheld objection: (objection id, organisation id, pseudonym, upheld at) to block.
     block: tuple[str, str, str, datetime] | None = None
+    # The informing columns changed too (a postponed party completed).
+    informing_changed: bool = False
 
 
 @dataclasses.dataclass
@@ -118,6 +132,7 @@ class LifecycleCounts:
     purged: int = 0
     aged_out: int = 0
     age_reminded: int = 0
+    informing_reminded: int = 0
 
 
 def _row_values(s: domain.Signal) -> tuple[Any, ...]:
@@ -150,7 +165,62 @@ def _row_values(s: domain.Signal) -> tuple[Any, ...]:
         s.ended_at,
         s.delete_after,
         s.version,
+        *_consent_and_informing_values(s),
         s.municipality_code or None,
+    )
+
+
+def _code(value: StrEnum | None) -> str | None:
+    return value.value if value is not None else None
+
+
+def _party_values(p: domain.PartyInforming | None) -> tuple[Any, ...]:
+    if p is None:
+        return (None, None, None)
+    return (_code(p.method), p.informed_on, _code(p.postpone_reason))
+
+
+def _consent_and_informing_values(s: domain.Signal) -> tuple[Any, ...]:
+    i = s.informed
+    return (
+        _code(s.consent_by),
+        s.under_guardianship,
+        _code(i.representative_reason),
+        *_party_values(i.person),
+        *_party_values(i.representative),
+    )
+
+
+_INFORMING_UPDATE = (
+    "UPDATE signals SET representative_reason = %s, person_method = %s, person_informed_on = %s,"
+    " person_postpone_reason = %s, representative_method = %s, representative_informed_on = %s,"
+    " representative_postpone_reason = %s,"
+    # The summary columns follow the per-party record (see migration 005).
+    " informed_method = %s, informed_on = %s, postpone_reason = %s"
+    " WHERE signal_id = %s"
+)
+
+
+def _party(row: dict[str, Any], prefix: str) -> domain.PartyInforming:
+    method, on, postpone = (
+        row[f"{prefix}_method"],
+        row[f"{prefix}_informed_on"],
+        row[f"{prefix}_postpone_reason"],
+    )
+    return domain.PartyInforming(
+        method=domain.InformedMethod(method) if method else None,
+        informed_on=on,
+        postpone_reason=domain.PostponeReason(postpone) if postpone else None,
+    )
+
+
+def _informed(row: dict[str, Any]) -> domain.Informed:
+    party = domain.InformedParty(row["informed_party"])
+    reason = row["representative_reason"]
+    return domain.Informed(
+        person=_party(row, "person") if party is not domain.InformedParty.LEGAL_REPRESENTATIVE else None,
+        representative=_party(row, "representative") if party is not domain.InformedParty.PERSON else None,
+        representative_reason=domain.RepresentativeReason(reason) if reason else None,
     )
 
 
@@ -168,12 +238,7 @@ def _signal(row: dict[str, Any]) -> domain.Signal:
             domains=tuple(row["domains"]),
             may_coordinate=row["may_coordinate"],
         ),
-        informed=domain.Informed(
-            party=domain.InformedParty(row["informed_party"]),
-            method=domain.InformedMethod(row["informed_method"]) if row["informed_method"] else None,
-            informed_on=row["informed_on"],
-            postpone_reason=domain.PostponeReason(row["postpone_reason"]) if row["postpone_reason"] else None,
-        ),
+        informed=_informed(row),
         multi_problem_attested=row["multi_problem_attested"],
         consent_given=row["consent_given"],
         status=domain.Status(row["status"]),
@@ -183,6 +248,8 @@ def _signal(row: dict[str, Any]) -> domain.Signal:
         ended_at=row["ended_at"],
         delete_after=row["delete_after"],
         version=row["version"],
+        consent_by=domain.ConsentBy(row["consent_by"]) if row["consent_by"] else None,
+        under_guardianship=row["under_guardianship"],
         municipality_code=row["municipality_code"] or "",
     )
 
@@ -490,6 +557,17 @@ class SignalStore:
                         signal_id,
                     ),
                 )
+                if outcome.informing_changed:
+                    await conn.execute(
+                        _INFORMING_UPDATE,
+                        (
+                            *_consent_and_informing_values(s)[2:],
+                            _code(s.informed.method),
+                            s.informed.informed_on,
+                            _code(s.informed.postpone_reason),
+                            signal_id,
+                        ),
+                    )
             if outcome.block is not None:
                 await objections.add_block(conn, *outcome.block)
             for destinations, payload in outcome.events:
@@ -595,6 +673,26 @@ class SignalStore:
             now,
         )
 
+    async def remind_informing_batch(
+        self, now: datetime, limit: int, after: timedelta = domain.INFORMING_REMINDER_AFTER
+    ) -> int:
+        """Signals whose informing is still postponed `after` registration: one reminder each
+        (domain.informing_reminder_due; the partial index of migration 005 serves this)."""
+        return await self._batch(
+            _q(
+                "WITH due AS ("
+                "  SELECT signal_id FROM signals WHERE status = 'active' AND NOT informing_reminded"
+                "  AND (person_postpone_reason IS NOT NULL OR representative_postpone_reason IS NOT NULL)"
+                "  AND registered_at <= %(until)s"
+                "  ORDER BY registered_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+                " UPDATE signals s SET informing_reminded = true"
+                " FROM due WHERE s.signal_id = due.signal_id RETURNING {event_returning}"
+            ),
+            {"until": now - after, "limit": limit},
+            lambda row, at: [([NOTIFY], convert.informing_postponed_event(row, at))],
+            now,
+        )
+
     async def _batch(
         self, query: sql.Composed, params: dict[str, Any], make_events: RowEvents, now: datetime
     ) -> int:
@@ -607,7 +705,13 @@ class SignalStore:
             await _enqueue_copy(conn, data)
         return len(rows)
 
-    async def run_lifecycle(self, now: datetime, batch_size: int = 5000, workers: int = 1) -> LifecycleCounts:
+    async def run_lifecycle(
+        self,
+        now: datetime,
+        batch_size: int = 5000,
+        workers: int = 1,
+        informing_after: timedelta = domain.INFORMING_REMINDER_AFTER,
+    ) -> LifecycleCounts:
         """Purge, expire, remind: each in batches until nothing is due. Idempotent.
 
         With `workers` > 1 batches run side by side (SKIP LOCKED keeps them apart). On two
@@ -620,6 +724,12 @@ class SignalStore:
             reminded=await self._drain(self.remind_batch, now, batch_size, workers),
             aged_out=await self._drain(self.aged_out_batch, now, batch_size, workers),
             age_reminded=await self._drain(self.age_remind_batch, now, batch_size, workers),
+            informing_reminded=await self._drain(
+                functools.partial(self.remind_informing_batch, after=informing_after),
+                now,
+                batch_size,
+                workers,
+            ),
         )
 
     @staticmethod

@@ -15,7 +15,11 @@ def list_items() -> Response:
     page = domain.parse_page(request.args)
     unread_only = domain.parse_bool_param(request.args, "unreadOnly")
     resp, has_next = matches.inbox_page(unread_only, page.number, page.size)
-    items = [] if resp is None else [convert.inbox_item_json(i) for i in resp.items]
+    items = (
+        []
+        if resp is None
+        else [convert.inbox_item_json(i, ok) for i, ok in matches.inbox_view(list(resp.items))]
+    )
     unread = 0 if resp is None else resp.unread_count
     extra = "&unreadOnly=true" if unread_only else ""
     return ok({"items": items, "unreadCount": unread, "_links": list_links("/inbox", page, has_next, extra)})

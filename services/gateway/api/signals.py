@@ -57,6 +57,13 @@ def end(signal_id: str) -> Response:
     return Response(status=204) if ended is None else ok(convert.signal_json(ended))
 
 
+@bp.post("/signals/<signal_id>/informed")
+def informed(signal_id: str) -> Response:
+    """A postponed informing completed: the party, how and when."""
+    no_query()
+    return ok(convert.signal_json(signals.complete_informing(signal_id, json_body())))
+
+
 @bp.get("/signals/<signal_id>/involvement")
 def involvement(signal_id: str) -> Response:
     """Who else is involved: only through the caller's own signal; the same 404 otherwise."""

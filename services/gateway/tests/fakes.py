@@ -86,7 +86,8 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
             raise AlreadyExists(
                 "signal_exists", "U heeft al een actief signaal op deze persoon.", existing_signal_id=existing
             )
-        if request.organisation.legal_basis == spb.LEGAL_BASIS_CONSENT and not request.consent_given:
+        consent = request.consent_given or request.consent_by
+        if request.organisation.legal_basis == spb.LEGAL_BASIS_CONSENT and not consent:
             raise InvalidArgument("consent_required", "Toestemming is nodig voor deze organisatie.")
         now = datetime.now(UTC)
         sig = spb.Signal(
@@ -98,7 +99,9 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
             legal_ground=request.organisation.legal_ground,
             informed=request.informed,
             multi_problem_attested=request.multi_problem_attested,
-            consent_given=request.consent_given,
+            consent_given=bool(consent),
+            consent_by=request.consent_by,
+            under_guardianship=request.under_guardianship,
             status=spb.SIGNAL_STATUS_ACTIVE,
             registered_at=to_timestamp(now),
             active_until=to_timestamp(now + timedelta(days=730)),
@@ -163,6 +166,22 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
         sig.end_reason = request.reason
         sig.ended_at.GetCurrentTime()
         return spb.EndSignalResponse(signal=sig)
+
+    async def CompleteInforming(self, request: Any, context: Any) -> Any:
+        """Only what the gateway needs: a postponed record becomes informed, once."""
+        sig = self._own(request.signal_id, request.professional_id)
+        if sig.status != spb.SIGNAL_STATUS_ACTIVE:
+            raise FailedPrecondition("signal_not_active", "Dit signaal is niet actief.")
+        if not sig.informed.postpone_reason:
+            raise FailedPrecondition("informed_already", "Deze partij is al geïnformeerd.")
+        done = spb.PartyInformed(method=request.method, informed_on=request.informed_on)
+        sig.informed.postpone_reason = spb.POSTPONE_REASON_UNSPECIFIED
+        sig.informed.method, sig.informed.informed_on = request.method, request.informed_on
+        for field in ("person", "legal_representative"):
+            if sig.informed.HasField(field) and getattr(sig.informed, field).postpone_reason:
+                getattr(sig.informed, field).CopyFrom(done)
+        sig.version += 1
+        return spb.CompleteInformingResponse(signal=sig)
 
     async def ListSignalsOnPseudonym(self, request: Any, context: Any) -> Any:
         return spb.ListSignalsOnPseudonymResponse(
@@ -274,6 +293,21 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
             if any(x.professional.professional_id == request.professional_id for x in m.members)
         ]
         return mpb.ListMatchesResponse(matches=mine)
+
+    async def FilterVisibleMatches(self, request: Any, context: Any) -> Any:
+        """A match this fake knows is visible to its members only; ids it never made (inbox
+        items added directly by a test) count as visible."""
+        visible = []
+        for match_id in request.match_ids:
+            if match_id not in self.matches:
+                visible.append(match_id)
+                continue
+            try:
+                self._member_match(match_id, request.professional_id)
+            except NotFound:
+                continue
+            visible.append(match_id)
+        return mpb.FilterVisibleMatchesResponse(match_ids=visible)
 
     async def GetMatch(self, request: Any, context: Any) -> Any:
         return mpb.GetMatchResponse(match=self._member_match(request.match_id, request.professional_id))

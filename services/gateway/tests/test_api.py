@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from sluis.match.v1 import match_pb2 as mpb
 
 BSN = "123456782"
 BODY = {
@@ -272,6 +273,18 @@ def test_inbox(client, auth, fakes, demo) -> None:
     assert client.get("/v1/inbox?unreadOnly=true", headers=auth("anna")).get_json()["items"] == []
     assert_problem(client.post(f"/v1/inbox/{item.item_id}/read", headers=auth("bram")), 404)
     assert_problem(client.get("/v1/inbox?unreadOnly=maybe", headers=auth("anna")), 400)
+
+
+def test_inbox_item_of_a_match_no_longer_mine(client, auth, fakes, demo) -> None:
+    """Issue 22: once Anna's signal ended, her old items about the match answer as unknown."""
+    anna_id = next(p["id"] for p in demo["professionals"] if p["name"].startswith("Anna"))
+    item = fakes.notify.add(anna_id)
+    fakes.match.matches[item.match_id] = mpb.Match(match_id=item.match_id, status=mpb.MATCH_STATUS_OPEN)
+    (listed,) = client.get("/v1/inbox", headers=auth("anna")).get_json()["items"]
+    assert listed["available"] is False and listed["_links"] == {} and listed["matchId"] is None
+    assert listed["title"] == "Deze match is niet meer beschikbaar voor u"
+    assert_problem(client.post(f"/v1/inbox/{item.item_id}/read", headers=auth("anna")), 404)
+    assert_problem(client.get(f"/v1/matches/{item.match_id}", headers=auth("anna")), 404)
 
 
 def test_routing_errors_are_problems(client, auth) -> None:

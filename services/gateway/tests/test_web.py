@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+from sluis.match.v1 import match_pb2 as mpb
 from sluis.notify.v1 import notify_pb2 as npb
 from sluis.signal.v1 import signal_pb2 as spb
 
@@ -553,3 +554,16 @@ def test_admin_transfers_the_signals_of_a_leaver_then_deactivates(admin, client,
     # The other choice: end every active signal of the colleague.
     admin.post(f"/beheer/professionals/{bram['id']}/signalen-beeindigen", data={"csrf_token": token})
     assert all(s.status == spb.SIGNAL_STATUS_ARCHIVED for s in held)
+
+
+def test_inbox_item_of_a_match_no_longer_mine(pro, demo, fakes) -> None:
+    """Issue 22: once the professional's signal ended, old items about the match are gone."""
+    me = person(demo, auth.PROFESSIONAL)["id"]
+    item = fakes.notify.add(me)
+    # The match exists but the professional is no longer a member (their signal ended).
+    fakes.match.matches[item.match_id] = mpb.Match(match_id=item.match_id, status=mpb.MATCH_STATUS_OPEN)
+    page = pro.get("/inbox").get_data(as_text=True)
+    assert "Deze match is niet meer beschikbaar voor u" in page
+    assert item.match_id not in page and "Er is een match." not in page
+    resp = pro.post(f"/inbox/{item.item_id}/gelezen", data={"csrf_token": csrf(pro, "/inbox")})
+    assert resp.status_code == 404

@@ -98,4 +98,24 @@ def read_item(item_id: str) -> npb.InboxItem:
         item_not_found(),
     )
     item: npb.InboxItem = resp.item
+    # An item about a match the caller can no longer open is answered as unknown.
+    if item.match_id and not visible_matches([item.match_id]):
+        raise item_not_found()
     return item
+
+
+def visible_matches(match_ids: list[str]) -> set[str]:
+    """Which of these matches the caller may still open (their signal on the person is active)."""
+    if not match_ids:
+        return set()
+    resp = call(
+        gateway().backends.match.FilterVisibleMatches,
+        mpb.FilterVisibleMatchesRequest(professional_id=professional_id(), match_ids=match_ids),
+    )
+    return set(resp.match_ids)
+
+
+def inbox_view(items: list[npb.InboxItem]) -> list[tuple[npb.InboxItem, bool]]:
+    """Each item with whether what it tells about is still available to the caller."""
+    visible = visible_matches(sorted({i.match_id for i in items if i.match_id}))
+    return [(i, not i.match_id or i.match_id in visible) for i in items]

@@ -38,7 +38,26 @@ def profile_of(org: Organisation) -> spb.OrganisationProfile:
     )
 
 
+def _party_pb(informed: domain.Informed | None) -> spb.PartyInformed | None:
+    if informed is None:
+        return None
+    if informed.postpone_reason:
+        return spb.PartyInformed(postpone_reason=convert.POSTPONE[informed.postpone_reason])
+    return spb.PartyInformed(
+        method=convert.METHOD[informed.method],
+        informed_on=informed.informed_on.isoformat() if informed.informed_on else "",
+    )
+
+
 def informed_pb(informed: domain.Informed) -> spb.InformedRecord:
+    if informed.person is not None or informed.legal_representative is not None:
+        return spb.InformedRecord(
+            person=_party_pb(informed.person),
+            legal_representative=_party_pb(informed.legal_representative),
+            representative_reason=convert.REPRESENTATIVE_REASON.get(
+                informed.representative_reason, spb.REPRESENTATIVE_REASON_UNSPECIFIED
+            ),
+        )
     if informed.postpone_reason:
         return spb.InformedRecord(postpone_reason=convert.POSTPONE[informed.postpone_reason])
     return spb.InformedRecord(
@@ -76,6 +95,8 @@ def registration_request(
         informed=informed_pb(reg.informed),
         multi_problem_attested=reg.multi_problem_attested,
         consent_given=reg.consent_given,
+        consent_by=convert.CONSENT_BY.get(reg.consent_by, spb.CONSENT_BY_UNSPECIFIED),
+        under_guardianship=reg.under_guardianship,
         municipality_code=municipality_code,
     )
 
@@ -123,13 +144,13 @@ def all_of(pid: str, status: str, limit: int = 10_000) -> list[spb.Signal]:
     return walk(lambda t: call(b.signal.ListSignals, _list_request(pid, status, 100, t)), "signals", limit)
 
 
-def _on_own(method: Any, request_type: Any, signal_id: str, **fields: Any) -> spb.Signal | None:
+def _on_own(rpc: Any, request_type: Any, signal_id: str, **fields: Any) -> spb.Signal | None:
     """A call about one of the caller's signals; malformed, unknown and not-yours ids all
     become the one 404. The signal afterwards, or None when the back end removed it."""
     if not domain.is_path_id(signal_id):
         raise signal_not_found()
     req = request_type(signal_id=signal_id, professional_id=professional_id(), **fields)
-    resp = call(method, req, signal_not_found())
+    resp = call(rpc, req, signal_not_found())
     if not resp.HasField("signal") or not resp.signal.signal_id:
         return None
     sig: spb.Signal = resp.signal
@@ -178,3 +199,19 @@ def involvement(signal_id: str) -> mpb.GetInvolvementResponse:
         signal_not_found(),
     )
     return resp
+
+
+def complete_informing(signal_id: str, body: object) -> spb.Signal:
+    """A party whose informing was postponed has been informed after all."""
+    done = domain.parse_informing_completed(body, gateway().today())
+    sig = _on_own(
+        gateway().backends.signal.CompleteInforming,
+        spb.CompleteInformingRequest,
+        signal_id,
+        party=convert.PARTY[done.party],
+        method=convert.METHOD[done.method],
+        informed_on=done.informed_on.isoformat(),
+    )
+    if sig is None:
+        raise signal_not_found()
+    return sig

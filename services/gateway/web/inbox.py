@@ -11,7 +11,11 @@ from services.gateway.web.blueprint import PAGE_SIZE, bp
 @bp.get("/inbox", endpoint="inbox")
 def inbox_page() -> str:
     resp, _ = matches.inbox_page(False, 1, PAGE_SIZE)
-    items = [] if resp is None else [convert.inbox_item_json(i) for i in resp.items]
+    items = (
+        []
+        if resp is None
+        else [convert.inbox_item_json(i, ok) for i, ok in matches.inbox_view(list(resp.items))]
+    )
     return render_template("inbox.html", items=items, unread=0 if resp is None else resp.unread_count)
 
 

@@ -22,6 +22,16 @@ PARTIES = {
 }
 METHODS = {"inPerson": "In een gesprek", "phone": "Telefonisch", "letter": "Per brief", "email": "Per e-mail"}
 POSTPONES = {"safety": "Uitgesteld: veiligheid", "notReachable": "Uitgesteld: niet bereikbaar"}
+POSTPONE_FOR = {
+    "": "Iedereen die geïnformeerd moet worden",
+    "legalRepresentative": "Alleen de wettelijk vertegenwoordiger (de persoon is wel geïnformeerd)",
+    "person": "Alleen de persoon zelf (de wettelijk vertegenwoordiger is wel geïnformeerd)",
+}
+CONSENT_BY = {
+    "legalRepresentative": "De wettelijk vertegenwoordiger (ouder, voogd, curator of mentor)",
+    "person": "De persoon zelf",
+    "both": "Beiden",
+}
 # The portal shows at most this many signals per list.
 LIST_LIMIT = 1000
 
@@ -57,14 +67,36 @@ def signals_page() -> str:
         lapsing=lapsing,
         archived=signals.all_of(pid, "archived", LIST_LIMIT),
         end_reasons=END_REASONS,
+        methods=METHODS,
+        postponed=_postponed_parties,
+        today=gateway().today().isoformat(),
     )
+
+
+def _postponed_parties(signal: Any) -> dict[str, str]:
+    """The parties of a signal whose informing is still postponed, as the portal names them."""
+    rec = signal.informed
+    out = {}
+    if rec.HasField("person") and rec.person.postpone_reason:
+        out["person"] = PARTIES["person"]
+    if rec.HasField("legal_representative") and rec.legal_representative.postpone_reason:
+        out["legalRepresentative"] = PARTIES["legalRepresentative"]
+    return out
 
 
 def _form_body(org_consent: bool) -> dict[str, Any]:
     """The form as the JSON body of POST /v1/signals: one validation for both."""
     f = request.form
     informed: dict[str, Any]
-    if f.get("postpone"):
+    postponed_only = f.get("postponeFor", "")
+    if f.get("postpone") and postponed_only in ("person", "legalRepresentative"):
+        # One party postponed, the other informed: e.g. the child informed, the parent not yet.
+        informed_party = "person" if postponed_only == "legalRepresentative" else "legalRepresentative"
+        informed = {
+            postponed_only: {"postponeReason": f.get("postpone", "")},
+            informed_party: {"method": f.get("method", ""), "informedOn": f.get("informedOn", "")},
+        }
+    elif f.get("postpone"):
         informed = {"postponeReason": f.get("postpone", "")}
     else:
         informed = {
@@ -77,9 +109,12 @@ def _form_body(org_consent: bool) -> dict[str, Any]:
         "birthDate": f.get("birthDate", ""),
         "informed": informed,
         "multiProblemAttested": f.get("multiProblemAttested") == "ja",
+        "underGuardianship": f.get("underGuardianship") == "ja",
     }
     if org_consent:
         body["consentGiven"] = f.get("consentGiven") == "ja"
+        if f.get("consentBy"):
+            body["consentBy"] = f.get("consentBy", "")
     return body
 
 
@@ -92,8 +127,13 @@ _FIELD_OF = {
     "informed.method": "method",
     "informed.informedOn": "informedOn",
     "informed.postponeReason": "postpone",
+    "informed.person.method": "method",
+    "informed.person.informedOn": "informedOn",
+    "informed.legalRepresentative.method": "method",
+    "informed.legalRepresentative.informedOn": "informedOn",
     "multiProblemAttested": "multiProblemAttested",
     "consentGiven": "consentGiven",
+    "consentBy": "consentBy",
 }
 # The API's messages name JSON fields; the form speaks of what the user sees.
 _FORM_TEXT = {
@@ -107,6 +147,12 @@ _REASON_FIELD = {
     "bsn_checksum": "bsn",
     "multi_problem_required": "multiProblemAttested",
     "consent_required": "consentGiven",
+    "consent_missing": "consentGiven",
+    "consent_wrong_party": "consentBy",
+    "consent_by_unknown": "consentBy",
+    "guardianship_minor": "underGuardianship",
+    "informed_party_wrong_for_age": "party",
+    "representative_reason_wrong_for_age": "party",
 }
 
 
@@ -122,6 +168,8 @@ def _signal_form(
             parties=PARTIES,
             methods=METHODS,
             postpones=POSTPONES,
+            postpone_for=POSTPONE_FOR,
+            consent_by=CONSENT_BY,
             today=gateway().today().isoformat(),
         ),
         status,
@@ -142,8 +190,10 @@ def register_signal() -> Page | tuple[str, int]:
     try:
         signal = signals.register(_form_body(org.legal_basis == "consent"))
     except DomainError as err:
-        field = _FIELD_OF.get(err.metadata.get("field", ""), "") or _REASON_FIELD.get(err.reason, "")
-        errors = {field or "_form": _FORM_TEXT.get(field, err.detail)}
+        by_field = _FIELD_OF.get(err.metadata.get("field", ""), "")
+        field = by_field or _REASON_FIELD.get(err.reason, "")
+        # A rule of the back end (whose consent, who to inform at this age) says it best itself.
+        errors = {field or "_form": _FORM_TEXT.get(field, err.detail) if by_field else err.detail}
         if err.reason == "signal_exists":
             errors = {
                 "_form": "U heeft al een actief signaal op deze persoon. U vindt het bij Mijn signalen."
@@ -178,3 +228,19 @@ def end_signal(signal_id: str) -> Page:
     signals.end(signal_id, reason)
     flash("Het signaal is beëindigd.")
     return redirect(url_for("web.signals"))
+
+
+@bp.post("/signalen/<signal_id>/geinformeerd")
+def complete_informing(signal_id: str) -> Page:
+    """A postponed informing done after all (the same call as POST /v1/signals/{id}/informed)."""
+    f = request.form
+    body = {"party": f.get("party", ""), "method": f.get("method", ""), "informedOn": f.get("informedOn", "")}
+    try:
+        signals.complete_informing(signal_id, body)
+    except DomainError as err:
+        if err.reason == "signal_not_found":
+            raise
+        flash(f"Niet vastgelegd: {err.detail}")
+        return redirect(url_for("web.signals", _anchor=f"signaal-{signal_id}"))
+    flash("Vastgelegd: er is alsnog geïnformeerd.")
+    return redirect(url_for("web.signals", _anchor=f"signaal-{signal_id}"))

@@ -20,6 +20,7 @@ WEBHOOK_KINDS = {
     "signal_aging_out": "Signaal eindigt binnenkort (23 jaar)",
     "signal_aged_out": "Signaal beëindigd (23 jaar)",
     "signal_deceased": "Signaal beëindigd (overlijden)",
+    "informing_postponed": "Informeren nog uitgesteld",
 }
 
 

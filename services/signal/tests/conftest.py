@@ -27,6 +27,7 @@ def make_signal_service(
         start_notify: bool = True,
         lifecycle_interval_seconds: float = 0,
         lifecycle_batch_size: int = 5000,
+        informing_reminder_days: int = 14,
     ) -> SignalHarness:
         url = new_database("signal", MIGRATIONS)
         match, notify = Recorder(), Recorder()
@@ -46,6 +47,7 @@ def make_signal_service(
             notify_addr=f"127.0.0.1:{notify_port}",
             lifecycle_interval_seconds=lifecycle_interval_seconds,
             lifecycle_batch_size=lifecycle_batch_size,
+            informing_reminder_days=informing_reminder_days,
             rpc_timeout_seconds=2.0,
             db_pool_max=4,
         )

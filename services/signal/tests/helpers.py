@@ -152,7 +152,8 @@ def request(
     organisation_id: str = "org-1",
     **kw: Any,
 ) -> pb.RegisterSignalRequest:
-    """A valid registration: a 13-year-old (START is 2026-01-15), both informed by phone."""
+    """A valid registration: a 13-year-old (START is 2026-01-15), both informed by phone,
+    with the parent's consent (the organisation signals with consent)."""
     fields: dict[str, Any] = {
         "pseudonym": pseudonym,
         "birth_date": birth_date,
@@ -161,6 +162,7 @@ def request(
         "informed": pb.InformedRecord(
             party=pb.INFORMED_PARTY_BOTH, method=pb.INFORMED_METHOD_PHONE, informed_on="2026-01-14"
         ),
+        "consent_by": pb.CONSENT_BY_LEGAL_REPRESENTATIVE,
     }
     fields.update(kw)
     return pb.RegisterSignalRequest(**fields)
@@ -174,7 +176,7 @@ def adult_request(pseudonym: str = "1.pseudonymB", **kw: Any) -> pb.RegisterSign
             party=pb.INFORMED_PARTY_PERSON, method=pb.INFORMED_METHOD_IN_PERSON, informed_on="2026-01-15"
         ),
         "multi_problem_attested": True,
-        "consent_given": True,
+        "consent_by": pb.CONSENT_BY_PERSON,
     }
     fields.update(kw)
     return request(pseudonym, **fields)
@@ -209,5 +211,6 @@ def registration(**kw: object) -> Registration:
             may_coordinate=True,
         ),
         informed=InformedInput(party="both", method="phone", informed_on="2026-01-14"),
+        consent_given=True,
     )
     return dataclasses.replace(base, **kw)  # type: ignore[arg-type]

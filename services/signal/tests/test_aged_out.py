@@ -15,7 +15,8 @@ def youth(pseudonym: str) -> pb.RegisterSignalRequest:
     informed = pb.InformedRecord(
         party=pb.INFORMED_PARTY_PERSON, method=pb.INFORMED_METHOD_PHONE, informed_on="2026-01-14"
     )
-    return request(pseudonym, birth_date=BIRTH, informed=informed)
+    # Issue 22: a consent-based organisation records the person's consent at 22.
+    return request(pseudonym, birth_date=BIRTH, informed=informed, consent_by=pb.CONSENT_BY_PERSON)
 
 
 def run(h: SignalHarness) -> pb.RunLifecycleResponse:

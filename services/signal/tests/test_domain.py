@@ -86,7 +86,9 @@ JUST_23 = "2003-01-15"
             "informed_party_wrong_for_age",
         ),
         (JUST_16, informed("person", "email", "2026-01-15"), None),
-        (JUST_16, informed("both", "email", "2026-01-15"), "informed_party_wrong_for_age"),
+        # Issue 22 changed this rule: at 16 and 17 the parents may be informed as well.
+        (JUST_16, informed("both", "email", "2026-01-15"), None),
+        (JUST_16, informed("legal_representative", "email", "2026-01-15"), "informed_party_wrong_for_age"),
         (JUST_22, informed("person", "phone", "2026-01-02"), None),
         # Postponed for a documented reason: no method or date, the party fits the regime.
         (UNDER_12, informed(postpone="safety"), None),
@@ -114,9 +116,11 @@ def test_informed_record(birth: str, record: InformedInput, expected: str | None
 @pytest.mark.parametrize(
     ("birth", "legal_basis", "attested", "consent", "expected"),
     [
-        # Youth regime (under 23): neither attestation nor consent is checked.
-        (JUST_22, "consent", False, False, None),
-        (TURNS_23_TOMORROW, "consent", False, False, None),
+        # Youth regime (under 23): no attestation. Issue 22 changed the consent rule: an
+        # organisation that signals with consent needs it at every age.
+        (JUST_22, "consent", False, False, "consent_missing"),
+        (JUST_22, "consent", False, True, None),
+        (TURNS_23_TOMORROW, "consent", False, True, None),
         (TURNS_23_TOMORROW, "legal_ground", False, False, None),
         # From 23: multi-problem attestation always, consent when signalling with consent.
         (JUST_23, "consent", True, True, None),
@@ -246,10 +250,12 @@ def test_renewal_window(days_after_registration: int, allowed: bool) -> None:
 
 
 def test_renewal_after_turning_23_needs_the_adult_elements() -> None:
-    # Registered at 22 without attestation; 700 days later the person is 24.
+    # Registered at 22 without attestation; 700 days later the person is 24. Without consent
+    # too: since issue 22 only a signal registered before that rule can lack it.
     s = domain.new_signal(
         registration(birth_date="2003-06-01", informed=informed("person", "phone", "2026-01-15")), "sig", NOW
     )
+    s = dataclasses.replace(s, consent_given=False, consent_by=None)
     later = NOW + timedelta(days=700)
     with pytest.raises(InvalidArgument) as exc:
         domain.renewed(s, later, multi_problem_attested=False, consent_given=False)

@@ -225,6 +225,7 @@ def test_renewal_after_turning_23_needs_attestation(signals: SignalHarness) -> N
         informed=pb.InformedRecord(
             party=pb.INFORMED_PARTY_PERSON, method=pb.INFORMED_METHOD_LETTER, informed_on="2026-01-10"
         ),
+        consent_by=pb.CONSENT_BY_PERSON,
     )
     signal = register(signals, req)
     assert not signal.multi_problem_attested

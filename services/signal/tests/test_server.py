@@ -172,7 +172,9 @@ def test_refused_contact_and_organisation_fields(signals: SignalHarness) -> None
     req.organisation.domains.append("astrology")
     cases.append((req, "domain_unknown"))
     cases.append((adult_request(multi_problem_attested=False), "multi_problem_not_attested"))
-    cases.append((adult_request(consent_given=False), "consent_missing"))
+    cases.append((adult_request(consent_by=pb.CONSENT_BY_UNSPECIFIED), "consent_missing"))
+    cases.append((adult_request(consent_by=pb.CONSENT_BY_LEGAL_REPRESENTATIVE), "consent_wrong_party"))
+    cases.append((request(consent_by=pb.CONSENT_BY_UNSPECIFIED), "consent_missing"))
     for req, reason in cases:
         with pytest.raises(grpc.RpcError) as exc:
             register(signals, req)
