@@ -16,7 +16,7 @@ from services.common.clock import Clock, SystemClock
 from services.common.errors import problem
 from services.common.logs import setup_logging
 from services.gateway import auth, idempotency, web
-from services.gateway.api import admin, inbox, matches, meta, refuse_a_body_that_is_not_json, signals
+from services.gateway.api import admin, check_body_envelope, inbox, matches, meta, signals
 from services.gateway.api import bulk as bulk_api
 from services.gateway.backends import Backends
 from services.gateway.convert import PREFIX
@@ -170,7 +170,7 @@ def create_app(
         if endpoint in auth.LARGE_BODIES:
             request.max_content_length = settings.max_bulk_bytes
         else:
-            refuse_a_body_that_is_not_json()
+            check_body_envelope()
         return idempotency.begin(gw.store, g.principal)
 
     @app.after_request

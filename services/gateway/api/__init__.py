@@ -30,12 +30,16 @@ def is_json(mimetype: str) -> bool:
     return mimetype == "application/json" or mimetype.endswith("+json")
 
 
-def refuse_a_body_that_is_not_json() -> None:
-    """A body is only read as JSON when it says so (also without a Content-Type): 415, decided
-    before any look-up, so the answer does not depend on which resource a path names."""
+def check_body_envelope() -> None:
+    """Before any look-up, so the answer does not depend on which resource a path names: a
+    body is only read as JSON when it says so (also without a Content-Type: 415), and a body
+    over the size limit, chunked ones included, is 413."""
     has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
-    if has_body and not is_json(request.mimetype):
+    if not has_body:
+        return
+    if not is_json(request.mimetype):
         raise HttpProblem(415, "unsupported_media_type", "Stuur de body als application/json.")
+    body_bytes()
 
 
 def json_body(*, optional: bool = False) -> Any:
