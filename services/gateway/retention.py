@@ -10,9 +10,15 @@ from services.common.retention import Rule
 
 AUDIT_RETENTION = timedelta(days=5 * 365)
 BULK_RETENTION = timedelta(days=30)
+# Portal sessions: a revoked or long-started session is of no use after this (the cookie's own
+# lifetime is far shorter); failed-login counters only matter for the lock-out window.
+SESSION_RETENTION = timedelta(days=30)
+THROTTLE_RETENTION = timedelta(days=1)
 
 RULES = (
     Rule("audit_log", "at < %(cutoff)s", AUDIT_RETENTION),
     # bulk_load_files and bulk_load_errors go with their load (ON DELETE CASCADE).
     Rule("bulk_loads", "state IN ('done', 'failed') AND finished_at < %(cutoff)s", BULK_RETENTION),
+    Rule("web_sessions", "coalesce(revoked_at, created_at) < %(cutoff)s", SESSION_RETENTION),
+    Rule("web_login_throttle", "updated_at < %(cutoff)s", THROTTLE_RETENTION),
 )
