@@ -13,9 +13,9 @@ from sluis_chart import SERVICES, Render, name_of
 
 # Where a region's values may show up in a resource both regions have, and why.
 REGION_DRIVEN_PATHS = {
-    r"ConfigMap:data\.SLUIS_MUNICIPALITIES": "region.municipalities",
+    r"ConfigMap:data\.SLUIS_(REGION_)?MUNICIPALITIES": "region.municipalities",
     r"ConfigMap:data\.SLUIS_PEER_REGIONS": "region.peerRegions",
-    r"Job:spec\.template\.spec\.containers\.migrate\.env\.SLUIS_(MUNICIPALITIES|PEER_REGIONS)\.value": "region",
+    r"Job:spec\.template\.spec\.containers\.migrate\.env\.SLUIS_(REGION_MUNICIPALITIES|MUNICIPALITIES|PEER_REGIONS)\.value": "region",
     r"Deployment:spec\.template\.metadata\.annotations\.checksum/config": "the ConfigMap above",
     r"Deployment:spec\.replicas": "services.<name>.replicas, or the HPA owns it",
     r"HorizontalPodAutoscaler:spec\.(min|max)Replicas": "services.<name>.autoscaling",

@@ -160,6 +160,7 @@ SLUIS_LOG_LEVEL: {{ $values.logLevel | quote }}
 SLUIS_SHUTDOWN_GRACE_SECONDS: {{ $values.shutdownGraceSeconds | quote }}
 SLUIS_RPC_TIMEOUT_SECONDS: {{ $values.rpcTimeoutSeconds | quote }}
 SLUIS_DB_POOL_MAX: {{ $svc.dbPoolMax | quote }}
+SLUIS_DB_POOL_TIMEOUT_SECONDS: {{ $values.dbPoolTimeoutSeconds | quote }}
 OTEL_SERVICE_NAME: {{ printf "sluis-%s" .name | quote }}
 {{- with $values.otel.endpoint }}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
@@ -188,7 +189,35 @@ SLUIS_TLS_CERT_FILE: "/etc/sluis/tls/tls.crt"
 SLUIS_TLS_KEY_FILE: "/etc/sluis/tls/tls.key"
 SLUIS_TLS_CA_FILE: "/etc/sluis/tls/ca.crt"
 {{- end }}
+{{- if has .name (list "identity" "signal") }}
+SLUIS_REGION_MUNICIPALITIES: {{ join "," $values.region.municipalities | quote }}
+{{- end }}
+{{- if eq .name "signal" }}
+SLUIS_INFORMING_REMINDER_DAYS: {{ $svc.informingReminderDays | quote }}
+SLUIS_BRP_RECHECK_INTERVAL_SECONDS: {{ $svc.brpRecheck.intervalSeconds | quote }}
+SLUIS_BRP_RECHECK_BATCH_SIZE: {{ $svc.brpRecheck.batchSize | quote }}
+SLUIS_BRP_RECHECK_RATE: {{ $svc.brpRecheck.rate | quote }}
+{{- end }}
 {{- if eq .name "identity" }}
+{{- with $svc.brp }}
+{{- if .url }}
+SLUIS_BRP_URL: {{ .url | quote }}
+SLUIS_BRP_API_KEY_HEADER: {{ .apiKeyHeader | quote }}
+SLUIS_BRP_HOUSEHOLD: {{ .household | quote }}
+SLUIS_BRP_CONNECT_TIMEOUT_SECONDS: {{ .connectTimeoutSeconds | quote }}
+SLUIS_BRP_READ_TIMEOUT_SECONDS: {{ .readTimeoutSeconds | quote }}
+SLUIS_BRP_BREAKER_FAILURES: {{ .breakerFailures | quote }}
+SLUIS_BRP_BREAKER_COOLDOWN_SECONDS: {{ .breakerCooldownSeconds | quote }}
+SLUIS_BRP_VAULT_TTL_HOURS: {{ .vaultTtlHours | quote }}
+{{- if .clientCertificate.existingSecret }}
+SLUIS_BRP_CLIENT_CERT_FILE: "/etc/sluis/brp/tls.crt"
+SLUIS_BRP_CLIENT_KEY_FILE: "/etc/sluis/brp/tls.key"
+{{- if .clientCertificate.hasCa }}
+SLUIS_BRP_CA_FILE: "/etc/sluis/brp/ca.crt"
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
 SLUIS_IDENTITY_KEK_DIR: "/etc/sluis/kek"
 SLUIS_PEER_REGIONS: {{ join "," $values.region.peerRegions | quote }}
 {{- with $svc.peerKeys }}
@@ -210,6 +239,8 @@ SLUIS_SMTP_STARTTLS: {{ $svc.smtp.starttls | quote }}
 SLUIS_MAIL_FROM: {{ required "services.notify.mailFrom is required: the From: address of notification e-mails" $svc.mailFrom | quote }}
 SLUIS_PORTAL_URL: {{ include "sluis.portalUrl" $root | quote }}
 SLUIS_NOTIFY_CLAIM_SECONDS: {{ $svc.claimSeconds | quote }}
+SLUIS_NOTIFY_REGION_ADMIN_EMAIL: {{ $values.region.adminEmail | quote }}
+SLUIS_WEBHOOK_ALLOW_NETWORKS: {{ join "," $svc.webhookAllowNetworks | quote }}
 {{- end }}
 {{- end }}
 
@@ -243,6 +274,9 @@ Secret environment of one service: every secret arrives via secretKeyRef, never 
 {{ include "sluis.secretEnv" (dict "env" "SLUIS_REDIS_URL" "name" (required "redis.existingSecret is required: the Secret holding the Redis URL" $values.redis.existingSecret) "key" $values.redis.key) }}
 {{- end }}
 {{- if eq .name "identity" }}
+{{- if and $svc.brp.url $svc.brp.apiKey.existingSecret }}
+{{ include "sluis.secretEnv" (dict "env" "SLUIS_BRP_API_KEY" "name" $svc.brp.apiKey.existingSecret "key" $svc.brp.apiKey.key) }}
+{{- end }}
 {{- if $svc.exchangeKey.existingSecret }}
 {{ include "sluis.secretEnv" (dict "env" "SLUIS_IDENTITY_EXCHANGE_KEY" "name" $svc.exchangeKey.existingSecret "key" $svc.exchangeKey.key) }}
 {{- end }}
@@ -334,6 +368,14 @@ securityContext:
 {{- if and .enabled (gt (int .minReplicas) (int .maxReplicas)) }}
 {{- fail (printf "services.%s.autoscaling: minReplicas (%v) is larger than maxReplicas (%v)" $name .minReplicas .maxReplicas) }}
 {{- end }}
+{{- end }}
+{{- end }}
+{{- with .Values.services.identity.brp }}
+{{- if and .url (not (hasPrefix "https://" .url)) }}
+{{- fail (printf "services.identity.brp.url must be https:// (got %s): the BRP link carries BSNs" .url) }}
+{{- end }}
+{{- if and .clientCertificate.existingSecret (not .url) }}
+{{- fail "services.identity.brp.clientCertificate is set but services.identity.brp.url is empty: set the BRP URL or drop the certificate" }}
 {{- end }}
 {{- end }}
 {{- if has .Values.region.id .Values.region.peerRegions }}
