@@ -2,6 +2,7 @@
 clock for deadlines and extensions. Back ends are the gRPC fakes; the rules are in rights.py."""
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -243,7 +244,7 @@ def test_restriction_request_upheld_keeps_rejected_lifts(client, region_admin, a
 
 
 def test_refusals_are_problems_with_invalid_params(client, region_admin, auth) -> None:
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"kind": "erasure"}, "kind"),
         ({"requester": "neighbour"}, "requester"),
         ({"receivedOn": "2027-02-01"}, "receivedOn"),  # in the future for the clock
