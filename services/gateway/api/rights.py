@@ -84,58 +84,58 @@ def list_requests() -> Response:
     )
 
 
-@bp.get(PATH + "/<request_id>")
-def get(request_id: str) -> Response:
+@bp.get(PATH + "/<rights_request_id>")
+def get(rights_request_id: str) -> Response:
     no_query()
-    return ok(request_json(usecase.request(request_id)))
+    return ok(request_json(usecase.request(rights_request_id)))
 
 
-@bp.post(PATH + "/<request_id>/start")
-def start(request_id: str) -> Response:
+@bp.post(PATH + "/<rights_request_id>/start")
+def start(rights_request_id: str) -> Response:
     no_query()
-    usecase.request(request_id)
+    usecase.request(rights_request_id)
     domain.expect_object(json_body(optional=True), "", ())
-    return ok(request_json(usecase.start(request_id)))
+    return ok(request_json(usecase.start(rights_request_id)))
 
 
-@bp.post(PATH + "/<request_id>/extend")
-def extend(request_id: str) -> Response:
+@bp.post(PATH + "/<rights_request_id>/extend")
+def extend(rights_request_id: str) -> Response:
     no_query()
-    usecase.request(request_id)  # an unknown request is a 404, not a 400
-    return ok(request_json(usecase.extend(request_id, rights.parse_extension(json_body()))))
+    usecase.request(rights_request_id)  # an unknown request is a 404, not a 400
+    return ok(request_json(usecase.extend(rights_request_id, rights.parse_extension(json_body()))))
 
 
-@bp.post(PATH + "/<request_id>/decide")
-def decide(request_id: str) -> Response:
+@bp.post(PATH + "/<rights_request_id>/decide")
+def decide(rights_request_id: str) -> Response:
     no_query()
-    kind = usecase.request(request_id).kind
-    req, report = usecase.decide(request_id, rights.parse_decision(json_body(), kind))
+    kind = usecase.request(rights_request_id).kind
+    req, report = usecase.decide(rights_request_id, rights.parse_decision(json_body(), kind))
     doc = request_json(req)
     if report is not None:
         doc["accessDocument"] = access_json(report)
     return ok(doc)
 
 
-@bp.put(PATH + "/<request_id>/restriction")
-def restrict(request_id: str) -> Response:
+@bp.put(PATH + "/<rights_request_id>/restriction")
+def restrict(rights_request_id: str) -> Response:
     no_query()
-    usecase.request(request_id)
+    usecase.request(rights_request_id)
     domain.expect_object(json_body(optional=True), "", ())
-    return ok(request_json(usecase.set_restriction(request_id, True)))
+    return ok(request_json(usecase.set_restriction(rights_request_id, True)))
 
 
-@bp.delete(PATH + "/<request_id>/restriction")
-def lift_restriction(request_id: str) -> Response:
+@bp.delete(PATH + "/<rights_request_id>/restriction")
+def lift_restriction(rights_request_id: str) -> Response:
     no_query()
-    return ok(request_json(usecase.set_restriction(request_id, False)))
+    return ok(request_json(usecase.set_restriction(rights_request_id, False)))
 
 
-@bp.post(PATH + "/<request_id>/access-document")
-def access_document(request_id: str) -> Response:
+@bp.post(PATH + "/<rights_request_id>/access-document")
+def access_document(rights_request_id: str) -> Response:
     """The access document of an access request again (the BSN re-entered, never stored)."""
     no_query()
-    usecase.request(request_id)
+    usecase.request(rights_request_id)
     body = domain.expect_object(json_body(), "", ("bsn",))
     return ok(
-        access_json(usecase.access_document(request_id, domain.expect_str(body["bsn"], "bsn", max_len=9)))
+        access_json(usecase.access_document(rights_request_id, domain.expect_str(body["bsn"], "bsn", max_len=9)))
     )
