@@ -137,5 +137,7 @@ def access_document(rights_request_id: str) -> Response:
     usecase.request(rights_request_id)
     body = domain.expect_object(json_body(), "", ("bsn",))
     return ok(
-        access_json(usecase.access_document(rights_request_id, domain.expect_str(body["bsn"], "bsn", max_len=9)))
+        access_json(
+            usecase.access_document(rights_request_id, domain.expect_str(body["bsn"], "bsn", max_len=9))
+        )
     )
