@@ -237,14 +237,23 @@ def restriction_after(req: RightsRequest, decision: str) -> bool:
 
 
 def can_restrict(req: RightsRequest, restricted: bool) -> None:
-    _open(req)
-    if restricted and not req.signal_ids:
-        raise FailedPrecondition("no_signals", "Er zijn geen signalen om te beperken.")
+    """A restriction starts only while the request is open; it may be lifted at any time
+    (an upheld restriction request keeps it in force after the decision until then)."""
+    if restricted:
+        _open(req)
+        if not req.signal_ids:
+            raise FailedPrecondition("no_signals", "Er zijn geen signalen om te beperken.")
 
 
 def after_restriction(req: RightsRequest, restricted: bool, now: datetime) -> RightsRequest:
-    return replace(
-        started(req) if restricted else req,
-        restricted=restricted,
-        restricted_at=now if restricted else None,
-    )
+    if restricted:
+        return replace(started(req), restricted=True, restricted_at=now)
+    return minimised(replace(req, restricted=False, restricted_at=None))
+
+
+def minimised(req: RightsRequest) -> RightsRequest:
+    """Data minimisation: once decided and not restricted, the register no longer needs to
+    know which signals the request was about (the decision and its reason remain)."""
+    if req.decided and not req.restricted:
+        return replace(req, signal_ids=())
+    return req

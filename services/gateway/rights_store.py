@@ -5,7 +5,7 @@ written only by usecases/rights.py, through the same pool as GatewayStore.
 """
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from psycopg import sql
@@ -177,13 +177,3 @@ class RightsStore:
             )
         assert row is not None
         return _request(row)
-
-    def purge_decided(self, before: datetime, limit: int = 1000) -> int:
-        """Requests decided before `before` (their retention is over), batch by batch."""
-        with self.pool.connection() as conn:
-            cur = conn.execute(
-                "DELETE FROM rights_requests WHERE id IN (SELECT id FROM rights_requests"
-                " WHERE status = 'decided' AND decided_at < %s LIMIT %s)",
-                (before, limit),
-            )
-            return cur.rowcount

@@ -230,9 +230,14 @@ def test_restriction_request_upheld_keeps_rejected_lifts(client, region_admin, a
     ).get_json()
     assert doc["restriction"]["restricted"] and fakes.signal.signals[anna["id"]].restricted
 
-    other = new_request(client, region_admin, kind="restriction").get_json()
+    assert doc["signalIds"] == [anna["id"]]  # kept while the restriction is in force
+    # Lifted later, after the decision: the signal ids are no longer kept.
     lifted = client.delete(f"/v1/rights-requests/{upheld['id']}/restriction", headers=region_admin)
-    assert_problem(lifted, 409, "request_decided")
+    assert lifted.status_code == 200, lifted.get_json()
+    assert not lifted.get_json()["restriction"]["restricted"] and lifted.get_json()["signalIds"] == []
+    assert not fakes.signal.signals[anna["id"]].restricted
+
+    other = new_request(client, region_admin, kind="restriction").get_json()
     client.put(f"/v1/rights-requests/{other['id']}/restriction", headers=region_admin)
     client.delete(f"/v1/rights-requests/{other['id']}/restriction", headers=region_admin)
     doc = client.post(
@@ -241,6 +246,7 @@ def test_restriction_request_upheld_keeps_rejected_lifts(client, region_admin, a
         headers=region_admin,
     ).get_json()
     assert not doc["restriction"]["restricted"] and doc["decision"]["decision"] == "rejected"
+    assert doc["signalIds"] == []
 
 
 def test_refusals_are_problems_with_invalid_params(client, region_admin, auth) -> None:
@@ -287,3 +293,31 @@ def test_list_is_oldest_first_with_decided_last(client, region_admin, clock) -> 
     assert [r["id"] for r in access] == [second["id"]]
     paged = client.get("/v1/rights-requests?pageSize=1&page=2", headers=region_admin).get_json()
     assert [r["id"] for r in paged["rightsRequests"]] == [second["id"]] and "next" in paged["_links"]
+
+
+def test_decided_requests_are_purged_after_five_years_unless_still_restricted(gateway_db) -> None:
+    from services.common.retention import purge_sync
+    from services.gateway import retention
+    from services.gateway.store import open_pool
+
+    decided_at = datetime(2027, 3, 1, tzinfo=UTC)
+    with psycopg.connect(gateway_db) as conn:
+        for status, restricted, at in (
+            ("decided", False, decided_at),
+            ("decided", True, decided_at),
+            ("received", False, None),
+        ):
+            conn.execute(
+                "INSERT INTO rights_requests (id, region, kind, requester, received_on, status, decided_at,"
+                " restricted, created_at) VALUES (gen_random_uuid(), 'test', 'restriction', 'person', '2027-01-31',"
+                " %s, %s, %s, %s)",
+                (status, at, restricted, decided_at),
+            )
+    pool = open_pool(gateway_db, max_size=2)
+    try:
+        soon = purge_sync(pool, "gateway", retention.RULES, decided_at + timedelta(days=365))
+        assert soon["rights_requests"] == 0
+        later = decided_at + retention.RIGHTS_REQUEST_RETENTION + timedelta(days=1)
+        assert purge_sync(pool, "gateway", retention.RULES, later)["rights_requests"] == 1
+    finally:
+        pool.close()

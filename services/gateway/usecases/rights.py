@@ -154,7 +154,7 @@ def decide(request_id: str, decision: rights.Decision) -> tuple[RightsRequest, a
         _restrict(req.signal_ids, keep)
     now = gateway().clock.now()
     req = replace(req, restricted=keep, restricted_at=(req.restricted_at or now) if keep else None)
-    req = _store().save(rights.decided(req, decision, now))
+    req = _store().save(rights.minimised(rights.decided(req, decision, now)))
     audit("rights_request.decide", req.id, f"decision={req.decision}")
     return req, report
 
