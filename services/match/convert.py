@@ -33,7 +33,7 @@ def update_from_event(event: signal_pb2.SignalEvent, clock: Clock) -> domain.Sig
     """The domain update of a signal event; None for kinds that do not concern matching."""
     if event.kind in _ACTIVE_KINDS:
         # Restriction of processing (AVG art. 18): the signal stays stored in signal, but here
-        # it counts as not active, so no other member sees it and nobody is told about it.
+        # it counts as not active: no match discloses it and nobody is told of it joining.
         change = domain.SignalChange.INACTIVE if event.restricted else domain.SignalChange.ACTIVE
     elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_ENDED:
         change = domain.SignalChange.INACTIVE
