@@ -4,6 +4,7 @@ Kept beside store.py rather than in it: one table with its own rules (rights.py)
 written only by usecases/rights.py, through the same pool as GatewayStore.
 """
 
+import dataclasses
 import uuid
 from datetime import date
 from typing import Any
@@ -14,27 +15,9 @@ from psycopg_pool import ConnectionPool
 
 from services.gateway.rights import RightsRequest
 
-_COLUMNS = sql.SQL(", ").join(
-    sql.Identifier(c)
-    for c in (
-        "id",
-        "kind",
-        "requester",
-        "case_reference",
-        "received_on",
-        "extension_months",
-        "extension_reason",
-        "status",
-        "decision",
-        "decision_reason",
-        "decided_at",
-        "restricted",
-        "restricted_at",
-        "signal_ids",
-        "objection_ids",
-        "created_at",
-    )
-)
+# The table's columns are the fields of rights.RightsRequest, by the same names.
+_FIELDS = tuple(f.name for f in dataclasses.fields(RightsRequest))
+_COLUMNS = sql.SQL(", ").join(sql.Identifier(c) for c in _FIELDS)
 # Overdue (rights.RightsRequest.overdue): not decided and today is past received_on plus
 # (1 + extension) months; PostgreSQL adds months as the law counts them (31 Jan + 1 = 28/29 Feb).
 _OVERDUE = sql.SQL(
@@ -49,22 +32,12 @@ def _q(text: str, **parts: sql.Composable) -> sql.Composed:
 
 def _request(row: dict[str, Any]) -> RightsRequest:
     return RightsRequest(
-        id=str(row["id"]),
-        kind=row["kind"],
-        requester=row["requester"],
-        case_reference=row["case_reference"],
-        received_on=row["received_on"],
-        extension_months=row["extension_months"],
-        extension_reason=row["extension_reason"],
-        status=row["status"],
-        decision=row["decision"],
-        decision_reason=row["decision_reason"],
-        decided_at=row["decided_at"],
-        restricted=row["restricted"],
-        restricted_at=row["restricted_at"],
-        signal_ids=tuple(row["signal_ids"]),
-        objection_ids=tuple(row["objection_ids"]),
-        created_at=row["created_at"],
+        **{
+            **row,
+            "id": str(row["id"]),
+            "signal_ids": tuple(row["signal_ids"]),
+            "objection_ids": tuple(row["objection_ids"]),
+        }
     )
 
 
