@@ -8,8 +8,12 @@ from typing import Any
 from tests.helpers import Api, by_org, valid_bsns, wait_until
 
 
-def others(api: Api, signal_id: str) -> list[str]:
+def others(api: Api, signal_id: str) -> list[str] | None:
+    """Who else the professional sees; None while match has not yet taken in their signal
+    (the involvement is 404 until then: signal -> outbox -> match is asynchronous)."""
     resp = api.get(f"/v1/signals/{signal_id}/involvement")
+    if resp.status_code == 404:
+        return None
     assert resp.status_code == 200, resp.text
     return sorted(o["professionalId"] for o in resp.json().get("others", []))
 
