@@ -107,6 +107,21 @@ MATRIX: dict[str, frozenset[str]] = {
     "web.add_webhook": _ORG_ADMIN,
     "web.delete_webhook": _ORG_ADMIN,
     "web.statistics": _ORG_ADMIN,
+    # issue 16: the rights-requests register (region admins, API and portal)
+    "rights.create": _REGION,
+    "rights.list_requests": _REGION,
+    "rights.get": _REGION,
+    "rights.start": _REGION,
+    "rights.extend": _REGION,
+    "rights.decide": _REGION,
+    "rights.restrict": _REGION,
+    "rights.lift_restriction": _REGION,
+    "rights.access_document": _REGION,
+    "web.rights_requests": _REGION,
+    "web.new_rights_request": _REGION,
+    "web.rights_request": _REGION,
+    "web.rights_request_action": _REGION,
+    "web.rights_access_document": _REGION,
 }
 
 

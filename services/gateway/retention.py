@@ -14,6 +14,9 @@ BULK_RETENTION = timedelta(days=30)
 # lifetime is far shorter); failed-login counters only matter for the lock-out window.
 SESSION_RETENTION = timedelta(days=30)
 THROTTLE_RETENTION = timedelta(days=1)
+# Rights requests (issue 16): the decision is accountability, kept like the audit log; a request
+# whose restriction is still in force stays until it is lifted.
+RIGHTS_REQUEST_RETENTION = timedelta(days=5 * 365)
 
 RULES = (
     Rule("audit_log", "at < %(cutoff)s", AUDIT_RETENTION),
@@ -21,4 +24,9 @@ RULES = (
     Rule("bulk_loads", "state IN ('done', 'failed') AND finished_at < %(cutoff)s", BULK_RETENTION),
     Rule("web_sessions", "coalesce(revoked_at, created_at) < %(cutoff)s", SESSION_RETENTION),
     Rule("web_login_throttle", "updated_at < %(cutoff)s", THROTTLE_RETENTION),
+    Rule(
+        "rights_requests",
+        "status = 'decided' AND NOT restricted AND decided_at < %(cutoff)s",
+        RIGHTS_REQUEST_RETENTION,
+    ),
 )

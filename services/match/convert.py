@@ -15,6 +15,8 @@ _ACTIVE_KINDS = {
     signal_pb2.SIGNAL_EVENT_KIND_RENEWED,
     signal_pb2.SIGNAL_EVENT_KIND_LAPSING_SOON,
     signal_pb2.SIGNAL_EVENT_KIND_TRANSFERRED,
+    # Lifted: disclosed again; restricted: hidden below (event.restricted).
+    signal_pb2.SIGNAL_EVENT_KIND_RESTRICTION_CHANGED,
 }
 
 KIND_TO_PB = {
@@ -30,7 +32,9 @@ KIND_TO_PB = {
 def update_from_event(event: signal_pb2.SignalEvent, clock: Clock) -> domain.SignalUpdate | None:
     """The domain update of a signal event; None for kinds that do not concern matching."""
     if event.kind in _ACTIVE_KINDS:
-        change = domain.SignalChange.ACTIVE
+        # Restriction of processing (AVG art. 18): the signal stays stored in signal, but here
+        # it counts as not active: no match discloses it and nobody is told of it joining.
+        change = domain.SignalChange.INACTIVE if event.restricted else domain.SignalChange.ACTIVE
     elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_ENDED:
         change = domain.SignalChange.INACTIVE
     elif event.kind == signal_pb2.SIGNAL_EVENT_KIND_DELETED:

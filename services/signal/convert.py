@@ -136,6 +136,7 @@ def signal_to_proto(signal: domain.Signal) -> pb.Signal:
         consent_by=enum_value(pb.ConsentBy, signal.consent_by),
         under_guardianship=signal.under_guardianship,
         municipality_code=signal.municipality_code,
+        restricted=signal.restricted,
     )
 
 
@@ -200,6 +201,7 @@ def signal_event(
         occurred_at=to_timestamp(occurred_at),
         end_reason=enum_value(pb.EndReason, end_reason or signal.end_reason),
         bulk=bulk,
+        restricted=signal.restricted,
     )
 
 

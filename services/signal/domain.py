@@ -209,6 +209,7 @@ class Signal:
     consent_by: ConsentBy | None = None
     under_guardianship: bool = False
     municipality_code: str = ""  # BRP gemeenteVanInschrijving; "" when unverified (issue 18)
+    restricted: bool = False  # restriction of processing (AVG art. 18): not disclosed in matches
 
 
 # --- the request as it arrives: raw text and enum codes, validated below -------------------
@@ -752,6 +753,15 @@ def ended(signal: Signal, reason: EndReason, now: datetime) -> Signal:
         delete_after=now + RETENTION_PERIOD,
         version=signal.version + 1,
     )
+
+
+def with_restriction(signal: Signal, restricted: bool) -> Signal | None:
+    """The signal with its processing restricted or the restriction lifted (AVG art. 18), or
+    None when nothing changes. Any status: an archived signal stays restricted in the access
+    document's sense, but only an active one is disclosed in matches."""
+    if signal.restricted == restricted:
+        return None
+    return dataclasses.replace(signal, restricted=restricted, version=signal.version + 1)
 
 
 def lapsed(signal: Signal) -> Signal:

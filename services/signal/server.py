@@ -6,6 +6,7 @@ Events (through the transactional outbox, see store.py):
 """
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import uuid
@@ -27,7 +28,7 @@ from services.common.clock import Clock, SystemClock
 from services.common.config import from_env, setting
 from services.common.contacts import contact_from_proto
 from services.common.db import open_pool
-from services.common.errors import DomainError, FailedPrecondition, InvalidArgument
+from services.common.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from services.common.grpcserver import GrpcService
 from services.common.rekey import (
     PseudonymRekeyer,
@@ -43,6 +44,8 @@ log = logging.getLogger("sluis.signal")
 
 MIGRATIONS = [outbox.MIGRATIONS, Path(__file__).parent / "migrations"]
 MAX_BATCH = 10_000
+# Signals per RestrictSignals call (one person's signals are far fewer).
+MAX_RESTRICT = 500
 _SYSTEM_CLOCK = SystemClock()
 
 
@@ -263,6 +266,36 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         await self.store.change(signal_id, decide)
         log.info("signal removed after objection", extra={"objection_id": objection_id})
         return pb.RemoveSignalResponse(objection_id=objection_id)
+
+    async def RestrictSignals(
+        self, request: pb.RestrictSignalsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RestrictSignalsResponse:
+        if len(request.signal_ids) > MAX_RESTRICT:
+            raise InvalidArgument("too_many_signals", f"Maximaal {MAX_RESTRICT} signalen per verzoek.")
+        ids = [_signal_id(i) for i in request.signal_ids]
+        now = self.clock.now()
+        changed: list[str] = []
+
+        def decide(signal: domain.Signal | None) -> Change:
+            if signal is None:
+                raise domain.signal_not_found()
+            after = domain.with_restriction(signal, request.restricted)
+            if after is None:
+                return Change(signal, [])
+            changed.append(after.signal_id)
+            # Match hears of it only while the signal counts there (active).
+            events: list[Event] = []
+            if after.status is domain.Status.ACTIVE:
+                events.append(([MATCH], _event(after, pb.SIGNAL_EVENT_KIND_RESTRICTION_CHANGED, now)))
+            return Change(after, events)
+
+        for signal_id in ids:
+            with contextlib.suppress(NotFound):  # erased or purged meanwhile: nothing to restrict
+                await self.store.change(signal_id, decide)
+        log.info(
+            "signal restriction changed", extra={"restricted": request.restricted, "changed": len(changed)}
+        )
+        return pb.RestrictSignalsResponse(changed=len(changed))
 
     async def LiftObjectionBlock(
         self, request: pb.LiftObjectionBlockRequest, context: grpc.aio.ServicerContext

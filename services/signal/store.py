@@ -73,6 +73,8 @@ _COLUMNS = (
     "representative_informed_on",
     "representative_postpone_reason",
     "municipality_code",
+    # issue 16: restriction of processing (AVG art. 18)
+    "restricted",
 )
 # Column lists composed once, as identifiers (never values), for every query below.
 _SELECT = sql.SQL(", ").join(sql.Identifier(c) for c in _COLUMNS)
@@ -167,6 +169,7 @@ def _row_values(s: domain.Signal) -> tuple[Any, ...]:
         s.version,
         *_consent_and_informing_values(s),
         s.municipality_code or None,
+        s.restricted,
     )
 
 
@@ -251,6 +254,7 @@ def _signal(row: dict[str, Any]) -> domain.Signal:
         consent_by=domain.ConsentBy(row["consent_by"]) if row["consent_by"] else None,
         under_guardianship=row["under_guardianship"],
         municipality_code=row["municipality_code"] or "",
+        restricted=row["restricted"],
     )
 
 
@@ -543,8 +547,8 @@ class SignalStore:
                 s = outcome.signal
                 await conn.execute(
                     "UPDATE signals SET status = %s, end_reason = %s, active_until = %s, ended_at = %s,"
-                    " delete_after = %s, multi_problem_attested = %s, consent_given = %s, version = %s"
-                    " WHERE signal_id = %s",
+                    " delete_after = %s, multi_problem_attested = %s, consent_given = %s, version = %s,"
+                    " restricted = %s WHERE signal_id = %s",
                     (
                         s.status.value,
                         s.end_reason.value if s.end_reason else None,
@@ -554,6 +558,7 @@ class SignalStore:
                         s.multi_problem_attested,
                         s.consent_given,
                         s.version,
+                        s.restricted,
                         signal_id,
                     ),
                 )

@@ -226,6 +226,16 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
         )
         return spb.EndSignalsOfProfessionalResponse(ended=ended)
 
+    async def RestrictSignals(self, request: Any, context: Any) -> Any:
+        changed = 0
+        for signal_id in request.signal_ids:
+            sig = self.signals.get(signal_id)
+            if sig is not None and sig.restricted != request.restricted:
+                sig.restricted = request.restricted
+                sig.version += 1
+                changed += 1
+        return spb.RestrictSignalsResponse(changed=changed)
+
     async def LiftObjectionBlock(self, request: Any, context: Any) -> Any:
         if request.objection_id not in self.blocks:
             raise NotFound("objection_not_found", "Deze blokkade bestaat niet (meer).")
