@@ -67,6 +67,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "admin.record_death": _REGION,
     "admin.transfer_signals": _ORG_ADMINS,
     "admin.end_signals_of": _ORG_ADMINS,
+    "statistics.get_statistics": _ORG_ADMINS,
     "bulk.create": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL}),
     "bulk.get": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL, ORGANISATION_ADMIN}),
     "bulk.errors": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL, ORGANISATION_ADMIN}),
@@ -106,7 +107,10 @@ MATRIX: dict[str, frozenset[str]] = {
     "web.webhooks": _ORG_ADMIN,
     "web.add_webhook": _ORG_ADMIN,
     "web.delete_webhook": _ORG_ADMIN,
-    "web.statistics": _ORG_ADMIN,
+    "web.statistics": _ORG_ADMINS,
+    "web.statistics_csv": _ORG_ADMINS,
+    "web.statistics_signals_chart": _ORG_ADMINS,
+    "web.statistics_matches_chart": _ORG_ADMINS,
 }
 
 

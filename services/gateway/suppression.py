@@ -49,12 +49,14 @@ class Table:
     row_totals: bool = False
     column_totals: bool = False
     cells: list[list[Cell]] = field(default_factory=list)
+    # How many columns a table without rows has (its column totals are all 0).
+    columns: int = 1
 
     def grid(self) -> list[list[int]]:
         """The counts with their totals appended, as they would be shown."""
         grid = [[*row, sum(row)] if self.row_totals else list(row) for row in self.values]
         if self.column_totals:
-            width = len(grid[0]) if grid else (1 if self.row_totals else 0)
+            width = len(grid[0]) if grid else self.columns + self.row_totals
             grid.append([sum(row[j] for row in grid) for j in range(width)])
         return grid
 
