@@ -12,6 +12,11 @@ The rule (also in docs/statistics.md):
 3. A total that several tables share (say the number of signals registered in the period,
    under the months, the organisations and the age bands) is hidden in all of them as soon
    as one of them hides it (`suppress_together`).
+4. Counts that overlap other tables without a shown sum - a stock such as the signals active
+   at a month's end (last month's stock + registered - ended), per-domain counts (the sum of
+   the organisations with that domain), matches per organisation (about the sum of its pairs)
+   - are rounded to tens (`rounded`: 10 or more; 1..9 stays "<10"), so that subtracting them
+   does not give a small count back.
 
 Known limit: the rule protects each answer, not the difference between two answers for
 overlapping periods; that is why statistics are only for administrators (docs/statistics.md).
@@ -35,6 +40,13 @@ def small(count: int) -> bool:
 def shown(count: int) -> Cell:
     """A count without any sum around it: only the primary rule."""
     return SMALL if small(count) else count
+
+
+def rounded(count: int) -> Cell:
+    """A count that overlaps other tables (rule 4): to the nearest ten (halves up)."""
+    if count == 0 or small(count):
+        return shown(count)
+    return max(LOWEST_SHOWN, (count + 5) // 10 * 10)
 
 
 @dataclass

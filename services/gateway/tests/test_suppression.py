@@ -3,7 +3,16 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.gateway.suppression import HIDDEN, SMALL, Table, pinned, shown, suppress, suppress_together
+from services.gateway.suppression import (
+    HIDDEN,
+    SMALL,
+    Table,
+    pinned,
+    rounded,
+    shown,
+    suppress,
+    suppress_together,
+)
 
 
 def column(values: list[int]) -> Table:
@@ -13,6 +22,10 @@ def column(values: list[int]) -> Table:
 
 def test_primary_every_count_from_1_to_9_is_small() -> None:
     assert [shown(v) for v in (0, 1, 5, 9, 10, 250)] == [0, SMALL, SMALL, SMALL, 10, 250]
+
+
+def test_overlapping_counts_are_rounded_to_tens_but_small_ones_stay_small() -> None:
+    assert [rounded(v) for v in (0, 3, 10, 14, 15, 123)] == [0, SMALL, 10, 10, 20, 120]
 
 
 def test_a_column_without_small_counts_is_shown_whole() -> None:

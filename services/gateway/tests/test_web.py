@@ -533,7 +533,9 @@ def test_statistics_count_the_own_organisations_signals_suppressed(app, demo) ->
     assert "unsafe-inline" in chart.headers["Content-Security-Policy"]
     assert b"<script" not in chart.data and b'href="http' not in chart.data  # nothing from elsewhere
     csv_page = admin.get("/beheer/statistieken.csv")
-    assert csv_page.mimetype == "text/csv" and f"signals.registered,{month},,,<10" in csv_page.get_data(as_text=True)
+    assert csv_page.mimetype == "text/csv" and f"signals.registered,{month},,,<10" in csv_page.get_data(
+        as_text=True
+    )
 
 
 def test_statistics_page_refuses_a_bad_month_in_dutch(app, demo) -> None:

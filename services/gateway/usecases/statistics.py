@@ -17,7 +17,7 @@ from sluis.signal.v1 import signal_pb2 as spb
 
 from services.common import aggregates
 from services.gateway import auth
-from services.gateway.suppression import Cell, Table, shown, suppress, suppress_together
+from services.gateway.suppression import Cell, Table, rounded, shown, suppress, suppress_together
 from services.gateway.usecases import call, gateway, principal
 
 # End reasons a signal can be archived with (deleted signals leave no trace to count).
@@ -127,8 +127,8 @@ def report(first: str, last: str, organisation_id: str | None) -> Report:
     labels = {"byOrganisation": names, "byMunicipality": {"": "onbekend"}}
     for (name, counts), table in zip(groups.items(), grouped, strict=True):
         out.signal_breakdowns[name] = _breakdown(table, [c.key for c in counts], labels.get(name, {}))
-    # A signal can have several domains: these do not add up to a total, primary rule only.
-    out.signal_breakdowns["byDomain"] = [Breakdown(c.key, c.key, shown(c.count)) for c in sig.by_domain]
+    # A signal has its organisation's domains: these overlap the organisations, so rounded.
+    out.signal_breakdowns["byDomain"] = [Breakdown(c.key, c.key, rounded(c.count)) for c in sig.by_domain]
 
     # Signals ended: months x reasons, with the ended per month and per reason as totals.
     ended = {(c.month, c.key): c.count for c in sig.ended}
@@ -141,17 +141,17 @@ def report(first: str, last: str, organisation_id: str | None) -> Report:
     out.ended_by_reason = [dict(zip(END_REASONS, row[:-1], strict=True)) for row in grid[:-1]]
     out.ended_totals = dict(zip(END_REASONS, grid[-1][:-1], strict=True))
     out.signal_totals["ended"] = grid[-1][-1]
-    # Active at the end of a month is a stock, not a sum: primary rule only.
-    out.signals["active"] = [shown(v) for v in _per_month(sig.active, months)]
+    # Active at a month's end = the month before + registered - ended: rounded (rule 4).
+    out.signals["active"] = [rounded(v) for v in _per_month(sig.active, months)]
 
     for name in ("started", "closed"):
         per_month = _per_month(getattr(mat, name), months)
         out.matches[name], out.match_totals[name] = _cells(suppress(_column(per_month)))
-    # A match has several organisations and domains: no totals, primary rule only.
+    # A match has several organisations and domains: about the sums of the pairs, so rounded.
     out.match_breakdowns["byOrganisation"] = [
-        Breakdown(c.key, names.get(c.key, c.key), shown(c.count)) for c in mat.by_organisation
+        Breakdown(c.key, names.get(c.key, c.key), rounded(c.count)) for c in mat.by_organisation
     ]
-    out.match_breakdowns["byDomain"] = [Breakdown(c.key, c.key, shown(c.count)) for c in mat.by_domain]
+    out.match_breakdowns["byDomain"] = [Breakdown(c.key, c.key, rounded(c.count)) for c in mat.by_domain]
     out.pairs = [
         Pair(
             p.organisation_a,
