@@ -19,6 +19,7 @@ from services.gateway import auth, idempotency, web
 from services.gateway.api import admin, check_body_envelope, inbox, matches, meta, signals
 from services.gateway.api import bulk as bulk_api
 from services.gateway.api import rights as rights_api
+from services.gateway.api import statistics as statistics_api
 from services.gateway.backends import Backends
 from services.gateway.convert import PREFIX
 from services.gateway.errors import HttpProblem, decide
@@ -133,7 +134,7 @@ def create_app(
     )
 
     app.register_blueprint(meta.bp)
-    for bp in (signals.bp, matches.bp, inbox.bp, admin.bp, bulk_api.bp, rights_api.bp):
+    for bp in (signals.bp, matches.bp, inbox.bp, admin.bp, bulk_api.bp, rights_api.bp, statistics_api.bp):
         app.register_blueprint(bp, url_prefix=PREFIX)
     app.register_blueprint(web.bp)
     # Portal forms only (web.guard calls csrf.protect()); the API uses bearer keys, not cookies.

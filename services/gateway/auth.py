@@ -67,6 +67,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "admin.record_death": _REGION,
     "admin.transfer_signals": _ORG_ADMINS,
     "admin.end_signals_of": _ORG_ADMINS,
+    "statistics.get_statistics": _ORG_ADMINS,
     "bulk.create": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL}),
     "bulk.get": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL, ORGANISATION_ADMIN}),
     "bulk.errors": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL, ORGANISATION_ADMIN}),
@@ -106,7 +107,6 @@ MATRIX: dict[str, frozenset[str]] = {
     "web.webhooks": _ORG_ADMIN,
     "web.add_webhook": _ORG_ADMIN,
     "web.delete_webhook": _ORG_ADMIN,
-    "web.statistics": _ORG_ADMIN,
     # issue 16: the rights-requests register (region admins, API and portal)
     "rights.create": _REGION,
     "rights.list_requests": _REGION,
@@ -122,6 +122,10 @@ MATRIX: dict[str, frozenset[str]] = {
     "web.rights_request": _REGION,
     "web.rights_request_action": _REGION,
     "web.rights_access_document": _REGION,
+    "web.statistics": _ORG_ADMINS,
+    "web.statistics_csv": _ORG_ADMINS,
+    "web.statistics_signals_chart": _ORG_ADMINS,
+    "web.statistics_matches_chart": _ORG_ADMINS,
 }
 
 

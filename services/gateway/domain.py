@@ -11,7 +11,6 @@ import json
 import re
 import secrets
 import uuid
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -491,16 +490,6 @@ def check_webhook(url: str, secret: str) -> None:
         raise invalid("url", "Geef een https-adres op voor de webhook.")
     if len(secret) < 16:
         raise invalid("secret", "Het ondertekengeheim moet minstens 16 tekens lang zijn.")
-
-
-def per_month(
-    signal_months: list[str], match_months: list[str], last: int = 12
-) -> list[tuple[str, int, int]]:
-    """(month, signals, matches) for the `last` months that had any, oldest first."""
-    signals = Counter(signal_months)
-    matches = Counter(match_months)
-    months = sorted(set(signals) | set(matches))[-last:]
-    return [(m, signals.get(m, 0), matches.get(m, 0)) for m in months]
 
 
 # -- bulk rows -------------------------------------------------------------------------------

@@ -170,11 +170,15 @@ CREATE INDEX involvements_professional ON public.involvements USING btree (profe
 
 CREATE INDEX involvements_pseudonym ON public.involvements USING btree (pseudonym);
 
+CREATE INDEX match_members_organisation ON public.match_members USING btree (organisation_id, match_id);
+
 CREATE INDEX match_members_professional ON public.match_members USING btree (professional_id) WHERE (left_at IS NULL);
 
 CREATE INDEX match_members_signal ON public.match_members USING btree (signal_id);
 
 CREATE INDEX matches_closed_at ON public.matches USING btree (closed_at) WHERE (status = 'closed'::text);
+
+CREATE INDEX matches_created_at ON public.matches USING btree (created_at);
 
 CREATE UNIQUE INDEX matches_one_open_per_person ON public.matches USING btree (pseudonym) WHERE (status = 'open'::text);
 

@@ -17,7 +17,7 @@ from sluis.match.v1 import match_pb2 as pb
 from sluis.match.v1 import match_pb2_grpc as pb_grpc
 from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
 
-from services.common import outbox, paging, retention, telemetry
+from services.common import aggregates, outbox, paging, retention, telemetry
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import setting
@@ -33,7 +33,7 @@ from services.common.rekey import (
     resolve_incoming,
 )
 from services.common.telemetry import current_trace_id
-from services.match import convert, domain
+from services.match import convert, domain, statistics
 from services.match.notices import NOTIFY
 from services.match.retention import RULES as RETENTION_RULES
 from services.match.store import AccessRecord, IncomingEvent, MatchStore
@@ -176,6 +176,13 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
             raise domain.not_found()
         await self._log(pid, member.organisation_id, pseudonym, match.match_id, request.purpose, granted=True)
         return pb.GetMatchResponse(match=convert.match_to_pb(match))
+
+    async def GetMatchStatistics(
+        self, request: pb.GetMatchStatisticsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetMatchStatisticsResponse:
+        """Counts only; nothing is written to the access log (no involvement is read)."""
+        period = aggregates.period(request.from_month, request.to_month, "from_month", "to_month")
+        return await statistics.match_statistics(self.store.pool, request.organisation_id[:64], period)
 
     async def FilterVisibleMatches(
         self, request: pb.FilterVisibleMatchesRequest, context: grpc.aio.ServicerContext

@@ -116,10 +116,14 @@ CREATE INDEX signals_by_pseudonym ON public.signals USING btree (pseudonym);
 
 CREATE INDEX signals_delete_after ON public.signals USING btree (delete_after) WHERE (status = 'archived'::text);
 
+CREATE INDEX signals_ended_at ON public.signals USING btree (ended_at) WHERE (ended_at IS NOT NULL);
+
 CREATE INDEX signals_informing_postponed ON public.signals USING btree (registered_at) WHERE ((status = 'active'::text) AND (NOT informing_reminded) AND ((person_postpone_reason IS NOT NULL) OR (representative_postpone_reason IS NOT NULL)));
 
 CREATE INDEX signals_municipality ON public.signals USING btree (municipality_code) WHERE (status = 'active'::text);
 
 CREATE UNIQUE INDEX signals_one_active ON public.signals USING btree (professional_id, pseudonym) WHERE (status = 'active'::text);
+
+CREATE INDEX signals_registered_at ON public.signals USING btree (registered_at);
 
 CREATE INDEX signals_youth_by_birth ON public.signals USING btree (birth_date) WHERE ((status = 'active'::text) AND (NOT multi_problem_attested));

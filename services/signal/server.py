@@ -22,7 +22,7 @@ from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
 from sluis.signal.v1 import signal_pb2 as pb
 from sluis.signal.v1 import signal_pb2_grpc as pb_grpc
 
-from services.common import metrics, outbox, paging
+from services.common import aggregates, metrics, outbox, paging
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import from_env, setting
@@ -37,7 +37,7 @@ from services.common.rekey import (
     report_rekey_progress,
     resolve_incoming,
 )
-from services.signal import convert, domain, endings, objections, recheck, transfers
+from services.signal import convert, domain, endings, objections, recheck, statistics, transfers
 from services.signal.store import MATCH, NOTIFY, Change, Event, LifecycleCounts, SignalStore, signal_exists
 
 log = logging.getLogger("sluis.signal")
@@ -379,6 +379,15 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
     # BRP re-check (issue 18): set by create_service when identity is configured.
     identity: "ipb_grpc.IdentityServiceAsyncStub | None" = None
     recheck_settings = recheck.RecheckSettings()
+
+    async def GetSignalStatistics(
+        self, request: pb.GetSignalStatisticsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetSignalStatisticsResponse:
+        """Counts only; nothing about a person is read out or logged."""
+        period = aggregates.period(request.from_month, request.to_month, "from_month", "to_month")
+        return await statistics.signal_statistics(
+            self.store.pool, request.organisation_id[:64], period, self.clock.now()
+        )
 
     async def RecheckPeople(
         self, request: pb.RecheckPeopleRequest, context: grpc.aio.ServicerContext

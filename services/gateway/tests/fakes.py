@@ -78,6 +78,9 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
         self.active: dict[tuple[str, str], str] = {}
         self.blocks: set[str] = set()
         self.removed: list[str] = []
+        # What GetSignalStatistics answers when a test sets it; else signals registered per month.
+        self.statistics: spb.GetSignalStatisticsResponse | None = None
+        self.statistics_requests: list[spb.GetSignalStatisticsRequest] = []
 
     def _register(self, request: spb.RegisterSignalRequest) -> spb.Signal:
         pid = request.professional.professional_id
@@ -236,6 +239,18 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
                 changed += 1
         return spb.RestrictSignalsResponse(changed=changed)
 
+    async def GetSignalStatistics(self, request: Any, context: Any) -> Any:
+        self.statistics_requests.append(request)
+        if self.statistics is not None:
+            return self.statistics
+        per_month: dict[str, int] = {}
+        for sig in self.signals.values():
+            if not request.organisation_id or sig.professional.organisation_id == request.organisation_id:
+                month = sig.registered_at.ToDatetime().strftime("%Y-%m")
+                per_month[month] = per_month.get(month, 0) + 1
+        counts = [spb.StatisticsCount(month=m, count=c) for m, c in sorted(per_month.items())]
+        return spb.GetSignalStatisticsResponse(registered=counts)
+
     async def LiftObjectionBlock(self, request: Any, context: Any) -> Any:
         if request.objection_id not in self.blocks:
             raise NotFound("objection_not_found", "Deze blokkade bestaat niet (meer).")
@@ -250,6 +265,8 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
         self.matches: dict[str, mpb.Match] = {}
         self.rules = mpb.CoordinatorRules()
         self.recomputes = 0
+        self.statistics = mpb.GetMatchStatisticsResponse()
+        self.statistics_requests: list[mpb.GetMatchStatisticsRequest] = []
 
     def _active_on(self, pseudonym: str) -> list[spb.Signal]:
         return [
@@ -357,6 +374,10 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
         rules.created_by = request.admin_id
         self.rules = rules
         return mpb.SetCoordinatorRulesResponse(rules=rules)
+
+    async def GetMatchStatistics(self, request: Any, context: Any) -> Any:
+        self.statistics_requests.append(request)
+        return self.statistics
 
     async def ListMatchesOnPseudonym(self, request: Any, context: Any) -> Any:
         active = self._active_on(request.pseudonym)

@@ -517,16 +517,41 @@ def test_admin_adds_and_deletes_a_webhook(admin, fakes, demo) -> None:
     assert not fakes.notify.webhooks
 
 
-def test_statistics_count_the_own_organisations_signals(app, demo) -> None:
+def test_statistics_count_the_own_organisations_signals_suppressed(app, demo) -> None:
+    """Issue 16 changed this page: aggregates from signal and match, a count of 1 is "<10"."""
     anna = app.test_client()
     login(anna, person(demo, auth.PROFESSIONAL))
     assert new_signal(anna).status_code == 302
     admin = app.test_client()
     login(admin, person(demo, auth.ORGANISATION_ADMIN))
     page = admin.get("/beheer/statistieken").get_data(as_text=True)
-    assert 'role="img"' in page and "<title" in page
     month = time.strftime("%Y-%m", time.gmtime())
-    assert re.search(rf"<td>{month}</td><td>1</td>", page), page[-1500:]
+    assert re.search(rf'<th scope="row">{month}</th><td class="num">&lt;10</td>', page), page[-1500:]
+    assert 'id="warmtekaart"' not in page  # no matches in the fakes
+    chart = admin.get("/beheer/statistieken/signalen.svg")
+    assert chart.mimetype == "image/svg+xml" and b"<svg" in chart.data
+    assert "unsafe-inline" in chart.headers["Content-Security-Policy"]
+    assert b"<script" not in chart.data and b'href="http' not in chart.data  # nothing from elsewhere
+    csv_page = admin.get("/beheer/statistieken.csv")
+    assert csv_page.mimetype == "text/csv" and f"signals.registered,{month},,,<10" in csv_page.get_data(
+        as_text=True
+    )
+
+
+def test_statistics_page_refuses_a_bad_month_in_dutch(app, demo) -> None:
+    admin = app.test_client()
+    login(admin, person(demo, auth.ORGANISATION_ADMIN))
+    resp = admin.get("/beheer/statistieken?van=2026-13")
+    assert resp.status_code == 400
+    assert 'aria-invalid="true"' in resp.get_data(as_text=True)
+
+
+def test_region_admin_sees_the_region_statistics(app, demo) -> None:
+    region = app.test_client()
+    login(region, person(demo, auth.REGION_ADMIN))
+    page = region.get("/beheer/statistieken").get_data(as_text=True)
+    assert "Statistieken van de regio" in page
+    assert 'name="organisatie"' in page
 
 
 def test_admin_transfers_the_signals_of_a_leaver_then_deactivates(admin, client, fakes, demo) -> None:

@@ -4,7 +4,7 @@
 The REST API (`api/`) and the portal (`web/`) are renderers over these use cases: they parse
 their input (JSON or a form), call a function here and render the result. Per area:
 `signals` (register, renew, end, involvement), `matches` (matches and the inbox), `admin`
-(organisations, professionals, credentials, webhooks, coordinator rules, statistics),
+(organisations, professionals, credentials, webhooks, coordinator rules), `statistics`,
 `access` (access requests and objections) and `bulk` (bulk loads).
 """
 

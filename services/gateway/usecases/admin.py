@@ -1,5 +1,5 @@
 """Administration: organisations, their professionals and portal logins, API credentials,
-webhooks, regional coordinator rules and statistics.
+webhooks and regional coordinator rules (statistics: usecases/statistics.py).
 
 Which organisation a caller may touch is decided by auth.organisation_in_scope; every
 change is written to the audit log (usecases.audit).
@@ -15,7 +15,6 @@ from sluis.signal.v1 import signal_pb2 as spb
 from werkzeug.security import generate_password_hash
 
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from services.common.protos import from_timestamp
 from services.gateway import auth, domain, totp
 from services.gateway.store import Credential, Organisation, Professional
 from services.gateway.usecases import (
@@ -25,7 +24,6 @@ from services.gateway.usecases import (
     gateway,
     principal,
     signals,
-    walk,
     webhook_not_found,
 )
 
@@ -309,31 +307,3 @@ def set_coordinator_rules(orgs: list[str], domains: list[str]) -> mpb.Coordinato
     audit("coordinator_rules.set", str(resp.rules.version))
     rules: mpb.CoordinatorRules = resp.rules
     return rules
-
-
-# -- statistics ------------------------------------------------------------------------------
-
-
-def statistics(org: Organisation) -> list[tuple[str, int, int]]:
-    """(month, signals registered, matches started) for the last 12 months with activity.
-
-    Counted from the professionals' own lists (aggregates only; no person data)."""
-    b = gateway().backends
-    signal_months: list[str] = []
-    match_month: dict[str, str] = {}
-    for pro in gateway().store.professionals(org.id):
-        for status in ("active", "archived"):
-            for sig in signals.all_of(str(pro.id), status):
-                at = from_timestamp(sig.registered_at)
-                if at is not None:
-                    signal_months.append(at.strftime("%Y-%m"))
-        for m in walk(
-            lambda t, pid=str(pro.id): call(
-                b.match.ListMatches, mpb.ListMatchesRequest(professional_id=pid, page_size=100, page_token=t)
-            ),
-            "matches",
-        ):
-            at = from_timestamp(m.created_at)
-            if at is not None:
-                match_month[m.match_id] = at.strftime("%Y-%m")
-    return domain.per_month(signal_months, list(match_month.values()))
