@@ -73,6 +73,7 @@ _COLUMNS = (
     "representative_informed_on",
     "representative_postpone_reason",
     "municipality_code",
+    "client_reference",  # issue 17
 )
 # Column lists composed once, as identifiers (never values), for every query below.
 _SELECT = sql.SQL(", ").join(sql.Identifier(c) for c in _COLUMNS)
@@ -167,6 +168,7 @@ def _row_values(s: domain.Signal) -> tuple[Any, ...]:
         s.version,
         *_consent_and_informing_values(s),
         s.municipality_code or None,
+        s.client_reference or None,
     )
 
 
@@ -251,6 +253,7 @@ def _signal(row: dict[str, Any]) -> domain.Signal:
         consent_by=domain.ConsentBy(row["consent_by"]) if row["consent_by"] else None,
         under_guardianship=row["under_guardianship"],
         municipality_code=row["municipality_code"] or "",
+        client_reference=row["client_reference"] or "",
     )
 
 
@@ -483,8 +486,10 @@ class SignalStore:
         status: domain.Status | None,
         after: tuple[datetime, str] | None,
         limit: int,
+        only: list[str] | None = None,
     ) -> list[domain.Signal]:
-        """A professional's signals, newest first, after the keyset position `after`."""
+        """A professional's signals, newest first, after the keyset position `after`;
+        `only` (signal ids) narrows to those."""
         after_at, after_id = after if after else (None, None)
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
@@ -493,6 +498,7 @@ class SignalStore:
                     _q(
                         "SELECT {cols} FROM signals WHERE professional_id = %(p)s"
                         " AND (%(status)s::text IS NULL OR status = %(status)s)"
+                        " AND (%(only)s::uuid[] IS NULL OR signal_id = ANY(%(only)s::uuid[]))"
                         " AND (%(after_at)s::timestamptz IS NULL"
                         "      OR (registered_at, signal_id) < (%(after_at)s, %(after_id)s::uuid))"
                         " ORDER BY registered_at DESC, signal_id DESC LIMIT %(limit)s"
@@ -500,6 +506,7 @@ class SignalStore:
                     {
                         "p": professional_id,
                         "status": status.value if status else None,
+                        "only": only,
                         "after_at": after_at,
                         "after_id": after_id,
                         "limit": limit,
@@ -507,6 +514,24 @@ class SignalStore:
                 )
             ).fetchall()
         return [_signal(r) for r in rows]
+
+    async def set_client_reference(
+        self, signal_id: str, professional_id: str, reference: str
+    ) -> domain.Signal | None:
+        """Set (or clear with '') the reference on the professional's own signal; None when
+        it is not theirs or unknown."""
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            row = await (
+                await cur.execute(
+                    _q(
+                        "UPDATE signals SET client_reference = %s WHERE signal_id = %s AND professional_id = %s"
+                        " RETURNING {cols}"
+                    ),
+                    (reference or None, signal_id, professional_id),
+                )
+            ).fetchone()
+        return _signal(row) if row else None
 
     async def list_on_pseudonym(self, pseudonym: str, previous: str | None = None) -> list[domain.Signal]:
         """Every signal on one person; `previous` as in `register`."""
