@@ -15,6 +15,7 @@ from services.common.errors import InvalidArgument
 from services.gateway import auth as roles
 from services.gateway import domain, errors, totp
 from services.gateway.tests.test_api import BODY
+from services.gateway.tests.test_authorisation import callers, fill, routes  # noqa: F401 - fixture
 from services.gateway.tests.test_web import PASSWORD, csrf, found, login, person
 
 BIRTH = "2010-05-01"
@@ -334,3 +335,29 @@ def test_the_mail_link_survives_the_login(app, demo) -> None:
     page = evil.get("/inloggen?next=//evil.example/x").get_data(as_text=True)
     assert "evil.example" not in page
     assert found(r'name="csrf_token" value="([^"]+)"', page)
+
+
+def test_every_route_answers_400_with_invalid_params(client, callers) -> None:  # noqa: F811 - fixture
+    """Walk every /v1 route as every role that may call it, with an unknown query parameter
+    and with an empty or wrong body: each 400 names what was wrong (issue 17)."""
+    seen = 0
+    for rule, method in routes(client.application):
+        allowed = roles.MATRIX[rule.endpoint]
+        for role in sorted(allowed) or ["anonymous"]:
+            if role not in callers["keys"]:
+                continue
+            headers = {"Authorization": f"Bearer {callers['keys'][role]}"}
+            path = fill(rule, callers["ids"])
+            attempts = [client.open(path + "?onbekend=1", method=method, headers=headers)]
+            if method in ("POST", "PUT", "PATCH"):
+                attempts += [
+                    client.open(path, method=method, headers=headers, json={}),
+                    client.open(path, method=method, headers=headers, json=[1]),
+                ]
+            for resp in attempts:
+                if resp.status_code != 400:
+                    continue
+                seen += 1
+                doc = resp.get_json()
+                assert doc.get("invalidParams"), f"{method} {rule.rule} as {role}: {doc}"
+    assert seen >= 40
