@@ -223,7 +223,8 @@ def test_idle_session_times_out(pro) -> None:
     with pro.session_transaction() as sess:
         sess["seen"] = time.time() - 16 * 60
     resp = pro.get("/signalen")
-    assert resp.status_code == 303 and resp.headers["Location"] == "/inloggen"
+    # Issue 17: the page asked for is where the new login ends.
+    assert resp.status_code == 303 and resp.headers["Location"] == "/inloggen?next=/signalen"
     assert "15 minuten niet actief" in pro.get("/inloggen").get_data(as_text=True)
 
 
