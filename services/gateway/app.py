@@ -158,7 +158,7 @@ def create_app(
             gw.store,
             settings.region,
             request.headers.get("Authorization"),
-            request.headers.get("X-Professional-Id"),
+            request.headers.get(auth.ACTING_FOR_HEADER),
         )
         auth.authorise(endpoint, g.principal)
         wait = limiter.wait_seconds(str(g.principal.credential_id))

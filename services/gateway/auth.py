@@ -20,6 +20,9 @@ REGION_ADMIN = "regionAdmin"
 OPERATOR = "operator"
 ROLES = (PROFESSIONAL, ORGANISATION_SYSTEM, ORGANISATION_ADMIN, REGION_ADMIN, OPERATOR)
 
+# The header with which a system credential acts for one of its organisation's professionals.
+ACTING_FOR_HEADER = "X-Professional-Id"
+
 PUBLIC: frozenset[str] = frozenset()
 _P = frozenset({PROFESSIONAL})
 _ORG_ADMINS = frozenset({ORGANISATION_ADMIN, REGION_ADMIN})
@@ -36,6 +39,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "signals.register": _P,
     "signals.list_signals": _P,
     "signals.get": _P,
+    "signals.change": _P,
     "signals.renew": _P,
     "signals.end": _P,
     "signals.informed": _P,
@@ -81,6 +85,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "web.logout_everywhere": frozenset({PROFESSIONAL, ORGANISATION_ADMIN, REGION_ADMIN, OPERATOR}),
     "web.dashboard": frozenset({PROFESSIONAL, ORGANISATION_ADMIN, REGION_ADMIN, OPERATOR}),
     "web.signals": _P,
+    "web.signal": _P,
+    "web.set_reference": _P,
     "web.new_signal": _P,
     "web.register_signal": _P,
     "web.renew_signal": _P,
@@ -229,6 +235,14 @@ def authorise(endpoint: str | None, principal: Principal | None) -> None:
     if principal is None:
         raise unauthenticated()
     if principal.role not in allowed:
+        if principal.role == ORGANISATION_SYSTEM and PROFESSIONAL in allowed:
+            # The usual mistake of a case system: say what is missing (issue 17).
+            raise PermissionDenied(
+                "role_not_allowed",
+                "Een systeemkoppeling doet dit namens een professional: geef de header"
+                " X-Professional-Id mee met het id van de professional van uw organisatie.",
+                missing_header=ACTING_FOR_HEADER,
+            )
         raise PermissionDenied("role_not_allowed", "Uw rol mag deze handeling niet uitvoeren.")
     if principal.is_system:
         needed = SCOPES.get(endpoint.split(".", 1)[0])

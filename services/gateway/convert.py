@@ -126,6 +126,8 @@ def signal_json(sig: spb.Signal) -> dict[str, Any]:
         "municipalityCode": sig.municipality_code or None,
         "consentBy": _CONSENT_BY_NAME.get(sig.consent_by),
         "underGuardianship": sig.under_guardianship,
+        # The organisation's own case number: this document goes to the owner only.
+        "clientReference": sig.client_reference or None,
         **({"informedParties": parties} if (parties := informed_parties_json(sig.informed)) else {}),
         "_links": {"self": href(path), "involvement": href(path + "/involvement")},
     }
@@ -149,7 +151,20 @@ def member_json(member: match_pb2.Member) -> dict[str, Any]:
     return doc
 
 
-def match_json(match: match_pb2.Match) -> dict[str, Any]:
+def own_signal_json(sig: spb.Signal | None) -> dict[str, Any] | None:
+    """Which of the caller's clients an item is about (issue 17): only ever the caller's own
+    signal, so the reference never reaches another member."""
+    if sig is None:
+        return None
+    return {
+        "id": sig.signal_id,
+        "clientReference": sig.client_reference or None,
+        "birthDate": sig.birth_date,
+        "_links": {"self": href(f"/signals/{sig.signal_id}")},
+    }
+
+
+def match_json(match: match_pb2.Match, own: spb.Signal | None = None) -> dict[str, Any]:
     coordinator = next(
         (m for m in match.members if m.professional.professional_id == match.coordinator_professional_id),
         None,
@@ -164,6 +179,7 @@ def match_json(match: match_pb2.Match) -> dict[str, Any]:
         "pendingCoordinatorProfessionalId": match.pending_coordinator_professional_id or None,
         "createdAt": iso(match.created_at),
         "closedAt": iso(match.closed_at),
+        "ownSignal": own_signal_json(own),
         "_links": links,
     }
 
@@ -198,7 +214,9 @@ def involvement_json(resp: match_pb2.GetInvolvementResponse, signal_id: str) -> 
 MATCH_UNAVAILABLE = "Deze match is niet meer beschikbaar voor u"
 
 
-def inbox_item_json(item: notify_pb2.InboxItem, available: bool = True) -> dict[str, Any]:
+def inbox_item_json(
+    item: notify_pb2.InboxItem, available: bool = True, own: spb.Signal | None = None
+) -> dict[str, Any]:
     """An inbox item; one about a match the caller can no longer open keeps only its place
     (no title, body or link: the disclosure ended with the caller's signal)."""
     if not available:
@@ -210,6 +228,7 @@ def inbox_item_json(item: notify_pb2.InboxItem, available: bool = True) -> dict[
             "matchId": None,
             "signalId": None,
             "available": False,
+            "ownSignal": own_signal_json(own),
             "createdAt": iso(item.created_at),
             "readAt": iso(item.read_at),
             "_links": {},
@@ -227,6 +246,7 @@ def inbox_item_json(item: notify_pb2.InboxItem, available: bool = True) -> dict[
         "available": True,
         "matchId": item.match_id or None,
         "signalId": item.signal_id or None,
+        "ownSignal": own_signal_json(own),
         "createdAt": iso(item.created_at),
         "readAt": iso(item.read_at),
         "_links": links,

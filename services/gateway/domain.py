@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from services.common import clientref
 from services.common.domains import WORK_DOMAINS
 from services.common.errors import InvalidArgument
 
@@ -194,6 +195,7 @@ class SignalRegistration:
     consent_given: bool
     consent_by: str = ""
     under_guardianship: bool = False
+    client_reference: str = ""
 
 
 _PER_PARTY = ("person", "legalRepresentative", "representativeReason")
@@ -281,7 +283,7 @@ def parse_signal_registration(body: Any, today: date) -> SignalRegistration:
         body,
         "",
         ("bsn", "birthDate", "informed"),
-        ("multiProblemAttested", "consentGiven", "consentBy", "underGuardianship"),
+        ("multiProblemAttested", "consentGiven", "consentBy", "underGuardianship", "clientReference"),
     )
     if not isinstance(obj["bsn"], str):
         raise invalid("bsn", "Veld 'bsn' moet een tekst van 9 cijfers zijn.")
@@ -299,7 +301,37 @@ def parse_signal_registration(body: Any, today: date) -> SignalRegistration:
         consent_given=expect_bool(obj.get("consentGiven", False), "consentGiven"),
         consent_by=expect_choice(obj["consentBy"], "consentBy", CONSENT_BY) if "consentBy" in obj else "",
         under_guardianship=expect_bool(obj.get("underGuardianship", False), "underGuardianship"),
+        client_reference=parse_client_reference(obj.get("clientReference")),
     )
+
+
+def parse_client_reference(value: Any) -> str:
+    """The optional own case or file number ('' for none or null): the one rule in clientref."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise invalid(clientref.FIELD, f"Veld '{clientref.FIELD}' moet een tekst zijn.")
+    return clientref.normalise(value)
+
+
+def parse_client_reference_change(body: Any) -> str:
+    """PATCH /v1/signals/{id}: {"clientReference": "..." | null} (null or "" clears it)."""
+    obj = expect_object(body, "", (clientref.FIELD,))
+    return parse_client_reference(obj[clientref.FIELD])
+
+
+# A page to return to after login: a path on this site only (no scheme, host, "//" or "\\",
+# which a browser would read as another site), of the characters our own URLs use.
+_NEXT_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/_.~%=&?#-]{0,500}")
+
+
+def safe_next(value: str | None) -> str | None:
+    """The `next=` of the login page if it is a same-site relative path, else None."""
+    if not value or not _NEXT_PATH.fullmatch(value):
+        return None
+    if value.startswith("/inloggen") or value.startswith("/uitloggen"):
+        return None
+    return value
 
 
 _PATH_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -506,6 +538,8 @@ BULK_CSV_COLUMNS = (
     "multiProblemAttested",
     "consentGiven",
 )
+# Columns a file may add (issue 17: the organisation's own case number per row).
+BULK_CSV_OPTIONAL = ("clientReference",)
 BULK_FORMATS = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}
 
 
@@ -529,7 +563,7 @@ def check_csv_header(header: list[str]) -> list[str]:
     """The header of a bulk CSV: known columns only, bsn and birthDate required."""
     names = [h.strip() for h in header]
     for name in names:
-        if name not in BULK_CSV_COLUMNS:
+        if name not in BULK_CSV_COLUMNS and name not in BULK_CSV_OPTIONAL:
             raise invalid(name, f"Onbekende kolom '{name[:50]}' in het bestand.", "unknown_column")
     for required in ("bsn", "birthDate"):
         if required not in names:
@@ -567,6 +601,8 @@ def csv_row_body(names: list[str], values: list[str]) -> tuple[dict[str, Any], s
         "multiProblemAttested": _csv_bool(row.get("multiProblemAttested", ""), "multiProblemAttested"),
         "consentGiven": _csv_bool(row.get("consentGiven", ""), "consentGiven"),
     }
+    if row.get("clientReference"):
+        body["clientReference"] = row["clientReference"]
     return body, row.get("professionalId", "")
 
 

@@ -55,18 +55,60 @@ class Decision:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+# The back ends name the rule that refused a request, not the REST field: the field each
+# such 400 is about (issue 17: invalidParams on every 400). Others name "body".
+FIELD_OF_REASON: dict[str, str] = {
+    "bsn_invalid": "bsn",
+    "birth_date_format": "birthDate",
+    "birth_date_mismatch": "birthDate",
+    "birth_date_in_future": "birthDate",
+    "birth_date_too_early": "birthDate",
+    "informed_on_before_birth": "informed.informedOn",
+    "informed_on_in_future": "informed.informedOn",
+    "informed_on_invalid": "informed.informedOn",
+    "informed_on_missing": "informed.informedOn",
+    "informed_method_missing": "informed.method",
+    "informed_missing": "informed",
+    "informed_conflicting": "informed",
+    "informed_party_unknown": "informed.party",
+    "informed_party_not_recorded": "informed.party",
+    "informed_party_wrong_for_age": "informed.party",
+    "representative_reason_wrong_for_age": "informed.representativeReason",
+    "guardianship_minor": "underGuardianship",
+    "consent_missing": "consentGiven",
+    "consent_wrong_party": "consentBy",
+    "consent_by_unknown": "consentBy",
+    "multi_problem_not_attested": "multiProblemAttested",
+    "end_reason_not_allowed": "reason",
+}
+
+
 def _extra(err: DomainError) -> dict[str, Any] | None:
     """Machine-readable extras: the invalid field, the existing signal of a duplicate."""
     extra: dict[str, Any] = {}
     if "field" in err.metadata:
         extra["invalidParams"] = [{"name": err.metadata["field"], "reason": err.detail}]
+    if "missing_header" in err.metadata:
+        extra["missingHeader"] = err.metadata["missing_header"]
     if "existing_signal_id" in err.metadata:
         extra["existingSignal"] = {"href": f"{PREFIX}/signals/{err.metadata['existing_signal_id']}"}
     return extra or None
 
 
 def decide(exc: BaseException, endpoint: str | None = None) -> Decision:
-    """The decision for any exception a request raised. Never leaks a back end's 5xx text."""
+    """The decision for any exception a request raised. Never leaks a back end's 5xx text.
+    Every 400 names what was wrong in `invalidParams`."""
+    decision = _decide(exc, endpoint)
+    if decision.status == 400 and "invalidParams" not in (decision.extra or {}):
+        name = FIELD_OF_REASON.get(decision.reason, "body")
+        decision.extra = {
+            **(decision.extra or {}),
+            "invalidParams": [{"name": name, "reason": decision.detail}],
+        }
+    return decision
+
+
+def _decide(exc: BaseException, endpoint: str | None) -> Decision:
     if isinstance(exc, grpc.RpcError):
         exc = from_rpc_error(exc)
     if is_database_outage(exc):

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft7Validator, FormatChecker, ValidationError
 
+from services.common import clientref
 from services.common.errors import InvalidArgument
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.yaml"
@@ -123,6 +124,8 @@ def _refusal(error: ValidationError) -> InvalidArgument:
         return InvalidArgument("invalid_field", "De body moet een JSON-object zijn.", field="body")
     if field == "bsn" and kind in ("pattern", "maxLength", "minLength"):
         return InvalidArgument("bsn_format", _BSN_TEXT, field="bsn")
+    if field == clientref.FIELD and kind in ("pattern", "maxLength"):
+        return clientref.refused()
     if kind == "enum":
         choices = ", ".join(str(c) for c in error.validator_value)
         return InvalidArgument(

@@ -63,8 +63,11 @@ def member_to_pb(m: domain.Member, coordinator_id: str) -> pb.Member:
     )
 
 
-def match_to_pb(m: domain.Match) -> pb.Match:
+def match_to_pb(m: domain.Match, viewer: str = "") -> pb.Match:
+    """The match; seen by `viewer` (a professional id) it names their own signal in it."""
+    me = m.member(viewer) if viewer else None
     return pb.Match(
+        own_signal_id=me.signal_id if me is not None else "",
         match_id=m.match_id,
         status=pb.MATCH_STATUS_OPEN if m.status is domain.MatchStatus.OPEN else pb.MATCH_STATUS_CLOSED,
         members=[member_to_pb(x, m.coordinator_id) for x in m.members],

@@ -161,7 +161,7 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         others = domain.others_involved(involvements, match, pid)
         response = pb.GetInvolvementResponse(others=[convert.member_to_pb(m, coordinator) for m in others])
         if match is not None:
-            response.match.CopyFrom(convert.match_to_pb(match))
+            response.match.CopyFrom(convert.match_to_pb(match, pid))
         return response
 
     async def GetMatch(
@@ -175,7 +175,7 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
             await self._log(pid, None, pseudonym, request.match_id, request.purpose, granted=False)
             raise domain.not_found()
         await self._log(pid, member.organisation_id, pseudonym, match.match_id, request.purpose, granted=True)
-        return pb.GetMatchResponse(match=convert.match_to_pb(match))
+        return pb.GetMatchResponse(match=convert.match_to_pb(match, pid))
 
     async def GetMatchStatistics(
         self, request: pb.GetMatchStatisticsRequest, context: grpc.aio.ServicerContext
@@ -192,9 +192,10 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         visible = []
         for match_id in dict.fromkeys(request.match_ids):
             match, involvements = await self.store.match_by_id(match_id)
-            if domain.viewing_member(match, involvements, request.professional_id) is not None:
-                visible.append(match_id)
-        return pb.FilterVisibleMatchesResponse(match_ids=visible)
+            me = domain.viewing_member(match, involvements, request.professional_id)
+            if me is not None:
+                visible.append(pb.VisibleMatch(match_id=match_id, own_signal_id=me.signal_id))
+        return pb.FilterVisibleMatchesResponse(match_ids=[v.match_id for v in visible], visible=visible)
 
     async def ListMatches(
         self, request: pb.ListMatchesRequest, context: grpc.aio.ServicerContext
@@ -203,7 +204,7 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         offset = paging.parse_offset_token(request.page_token)
         if not request.professional_id:
             return pb.ListMatchesResponse()
-        matches = await self.store.matches_of(request.professional_id, size + 1, offset)
+        matches = await self.store.matches_of(request.professional_id, size + 1, offset, request.signal_id)
         page = matches[:size]
         records = []
         for m in page:
@@ -222,7 +223,7 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
             )
         await self.store.log_access(records)
         return pb.ListMatchesResponse(
-            matches=[convert.match_to_pb(m) for m in page],
+            matches=[convert.match_to_pb(m, request.professional_id) for m in page],
             next_page_token=paging.offset_token(offset + size) if len(matches) > size else "",
         )
 
@@ -247,7 +248,7 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
             purpose,
             granted=True,
         )
-        return convert.match_to_pb(match)
+        return convert.match_to_pb(match, professional_id)
 
     async def TakeCoordinator(
         self, request: pb.TakeCoordinatorRequest, context: grpc.aio.ServicerContext

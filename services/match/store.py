@@ -341,15 +341,19 @@ class MatchStore:
             )
             return matches[0], [rows.involvement_from_row(r) for r in await cur.fetchall()]
 
-    async def matches_of(self, professional_id: str, limit: int, offset: int) -> list[domain.Match]:
-        """Open matches in which the professional is a member with an active signal."""
+    async def matches_of(
+        self, professional_id: str, limit: int, offset: int, signal_id: str = ""
+    ) -> list[domain.Match]:
+        """Open matches in which the professional is a member with an active signal; with
+        `signal_id` only the one in which they take part through that signal."""
         async with self.pool.connection() as conn:
             return await rows.select_matches(
                 conn,
                 "m.status = 'open' AND EXISTS (SELECT 1 FROM match_members mm WHERE mm.match_id = m.match_id"
-                " AND mm.professional_id = %s AND mm.left_at IS NULL) AND EXISTS (SELECT 1 FROM involvements i"
+                " AND mm.professional_id = %s AND mm.left_at IS NULL AND (%s = '' OR mm.signal_id = %s))"
+                " AND EXISTS (SELECT 1 FROM involvements i"
                 " WHERE i.pseudonym = m.pseudonym AND i.professional_id = %s AND i.active)",
-                (professional_id, professional_id),
+                (professional_id, signal_id, signal_id, professional_id),
                 limit=limit,
                 offset=offset,
             )

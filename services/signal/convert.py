@@ -85,6 +85,7 @@ def registration_from_proto(req: pb.RegisterSignalRequest) -> domain.Registratio
         consent_by=enum_code(pb.ConsentBy, req.consent_by),
         under_guardianship=req.under_guardianship,
         municipality_code=req.municipality_code,
+        client_reference=req.client_reference,
     )
 
 
@@ -137,6 +138,7 @@ def signal_to_proto(signal: domain.Signal) -> pb.Signal:
         under_guardianship=signal.under_guardianship,
         municipality_code=signal.municipality_code,
         restricted=signal.restricted,
+        client_reference=signal.client_reference,
     )
 
 

@@ -44,6 +44,7 @@ from enum import StrEnum
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from services.common import clientref
 from services.common.contacts import Contact
 from services.common.domains import WORK_DOMAINS
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -210,6 +211,7 @@ class Signal:
     under_guardianship: bool = False
     municipality_code: str = ""  # BRP gemeenteVanInschrijving; "" when unverified (issue 18)
     restricted: bool = False  # restriction of processing (AVG art. 18): not disclosed in matches
+    client_reference: str = ""  # the organisation's own case number; never in events (issue 17)
 
 
 # --- the request as it arrives: raw text and enum codes, validated below -------------------
@@ -257,6 +259,7 @@ class Registration:
     consent_by: str = ""
     under_guardianship: bool = False
     municipality_code: str = ""
+    client_reference: str = ""
 
 
 # --- small rules -----------------------------------------------------------------------
@@ -677,6 +680,7 @@ def new_signal(registration: Registration, signal_id: str, now: datetime) -> Sig
         consent_by=consent_by,
         under_guardianship=guardianship,
         municipality_code=registration.municipality_code[:4],
+        client_reference=clientref.normalise(registration.client_reference),
     )
 
 

@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
 from sluis.signal.v1 import signal_pb2 as pb
 from sluis.signal.v1 import signal_pb2_grpc as pb_grpc
 
-from services.common import aggregates, metrics, outbox, paging
+from services.common import aggregates, clientref, metrics, outbox, paging
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import from_env, setting
@@ -68,6 +68,22 @@ def _signal_id(raw: str) -> str:
         return str(uuid.UUID(raw.strip()))
     except ValueError:
         raise domain.signal_not_found() from None
+
+
+def _signal_ids(raw: Sequence[str]) -> list[str]:
+    """A filter of signal ids: malformed ones match nothing (they cannot be anybody's)."""
+    if len(raw) > MAX_FILTER_IDS:
+        raise InvalidArgument("too_many_ids", f"Maximaal {MAX_FILTER_IDS} signalen per vraag.")
+    out = []
+    for r in raw:
+        try:
+            out.append(str(uuid.UUID(r.strip())))
+        except ValueError:
+            continue
+    return out
+
+
+MAX_FILTER_IDS = 500
 
 
 def _professional_id(raw: str) -> str:
@@ -196,12 +212,25 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         size = paging.page_size(request.page_size)
         status = _status_filter(request.status)
         after = paging.parse_keyset_token(request.page_token)
-        signals = await self.store.list_for_professional(professional_id, status, after, size + 1)
+        only = _signal_ids(request.signal_ids) if request.signal_ids else None
+        signals = await self.store.list_for_professional(professional_id, status, after, size + 1, only)
         page = signals[:size]
         token = paging.keyset_token(page[-1].registered_at, page[-1].signal_id) if len(signals) > size else ""
         return pb.ListSignalsResponse(
             signals=[convert.signal_to_proto(s) for s in page], next_page_token=token
         )
+
+    async def SetClientReference(
+        self, request: pb.SetClientReferenceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SetClientReferenceResponse:
+        professional_id = _professional_id(request.professional_id)
+        signal_id = _signal_id(request.signal_id)
+        reference = clientref.normalise(request.client_reference)
+        signal = await self.store.set_client_reference(signal_id, professional_id, reference)
+        if signal is None:
+            raise domain.signal_not_found()
+        log.info("client reference set", extra={"signal_id": signal_id})
+        return pb.SetClientReferenceResponse(signal=convert.signal_to_proto(signal))
 
     async def RenewSignal(
         self, request: pb.RenewSignalRequest, context: grpc.aio.ServicerContext

@@ -75,6 +75,7 @@ _COLUMNS = (
     "municipality_code",
     # issue 16: restriction of processing (AVG art. 18)
     "restricted",
+    "client_reference",  # issue 17
 )
 # Column lists composed once, as identifiers (never values), for every query below.
 _SELECT = sql.SQL(", ").join(sql.Identifier(c) for c in _COLUMNS)
@@ -170,6 +171,7 @@ def _row_values(s: domain.Signal) -> tuple[Any, ...]:
         *_consent_and_informing_values(s),
         s.municipality_code or None,
         s.restricted,
+        s.client_reference or None,
     )
 
 
@@ -255,6 +257,7 @@ def _signal(row: dict[str, Any]) -> domain.Signal:
         under_guardianship=row["under_guardianship"],
         municipality_code=row["municipality_code"] or "",
         restricted=row["restricted"],
+        client_reference=row["client_reference"] or "",
     )
 
 
@@ -487,8 +490,10 @@ class SignalStore:
         status: domain.Status | None,
         after: tuple[datetime, str] | None,
         limit: int,
+        only: list[str] | None = None,
     ) -> list[domain.Signal]:
-        """A professional's signals, newest first, after the keyset position `after`."""
+        """A professional's signals, newest first, after the keyset position `after`;
+        `only` (signal ids) narrows to those."""
         after_at, after_id = after if after else (None, None)
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
@@ -497,6 +502,7 @@ class SignalStore:
                     _q(
                         "SELECT {cols} FROM signals WHERE professional_id = %(p)s"
                         " AND (%(status)s::text IS NULL OR status = %(status)s)"
+                        " AND (%(only)s::uuid[] IS NULL OR signal_id = ANY(%(only)s::uuid[]))"
                         " AND (%(after_at)s::timestamptz IS NULL"
                         "      OR (registered_at, signal_id) < (%(after_at)s, %(after_id)s::uuid))"
                         " ORDER BY registered_at DESC, signal_id DESC LIMIT %(limit)s"
@@ -504,6 +510,7 @@ class SignalStore:
                     {
                         "p": professional_id,
                         "status": status.value if status else None,
+                        "only": only,
                         "after_at": after_at,
                         "after_id": after_id,
                         "limit": limit,
@@ -511,6 +518,24 @@ class SignalStore:
                 )
             ).fetchall()
         return [_signal(r) for r in rows]
+
+    async def set_client_reference(
+        self, signal_id: str, professional_id: str, reference: str
+    ) -> domain.Signal | None:
+        """Set (or clear with '') the reference on the professional's own signal; None when
+        it is not theirs or unknown."""
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            row = await (
+                await cur.execute(
+                    _q(
+                        "UPDATE signals SET client_reference = %s WHERE signal_id = %s AND professional_id = %s"
+                        " RETURNING {cols}"
+                    ),
+                    (reference or None, signal_id, professional_id),
+                )
+            ).fetchone()
+        return _signal(row) if row else None
 
     async def list_on_pseudonym(self, pseudonym: str, previous: str | None = None) -> list[domain.Signal]:
         """Every signal on one person; `previous` as in `register`."""

@@ -18,7 +18,7 @@ def list_items() -> Response:
     items = (
         []
         if resp is None
-        else [convert.inbox_item_json(i, ok) for i, ok in matches.inbox_view(list(resp.items))]
+        else [convert.inbox_item_json(i, ok, own) for i, ok, own in matches.inbox_view(list(resp.items))]
     )
     unread = 0 if resp is None else resp.unread_count
     extra = "&unreadOnly=true" if unread_only else ""
@@ -29,4 +29,5 @@ def list_items() -> Response:
 def read(item_id: str) -> Response:
     no_query()
     domain.expect_object(json_body(optional=True), "", ())
-    return ok(convert.inbox_item_json(matches.read_item(item_id)))
+    ((item, available, own),) = matches.inbox_view([matches.read_item(item_id)])
+    return ok(convert.inbox_item_json(item, available, own))

@@ -37,6 +37,13 @@ def get(signal_id: str) -> Response:
     return ok(convert.signal_json(signals.own(signal_id)))
 
 
+@bp.patch("/signals/<signal_id>")
+def change(signal_id: str) -> Response:
+    """The professional's own reference: {"clientReference": "..."} (null or "" clears it)."""
+    no_query()
+    return ok(convert.signal_json(signals.set_client_reference(signal_id, json_body())))
+
+
 @bp.post("/signals/<signal_id>/renew")
 def renew(signal_id: str) -> Response:
     no_query()

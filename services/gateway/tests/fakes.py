@@ -21,6 +21,7 @@ from sluis.notify.v1 import notify_pb2_grpc
 from sluis.signal.v1 import signal_pb2 as spb
 from sluis.signal.v1 import signal_pb2_grpc
 
+from services.common import clientref
 from services.common.config import ServiceSettings
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.common.grpcserver import GrpcService
@@ -105,6 +106,7 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
             consent_given=bool(consent),
             consent_by=request.consent_by,
             under_guardianship=request.under_guardianship,
+            client_reference=request.client_reference,
             status=spb.SIGNAL_STATUS_ACTIVE,
             registered_at=to_timestamp(now),
             active_until=to_timestamp(now + timedelta(days=730)),
@@ -138,12 +140,18 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
     async def GetSignal(self, request: Any, context: Any) -> Any:
         return spb.GetSignalResponse(signal=self._own(request.signal_id, request.professional_id))
 
+    async def SetClientReference(self, request: Any, context: Any) -> Any:
+        sig = self._own(request.signal_id, request.professional_id)
+        sig.client_reference = clientref.normalise(request.client_reference)
+        return spb.SetClientReferenceResponse(signal=sig)
+
     async def ListSignals(self, request: Any, context: Any) -> Any:
         mine = [
             s
             for s in self.signals.values()
             if s.professional.professional_id == request.professional_id
             and (not request.status or s.status == request.status)
+            and (not request.signal_ids or s.signal_id in request.signal_ids)
         ]
         start = int(request.page_token or 0)
         size = request.page_size or 20
@@ -307,6 +315,24 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
             self.matches[match_id] = match
         return match
 
+    def _own_signal_id(self, match_id: str, professional_id: str) -> str:
+        """The member's active signal on the match's person (the fake's match id is the
+        pseudonym's hash)."""
+        for s in self.signals.signals.values():
+            if (
+                s.professional.professional_id == professional_id
+                and s.status == spb.SIGNAL_STATUS_ACTIVE
+                and str(uuid.UUID(hashlib.md5(s.pseudonym.encode()).hexdigest())) == match_id  # noqa: S324
+            ):
+                return s.signal_id
+        return ""
+
+    def _viewed(self, match: mpb.Match, professional_id: str) -> mpb.Match:
+        seen = mpb.Match()
+        seen.CopyFrom(match)
+        seen.own_signal_id = self._own_signal_id(match.match_id, professional_id)
+        return seen
+
     def _member_match(self, match_id: str, professional_id: str) -> mpb.Match:
         match = self.matches.get(match_id)
         if match is None or not any(m.professional.professional_id == professional_id for m in match.members):
@@ -315,10 +341,12 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
 
     async def ListMatches(self, request: Any, context: Any) -> Any:
         mine = [
-            m
+            self._viewed(m, request.professional_id)
             for m in self.matches.values()
             if any(x.professional.professional_id == request.professional_id for x in m.members)
         ]
+        if request.signal_id:
+            mine = [m for m in mine if m.own_signal_id == request.signal_id]
         return mpb.ListMatchesResponse(matches=mine)
 
     async def FilterVisibleMatches(self, request: Any, context: Any) -> Any:
@@ -334,10 +362,17 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
             except NotFound:
                 continue
             visible.append(match_id)
-        return mpb.FilterVisibleMatchesResponse(match_ids=visible)
+        return mpb.FilterVisibleMatchesResponse(
+            match_ids=visible,
+            visible=[
+                mpb.VisibleMatch(match_id=m, own_signal_id=self._own_signal_id(m, request.professional_id))
+                for m in visible
+            ],
+        )
 
     async def GetMatch(self, request: Any, context: Any) -> Any:
-        return mpb.GetMatchResponse(match=self._member_match(request.match_id, request.professional_id))
+        match = self._member_match(request.match_id, request.professional_id)
+        return mpb.GetMatchResponse(match=self._viewed(match, request.professional_id))
 
     def _set_coordinator(self, match: mpb.Match, pid: str) -> None:
         match.coordinator_professional_id = pid

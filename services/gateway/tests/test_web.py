@@ -5,8 +5,10 @@ and the main professional and admin flows.
 Over 500 lines on purpose: the page x role matrix and the flows share one set of login
 fixtures; newer portal tests (sessions, log out everywhere) live in test_web_sessions.py."""
 
+import base64
 import re
 import time
+import zlib
 from typing import Any
 
 import pytest
@@ -221,7 +223,8 @@ def test_idle_session_times_out(pro) -> None:
     with pro.session_transaction() as sess:
         sess["seen"] = time.time() - 16 * 60
     resp = pro.get("/signalen")
-    assert resp.status_code == 303 and resp.headers["Location"] == "/inloggen"
+    # Issue 17: the page asked for is where the new login ends.
+    assert resp.status_code == 303 and resp.headers["Location"] == "/inloggen?next=/signalen"
     assert "15 minuten niet actief" in pro.get("/inloggen").get_data(as_text=True)
 
 
@@ -282,7 +285,8 @@ def test_every_web_page_for_every_role(web, demo, role) -> None:
         if not allowed:
             assert resp.status_code not in (401, 403), where
         elif role == "anonymous":
-            assert resp.status_code == 303 and resp.headers["Location"] == "/inloggen", where
+            # Issue 17: a page asked for is where the login ends (next=, same-site paths only).
+            assert resp.status_code == 303 and resp.headers["Location"].startswith("/inloggen"), where
         elif role in allowed:
             assert resp.status_code not in (303, 401, 403), where
         else:
@@ -318,7 +322,7 @@ def test_register_renew_and_end_a_signal(pro, fakes) -> None:
     sent = fakes.signal.requests[-1]
     assert sent.consent_given and sent.multi_problem_attested
     page = pro.get("/signalen").get_data(as_text=True)
-    assert "Het signaal is geregistreerd" in page and "1990-04-12" in page
+    assert "Het signaal is geregistreerd" in page and "geboren 12-04-1990" in page
     signal_id = found(r'id="signaal-([0-9a-f-]{36})"', page)
     assert (
         pro.post(f"/signalen/{signal_id}/verlengen", data={"csrf_token": csrf(pro, "/signalen")}).status_code
@@ -336,21 +340,37 @@ def test_register_renew_and_end_a_signal(pro, fakes) -> None:
     assert "Het signaal is beëindigd" in pro.get("/signalen").get_data(as_text=True)
 
 
-def test_a_refused_signal_never_echoes_the_bsn(pro) -> None:
+def bsn_only_in_the_form(resp: Any, bsn: str) -> None:
+    """Issue 17 (this changes the earlier rule "never echo the BSN"): after a refusal every
+    value comes back so that nobody retypes it, the BSN too, but only as the form field's value:
+    never in a message, the session cookie or a flash."""
+    body = resp.get_data(as_text=True)
+    assert (
+        body.count(bsn) == 1
+        and f'name="bsn" inputmode="numeric" autocomplete="off" maxlength="9" value="{bsn}"' in body
+    )
+    for cookie in resp.headers.getlist("Set-Cookie"):
+        value = cookie.split("=", 1)[1].split(";", 1)[0]
+        compressed = value.startswith(".")
+        raw = value.lstrip(".").split(".")[0]
+        payload = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        assert bsn.encode() not in (zlib.decompress(payload) if compressed else payload)
+
+
+def test_a_refused_signal_keeps_the_bsn_in_the_form_only(pro) -> None:
     resp = new_signal(pro, bsn="123456789")
     body = resp.get_data(as_text=True)
     assert resp.status_code == 400
-    assert "123456789" not in body
     assert 'id="fout-bsn"' in body and 'aria-invalid="true"' in body
-    # Other fields are kept, so the professional only retypes the BSN.
     assert 'value="1990-04-12"' in body
+    bsn_only_in_the_form(resp, "123456789")
 
 
 def test_a_bad_birth_date_is_shown_next_to_the_field(pro) -> None:
     resp = new_signal(pro, birthDate="2999-01-01")
     assert resp.status_code == 400
     assert 'id="fout-birthDate"' in resp.get_data(as_text=True)
-    assert "111222333" not in resp.get_data(as_text=True)
+    bsn_only_in_the_form(resp, "111222333")
 
 
 def test_somebody_elses_signal_and_match_read_like_unknown(pro, app) -> None:

@@ -2,23 +2,47 @@
 
 from sluis.match.v1 import match_pb2 as mpb
 from sluis.notify.v1 import notify_pb2 as npb
+from sluis.signal.v1 import signal_pb2 as spb
 
 from services.gateway import domain
-from services.gateway.usecases import call, gateway, item_not_found, match_not_found, page_of, professional_id
+from services.gateway.usecases import (
+    call,
+    gateway,
+    item_not_found,
+    match_not_found,
+    page_of,
+    professional_id,
+    signals,
+)
 
 OPEN = mpb.MATCH_STATUS_OPEN
 
 
-def page(number: int, size: int) -> tuple[list[mpb.Match], bool]:
+def page(number: int, size: int, signal_id: str = "") -> tuple[list[mpb.Match], bool]:
+    """One page of the caller's open matches; with `signal_id` only the match of that own
+    signal (an unknown or somebody else's signal is the one 404 for signals)."""
     b = gateway().backends
     pid = professional_id()
+    if signal_id:
+        signals.own(signal_id)
     resp, has_next = page_of(
         lambda t: call(
-            b.match.ListMatches, mpb.ListMatchesRequest(professional_id=pid, page_size=size, page_token=t)
+            b.match.ListMatches,
+            mpb.ListMatchesRequest(professional_id=pid, page_size=size, page_token=t, signal_id=signal_id),
         ),
         number,
     )
     return ([] if resp is None else list(resp.matches)), has_next
+
+
+def own_signals(found: list[mpb.Match]) -> dict[str, spb.Signal]:
+    """Per match id, the caller's own signal in it (issue 17: which client it is about)."""
+    mine = signals.own_by_id([m.own_signal_id for m in found])
+    return {m.match_id: mine[m.own_signal_id] for m in found if m.own_signal_id in mine}
+
+
+def own_signal(match: mpb.Match) -> spb.Signal | None:
+    return own_signals([match]).get(match.match_id)
 
 
 def _match_id(match_id: str) -> str:
@@ -104,18 +128,25 @@ def read_item(item_id: str) -> npb.InboxItem:
     return item
 
 
-def visible_matches(match_ids: list[str]) -> set[str]:
-    """Which of these matches the caller may still open (their signal on the person is active)."""
+def visible_matches(match_ids: list[str]) -> dict[str, str]:
+    """Which of these matches the caller may still open (their signal on the person is
+    active), each with the caller's own signal in it."""
     if not match_ids:
-        return set()
+        return {}
     resp = call(
         gateway().backends.match.FilterVisibleMatches,
         mpb.FilterVisibleMatchesRequest(professional_id=professional_id(), match_ids=match_ids),
     )
-    return set(resp.match_ids)
+    return {v.match_id: v.own_signal_id for v in resp.visible}
 
 
-def inbox_view(items: list[npb.InboxItem]) -> list[tuple[npb.InboxItem, bool]]:
-    """Each item with whether what it tells about is still available to the caller."""
+def inbox_view(items: list[npb.InboxItem]) -> list[tuple[npb.InboxItem, bool, spb.Signal | None]]:
+    """Each item with whether what it tells about is still available to the caller, and the
+    caller's own signal it is about (through the match, or the item's own signal)."""
     visible = visible_matches(sorted({i.match_id for i in items if i.match_id}))
-    return [(i, not i.match_id or i.match_id in visible) for i in items]
+
+    def signal_of(item: npb.InboxItem) -> str:
+        return visible.get(item.match_id, "") if item.match_id else item.signal_id
+
+    mine = signals.own_by_id([signal_of(i) for i in items])
+    return [(i, not i.match_id or i.match_id in visible, mine.get(signal_of(i))) for i in items]

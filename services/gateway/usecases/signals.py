@@ -98,6 +98,7 @@ def registration_request(
         consent_by=convert.CONSENT_BY.get(reg.consent_by, spb.CONSENT_BY_UNSPECIFIED),
         under_guardianship=reg.under_guardianship,
         municipality_code=municipality_code,
+        client_reference=reg.client_reference,
     )
 
 
@@ -119,12 +120,15 @@ def register(body: object) -> spb.Signal:
     return signal
 
 
-def _list_request(pid: str, status: str, size: int, token: str) -> spb.ListSignalsRequest:
+def _list_request(
+    pid: str, status: str, size: int, token: str, only: list[str] | None = None
+) -> spb.ListSignalsRequest:
     return spb.ListSignalsRequest(
         professional_id=pid,
         status=convert.STATUS.get(status, spb.SIGNAL_STATUS_UNSPECIFIED),
         page_size=size,
         page_token=token,
+        signal_ids=only or [],
     )
 
 
@@ -142,6 +146,31 @@ def all_of(pid: str, status: str, limit: int = 10_000) -> list[spb.Signal]:
     """Every signal of a professional with this status (the portal's lists, statistics)."""
     b = gateway().backends
     return walk(lambda t: call(b.signal.ListSignals, _list_request(pid, status, 100, t)), "signals", limit)
+
+
+def own_by_id(signal_ids: list[str]) -> dict[str, spb.Signal]:
+    """The caller's own signals among these ids (one call; others' ids are left out)."""
+    wanted = sorted({i for i in signal_ids if i})
+    if not wanted:
+        return {}
+    b = gateway().backends
+    pid = professional_id()
+    found = walk(lambda t: call(b.signal.ListSignals, _list_request(pid, "", 100, t, wanted)), "signals")
+    return {s.signal_id: s for s in found}
+
+
+def set_client_reference(signal_id: str, body: object) -> spb.Signal:
+    """Set or clear the caller's own reference on their signal (the one 404 otherwise)."""
+    reference = domain.parse_client_reference_change(body)
+    sig = _on_own(
+        gateway().backends.signal.SetClientReference,
+        spb.SetClientReferenceRequest,
+        signal_id,
+        client_reference=reference,
+    )
+    if sig is None:
+        raise signal_not_found()
+    return sig
 
 
 def _on_own(rpc: Any, request_type: Any, signal_id: str, **fields: Any) -> spb.Signal | None:

@@ -1,8 +1,9 @@
 """The portal's one Blueprint (endpoints `web.*`, listed in auth.MATRIX) and what every page
 shares: the caller, template globals, the shown-once secrets."""
 
-from datetime import UTC
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, g, redirect, session, url_for
 from werkzeug.wrappers import Response as Page
@@ -16,6 +17,7 @@ bp = Blueprint(
 )
 
 PAGE_SIZE = 100
+_AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def who() -> auth.Principal:
@@ -52,6 +54,27 @@ def day(ts: Any) -> str:
 
 
 bp.add_app_template_filter(day, "day")
+
+
+def iso_day(value: str | None) -> str:
+    """An ISO date (a birth date) as the portal writes dates: 01-04-2010."""
+    try:
+        return date.fromisoformat(value or "").strftime("%d-%m-%Y")
+    except ValueError:
+        return value or ""
+
+
+def iso_moment(value: str | None) -> str:
+    """An ISO timestamp of the API (createdAt) in Dutch time: 29-11-2026 14:05."""
+    try:
+        moment = datetime.fromisoformat((value or "").replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    return moment.astimezone(_AMSTERDAM).strftime("%d-%m-%Y %H:%M")
+
+
+bp.add_app_template_filter(iso_day, "iso_day")
+bp.add_app_template_filter(iso_moment, "iso_moment")
 
 
 def redirect_with_secret(endpoint: str, shown_once: dict[str, str]) -> Page:

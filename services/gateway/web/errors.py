@@ -4,6 +4,7 @@ never a BSN. Only what is portal-specific is decided here: the login redirect an
 from flask import Response, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
+from services.gateway import domain
 from services.gateway.errors import INTERNAL, decide
 from services.gateway.web.sessions import LoginRequired
 
@@ -38,7 +39,10 @@ def wants_html() -> bool:
 
 def render_error(exc: Exception) -> Response:
     if isinstance(exc, LoginRequired):
-        return Response(status=303, headers={"Location": url_for("web.login")})
+        # A page asked for (the mail's deep link) is where the login ends (issue 17).
+        target = request.full_path.rstrip("?") if request.method == "GET" else ""
+        next_path = domain.safe_next(target)
+        return Response(status=303, headers={"Location": url_for("web.login", next=next_path)})
     if isinstance(exc, CSRFError):
         status, detail = 400, CSRF_REFUSED
     else:

@@ -14,7 +14,7 @@ def inbox_page() -> str:
     items = (
         []
         if resp is None
-        else [convert.inbox_item_json(i, ok) for i, ok in matches.inbox_view(list(resp.items))]
+        else [convert.inbox_item_json(i, ok, own) for i, ok, own in matches.inbox_view(list(resp.items))]
     )
     return render_template("inbox.html", items=items, unread=0 if resp is None else resp.unread_count)
 

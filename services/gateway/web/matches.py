@@ -11,13 +11,20 @@ from services.gateway.web.blueprint import PAGE_SIZE, bp, who
 @bp.get("/matches", endpoint="matches")
 def matches_page() -> str:
     found, _ = matches.page(1, PAGE_SIZE)
-    return render_template("matches.html", matches=[convert.match_json(m) for m in found])
+    own = matches.own_signals(found)
+    return render_template(
+        "matches.html", matches=[convert.match_json(m, own.get(m.match_id)) for m in found]
+    )
 
 
 @bp.get("/matches/<match_id>")
 def match(match_id: str) -> str:
     found = matches.get(match_id, "portal")
-    return render_template("match.html", match=convert.match_json(found), me=str(who().professional_id))
+    return render_template(
+        "match.html",
+        match=convert.match_json(found, matches.own_signal(found)),
+        me=str(who().professional_id),
+    )
 
 
 @bp.post("/matches/<match_id>/regie")

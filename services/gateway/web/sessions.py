@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response as Page
 
-from services.gateway import auth, totp
+from services.gateway import auth, domain, totp
 from services.gateway.usecases import gateway
 from services.gateway.web.blueprint import bp
 
@@ -85,7 +85,12 @@ def guard(endpoint: str) -> None:
 
 @bp.get("/inloggen")
 def login() -> str:
-    return render_template("login.html", step="password", expired=session.pop("expired", False))
+    return render_template(
+        "login.html",
+        step="password",
+        expired=session.pop("expired", False),
+        next=domain.safe_next(request.args.get("next")),
+    )
 
 
 def _throttle_key(kind: str, value: str) -> bytes:
@@ -100,7 +105,8 @@ def _source_key() -> bytes:
 def _failed(step: str, status: int = 401, error: str = LOGIN_FAILED) -> tuple[str, int]:
     """Count a failure against the source address and answer."""
     gateway().store.login_throttle_failed(_source_key(), SOURCE_MAX_FAILURES, LOCK_SECONDS)
-    return render_template("login.html", step=step, error=error), status
+    next_path = domain.safe_next(request.form.get("next"))
+    return render_template("login.html", step=step, error=error, next=next_path), status
 
 
 @bp.post("/inloggen")
@@ -129,6 +135,8 @@ def login_password() -> Page | tuple[str, int]:
     session.clear()
     session["pending"] = account.email
     session["pending_at"] = now.timestamp()
+    if next_path := domain.safe_next(request.form.get("next")):
+        session["pending_next"] = next_path
     return redirect(url_for("web.login_code"))
 
 
@@ -160,6 +168,7 @@ def login_code_check() -> Page | tuple[str, int]:
     if step is None or not gw.store.web_login_succeeded(account.email, step):
         gw.store.web_login_failed(account.email, MAX_FAILURES, LOCK_SECONDS)
         return _failed("code")
+    next_path = domain.safe_next(session.get("pending_next"))
     # Session fixation: a fresh session (and so a new CSRF token) at the moment of login,
     # recorded on the server so that logging out ends it for every copy of the cookie.
     session.clear()
@@ -169,7 +178,7 @@ def login_code_check() -> Page | tuple[str, int]:
     session["kind"] = account.kind
     session["seen"] = now.timestamp()
     session["sid"] = sid
-    return redirect(url_for("web.dashboard"))
+    return redirect(next_path or url_for("web.dashboard"))
 
 
 @bp.post("/uitloggen")

@@ -5,11 +5,13 @@ from datetime import timedelta
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from sluis.signal.v1 import signal_pb2 as spb
 from werkzeug.wrappers import Response as Page
 
+from services.common import clientref
 from services.common.errors import DomainError, InvalidArgument
 from services.common.protos import from_timestamp
-from services.gateway import auth
+from services.gateway import auth, convert
 from services.gateway.usecases import gateway, matches, signals
 from services.gateway.web.blueprint import PAGE_SIZE, bp, who
 
@@ -70,7 +72,41 @@ def signals_page() -> str:
         methods=METHODS,
         postponed=_postponed_parties,
         today=gateway().today().isoformat(),
+        own=convert.own_signal_json,
     )
+
+
+def _signal_view(sig: spb.Signal, status: int = 200, **form: str) -> tuple[str, int]:
+    """One own signal: which client (own reference, birth date), its match, the reference form."""
+    active = sig.status == spb.SIGNAL_STATUS_ACTIVE
+    found, _ = matches.page(1, 1, sig.signal_id) if active else ([], False)
+    page = render_template(
+        "signal.html",
+        signal=sig,
+        active=active,
+        own=convert.own_signal_json(sig),
+        match=found[0] if found else None,
+        max_length=clientref.MAX_LENGTH,
+        **form,
+    )
+    return page, status
+
+
+@bp.get("/signalen/<signal_id>", endpoint="signal")
+def signal_page(signal_id: str) -> tuple[str, int]:
+    return _signal_view(signals.own(signal_id))
+
+
+@bp.post("/signalen/<signal_id>/kenmerk")
+def set_reference(signal_id: str) -> Page | tuple[str, int]:
+    """Change the own reference (the same call as PATCH /v1/signals/{id})."""
+    value = request.form.get(clientref.FIELD, "")
+    try:
+        signals.set_client_reference(signal_id, {clientref.FIELD: value})
+    except InvalidArgument as err:
+        return _signal_view(signals.own(signal_id), 400, error=err.detail, value=value)
+    flash("Het eigen kenmerk is opgeslagen.")
+    return redirect(url_for("web.signal", signal_id=signal_id))
 
 
 def _postponed_parties(signal: Any) -> dict[str, str]:
@@ -110,6 +146,7 @@ def _form_body(org_consent: bool) -> dict[str, Any]:
         "informed": informed,
         "multiProblemAttested": f.get("multiProblemAttested") == "ja",
         "underGuardianship": f.get("underGuardianship") == "ja",
+        "clientReference": f.get("clientReference", ""),
     }
     if org_consent:
         body["consentGiven"] = f.get("consentGiven") == "ja"
@@ -134,6 +171,7 @@ _FIELD_OF = {
     "multiProblemAttested": "multiProblemAttested",
     "consentGiven": "consentGiven",
     "consentBy": "consentBy",
+    "clientReference": "clientReference",
 }
 # The API's messages name JSON fields; the form speaks of what the user sees.
 _FORM_TEXT = {
@@ -185,8 +223,9 @@ def new_signal() -> tuple[str, int]:
 @bp.post("/signalen/nieuw")
 def register_signal() -> Page | tuple[str, int]:
     _pro, org = signals.caller_and_organisation()
-    # Never echo the BSN back: on any refusal the form comes back with the BSN field empty.
-    values = {k: v for k, v in request.form.items() if k not in ("bsn", "csrf_token")}
+    # Every value comes back in the re-rendered form, the BSN too (issue 17), so nobody retypes
+    # it; it goes into this one response only: never into a log, the session or a flash.
+    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
     try:
         signal = signals.register(_form_body(org.legal_basis == "consent"))
     except DomainError as err:

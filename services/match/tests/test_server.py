@@ -492,3 +492,28 @@ def test_coordinator_rules_take_over_and_hand_over(harness: Harness) -> None:
     # When the coordinator's signal ends, the role moves on by the rule (priority list: o3).
     harness.apply(ended(event("b", "o2", p, minute=1)))
     assert harness.involvement(p, "a").match.coordinator_professional_id == "c"
+
+
+def test_a_member_sees_which_own_signal_a_match_is_about(harness: Harness) -> None:
+    """Issue 17: own_signal_id for the asking professional, the signal_id filter, and the
+    same in FilterVisibleMatches; never another member's signal."""
+    p, q = person(), person()
+    harness.apply(event("a", "o1", p), event("b", "o2", p, minute=1))
+    harness.apply(event("a", "o1", q, minute=2), event("b", "o2", q, minute=3))
+    listed = harness.stub.ListMatches(pb.ListMatchesRequest(professional_id="a"), timeout=5).matches
+    assert sorted(m.own_signal_id for m in listed) == sorted([f"sig-{p}-a", f"sig-{q}-a"])
+    one = harness.stub.ListMatches(
+        pb.ListMatchesRequest(professional_id="a", signal_id=f"sig-{q}-a"), timeout=5
+    ).matches
+    assert [m.own_signal_id for m in one] == [f"sig-{q}-a"]
+    # Another member's signal id filters to nothing.
+    assert not harness.stub.ListMatches(
+        pb.ListMatchesRequest(professional_id="a", signal_id=f"sig-{q}-b"), timeout=5
+    ).matches
+    got = harness.stub.GetMatch(pb.GetMatchRequest(match_id=one[0].match_id, professional_id="b"), timeout=5)
+    assert got.match.own_signal_id == f"sig-{q}-b"
+    visible = harness.stub.FilterVisibleMatches(
+        pb.FilterVisibleMatchesRequest(professional_id="b", match_ids=[m.match_id for m in listed]), timeout=5
+    )
+    assert sorted(v.own_signal_id for v in visible.visible) == sorted([f"sig-{p}-b", f"sig-{q}-b"])
+    assert sorted(visible.match_ids) == sorted(m.match_id for m in listed)
