@@ -111,11 +111,19 @@ def _database_command(command: str) -> int:
         print(json.dumps({"initialised": created, "kek_version": max(keks)}))
         return 0
     try:
-        found = rewrap_keys(settings.database_url, keks)
+        found, vault = rewrap_keys(settings.database_url, keks)
     except RuntimeError as exc:
         print(json.dumps({"error": "kek_unknown", "detail": str(exc)}), file=sys.stderr)
         return 1
-    print(json.dumps({"kek_version": max(keks), "keys_by_previous_kek_version": found}))
+    print(
+        json.dumps(
+            {
+                "kek_version": max(keks),
+                "keys_by_previous_kek_version": found,
+                "vault_rows_by_previous_kek_version": vault,
+            }
+        )
+    )
     return 0
 
 
