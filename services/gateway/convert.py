@@ -149,6 +149,11 @@ def member_json(member: match_pb2.Member) -> dict[str, Any]:
     return doc
 
 
+def match_kind(match: match_pb2.Match) -> str:
+    """`person` or `family` (issue 18); a match from before family matches is a person match."""
+    return "family" if match.kind == match_pb2.MATCH_KIND_FAMILY else "person"
+
+
 def match_json(match: match_pb2.Match) -> dict[str, Any]:
     coordinator = next(
         (m for m in match.members if m.professional.professional_id == match.coordinator_professional_id),
@@ -158,6 +163,7 @@ def match_json(match: match_pb2.Match) -> dict[str, Any]:
     links: dict[str, Any] = {"self": href(path), "coordinator": href(path + "/coordinator")}
     return {
         "id": match.match_id,
+        "kind": match_kind(match),
         "status": MATCH_STATUS.get(match.status, "unknown"),
         "members": [member_json(m) for m in match.members],
         "coordinator": None if coordinator is None else member_json(coordinator),
@@ -182,6 +188,7 @@ def involvement_json(resp: match_pb2.GetInvolvementResponse, signal_id: str) -> 
         )
         match = {
             "id": resp.match.match_id,
+            "kind": match_kind(resp.match),
             "coordinator": None if coordinator is None else contact_json(coordinator.professional, True),
             "_links": {"self": href(f"/matches/{resp.match.match_id}")},
         }

@@ -209,6 +209,7 @@ class Signal:
     consent_by: ConsentBy | None = None
     under_guardianship: bool = False
     municipality_code: str = ""  # BRP gemeenteVanInschrijving; "" when unverified (issue 18)
+    parent_pseudonyms: tuple[str, ...] = ()  # BRP ouders, for family matches (issue 18)
 
 
 # --- the request as it arrives: raw text and enum codes, validated below -------------------
@@ -256,6 +257,7 @@ class Registration:
     consent_by: str = ""
     under_guardianship: bool = False
     municipality_code: str = ""
+    parent_pseudonyms: tuple[str, ...] = ()
 
 
 # --- small rules -----------------------------------------------------------------------
@@ -676,6 +678,8 @@ def new_signal(registration: Registration, signal_id: str, now: datetime) -> Sig
         consent_by=consent_by,
         under_guardianship=guardianship,
         municipality_code=registration.municipality_code[:4],
+        # A person has at most two legal parents; more is not from the BRP.
+        parent_pseudonyms=tuple(dict.fromkeys(p for p in registration.parent_pseudonyms if p))[:2],
     )
 
 
@@ -775,6 +779,17 @@ def adult_born_on_or_before(day: date) -> date:
         return day.replace(year=year)
     except ValueError:  # 29 February: born on 1 March of that year is not 23 yet
         return date(year, 2, 28)
+
+
+FAMILY_ADULT_AGE = 18  # a family match counts a person as a child until this birthday
+
+
+def adult_on(birth_date: date) -> date:
+    """The day the person turns 18: from then on they leave their parents' family matches."""
+    try:
+        return birth_date.replace(year=birth_date.year + FAMILY_ADULT_AGE)
+    except ValueError:  # born 29 February: 18 on 1 March
+        return date(birth_date.year + FAMILY_ADULT_AGE, 3, 1)
 
 
 def turns_adult_by(birth_date: date, moment: datetime) -> bool:

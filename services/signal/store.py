@@ -73,6 +73,7 @@ _COLUMNS = (
     "representative_informed_on",
     "representative_postpone_reason",
     "municipality_code",
+    "parent_pseudonyms",
 )
 # Column lists composed once, as identifiers (never values), for every query below.
 _SELECT = sql.SQL(", ").join(sql.Identifier(c) for c in _COLUMNS)
@@ -94,6 +95,8 @@ _EVENT_COLUMNS = (
     "registered_at",
     "active_until",
     "end_reason",
+    "birth_date",
+    "parent_pseudonyms",
 )
 _EVENT_RETURNING = sql.SQL(", ").join(sql.Identifier("s", c) for c in _EVENT_COLUMNS)
 
@@ -167,6 +170,7 @@ def _row_values(s: domain.Signal) -> tuple[Any, ...]:
         s.version,
         *_consent_and_informing_values(s),
         s.municipality_code or None,
+        list(s.parent_pseudonyms),
     )
 
 
@@ -251,6 +255,7 @@ def _signal(row: dict[str, Any]) -> domain.Signal:
         consent_by=domain.ConsentBy(row["consent_by"]) if row["consent_by"] else None,
         under_guardianship=row["under_guardianship"],
         municipality_code=row["municipality_code"] or "",
+        parent_pseudonyms=tuple(row["parent_pseudonyms"]),
     )
 
 
@@ -306,6 +311,13 @@ async def _convert(conn: psycopg.AsyncConnection[Any], mapping: dict[str, str]) 
         "UPDATE signals s SET pseudonym = m.new FROM unnest(%s::text[], %s::text[]) AS m(old, new)"
         " WHERE s.pseudonym = m.old",
         (olds, news),
+    )
+    # Family matches: a person's parents' pseudonyms follow the rotation too.
+    await conn.execute(
+        "UPDATE signals s SET parent_pseudonyms = ARRAY(SELECT coalesce(m.new, p) FROM unnest("
+        "s.parent_pseudonyms) WITH ORDINALITY AS x(p, i) LEFT JOIN unnest(%s::text[], %s::text[]) AS m(old, new)"
+        " ON m.old = x.p ORDER BY x.i) WHERE s.parent_pseudonyms && %s::text[]",
+        (olds, news, olds),
     )
     await conn.execute(
         "UPDATE objection_blocks b SET pseudonym = m.new FROM unnest(%s::text[], %s::text[]) AS m(old, new)"

@@ -1,6 +1,7 @@
 """Signals: THE place where a signal is registered, listed, renewed, ended and where who
 else is involved is asked. Used by the REST API, the portal and the bulk worker."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sluis.identity.v1 import identity_pb2 as ipb
@@ -86,6 +87,7 @@ def registration_request(
     pro: Professional,
     org: Organisation,
     municipality_code: str = "",
+    parent_pseudonyms: Sequence[str] = (),
 ) -> spb.RegisterSignalRequest:
     return spb.RegisterSignalRequest(
         pseudonym=pseudonym,
@@ -98,6 +100,7 @@ def registration_request(
         consent_by=convert.CONSENT_BY.get(reg.consent_by, spb.CONSENT_BY_UNSPECIFIED),
         under_guardianship=reg.under_guardianship,
         municipality_code=municipality_code,
+        parent_pseudonyms=list(parent_pseudonyms),
     )
 
 
@@ -114,7 +117,9 @@ def register(body: object) -> spb.Signal:
     )
     signal: spb.Signal = call(
         b.signal.RegisterSignal,
-        registration_request(reg, person.pseudonym, pro, org, person.municipality_code),
+        registration_request(
+            reg, person.pseudonym, pro, org, person.municipality_code, person.parent_pseudonyms
+        ),
     ).signal
     return signal
 
