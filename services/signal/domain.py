@@ -691,8 +691,11 @@ def may_renew(active_until: datetime, now: datetime) -> bool:
     return now < active_until <= now + RENEWAL_WINDOW
 
 
-def renewed(signal: Signal, now: datetime, *, multi_problem_attested: bool, consent_given: bool) -> Signal:
-    """The signal renewed for another active period; the 23+ rules apply at renewal."""
+def renewed(
+    signal: Signal, now: datetime, *, multi_problem_attested: bool, consent_given: bool, consent_by: str = ""
+) -> Signal:
+    """The signal renewed for another active period; the consent and 23+ rules apply at renewal
+    as at registration, for the person's age now (issue 22)."""
     if signal.status is not Status.ACTIVE:
         raise FailedPrecondition("signal_not_active", "Dit signaal is niet meer actief.")
     # A youth-regime signal about to age out is re-attested by renewing it (adult regime).
@@ -703,16 +706,25 @@ def renewed(signal: Signal, now: datetime, *, multi_problem_attested: bool, cons
             "Een signaal kan alleen verlengd worden in de laatste 3 maanden voordat het verloopt.",
         )
     # Renewal is a new decision: the attestation and consent of then are not carried over.
-    attested, consent = multi_problem_attested, consent_given
+    attested = multi_problem_attested
     age = age_on(signal.birth_date, today(now))
+    # From 23 the attestation is asked first (then consent), as at registration.
     check_adult_regime(
-        max(age, ADULT_REGIME_AGE) if ages_out else age, signal.organisation.legal_basis, attested, consent
+        max(age, ADULT_REGIME_AGE) if ages_out else age,
+        signal.organisation.legal_basis,
+        attested,
+        consent_given or bool(consent_by),
     )
+    given_by = check_consent(
+        age, signal.under_guardianship, signal.organisation.legal_basis, consent_given, consent_by
+    )
+    consent = consent_given or given_by is not None
     return dataclasses.replace(
         signal,
         active_until=now + ACTIVE_PERIOD,
         multi_problem_attested=attested,
         consent_given=consent,
+        consent_by=given_by,
         version=signal.version + 1,
     )
 

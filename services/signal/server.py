@@ -207,10 +207,13 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         signal_id = _signal_id(request.signal_id)
         now = self.clock.now()
         attested, consent = request.multi_problem_attested, request.consent_given
+        consent_by = convert.enum_code(pb.ConsentBy, request.consent_by)
 
         def decide(signal: domain.Signal | None) -> Change:
             mine = domain.owned(signal, professional_id)
-            renewed = domain.renewed(mine, now, multi_problem_attested=attested, consent_given=consent)
+            renewed = domain.renewed(
+                mine, now, multi_problem_attested=attested, consent_given=consent, consent_by=consent_by
+            )
             return Change(renewed, [([MATCH], _event(renewed, pb.SIGNAL_EVENT_KIND_RENEWED, now))])
 
         outcome = await self.store.change(signal_id, decide)

@@ -555,8 +555,8 @@ class SignalStore:
                 s = outcome.signal
                 await conn.execute(
                     "UPDATE signals SET status = %s, end_reason = %s, active_until = %s, ended_at = %s,"
-                    " delete_after = %s, multi_problem_attested = %s, consent_given = %s, version = %s"
-                    " WHERE signal_id = %s",
+                    " delete_after = %s, multi_problem_attested = %s, consent_given = %s, version = %s,"
+                    " consent_by = %s WHERE signal_id = %s",
                     (
                         s.status.value,
                         s.end_reason.value if s.end_reason else None,
@@ -566,6 +566,7 @@ class SignalStore:
                         s.multi_problem_attested,
                         s.consent_given,
                         s.version,
+                        _code(s.consent_by),
                         signal_id,
                     ),
                 )

@@ -170,7 +170,9 @@ def own(signal_id: str) -> spb.Signal:
     return sig
 
 
-def renew(signal_id: str, *, multi_problem_attested: bool, consent_given: bool) -> spb.Signal:
+def renew(
+    signal_id: str, *, multi_problem_attested: bool, consent_given: bool, consent_by: str = ""
+) -> spb.Signal:
     """Renewal is a new decision: the adult regime's attestation (and consent) are given again,
     never carried over from the registration (issue 12)."""
     sig = _on_own(
@@ -179,6 +181,7 @@ def renew(signal_id: str, *, multi_problem_attested: bool, consent_given: bool) 
         signal_id,
         multi_problem_attested=multi_problem_attested,
         consent_given=consent_given,
+        consent_by=convert.CONSENT_BY.get(consent_by, spb.CONSENT_BY_UNSPECIFIED),
     )
     if sig is None:
         raise signal_not_found()

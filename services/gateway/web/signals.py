@@ -5,6 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from sluis.signal.v1 import signal_pb2 as spb
 from werkzeug.wrappers import Response as Page
 
 from services.common.errors import DomainError, InvalidArgument
@@ -70,7 +71,14 @@ def signals_page() -> str:
         methods=METHODS,
         postponed=_postponed_parties,
         today=gateway().today().isoformat(),
+        consent_by=CONSENT_BY,
+        consent_based=_consent_based,
     )
+
+
+def _consent_based(signal: Any) -> bool:
+    """The signal's organisation signals with consent: renewal asks whose consent (issue 22)."""
+    return bool(signal.legal_basis == spb.LEGAL_BASIS_CONSENT)
 
 
 def _postponed_parties(signal: Any) -> dict[str, str]:
@@ -211,6 +219,9 @@ def renew_signal(signal_id: str) -> Page:
             signal_id,
             multi_problem_attested=request.form.get("multiProblemAttested") == "1",
             consent_given=request.form.get("consentGiven") == "1",
+            consent_by=request.form.get("consentBy", "")
+            if request.form.get("consentBy") in CONSENT_BY
+            else "",
         )
     except InvalidArgument as err:  # e.g. 23+ without the attestation: say so on the list
         flash(err.detail)
