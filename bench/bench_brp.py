@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import grpc
@@ -82,6 +83,12 @@ class People:
         return [(p, "0599") for p in self.pseudonyms[i : i + limit]]
 
     async def set_municipality(self, pseudonym: str, code: str, moved_out: bool, now: datetime) -> int:
+        return 1
+
+    async def parents_of(self, pseudonyms: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    async def set_parents(self, pseudonym: str, parents: Sequence[str], now: datetime) -> int:
         return 1
 
 

@@ -4,6 +4,7 @@
     python -m services.identity exchange-key      # new exchange key pair for translation
     python -m services.identity init              # key version 1 on a NEW installation
     python -m services.identity rewrap            # wrap every key under the newest KEK
+    python -m services.identity backfill FILE     # BSN vault back-fill (services/identity/backfill.py)
 
 `init` and `rewrap` work on the database directly (SLUIS_DATABASE_URL, the KEK settings):
 identity refuses to start on an empty key table, so a wrong database or a botched restore
@@ -32,9 +33,9 @@ from services.identity import domain
 
 USAGE = (
     "usage: python -m services.identity rotate start|status|finish [ROTATION_ID]"
-    " | exchange-key | init | rewrap"
+    " | exchange-key | init | rewrap | backfill FILE"
 )
-COMMANDS = ("rotate", "exchange-key", "init", "rewrap")
+COMMANDS = ("rotate", "exchange-key", "init", "rewrap", "backfill")
 
 
 def rotation_json(rotation: pb.Rotation) -> dict[str, Any]:
@@ -127,9 +128,48 @@ def _database_command(command: str) -> int:
     return 0
 
 
+def _backfill(path: str) -> int:
+    import asyncio
+
+    from services.common.config import ConfigError, from_env
+    from services.identity.backfill import backfill
+    from services.identity.server import IdentitySettings
+
+    address = os.environ.get("SLUIS_SIGNAL_ADDR", "")
+    if not path or not address:
+        print(
+            "usage: SLUIS_SIGNAL_ADDR=host:port python -m services.identity backfill FILE|-", file=sys.stderr
+        )
+        return 2
+    try:
+        settings = from_env(IdentitySettings)
+        keks = settings.keks()
+    except ConfigError as exc:
+        print(f"sluis-identity: configuration error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if path == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            with open(path, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        counts = asyncio.run(backfill(settings.database_url, keks, address, lines, datetime.now(UTC)))
+    except grpc.RpcError as exc:
+        error = from_rpc_error(exc)
+        print(json.dumps({"error": error.reason, "detail": error.detail}), file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(json.dumps({"error": "file_unreadable", "detail": exc.strerror or ""}), file=sys.stderr)
+        return 1
+    print(json.dumps(counts))
+    return 0
+
+
 def run(argv: Sequence[str]) -> int:
     """Entry point for the operator commands; returns the exit status."""
     args = list(argv)
+    if args[:1] == ["backfill"]:
+        return _backfill(args[1] if len(args) > 1 else "")
     if args[:1] in (["init"], ["rewrap"]):
         return _database_command(args[0])
     if args[:1] == ["exchange-key"]:

@@ -43,6 +43,8 @@ log = logging.getLogger("sluis.signal")
 
 MIGRATIONS = [outbox.MIGRATIONS, Path(__file__).parent / "migrations"]
 MAX_BATCH = 10_000
+# Pseudonyms per FilterActivePeople call (the vault back-fill asks in batches).
+MAX_ACTIVE_FILTER = 1000
 _SYSTEM_CLOCK = SystemClock()
 
 
@@ -253,10 +255,12 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         now = self.clock.now()
 
         objection_id = str(uuid.uuid4())
+        organisation: list[str] = []
 
         def decide(signal: domain.Signal | None) -> Change:
             if signal is None:
                 raise domain.signal_not_found()
+            organisation[:] = [signal.organisation.organisation_id]
             removed = _delete(signal, reason, now)
             block = (objection_id, signal.organisation.organisation_id, signal.pseudonym, now)
             return dataclasses.replace(
@@ -265,7 +269,7 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
 
         await self.store.change(signal_id, decide)
         log.info("signal removed after objection", extra={"objection_id": objection_id})
-        return pb.RemoveSignalResponse(objection_id=objection_id)
+        return pb.RemoveSignalResponse(objection_id=objection_id, organisation_id=organisation[0])
 
     async def LiftObjectionBlock(
         self, request: pb.LiftObjectionBlockRequest, context: grpc.aio.ServicerContext
@@ -355,6 +359,15 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
     ) -> pb.RecheckPeopleResponse:
         counts = await self.run_recheck()
         return pb.RecheckPeopleResponse(**dataclasses.asdict(counts))
+
+    async def FilterActivePeople(
+        self, request: pb.FilterActivePeopleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.FilterActivePeopleResponse:
+        if len(request.pseudonyms) > MAX_ACTIVE_FILTER:
+            raise InvalidArgument(
+                "too_many_pseudonyms", f"Maximaal {MAX_ACTIVE_FILTER} pseudoniemen per keer."
+            )
+        return pb.FilterActivePeopleResponse(pseudonyms=await self.store.active_among(request.pseudonyms))
 
     async def run_recheck(self) -> recheck.RecheckCounts:
         identity = self.identity

@@ -779,6 +779,49 @@ class SignalStore:
             ).fetchall()
         return [(r[0], r[1]) for r in rows]
 
+    async def parents_of(self, pseudonyms: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """The parents' pseudonyms on each person's active signals (family matches)."""
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT pseudonym, max(parent_pseudonyms) FROM signals"
+                    " WHERE status = 'active' AND pseudonym = ANY(%s) GROUP BY pseudonym",
+                    (list(pseudonyms),),
+                )
+            ).fetchall()
+        return {r[0]: tuple(r[1] or ()) for r in rows}
+
+    async def set_parents(self, pseudonym: str, parents: Sequence[str], now: datetime) -> int:
+        """New parents on the person's active signals; FAMILY_CHANGED to match (version + 1)."""
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = conn.cursor(row_factory=dict_row)
+            rows = await (
+                await cur.execute(
+                    _q(
+                        "UPDATE signals SET parent_pseudonyms = %s::text[], version = version + 1"
+                        " WHERE pseudonym = %s AND status = 'active'"
+                        " AND parent_pseudonyms IS DISTINCT FROM %s::text[] RETURNING {cols}"
+                    ),
+                    (list(parents), pseudonym, list(parents)),
+                )
+            ).fetchall()
+            for row in rows:
+                event = convert.signal_event(_signal(row), pb.SIGNAL_EVENT_KIND_FAMILY_CHANGED, now)
+                await outbox.enqueue(conn, [MATCH], event.SerializeToString())
+        return len(rows)
+
+    async def active_among(self, pseudonyms: Sequence[str]) -> list[str]:
+        """Which of these people have an active signal (identity's vault back-fill)."""
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT DISTINCT pseudonym FROM signals WHERE status = 'active' AND pseudonym = ANY(%s)"
+                    " ORDER BY pseudonym",
+                    (list(pseudonyms),),
+                )
+            ).fetchall()
+        return [r[0] for r in rows]
+
     async def set_municipality(self, pseudonym: str, code: str, moved_out: bool, now: datetime) -> int:
         """The person's new municipality on their active signals; MOVED_OUT to notify."""
         async with self.pool.connection() as conn, conn.transaction():

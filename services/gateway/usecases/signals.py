@@ -190,12 +190,15 @@ def renew(
 
 def end(signal_id: str, reason: str) -> spb.Signal | None:
     """End the caller's signal; None when the back end removed it outright."""
-    return _on_own(
+    ended: spb.Signal | None = _on_own(
         gateway().backends.signal.EndSignal,
         spb.EndSignalRequest,
         signal_id,
         reason=convert.END_REASON[reason],
     )
+    if ended is None:  # unjustified: erased everywhere, so also the replies that name it
+        gateway().store.erase_idempotency_replies(signal_id)
+    return ended
 
 
 def involvement(signal_id: str) -> mpb.GetInvolvementResponse:
