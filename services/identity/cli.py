@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from sluis.identity.v1 import identity_pb2 as pb
@@ -30,6 +30,9 @@ from services.common.clients import channel_credentials, tls_settings
 from services.common.errors import from_rpc_error
 from services.common.protos import from_timestamp
 from services.identity import domain
+
+if TYPE_CHECKING:
+    from services.identity.server import IdentitySettings
 
 USAGE = (
     "usage: python -m services.identity rotate start|status|finish [ROTATION_ID]"
@@ -96,23 +99,32 @@ def exchange_key() -> dict[str, str]:
     }
 
 
-def _database_command(command: str) -> int:
+def _settings() -> "tuple[IdentitySettings, dict[int, bytes]] | None":
+    """identity's settings and KEK versions from the environment; None (reported) when wrong."""
     from services.common.config import ConfigError, from_env
     from services.identity.server import IdentitySettings
-    from services.identity.store import initialise_keys, rewrap_keys
 
     try:
         settings = from_env(IdentitySettings)
-        keks = settings.keks()
+        return settings, settings.keks()
     except ConfigError as exc:
         print(f"sluis-identity: configuration error: {exc}", file=sys.stderr)
+        return None
+
+
+def _database_command(command: str) -> int:
+    from services.identity.store import initialise_keys, rewrap_keys
+
+    found = _settings()
+    if found is None:
         return 2
+    settings, keks = found
     if command == "init":
         created = initialise_keys(settings.database_url, keks[max(keks)])
         print(json.dumps({"initialised": created, "kek_version": max(keks)}))
         return 0
     try:
-        found, vault = rewrap_keys(settings.database_url, keks)
+        keys, vault = rewrap_keys(settings.database_url, keks)
     except RuntimeError as exc:
         print(json.dumps({"error": "kek_unknown", "detail": str(exc)}), file=sys.stderr)
         return 1
@@ -120,7 +132,7 @@ def _database_command(command: str) -> int:
         json.dumps(
             {
                 "kek_version": max(keks),
-                "keys_by_previous_kek_version": found,
+                "keys_by_previous_kek_version": keys,
                 "vault_rows_by_previous_kek_version": vault,
             }
         )
@@ -131,9 +143,7 @@ def _database_command(command: str) -> int:
 def _backfill(path: str) -> int:
     import asyncio
 
-    from services.common.config import ConfigError, from_env
     from services.identity.backfill import backfill
-    from services.identity.server import IdentitySettings
 
     address = os.environ.get("SLUIS_SIGNAL_ADDR", "")
     if not path or not address:
@@ -141,12 +151,10 @@ def _backfill(path: str) -> int:
             "usage: SLUIS_SIGNAL_ADDR=host:port python -m services.identity backfill FILE|-", file=sys.stderr
         )
         return 2
-    try:
-        settings = from_env(IdentitySettings)
-        keks = settings.keks()
-    except ConfigError as exc:
-        print(f"sluis-identity: configuration error: {exc}", file=sys.stderr)
+    found = _settings()
+    if found is None:
         return 2
+    settings, keks = found
     try:
         if path == "-":
             lines = sys.stdin.read().splitlines()
