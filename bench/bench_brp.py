@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import grpc
@@ -61,12 +62,12 @@ async def fill_vault(url: str, kek: bytes, bsns: list[str]) -> None:
     from psycopg_pool import AsyncConnectionPool
 
     async with AsyncConnectionPool(url, open=False) as pool:
-        vault = BsnVault(pool, kek)
-        rows = [
-            (vault.person_key(domain.hash_to_group(b)), bytes(vault.box.encrypt(b.encode()))) for b in bsns
-        ]
+        keys = BsnVault(pool, {1: kek}).keyring.versions[1]
+        rows = [(keys.person_key(domain.hash_to_group(b)), bytes(keys.box.encrypt(b.encode()))) for b in bsns]
         async with pool.connection() as conn, conn.cursor() as cur:
-            await cur.executemany("INSERT INTO brp_vault (person_key, sealed_bsn) VALUES (%s, %s)", rows)
+            await cur.executemany(
+                "INSERT INTO brp_vault (person_key, sealed_bsn, kek_version) VALUES (%s, %s, 1)", rows
+            )
 
 
 class People:
@@ -82,6 +83,12 @@ class People:
         return [(p, "0599") for p in self.pseudonyms[i : i + limit]]
 
     async def set_municipality(self, pseudonym: str, code: str, moved_out: bool, now: datetime) -> int:
+        return 1
+
+    async def parents_of(self, pseudonyms: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    async def set_parents(self, pseudonym: str, parents: Sequence[str], now: datetime) -> int:
         return 1
 
 

@@ -144,3 +144,68 @@ def test_municipality_is_never_shown_to_other_members(api: Api) -> None:
     matches = api.get("/v1/matches").text
     for body in [matches] + [api.get(f"/v1/signals/{s['id']}/involvement").text for s in mine]:
         assert "municipalityCode" not in body and '"0599"' not in body
+
+
+def test_vault_backfill_for_people_signalled_before_the_link(
+    platform: Platform,
+    professionals: list[dict[str, Any]],
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 18: a signal from before the BRP link (no vault entry, no municipality, no
+    parents) gets both after `python -m services.identity backfill` and the re-check."""
+    import base64
+    import json
+
+    from services.identity import cli, domain
+    from services.identity.vault import VaultKeys
+
+    orgs = list(by_org(professionals).values())
+    api = Api(platform.url, orgs[2][0]["apiKey"])
+    today = date.today().isoformat()
+    child = api.signal(
+        "999990044",
+        "2015-09-30",
+        consentGiven=True,
+        informed={"party": "legalRepresentative", "method": "inPerson", "informedOn": today},
+    )
+    assert child.status_code == 201, child.text
+    signal_id = child.json()["id"]
+    # As if registered before the link: no vault entry, nothing from the BRP on the signal.
+    keys = VaultKeys.of(base64.b64decode(platform.kek))
+    with psycopg.connect(platform.database_urls["identity"]) as conn:
+        conn.execute(
+            "DELETE FROM brp_vault WHERE person_key = %s",
+            (keys.person_key(domain.hash_to_group("999990044")),),
+        )
+    with psycopg.connect(platform.database_urls["signal"]) as conn:
+        conn.execute(
+            "UPDATE signals SET municipality_code = NULL, parent_pseudonyms = '{}' WHERE signal_id = %s",
+            (signal_id,),
+        )
+
+    listing = tmp_path / "bsns.txt"
+    listing.write_text("999990044\n999990111\n12345\n999990044\n")  # one without a signal, one invalid
+    monkeypatch.setenv("SLUIS_REGION", platform.region)
+    monkeypatch.setenv("SLUIS_DATABASE_URL", platform.database_urls["identity"])
+    monkeypatch.setenv("SLUIS_IDENTITY_KEK", platform.kek)
+    monkeypatch.setenv("SLUIS_SIGNAL_ADDR", platform.address("signal"))
+    monkeypatch.delenv("SLUIS_IDENTITY_KEK_DIR", raising=False)
+    assert cli.run(["backfill", str(listing)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"bsns": 2, "invalid": 1, "kept": 1}
+    with psycopg.connect(platform.database_urls["identity"]) as conn:
+        kept = conn.execute(
+            "SELECT count(*) FROM brp_vault WHERE person_key = %s",
+            (keys.person_key(domain.hash_to_group("999990111")),),
+        ).fetchone()
+    assert kept == (0,)  # no active signal: never stored
+
+    counts = _recheck(platform)
+    assert counts.moved_out == 0 and counts.family_changed >= 1
+    with psycopg.connect(platform.database_urls["signal"]) as conn:
+        row = conn.execute(
+            "SELECT municipality_code, cardinality(parent_pseudonyms) FROM signals WHERE signal_id = %s",
+            (signal_id,),
+        ).fetchone()
+    assert row == ("0599", 2)

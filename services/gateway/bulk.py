@@ -362,7 +362,12 @@ class BulkWorker:
                     continue
                 pro = context.professionals[row.professional_id]
                 registration = registration_request(
-                    row.registration, result.pseudonym, pro, context.org, result.municipality_code
+                    row.registration,
+                    result.pseudonym,
+                    pro,
+                    context.org,
+                    result.municipality_code,
+                    result.parent_pseudonyms,
                 )
                 requests.append((row.number, registration))
         return _Prepared(chunk, requests, errors)

@@ -164,6 +164,11 @@ def own_signal_json(sig: spb.Signal | None) -> dict[str, Any] | None:
     }
 
 
+def match_kind(match: match_pb2.Match) -> str:
+    """`person` or `family` (issue 18); a match from before family matches is a person match."""
+    return "family" if match.kind == match_pb2.MATCH_KIND_FAMILY else "person"
+
+
 def match_json(match: match_pb2.Match, own: spb.Signal | None = None) -> dict[str, Any]:
     coordinator = next(
         (m for m in match.members if m.professional.professional_id == match.coordinator_professional_id),
@@ -173,6 +178,7 @@ def match_json(match: match_pb2.Match, own: spb.Signal | None = None) -> dict[st
     links: dict[str, Any] = {"self": href(path), "coordinator": href(path + "/coordinator")}
     return {
         "id": match.match_id,
+        "kind": match_kind(match),
         "status": MATCH_STATUS.get(match.status, "unknown"),
         "members": [member_json(m) for m in match.members],
         "coordinator": None if coordinator is None else member_json(coordinator),
@@ -198,6 +204,7 @@ def involvement_json(resp: match_pb2.GetInvolvementResponse, signal_id: str) -> 
         )
         match = {
             "id": resp.match.match_id,
+            "kind": match_kind(resp.match),
             "coordinator": None if coordinator is None else contact_json(coordinator.professional, True),
             "_links": {"self": href(f"/matches/{resp.match.match_id}")},
         }

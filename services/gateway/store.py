@@ -498,6 +498,17 @@ class GatewayStore:
                 (status, Jsonb(headers), body, credential_id, key),
             )
 
+    def erase_idempotency_replies(self, signal_id: str) -> int:
+        """Erasure (issue 12): forget stored replies that name an erased signal (its
+        registration's 201 and Location). The table holds at most 24 h of keys."""
+        with self.pool.connection() as conn:
+            cur = conn.execute(
+                "DELETE FROM idempotency_keys WHERE position(%s::bytea in coalesce(body, ''::bytea)) > 0"
+                " OR coalesce(headers::text, '') LIKE %s",
+                (signal_id.encode(), f"%{signal_id}%"),
+            )
+            return cur.rowcount
+
     def release_idempotency_key(self, credential_id: uuid.UUID, key: str) -> None:
         """The request failed in a way worth retrying (5xx): forget the key."""
         with self.pool.connection() as conn:
@@ -670,6 +681,16 @@ class GatewayStore:
                 yield int(number), str(reason), str(field)
 
     # -- web portal accounts ----------------------------------------------------------------
+    def organisation_admins(self, organisation_id: uuid.UUID | str) -> list[Admin]:
+        """The admins of one organisation (told about an upheld objection, issue 12)."""
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Admin)) as cur:
+            return cur.execute(
+                q(
+                    "SELECT {admin} FROM admins WHERE organisation_id = %s AND role = 'organisationAdmin' ORDER BY id"
+                ),
+                (organisation_id,),
+            ).fetchall()
+
     def admin(self, admin_id: uuid.UUID | str) -> Admin | None:
         with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Admin)) as cur:
             return cur.execute(q("SELECT {admin} FROM admins WHERE id = %s"), (admin_id,)).fetchone()

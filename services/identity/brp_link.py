@@ -23,8 +23,8 @@ class BrpLink:
         self.client = client
         self.vault = vault
 
-    async def verify(self, bsn: str, birth_date: str, point: bytes) -> str:
-        """The municipality code of a registration whose birth date the BRP confirms.
+    async def verify(self, bsn: str, birth_date: str, point: bytes) -> brp_facts.PersonFacts:
+        """The BRP facts of a registration whose birth date the BRP confirms (BSNs stay here).
 
         Keeps a vault entry (the person now has an active signal) for the daily re-check.
         """
@@ -41,12 +41,14 @@ class BrpLink:
         if found is None or not brp_facts.birth_date_matches(found, claimed):
             raise InvalidArgument("birth_date_mismatch", BIRTH_DATE_MISMATCH, field="birthDate")
         await self.vault.keep(bsn, point)
-        return found.municipality
+        return found
 
-    async def verify_many(self, items: Sequence[tuple[str, str, bytes]]) -> list[str | None]:
-        """Per (bsn, claimed birth date, H(bsn)): the municipality, or None on a mismatch."""
+    async def verify_many(
+        self, items: Sequence[tuple[str, str, bytes]]
+    ) -> list[brp_facts.PersonFacts | None]:
+        """Per (bsn, claimed birth date, H(bsn)): the BRP facts, or None on a mismatch."""
         found = await self.client.lookup_many(sorted({domain.normalise_bsn(b) for b, _, _ in items}))
-        out: list[str | None] = []
+        out: list[brp_facts.PersonFacts | None] = []
         for bsn, birth_date, point in items:
             f = found.get(domain.normalise_bsn(bsn))
             try:
@@ -57,7 +59,7 @@ class BrpLink:
                 out.append(None)
                 continue
             await self.vault.keep(f.bsn, point)
-            out.append(f.municipality)
+            out.append(f)
         return out
 
     async def facts(

@@ -4,6 +4,7 @@
     python -m services.identity exchange-key      # new exchange key pair for translation
     python -m services.identity init              # key version 1 on a NEW installation
     python -m services.identity rewrap            # wrap every key under the newest KEK
+    python -m services.identity backfill FILE     # BSN vault back-fill (services/identity/backfill.py)
 
 `init` and `rewrap` work on the database directly (SLUIS_DATABASE_URL, the KEK settings):
 identity refuses to start on an empty key table, so a wrong database or a botched restore
@@ -19,7 +20,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from sluis.identity.v1 import identity_pb2 as pb
@@ -30,11 +31,14 @@ from services.common.errors import from_rpc_error
 from services.common.protos import from_timestamp
 from services.identity import domain
 
+if TYPE_CHECKING:
+    from services.identity.server import IdentitySettings
+
 USAGE = (
     "usage: python -m services.identity rotate start|status|finish [ROTATION_ID]"
-    " | exchange-key | init | rewrap"
+    " | exchange-key | init | rewrap | backfill FILE"
 )
-COMMANDS = ("rotate", "exchange-key", "init", "rewrap")
+COMMANDS = ("rotate", "exchange-key", "init", "rewrap", "backfill")
 
 
 def rotation_json(rotation: pb.Rotation) -> dict[str, Any]:
@@ -95,33 +99,85 @@ def exchange_key() -> dict[str, str]:
     }
 
 
-def _database_command(command: str) -> int:
+def _settings() -> "tuple[IdentitySettings, dict[int, bytes]] | None":
+    """identity's settings and KEK versions from the environment; None (reported) when wrong."""
     from services.common.config import ConfigError, from_env
     from services.identity.server import IdentitySettings
-    from services.identity.store import initialise_keys, rewrap_keys
 
     try:
         settings = from_env(IdentitySettings)
-        keks = settings.keks()
+        return settings, settings.keks()
     except ConfigError as exc:
         print(f"sluis-identity: configuration error: {exc}", file=sys.stderr)
+        return None
+
+
+def _database_command(command: str) -> int:
+    from services.identity.store import initialise_keys, rewrap_keys
+
+    found = _settings()
+    if found is None:
         return 2
+    settings, keks = found
     if command == "init":
         created = initialise_keys(settings.database_url, keks[max(keks)])
         print(json.dumps({"initialised": created, "kek_version": max(keks)}))
         return 0
     try:
-        found = rewrap_keys(settings.database_url, keks)
+        keys, vault = rewrap_keys(settings.database_url, keks)
     except RuntimeError as exc:
         print(json.dumps({"error": "kek_unknown", "detail": str(exc)}), file=sys.stderr)
         return 1
-    print(json.dumps({"kek_version": max(keks), "keys_by_previous_kek_version": found}))
+    print(
+        json.dumps(
+            {
+                "kek_version": max(keks),
+                "keys_by_previous_kek_version": keys,
+                "vault_rows_by_previous_kek_version": vault,
+            }
+        )
+    )
+    return 0
+
+
+def _backfill(path: str) -> int:
+    import asyncio
+
+    from services.identity.backfill import backfill
+
+    address = os.environ.get("SLUIS_SIGNAL_ADDR", "")
+    if not path or not address:
+        print(
+            "usage: SLUIS_SIGNAL_ADDR=host:port python -m services.identity backfill FILE|-", file=sys.stderr
+        )
+        return 2
+    found = _settings()
+    if found is None:
+        return 2
+    settings, keks = found
+    try:
+        if path == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            with open(path, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        counts = asyncio.run(backfill(settings.database_url, keks, address, lines, datetime.now(UTC)))
+    except grpc.RpcError as exc:
+        error = from_rpc_error(exc)
+        print(json.dumps({"error": error.reason, "detail": error.detail}), file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(json.dumps({"error": "file_unreadable", "detail": exc.strerror or ""}), file=sys.stderr)
+        return 1
+    print(json.dumps(counts))
     return 0
 
 
 def run(argv: Sequence[str]) -> int:
     """Entry point for the operator commands; returns the exit status."""
     args = list(argv)
+    if args[:1] == ["backfill"]:
+        return _backfill(args[1] if len(args) > 1 else "")
     if args[:1] in (["init"], ["rewrap"]):
         return _database_command(args[0])
     if args[:1] == ["exchange-key"]:

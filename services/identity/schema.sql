@@ -2,7 +2,8 @@ CREATE TABLE public.brp_vault (
     person_key bytea NOT NULL,
     sealed_bsn bytea NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    last_seen_at timestamp with time zone DEFAULT now() NOT NULL
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    kek_version integer
 );
 
 CREATE TABLE public.key_rotations (
@@ -43,6 +44,8 @@ ALTER TABLE ONLY public.pseudonym_keys
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+CREATE INDEX brp_vault_kek_version ON public.brp_vault USING btree (kek_version);
 
 CREATE INDEX brp_vault_last_seen ON public.brp_vault USING btree (last_seen_at);
 

@@ -165,7 +165,11 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         response = pb.PseudonymiseResponse(pseudonym=p.encode(), key_version=version)
         if request.birth_date and self.brp is not None:
             base = domain.hash_to_group(domain.normalise_bsn(request.bsn))
-            response.municipality_code = await self.brp.verify(request.bsn, request.birth_date, base)
+            found = await self.brp.verify(request.bsn, request.birth_date, base)
+            response.municipality_code = found.municipality
+            response.parent_pseudonyms.extend(
+                domain.pseudonymise(b, version, scalar).encode() for b in found.parents
+            )
             response.verified = True
         return response
 
@@ -182,10 +186,12 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             else:
                 results.add(pseudonym=pseudonym, key_version=version)
         if request.birth_dates and self.brp is not None:
-            await self._verify_batch(request, results)
+            await self._verify_batch(request, results, version, scalar)
         return response
 
-    async def _verify_batch(self, request: pb.PseudonymiseBatchRequest, results: Any) -> None:
+    async def _verify_batch(
+        self, request: pb.PseudonymiseBatchRequest, results: Any, version: int, scalar: bytes
+    ) -> None:
         """Bulk registrations with a BRP link: check each valid item's birth date (issue 18)."""
         if self.brp is None or len(request.birth_dates) != len(request.bsns):
             raise InvalidArgument("birth_dates_length", "Geef per BSN een geboortedatum op.")
@@ -198,12 +204,15 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             )
             for i in todo
         ]
-        for i, municipality in zip(todo, await self.brp.verify_many(items), strict=True):
-            if municipality is None:
+        for i, found in zip(todo, await self.brp.verify_many(items), strict=True):
+            if found is None:
                 results[i].Clear()
                 results[i].error_reason = "birth_date_mismatch"
             else:
-                results[i].municipality_code = municipality
+                results[i].municipality_code = found.municipality
+                results[i].parent_pseudonyms.extend(
+                    domain.pseudonymise(b, version, scalar).encode() for b in found.parents
+                )
 
     async def _rotation_in_cache(self, rotation_id: str) -> domain.Rotation:
         """The rotation in progress as this replica knows it, refreshed when it is news."""
@@ -333,7 +342,7 @@ async def create_service(
         await pool.close()
         raise ConfigError(str(exc)) from None
     brp = brp if brp is not None else from_env(BrpSettings)
-    link = BrpLink(BrpClient(brp), BsnVault(pool, settings.kek_bytes())) if brp.enabled else None
+    link = BrpLink(BrpClient(brp), BsnVault(pool, settings.keks())) if brp.enabled else None
     servicer = IdentityServicer(
         store,
         region=settings.region,

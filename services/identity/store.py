@@ -10,6 +10,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from services.common.errors import FailedPrecondition, NotFound
 from services.identity import domain
+from services.identity.vault import rewrap_vault
 
 # Serialises StartRotation / FinishRotation across replicas.
 _ROTATION_LOCK = 0x5E1D_0003
@@ -51,11 +52,12 @@ def initialise_keys(url: str, kek: bytes) -> bool:
         return cur.rowcount == 1
 
 
-def rewrap_keys(url: str, keks: dict[int, bytes]) -> dict[str, int]:
-    """Wrap every stored key under the newest KEK version; counts per version found before.
+def rewrap_keys(url: str, keks: dict[int, bytes]) -> tuple[dict[str, int], dict[str, int]]:
+    """Wrap every stored key, and re-seal every BSN vault row, under the newest KEK version.
 
     Each key is unwrapped with whichever known KEK opens it (authenticated encryption, so
     only the right one does) and wrapped anew under the newest. One transaction: all or none.
+    Returns the counts per KEK version found before: (pseudonym keys, vault rows).
     """
     current = max(keks)
     found: dict[str, int] = {}
@@ -71,7 +73,8 @@ def rewrap_keys(url: str, keks: dict[int, bytes]) -> dict[str, int]:
                     "UPDATE pseudonym_keys SET wrapped = %s WHERE version = %s",
                     (domain.wrap_key(keks[current], scalar), version),
                 )
-    return found
+        vault = rewrap_vault(conn, keks)
+    return found, vault
 
 
 class KeyStore:

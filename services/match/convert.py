@@ -1,6 +1,6 @@
 """Conversions between the contracts (protobuf) and the domain's plain data."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sluis.match.v1 import match_pb2 as pb
 from sluis.signal.v1 import signal_pb2
@@ -17,6 +17,7 @@ _ACTIVE_KINDS = {
     signal_pb2.SIGNAL_EVENT_KIND_TRANSFERRED,
     # Lifted: disclosed again; restricted: hidden below (event.restricted).
     signal_pb2.SIGNAL_EVENT_KIND_RESTRICTION_CHANGED,
+    signal_pb2.SIGNAL_EVENT_KIND_FAMILY_CHANGED,
 }
 
 KIND_TO_PB = {
@@ -52,7 +53,19 @@ def update_from_event(event: signal_pb2.SignalEvent, clock: Clock) -> domain.Sig
         domains=tuple(event.domains),
         registered_at=registered,
         transferred_from=event.transferred_from_professional_id.strip(),
+        parent_pseudonyms=tuple(p for p in event.parent_pseudonyms if p),
+        adult_on=_date(event.adult_on),
     )
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+KIND_OF_MATCH = {"person": pb.MATCH_KIND_PERSON, "family": pb.MATCH_KIND_FAMILY}
 
 
 def member_to_pb(m: domain.Member, coordinator_id: str) -> pb.Member:
@@ -75,6 +88,7 @@ def match_to_pb(m: domain.Match, viewer: str = "") -> pb.Match:
         pending_coordinator_professional_id=m.pending_coordinator_id,
         created_at=to_timestamp(m.created_at),
         closed_at=to_timestamp(m.closed_at),
+        kind=KIND_OF_MATCH.get(m.kind, pb.MATCH_KIND_PERSON),
     )
 
 
@@ -88,6 +102,7 @@ def change_to_event(change: domain.Change, event_id: str, occurred_at: datetime,
         recipients=[contact_to_proto(c) for c in change.recipients],
         occurred_at=to_timestamp(occurred_at),
         bulk=bulk,
+        match_kind=KIND_OF_MATCH.get(change.match.kind, pb.MATCH_KIND_PERSON),
     )
     if change.subject is not None:
         event.subject.CopyFrom(contact_to_proto(change.subject))

@@ -52,7 +52,7 @@ together here rather than split across modules.
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 
 from services.common.contacts import Contact
@@ -90,6 +90,9 @@ class Involvement:
     registered_at: datetime
     active: bool
     version: int
+    # Family matches (issue 18, family.py): the person's parents and the day they turn 18.
+    parent_pseudonyms: tuple[str, ...] = ()
+    adult_on: date | None = None
 
     @property
     def professional_id(self) -> str:
@@ -114,6 +117,8 @@ class SignalUpdate:
     registered_at: datetime
     # A transfer (issue 12): the professional who held the signal before ("" otherwise).
     transferred_from: str = ""
+    parent_pseudonyms: tuple[str, ...] = ()
+    adult_on: date | None = None
 
 
 def apply_update(current: Involvement | None, update: SignalUpdate) -> Involvement | None:
@@ -125,10 +130,12 @@ def apply_update(current: Involvement | None, update: SignalUpdate) -> Involveme
     if current is not None and update.version <= current.version:
         return None
     contact = update.contact
+    parents, adult_on = update.parent_pseudonyms, update.adult_on
     if update.change is SignalChange.DELETED:
         # Only a tombstone stays (ids and version, so late events cannot revive the signal):
         # the contact details of a removed signal are not kept.
         contact = Contact(contact.professional_id, organisation_id=contact.organisation_id)
+        parents, adult_on = (), None
     return Involvement(
         signal_id=update.signal_id,
         pseudonym=update.pseudonym,
@@ -138,6 +145,8 @@ def apply_update(current: Involvement | None, update: SignalUpdate) -> Involveme
         registered_at=update.registered_at,
         active=update.change is SignalChange.ACTIVE,
         version=update.version,
+        parent_pseudonyms=parents,
+        adult_on=adult_on,
     )
 
 
@@ -194,6 +203,8 @@ class Match:
     pending_coordinator_id: str
     created_at: datetime
     closed_at: datetime | None = None
+    # PERSON: `pseudonym` is the person; FAMILY (family.py): it is the parent of the family.
+    kind: str = "person"
 
     def member(self, professional_id: str) -> Member | None:
         for m in self.members:

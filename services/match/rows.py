@@ -18,7 +18,7 @@ from services.match.notices import Notices
 
 INVOLVEMENT_COLUMNS = (
     "signal_id, pseudonym, professional_id, name, role, phone, email, organisation_id,"
-    " organisation_name, may_coordinate, domains, registered_at, active, version"
+    " organisation_name, may_coordinate, domains, registered_at, active, version, parent_pseudonyms, adult_on"
 )
 
 
@@ -32,6 +32,8 @@ def involvement_from_row(row: Sequence[Any]) -> domain.Involvement:
         registered_at=row[11],
         active=row[12],
         version=row[13],
+        parent_pseudonyms=tuple(row[14]),
+        adult_on=row[15],
     )
 
 
@@ -45,6 +47,8 @@ def involvement_params(inv: domain.Involvement) -> tuple[Any, ...]:
         inv.registered_at,
         inv.active,
         inv.version,
+        ",".join(inv.parent_pseudonyms),
+        inv.adult_on.isoformat() if inv.adult_on else "",
     )
 
 
@@ -91,27 +95,34 @@ async def upsert_involvements(conn: psycopg.AsyncConnection, changed: Sequence[d
     a row never goes back to an older signal version."""
     await conn.execute(
         "INSERT INTO involvements (signal_id, pseudonym, professional_id, name, role, phone, email,"
-        " organisation_id, organisation_name, may_coordinate, domains, registered_at, active, version)"
-        " SELECT s, p, pr, n, r, ph, e, o, ona, mc, string_to_array(d, ','), ra, a, v FROM unnest("
+        " organisation_id, organisation_name, may_coordinate, domains, registered_at, active, version,"
+        " parent_pseudonyms, adult_on)"
+        " SELECT s, p, pr, n, r, ph, e, o, ona, mc, string_to_array(d, ','), ra, a, v,"
+        " string_to_array(pp, ','), nullif(ao, '')::date FROM unnest("
         " %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
-        " %b::text[], %b::boolean[], %b::text[], %b::timestamptz[], %b::boolean[], %b::integer[])"
-        " AS t(s, p, pr, n, r, ph, e, o, ona, mc, d, ra, a, v)"
+        " %b::text[], %b::boolean[], %b::text[], %b::timestamptz[], %b::boolean[], %b::integer[],"
+        " %b::text[], %b::text[])"
+        " AS t(s, p, pr, n, r, ph, e, o, ona, mc, d, ra, a, v, pp, ao)"
         " ON CONFLICT (signal_id) DO UPDATE SET pseudonym = EXCLUDED.pseudonym,"
         " professional_id = EXCLUDED.professional_id, name = EXCLUDED.name, role = EXCLUDED.role,"
         " phone = EXCLUDED.phone, email = EXCLUDED.email, organisation_id = EXCLUDED.organisation_id,"
         " organisation_name = EXCLUDED.organisation_name, may_coordinate = EXCLUDED.may_coordinate,"
         " domains = EXCLUDED.domains, registered_at = EXCLUDED.registered_at,"
-        " active = EXCLUDED.active, version = EXCLUDED.version, updated_at = now()"
+        " active = EXCLUDED.active, version = EXCLUDED.version, updated_at = now(),"
+        " parent_pseudonyms = EXCLUDED.parent_pseudonyms, adult_on = EXCLUDED.adult_on"
         " WHERE involvements.version < EXCLUDED.version",
-        columns([involvement_params(inv) for inv in changed], 14),
+        columns([involvement_params(inv) for inv in changed], 16),
     )
 
 
-async def open_matches(conn: psycopg.AsyncConnection, pseudonyms: list[str]) -> dict[str, domain.Match]:
+async def open_matches(
+    conn: psycopg.AsyncConnection, pseudonyms: list[str], kind: str = "person"
+) -> dict[str, domain.Match]:
+    """The open matches of this kind, by pseudonym (the person; a family's parent)."""
     cur = await conn.execute(
         "SELECT match_id, pseudonym, coordinator_professional_id, pending_coordinator_professional_id,"
-        " created_at FROM matches WHERE status = 'open' AND pseudonym = ANY(%s)",
-        (pseudonyms,),
+        " created_at FROM matches WHERE status = 'open' AND pseudonym = ANY(%s) AND kind = %s",
+        (pseudonyms, kind),
     )
     heads = await cur.fetchall()
     if not heads:
@@ -126,6 +137,7 @@ async def open_matches(conn: psycopg.AsyncConnection, pseudonyms: list[str]) -> 
             coordinator_id=h[2],
             pending_coordinator_id=h[3],
             created_at=h[4],
+            kind=kind,
         )
         for h in heads
     }
@@ -167,7 +179,7 @@ async def select_matches(
     """Matches selected by a fixed WHERE clause of this module (never user text)."""
     query = sql.SQL(
         "SELECT match_id, pseudonym, status, coordinator_professional_id,"
-        " pending_coordinator_professional_id, created_at, closed_at FROM matches m"
+        " pending_coordinator_professional_id, created_at, closed_at, kind FROM matches m"
         " WHERE {} ORDER BY created_at, match_id LIMIT %s OFFSET %s"
     ).format(sql.SQL(where))
     cur = await conn.execute(query, (*params, limit, offset))
@@ -189,6 +201,7 @@ async def select_matches(
             pending_coordinator_id=h[4],
             created_at=h[5],
             closed_at=h[6],
+            kind=h[7],
         )
         for h in heads
     ]
@@ -219,6 +232,7 @@ async def write_decisions(
                     after.coordinator_id,
                     after.pending_coordinator_id,
                     after.created_at,
+                    after.kind,
                 )
             )
         else:
@@ -248,7 +262,7 @@ async def write_decisions(
     if new_matches:
         await cur.executemany(
             "INSERT INTO matches (match_id, pseudonym, status, coordinator_professional_id,"
-            " pending_coordinator_professional_id, created_at) VALUES (%s, %s, 'open', %s, %s, %s)",
+            " pending_coordinator_professional_id, created_at, kind) VALUES (%s, %s, 'open', %s, %s, %s, %s)",
             new_matches,
         )
     if updated_matches:

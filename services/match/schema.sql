@@ -48,7 +48,9 @@ CREATE TABLE public.involvements (
     registered_at timestamp with time zone NOT NULL,
     active boolean NOT NULL,
     version integer NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    parent_pseudonyms text[] DEFAULT '{}'::text[] NOT NULL,
+    adult_on date
 );
 
 CREATE TABLE public.match_members (
@@ -76,7 +78,9 @@ CREATE TABLE public.matches (
     pending_coordinator_professional_id text DEFAULT ''::text NOT NULL,
     created_at timestamp with time zone NOT NULL,
     closed_at timestamp with time zone,
+    kind text DEFAULT 'person'::text NOT NULL,
     CONSTRAINT matches_check CHECK (((status = 'closed'::text) = (closed_at IS NOT NULL))),
+    CONSTRAINT matches_kind_check CHECK ((kind = ANY (ARRAY['person'::text, 'family'::text]))),
     CONSTRAINT matches_status_check CHECK ((status = ANY (ARRAY['open'::text, 'closed'::text])))
 );
 
@@ -166,6 +170,8 @@ CREATE INDEX access_log_read_at ON public.access_log USING btree (read_at);
 
 CREATE INDEX erased_signals_at ON public.erased_signals USING btree (erased_at);
 
+CREATE INDEX involvements_parents ON public.involvements USING gin (parent_pseudonyms);
+
 CREATE INDEX involvements_professional ON public.involvements USING btree (professional_id, registered_at);
 
 CREATE INDEX involvements_pseudonym ON public.involvements USING btree (pseudonym);
@@ -180,7 +186,7 @@ CREATE INDEX matches_closed_at ON public.matches USING btree (closed_at) WHERE (
 
 CREATE INDEX matches_created_at ON public.matches USING btree (created_at);
 
-CREATE UNIQUE INDEX matches_one_open_per_person ON public.matches USING btree (pseudonym) WHERE (status = 'open'::text);
+CREATE UNIQUE INDEX matches_one_open_per_person_and_kind ON public.matches USING btree (pseudonym, kind) WHERE (status = 'open'::text);
 
 CREATE INDEX matches_pseudonym ON public.matches USING btree (pseudonym, created_at);
 

@@ -53,6 +53,12 @@ class MatchSettings(RekeySettings):
     notify_addr: str = setting("SLUIS_NOTIFY_ADDR")
     # Creation/joining notices wait this long to absorb a burst into one event (0: no wait).
     notice_delay_seconds: float = setting("SLUIS_MATCH_NOTICE_DELAY_SECONDS", 2.0)
+    # Family matches (issue 18): per region on (default) or off. Off: no new family matches
+    # (open ones still follow their signals and close).
+    family_matches: bool = setting("SLUIS_MATCH_FAMILY_MATCHES", True)
+    # How often open family matches are re-decided (children turning 18); 0 = only by the
+    # RefreshFamilies RPC (e.g. a CronJob).
+    family_refresh_seconds: float = setting("SLUIS_MATCH_FAMILY_REFRESH_SECONDS", 3600.0)
 
 
 def permanent_refusal(error: grpc.aio.AioRpcError) -> str | None:
@@ -293,6 +299,11 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         rules = await self.store.set_rules(orgs, domains, request.admin_id)
         return pb.SetCoordinatorRulesResponse(rules=convert.rules_to_pb(rules))
 
+    async def RefreshFamilies(
+        self, request: pb.RefreshFamiliesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RefreshFamiliesResponse:
+        return pb.RefreshFamiliesResponse(changed=await self.store.refresh_families())
+
     async def ListMatchesOnPseudonym(
         self, request: pb.ListMatchesOnPseudonymRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMatchesOnPseudonymResponse:
@@ -338,7 +349,9 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
 
     service.add_closer(close_channel)
 
-    store = MatchStore(pool, clock, timedelta(seconds=settings.notice_delay_seconds))
+    store = MatchStore(
+        pool, clock, timedelta(seconds=settings.notice_delay_seconds), families=settings.family_matches
+    )
 
     async def deliver(events: list[pb.MatchEvent]) -> None:
         await notify.ApplyMatchEvents(
@@ -387,6 +400,18 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
                 pool, "match", RETENTION_RULES, clock, settings.retention_interval_seconds
             )
         )
+
+    async def refresh_families() -> None:
+        while True:
+            await asyncio.sleep(settings.family_refresh_seconds)
+            try:
+                changed = await store.refresh_families()
+                log.info("family matches refreshed", extra={"changed": changed})
+            except Exception:
+                log.exception("family match refresh failed")
+
+    if settings.family_refresh_seconds > 0:
+        service.add_background(refresh_families)
 
     async def release_due_notices() -> None:
         pause = min(0.5, max(settings.notice_delay_seconds / 4, 0.05))

@@ -19,7 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from services.common import outbox
 from services.common.clock import Clock
-from services.match import domain, erasure, notices, rows, transfers
+from services.match import domain, erasure, family_store, notices, rows, transfers
 from services.match.notices import Notices
 
 # Persons per transaction when applying a batch: a batch of 500 events is normally one
@@ -66,11 +66,19 @@ class AccessRecord:
 
 class MatchStore:
     def __init__(
-        self, pool: AsyncConnectionPool, clock: Clock, notice_delay: timedelta = timedelta(0)
+        self,
+        pool: AsyncConnectionPool,
+        clock: Clock,
+        notice_delay: timedelta = timedelta(0),
+        *,
+        families: bool = True,
     ) -> None:
         self.pool = pool
         self.clock = clock
         self.notices = Notices(notice_delay)
+        # Family matches (issue 18), per region: SLUIS_MATCH_FAMILY_MATCHES. Off: open family
+        # matches still follow their signals (members leave, they close); none is created.
+        self.families = families
 
     # --- key rotation (services/common/rekey.py RekeyableStore) --------------------------
 
@@ -81,6 +89,7 @@ class MatchStore:
             rows = await (
                 await conn.execute(
                     "SELECT pseudonym FROM (SELECT pseudonym FROM involvements WHERE pseudonym LIKE %(p)s"
+                    " UNION SELECT p FROM involvements, unnest(parent_pseudonyms) AS p WHERE p LIKE %(p)s"
                     " UNION SELECT pseudonym FROM matches WHERE pseudonym LIKE %(p)s"
                     " UNION SELECT pseudonym FROM access_log WHERE pseudonym LIKE %(p)s) AS old LIMIT %(n)s",
                     {"p": pattern, "n": limit},
@@ -106,6 +115,7 @@ class MatchStore:
             row = await (
                 await conn.execute(
                     "SELECT (SELECT count(*) FROM involvements WHERE pseudonym LIKE %(p)s)"
+                    " + (SELECT count(*) FROM involvements, unnest(parent_pseudonyms) AS p WHERE p LIKE %(p)s)"
                     " + (SELECT count(*) FROM matches WHERE pseudonym LIKE %(p)s)"
                     " + (SELECT count(*) FROM access_log WHERE pseudonym LIKE %(p)s)",
                     {"p": f"{version}.%"},
@@ -133,7 +143,14 @@ class MatchStore:
                 (olds, news),
             )
             changed += cur.rowcount
-        return changed
+        # Family matches: the parents' pseudonyms on a child's involvement follow too.
+        cur = await conn.execute(
+            "UPDATE involvements i SET parent_pseudonyms = ARRAY(SELECT coalesce(m.new, x.p) FROM"
+            " unnest(i.parent_pseudonyms) WITH ORDINALITY AS x(p, n) LEFT JOIN unnest(%s::text[], %s::text[])"
+            " AS m(old, new) ON m.old = x.p ORDER BY x.n) WHERE i.parent_pseudonyms && %s::text[]",
+            (olds, news, olds),
+        )
+        return changed + cur.rowcount
 
     # --- signal events ------------------------------------------------------------------
 
@@ -191,6 +208,7 @@ class MatchStore:
         if outcome.changed:
             await rows.upsert_involvements(conn, outcome.changed)
             await rows.write_decisions(conn, outcome.decisions, now, self.notices)
+            await family_store.after_changes(conn, outcome.changed, rules, now, self.notices, self.families)
         # Deleted signals: after the rules ran (member left, role moved on, match closed), every
         # copy goes in this transaction under the same locks (erasure.py).
         await erasure.erase_signals(conn, erasure.erased_ids(updates), now)
@@ -294,24 +312,44 @@ class MatchStore:
             raise domain.not_found()
         async with self.pool.connection() as conn, conn.transaction():
             pseudonym = None
+            kind = "person"
             for _attempt in range(3):
                 row = await (
-                    await conn.execute("SELECT pseudonym FROM matches WHERE match_id = %s", (mid,))
+                    await conn.execute("SELECT pseudonym, kind FROM matches WHERE match_id = %s", (mid,))
                 ).fetchone()
                 if row is None:
                     raise domain.not_found()
                 if row[0] == pseudonym:
                     break  # locked, and not re-keyed meanwhile (key rotation)
-                pseudonym = row[0]
+                pseudonym, kind = row[0], row[1]
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (person_lock_key(pseudonym),))
             assert pseudonym is not None
-            match = (await rows.open_matches(conn, [pseudonym])).get(pseudonym)
+            if kind != "person":
+                await family_store.lock(conn)
+            match = (await rows.open_matches(conn, [pseudonym], kind=kind)).get(pseudonym)
             if match is not None and match.match_id != mid:
                 match = None
             decision = action(match)
             await rows.write_decisions(conn, [(decision, False)], self.clock.now(), self.notices)
         assert decision.after is not None
         return decision.after
+
+    async def refresh_families(self, batch: int = 500) -> int:
+        """Re-decide every open family match (a child who turned 18 leaves); changed matches.
+
+        Batched, one short transaction per batch; idempotent; run by the daily job or
+        RefreshFamilies (injected clock in tests).
+        """
+        changed, after = 0, ""
+        while True:
+            async with self.pool.connection() as conn, conn.transaction():
+                anchors = await family_store.open_anchors(conn, after, batch)
+                if not anchors:
+                    return changed
+                after = anchors[-1]
+                changed += await family_store.decide(
+                    conn, anchors, await self._rules(conn), self.clock.now(), self.notices, self.families
+                )
 
     # --- reads --------------------------------------------------------------------------
 
@@ -335,6 +373,8 @@ class MatchStore:
             matches = await rows.select_matches(conn, "m.match_id = %s AND m.status = 'open'", (mid,))
             if not matches:
                 return None, []
+            if matches[0].kind != "person":
+                return matches[0], await family_store.match_involvements(conn, matches[0], self.clock.now())
             cur = await conn.execute(
                 f"SELECT {rows.INVOLVEMENT_COLUMNS} FROM involvements WHERE pseudonym = %s",  # noqa: S608
                 (matches[0].pseudonym,),
@@ -352,7 +392,10 @@ class MatchStore:
                 "m.status = 'open' AND EXISTS (SELECT 1 FROM match_members mm WHERE mm.match_id = m.match_id"
                 " AND mm.professional_id = %s AND mm.left_at IS NULL AND (%s = '' OR mm.signal_id = %s))"
                 " AND EXISTS (SELECT 1 FROM involvements i"
-                " WHERE i.pseudonym = m.pseudonym AND i.professional_id = %s AND i.active)",
+                " WHERE i.professional_id = %s AND i.active AND (i.pseudonym = m.pseudonym"
+                # A family match (its pseudonym is the parent): a signal on one of its members.
+                " OR (m.kind = 'family' AND i.signal_id IN (SELECT signal_id FROM match_members f"
+                " WHERE f.match_id = m.match_id AND f.left_at IS NULL))))",
                 (professional_id, signal_id, signal_id, professional_id),
                 limit=limit,
                 offset=offset,

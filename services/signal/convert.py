@@ -86,6 +86,7 @@ def registration_from_proto(req: pb.RegisterSignalRequest) -> domain.Registratio
         under_guardianship=req.under_guardianship,
         municipality_code=req.municipality_code,
         client_reference=req.client_reference,
+        parent_pseudonyms=tuple(req.parent_pseudonyms),
     )
 
 
@@ -173,6 +174,8 @@ def event_from_row(
         active_until=timestamp(row["active_until"]),
         occurred_at=occurred_at,
         end_reason=_END_REASON_VALUES[reason] if reason else pb.END_REASON_UNSPECIFIED,
+        parent_pseudonyms=row["parent_pseudonyms"],
+        adult_on=domain.adult_on(row["birth_date"]).isoformat(),
     ).SerializeToString()
 
 
@@ -204,6 +207,8 @@ def signal_event(
         end_reason=enum_value(pb.EndReason, end_reason or signal.end_reason),
         bulk=bulk,
         restricted=signal.restricted,
+        parent_pseudonyms=list(signal.parent_pseudonyms),
+        adult_on=domain.adult_on(signal.birth_date).isoformat(),
     )
 
 

@@ -212,6 +212,7 @@ class Signal:
     municipality_code: str = ""  # BRP gemeenteVanInschrijving; "" when unverified (issue 18)
     restricted: bool = False  # restriction of processing (AVG art. 18): not disclosed in matches
     client_reference: str = ""  # the organisation's own case number; never in events (issue 17)
+    parent_pseudonyms: tuple[str, ...] = ()  # BRP ouders, for family matches (issue 18)
 
 
 # --- the request as it arrives: raw text and enum codes, validated below -------------------
@@ -260,6 +261,7 @@ class Registration:
     under_guardianship: bool = False
     municipality_code: str = ""
     client_reference: str = ""
+    parent_pseudonyms: tuple[str, ...] = ()
 
 
 # --- small rules -----------------------------------------------------------------------
@@ -681,6 +683,8 @@ def new_signal(registration: Registration, signal_id: str, now: datetime) -> Sig
         under_guardianship=guardianship,
         municipality_code=registration.municipality_code[:4],
         client_reference=clientref.normalise(registration.client_reference),
+        # A person has at most two legal parents; more is not from the BRP.
+        parent_pseudonyms=tuple(dict.fromkeys(p for p in registration.parent_pseudonyms if p))[:2],
     )
 
 
@@ -692,8 +696,11 @@ def may_renew(active_until: datetime, now: datetime) -> bool:
     return now < active_until <= now + RENEWAL_WINDOW
 
 
-def renewed(signal: Signal, now: datetime, *, multi_problem_attested: bool, consent_given: bool) -> Signal:
-    """The signal renewed for another active period; the 23+ rules apply at renewal."""
+def renewed(
+    signal: Signal, now: datetime, *, multi_problem_attested: bool, consent_given: bool, consent_by: str = ""
+) -> Signal:
+    """The signal renewed for another active period; the consent and 23+ rules apply at renewal
+    as at registration, for the person's age now (issue 22)."""
     if signal.status is not Status.ACTIVE:
         raise FailedPrecondition("signal_not_active", "Dit signaal is niet meer actief.")
     # A youth-regime signal about to age out is re-attested by renewing it (adult regime).
@@ -704,16 +711,25 @@ def renewed(signal: Signal, now: datetime, *, multi_problem_attested: bool, cons
             "Een signaal kan alleen verlengd worden in de laatste 3 maanden voordat het verloopt.",
         )
     # Renewal is a new decision: the attestation and consent of then are not carried over.
-    attested, consent = multi_problem_attested, consent_given
+    attested = multi_problem_attested
     age = age_on(signal.birth_date, today(now))
+    # From 23 the attestation is asked first (then consent), as at registration.
     check_adult_regime(
-        max(age, ADULT_REGIME_AGE) if ages_out else age, signal.organisation.legal_basis, attested, consent
+        max(age, ADULT_REGIME_AGE) if ages_out else age,
+        signal.organisation.legal_basis,
+        attested,
+        consent_given or bool(consent_by),
     )
+    given_by = check_consent(
+        age, signal.under_guardianship, signal.organisation.legal_basis, consent_given, consent_by
+    )
+    consent = consent_given or given_by is not None
     return dataclasses.replace(
         signal,
         active_until=now + ACTIVE_PERIOD,
         multi_problem_attested=attested,
         consent_given=consent,
+        consent_by=given_by,
         version=signal.version + 1,
     )
 
@@ -789,6 +805,17 @@ def adult_born_on_or_before(day: date) -> date:
         return day.replace(year=year)
     except ValueError:  # 29 February: born on 1 March of that year is not 23 yet
         return date(year, 2, 28)
+
+
+FAMILY_ADULT_AGE = 18  # a family match counts a person as a child until this birthday
+
+
+def adult_on(birth_date: date) -> date:
+    """The day the person turns 18: from then on they leave their parents' family matches."""
+    try:
+        return birth_date.replace(year=birth_date.year + FAMILY_ADULT_AGE)
+    except ValueError:  # born 29 February: 18 on 1 March
+        return date(birth_date.year + FAMILY_ADULT_AGE, 3, 1)
 
 
 def turns_adult_by(birth_date: date, moment: datetime) -> bool:

@@ -4,7 +4,14 @@ Walks the distinct pseudonyms of active signals in batches, asks identity for th
 facts (identity holds the BSNs, see docs/adr/0003-brp-link.md), and applies the rules:
 a death ends every signal with reason `deceased` (archived; match and notify learn of it),
 a move updates the municipality on the active signals, and a move out of the region also
-tells notify (MOVED_OUT per signal: the signalling professional, and the region admin).
+tells notify (MOVED_OUT per signal: the signalling professional, and the region admin);
+other parents (BRP ouders) go onto the signals and to match (FAMILY_CHANGED). A signal
+registered before the BRP link (no municipality yet; identity's vault back-fill) gets its
+municipality and parents without any notification.
+
+A move out of the region should also reach the other region through the federation link
+(issue 19, not built). Hook: `on_moved_out` below is where a federation relay would be
+called with the pseudonym and the new municipality code; today it only logs.
 Rate-limited so the BRP sees at most `rate` people per second.
 """
 
@@ -43,6 +50,7 @@ class RecheckCounts:
     moved_out: int = 0
     deceased: int = 0
     signals_ended: int = 0
+    family_changed: int = 0  # signals whose parents changed (family matches)
 
 
 FactsOf = Callable[[list[str]], Awaitable[Sequence[ipb.PersonFacts]]]
@@ -75,9 +83,21 @@ def move_kind(old: str, new: str, region_municipalities: frozenset[str]) -> str:
     """`none`, `within` (update the municipality) or `out` (also notify: left the region)."""
     if not new or new == old:
         return "none"
+    if not old:  # a signal registered before the BRP link (vault back-fill): fill it in
+        return "within"
     if region_municipalities and new not in region_municipalities:
         return "out"
     return "within"
+
+
+def on_moved_out(pseudonym: str, municipality_code: str) -> None:
+    """Federation hook (issue 19, not built): tell the region of `municipality_code`.
+
+    The signalling professionals and this region's admin are told already (MOVED_OUT to
+    notify). Where a federation link exists, its relay belongs here: translate the pseudonym
+    for the peer region (identity's TranslatePseudonym) and send it the move.
+    """
+    log.info("moved out of the region; no federation link", extra={"municipality_code": municipality_code})
 
 
 class RecheckStore(Protocol):
@@ -86,6 +106,10 @@ class RecheckStore(Protocol):
     async def active_people(self, after: str, limit: int) -> list[tuple[str, str]]: ...
 
     async def set_municipality(self, pseudonym: str, code: str, moved_out: bool, now: datetime) -> int: ...
+
+    async def parents_of(self, pseudonyms: Sequence[str]) -> dict[str, tuple[str, ...]]: ...
+
+    async def set_parents(self, pseudonym: str, parents: Sequence[str], now: datetime) -> int: ...
 
 
 async def run(
@@ -107,6 +131,7 @@ async def run(
         after = people[-1][0]
         current = dict(people)
         facts = await facts_of([p for p, _ in people])
+        parents = await store.parents_of([f.pseudonym for f in facts if f.known and not f.deceased])
         gone: list[str] = []
         for f in facts:
             counts.checked += 1
@@ -118,12 +143,16 @@ async def run(
                 counts.signals_ended += await end_deceased(f.pseudonym)
                 gone.append(f.pseudonym)
                 continue
+            # Family matches: parents as the BRP knows them now (new, or a back-filled signal).
+            if tuple(f.parent_pseudonyms) != parents.get(f.pseudonym, ()):
+                counts.family_changed += await store.set_parents(f.pseudonym, f.parent_pseudonyms, now())
             kind = move_kind(current.get(f.pseudonym, ""), f.municipality_code, region)
             if kind == "none":
                 continue
             await store.set_municipality(f.pseudonym, f.municipality_code, kind == "out", now())
             if kind == "out":
                 counts.moved_out += 1
+                on_moved_out(f.pseudonym, f.municipality_code)
             else:
                 counts.moved_within += 1
         if gone and forget is not None:

@@ -71,6 +71,7 @@ CREATE TABLE public.signals (
     informing_reminded boolean DEFAULT false NOT NULL,
     restricted boolean DEFAULT false NOT NULL,
     client_reference text,
+    parent_pseudonyms text[] DEFAULT '{}'::text[] NOT NULL,
     CONSTRAINT signals_check CHECK ((((informed_method IS NOT NULL) AND (informed_on IS NOT NULL)) OR (postpone_reason IS NOT NULL))),
     CONSTRAINT signals_check1 CHECK (((status = 'active'::text) = (ended_at IS NULL))),
     CONSTRAINT signals_check2 CHECK (((status = 'active'::text) OR (delete_after IS NOT NULL))),

@@ -46,6 +46,8 @@ MIGRATIONS = [outbox.MIGRATIONS, Path(__file__).parent / "migrations"]
 MAX_BATCH = 10_000
 # Signals per RestrictSignals call (one person's signals are far fewer).
 MAX_RESTRICT = 500
+# Pseudonyms per FilterActivePeople call (the vault back-fill asks in batches).
+MAX_ACTIVE_FILTER = 1000
 _SYSTEM_CLOCK = SystemClock()
 
 
@@ -239,10 +241,13 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         signal_id = _signal_id(request.signal_id)
         now = self.clock.now()
         attested, consent = request.multi_problem_attested, request.consent_given
+        consent_by = convert.enum_code(pb.ConsentBy, request.consent_by)
 
         def decide(signal: domain.Signal | None) -> Change:
             mine = domain.owned(signal, professional_id)
-            renewed = domain.renewed(mine, now, multi_problem_attested=attested, consent_given=consent)
+            renewed = domain.renewed(
+                mine, now, multi_problem_attested=attested, consent_given=consent, consent_by=consent_by
+            )
             return Change(renewed, [([MATCH], _event(renewed, pb.SIGNAL_EVENT_KIND_RENEWED, now))])
 
         outcome = await self.store.change(signal_id, decide)
@@ -282,10 +287,12 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         now = self.clock.now()
 
         objection_id = str(uuid.uuid4())
+        organisation: list[str] = []
 
         def decide(signal: domain.Signal | None) -> Change:
             if signal is None:
                 raise domain.signal_not_found()
+            organisation[:] = [signal.organisation.organisation_id]
             removed = _delete(signal, reason, now)
             block = (objection_id, signal.organisation.organisation_id, signal.pseudonym, now)
             return dataclasses.replace(
@@ -294,7 +301,7 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
 
         await self.store.change(signal_id, decide)
         log.info("signal removed after objection", extra={"objection_id": objection_id})
-        return pb.RemoveSignalResponse(objection_id=objection_id)
+        return pb.RemoveSignalResponse(objection_id=objection_id, organisation_id=organisation[0])
 
     async def RestrictSignals(
         self, request: pb.RestrictSignalsRequest, context: grpc.aio.ServicerContext
@@ -423,6 +430,15 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
     ) -> pb.RecheckPeopleResponse:
         counts = await self.run_recheck()
         return pb.RecheckPeopleResponse(**dataclasses.asdict(counts))
+
+    async def FilterActivePeople(
+        self, request: pb.FilterActivePeopleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.FilterActivePeopleResponse:
+        if len(request.pseudonyms) > MAX_ACTIVE_FILTER:
+            raise InvalidArgument(
+                "too_many_pseudonyms", f"Maximaal {MAX_ACTIVE_FILTER} pseudoniemen per keer."
+            )
+        return pb.FilterActivePeopleResponse(pseudonyms=await self.store.active_among(request.pseudonyms))
 
     async def run_recheck(self) -> recheck.RecheckCounts:
         identity = self.identity

@@ -76,6 +76,7 @@ _COLUMNS = (
     # issue 16: restriction of processing (AVG art. 18)
     "restricted",
     "client_reference",  # issue 17
+    "parent_pseudonyms",
 )
 # Column lists composed once, as identifiers (never values), for every query below.
 _SELECT = sql.SQL(", ").join(sql.Identifier(c) for c in _COLUMNS)
@@ -97,6 +98,8 @@ _EVENT_COLUMNS = (
     "registered_at",
     "active_until",
     "end_reason",
+    "birth_date",
+    "parent_pseudonyms",
 )
 _EVENT_RETURNING = sql.SQL(", ").join(sql.Identifier("s", c) for c in _EVENT_COLUMNS)
 
@@ -172,6 +175,7 @@ def _row_values(s: domain.Signal) -> tuple[Any, ...]:
         s.municipality_code or None,
         s.restricted,
         s.client_reference or None,
+        list(s.parent_pseudonyms),
     )
 
 
@@ -258,6 +262,7 @@ def _signal(row: dict[str, Any]) -> domain.Signal:
         municipality_code=row["municipality_code"] or "",
         restricted=row["restricted"],
         client_reference=row["client_reference"] or "",
+        parent_pseudonyms=tuple(row["parent_pseudonyms"]),
     )
 
 
@@ -313,6 +318,13 @@ async def _convert(conn: psycopg.AsyncConnection[Any], mapping: dict[str, str]) 
         "UPDATE signals s SET pseudonym = m.new FROM unnest(%s::text[], %s::text[]) AS m(old, new)"
         " WHERE s.pseudonym = m.old",
         (olds, news),
+    )
+    # Family matches: a person's parents' pseudonyms follow the rotation too.
+    await conn.execute(
+        "UPDATE signals s SET parent_pseudonyms = ARRAY(SELECT coalesce(m.new, p) FROM unnest("
+        "s.parent_pseudonyms) WITH ORDINALITY AS x(p, i) LEFT JOIN unnest(%s::text[], %s::text[]) AS m(old, new)"
+        " ON m.old = x.p ORDER BY x.i) WHERE s.parent_pseudonyms && %s::text[]",
+        (olds, news, olds),
     )
     await conn.execute(
         "UPDATE objection_blocks b SET pseudonym = m.new FROM unnest(%s::text[], %s::text[]) AS m(old, new)"
@@ -573,7 +585,7 @@ class SignalStore:
                 await conn.execute(
                     "UPDATE signals SET status = %s, end_reason = %s, active_until = %s, ended_at = %s,"
                     " delete_after = %s, multi_problem_attested = %s, consent_given = %s, version = %s,"
-                    " restricted = %s WHERE signal_id = %s",
+                    " restricted = %s, consent_by = %s WHERE signal_id = %s",
                     (
                         s.status.value,
                         s.end_reason.value if s.end_reason else None,
@@ -584,6 +596,7 @@ class SignalStore:
                         s.consent_given,
                         s.version,
                         s.restricted,
+                        _code(s.consent_by),
                         signal_id,
                     ),
                 )
@@ -795,6 +808,49 @@ class SignalStore:
                 )
             ).fetchall()
         return [(r[0], r[1]) for r in rows]
+
+    async def parents_of(self, pseudonyms: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """The parents' pseudonyms on each person's active signals (family matches)."""
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT pseudonym, max(parent_pseudonyms) FROM signals"
+                    " WHERE status = 'active' AND pseudonym = ANY(%s) GROUP BY pseudonym",
+                    (list(pseudonyms),),
+                )
+            ).fetchall()
+        return {r[0]: tuple(r[1] or ()) for r in rows}
+
+    async def set_parents(self, pseudonym: str, parents: Sequence[str], now: datetime) -> int:
+        """New parents on the person's active signals; FAMILY_CHANGED to match (version + 1)."""
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = conn.cursor(row_factory=dict_row)
+            rows = await (
+                await cur.execute(
+                    _q(
+                        "UPDATE signals SET parent_pseudonyms = %s::text[], version = version + 1"
+                        " WHERE pseudonym = %s AND status = 'active'"
+                        " AND parent_pseudonyms IS DISTINCT FROM %s::text[] RETURNING {cols}"
+                    ),
+                    (list(parents), pseudonym, list(parents)),
+                )
+            ).fetchall()
+            for row in rows:
+                event = convert.signal_event(_signal(row), pb.SIGNAL_EVENT_KIND_FAMILY_CHANGED, now)
+                await outbox.enqueue(conn, [MATCH], event.SerializeToString())
+        return len(rows)
+
+    async def active_among(self, pseudonyms: Sequence[str]) -> list[str]:
+        """Which of these people have an active signal (identity's vault back-fill)."""
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT DISTINCT pseudonym FROM signals WHERE status = 'active' AND pseudonym = ANY(%s)"
+                    " ORDER BY pseudonym",
+                    (list(pseudonyms),),
+                )
+            ).fetchall()
+        return [r[0] for r in rows]
 
     async def set_municipality(self, pseudonym: str, code: str, moved_out: bool, now: datetime) -> int:
         """The person's new municipality on their active signals; MOVED_OUT to notify."""

@@ -53,6 +53,7 @@ def renew(signal_id: str) -> Response:
         signal_id,
         multi_problem_attested=body.get("multiProblemAttested", False),
         consent_given=body.get("consentGiven", False),
+        consent_by=body.get("consentBy", ""),
     )
     return ok(convert.signal_json(renewed))
 

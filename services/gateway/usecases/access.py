@@ -1,15 +1,22 @@
 """A person's rights, exercised through a region admin: access (inzage, GDPR art. 15), an
 upheld objection (bezwaar), and a recorded death. The BSN goes to identity only; everything else uses the pseudonym."""
 
+import logging
 from dataclasses import dataclass
 
+import grpc
 from sluis.identity.v1 import identity_pb2 as ipb
 from sluis.match.v1 import match_pb2 as mpb
+from sluis.notify.v1 import notify_pb2 as npb
 from sluis.signal.v1 import signal_pb2 as spb
+from sluis.types.v1 import types_pb2
 
 from services.common.errors import NotFound
+from services.common.protos import to_timestamp
 from services.gateway import domain
 from services.gateway.usecases import audit, call, gateway, principal, signal_not_found
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,8 +67,54 @@ def uphold_objection(signal_id: str) -> str:
         signal_not_found(),
     )
     objection_id: str = removed.objection_id
+    # Erasure reaches the gateway's copies too: stored Idempotency-Key replies naming it.
+    gateway().store.erase_idempotency_replies(signal_id)
     audit("objection.uphold", objection_id)
+    _tell_organisation_admins(removed.organisation_id, objection_id)
     return objection_id
+
+
+def _tell_organisation_admins(organisation_id: str, objection_id: str) -> None:
+    """The signalling organisation's admins learn why a signal disappeared (issue 12): a mail
+    and an inbox item through notify, naming neither the signal nor the person.
+
+    The professional is told by signal in the removal's own transaction; this second notice
+    is sent after it (the gateway knows the admins). Event ids derive from the objection, so
+    notify delivers each once; a failure is logged and audited, the removal stands.
+    """
+    if not organisation_id:
+        return
+    gw = gateway()
+    admins = gw.store.organisation_admins(organisation_id)
+    if not admins:
+        return
+    org = gw.store.organisation(organisation_id)
+    events = [
+        spb.SignalEvent(
+            event_id=f"objection-admin:{objection_id}:{a.id}",
+            kind=spb.SIGNAL_EVENT_KIND_DELETED,
+            end_reason=spb.END_REASON_OBJECTION_UPHELD,
+            professional=types_pb2.ProfessionalContact(
+                professional_id=str(a.id),
+                name=a.name,
+                role="organisatiebeheerder",
+                email=a.email,
+                organisation_id=organisation_id,
+                organisation_name=org.name if org is not None else "",
+            ),
+            occurred_at=to_timestamp(gw.clock.now()),
+        )
+        for a in admins
+    ]
+    try:
+        gw.backends.notify.ApplySignalEvents(
+            npb.ApplySignalEventsRequest(events=events), timeout=gw.backends.timeout
+        )
+    except grpc.RpcError:
+        log.warning(
+            "organisation admins not told of an upheld objection", extra={"objection_id": objection_id}
+        )
+        audit("objection.tell_admins", objection_id, "failed")
 
 
 def objection_not_found() -> NotFound:

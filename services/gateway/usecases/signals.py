@@ -1,6 +1,7 @@
 """Signals: THE place where a signal is registered, listed, renewed, ended and where who
 else is involved is asked. Used by the REST API, the portal and the bulk worker."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sluis.identity.v1 import identity_pb2 as ipb
@@ -86,6 +87,7 @@ def registration_request(
     pro: Professional,
     org: Organisation,
     municipality_code: str = "",
+    parent_pseudonyms: Sequence[str] = (),
 ) -> spb.RegisterSignalRequest:
     return spb.RegisterSignalRequest(
         pseudonym=pseudonym,
@@ -99,6 +101,7 @@ def registration_request(
         under_guardianship=reg.under_guardianship,
         municipality_code=municipality_code,
         client_reference=reg.client_reference,
+        parent_pseudonyms=list(parent_pseudonyms),
     )
 
 
@@ -115,7 +118,9 @@ def register(body: object) -> spb.Signal:
     )
     signal: spb.Signal = call(
         b.signal.RegisterSignal,
-        registration_request(reg, person.pseudonym, pro, org, person.municipality_code),
+        registration_request(
+            reg, person.pseudonym, pro, org, person.municipality_code, person.parent_pseudonyms
+        ),
     ).signal
     return signal
 
@@ -194,7 +199,9 @@ def own(signal_id: str) -> spb.Signal:
     return sig
 
 
-def renew(signal_id: str, *, multi_problem_attested: bool, consent_given: bool) -> spb.Signal:
+def renew(
+    signal_id: str, *, multi_problem_attested: bool, consent_given: bool, consent_by: str = ""
+) -> spb.Signal:
     """Renewal is a new decision: the adult regime's attestation (and consent) are given again,
     never carried over from the registration (issue 12)."""
     sig = _on_own(
@@ -203,6 +210,7 @@ def renew(signal_id: str, *, multi_problem_attested: bool, consent_given: bool) 
         signal_id,
         multi_problem_attested=multi_problem_attested,
         consent_given=consent_given,
+        consent_by=convert.CONSENT_BY.get(consent_by, spb.CONSENT_BY_UNSPECIFIED),
     )
     if sig is None:
         raise signal_not_found()
@@ -211,12 +219,15 @@ def renew(signal_id: str, *, multi_problem_attested: bool, consent_given: bool) 
 
 def end(signal_id: str, reason: str) -> spb.Signal | None:
     """End the caller's signal; None when the back end removed it outright."""
-    return _on_own(
+    ended: spb.Signal | None = _on_own(
         gateway().backends.signal.EndSignal,
         spb.EndSignalRequest,
         signal_id,
         reason=convert.END_REASON[reason],
     )
+    if ended is None:  # unjustified: erased everywhere, so also the replies that name it
+        gateway().store.erase_idempotency_replies(signal_id)
+    return ended
 
 
 def involvement(signal_id: str) -> mpb.GetInvolvementResponse:

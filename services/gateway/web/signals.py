@@ -73,6 +73,8 @@ def signals_page() -> str:
         postponed=_postponed_parties,
         today=gateway().today().isoformat(),
         own=convert.own_signal_json,
+        consent_by=CONSENT_BY,
+        consent_based=_consent_based,
     )
 
 
@@ -107,6 +109,11 @@ def set_reference(signal_id: str) -> Page | tuple[str, int]:
         return _signal_view(signals.own(signal_id), 400, error=err.detail, value=value)
     flash("Het eigen kenmerk is opgeslagen.")
     return redirect(url_for("web.signal", signal_id=signal_id))
+
+
+def _consent_based(signal: Any) -> bool:
+    """The signal's organisation signals with consent: renewal asks whose consent (issue 22)."""
+    return bool(signal.legal_basis == spb.LEGAL_BASIS_CONSENT)
 
 
 def _postponed_parties(signal: Any) -> dict[str, str]:
@@ -250,6 +257,9 @@ def renew_signal(signal_id: str) -> Page:
             signal_id,
             multi_problem_attested=request.form.get("multiProblemAttested") == "1",
             consent_given=request.form.get("consentGiven") == "1",
+            consent_by=request.form.get("consentBy", "")
+            if request.form.get("consentBy") in CONSENT_BY
+            else "",
         )
     except InvalidArgument as err:  # e.g. 23+ without the attestation: say so on the list
         flash(err.detail)

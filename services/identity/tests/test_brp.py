@@ -261,7 +261,7 @@ def test_the_vault_forgets_people_no_longer_asked_for(identity) -> None:
         from psycopg_pool import AsyncConnectionPool
 
         async with AsyncConnectionPool(url, open=False) as pool:
-            return await BsnVault(pool, base64.b64decode(KEK)).prune(timedelta(hours=72))
+            return await BsnVault(pool, {1: base64.b64decode(KEK)}).prune(timedelta(hours=72))
 
     assert asyncio.run(prune()) == 1
 
@@ -279,3 +279,51 @@ def test_batch_checks_each_birth_date(identity) -> None:
         ("bsn_format", ""),
     ]
     assert results[0].pseudonym and not results[1].pseudonym
+
+
+def test_the_vault_survives_a_kek_rotation(
+    new_database, run_service, brp: BrpServer, tmp_path, monkeypatch, capsys
+) -> None:
+    """Regression (issue 18): vault rows were keyed and sealed under the NEWEST KEK only."""
+    import psycopg
+
+    from services.identity import cli
+
+    url, kek_dir = new_database("identity", MIGRATIONS), tmp_path / "kek"
+    kek_dir.mkdir()
+    (kek_dir / "1").write_text(base64.b64encode(b"a" * 32).decode())
+    link = BrpSettings(url=brp.url, read_timeout_seconds=1.0, breaker_failures=100)
+
+    def facts_of(pseudonym: str) -> pb.PersonFacts:
+        settings = IdentitySettings(
+            region="test", database_url=url, grpc_listen="127.0.0.1:0", kek_dir=str(kek_dir)
+        )
+        svc = run_service(lambda: create_service(settings, brp=link))
+        with grpc.insecure_channel(svc.address) as channel:
+            return _facts(pb_grpc.IdentityServiceStub(channel), pseudonym)[0]
+
+    def versions() -> list[int | None]:
+        with psycopg.connect(url) as conn:
+            return [r[0] for r in conn.execute("SELECT kek_version FROM brp_vault").fetchall()]
+
+    settings = IdentitySettings(
+        region="test", database_url=url, grpc_listen="127.0.0.1:0", kek_dir=str(kek_dir)
+    )
+    initialise_keys(url, settings.kek_bytes())
+    svc = run_service(lambda: create_service(settings, brp=link))
+    with grpc.insecure_channel(svc.address) as channel:
+        child = _register(pb_grpc.IdentityServiceStub(channel), CHILD, "2012-05-04").pseudonym
+    assert versions() == [1]
+
+    (kek_dir / "2").write_text(base64.b64encode(b"b" * 32).decode())  # KEK rotated: 2 is newest
+    assert facts_of(child).known  # the row made under version 1 is still found and opened
+
+    monkeypatch.setenv("SLUIS_REGION", "test")
+    monkeypatch.setenv("SLUIS_DATABASE_URL", url)
+    monkeypatch.setenv("SLUIS_IDENTITY_KEK_DIR", str(kek_dir))
+    assert cli.run(["rewrap"]) == 0
+    assert json.loads(capsys.readouterr().out)["vault_rows_by_previous_kek_version"] == {"1": 1}
+    assert versions() == [2]
+    (kek_dir / "1").unlink()  # version 1 retired
+    assert facts_of(child).known
+    assert CHILD not in str(versions())

@@ -69,6 +69,7 @@ def test_init_once_then_rewrap_to_a_new_kek_version_keeps_pseudonyms(
     assert command(monkeypatch, capsys, url, keks, "rewrap") == {
         "kek_version": 2,
         "keys_by_previous_kek_version": {"1": 1},
+        "vault_rows_by_previous_kek_version": {},
     }
     (keks / "1").unlink()  # version 1 retired: everything opens with version 2 alone
     assert pseudonym(run_service, settings_for(url, keks)) == before

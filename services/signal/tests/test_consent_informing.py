@@ -289,3 +289,89 @@ def test_informing_reminder_after_fourteen_days_or_the_region_setting() -> None:
 
 
 P_DONE = domain.PartyInforming(method=domain.InformedMethod.PHONE, informed_on=date(2026, 1, 14))
+
+
+# --- renewal takes consentBy like registration (issue 22), at the age boundaries -----------
+
+
+def _renewal(
+    birth: str,
+    org: domain.LegalBasis,
+    consent_by: str,
+    consent_given: bool,
+    attested: bool,
+    guardianship: bool,
+) -> str | domain.ConsentBy | None:
+    """Renew at NOW a signal registered 650 days before: the reason it is refused, else whose
+    consent the renewed signal records."""
+    at = NOW - timedelta(days=650)
+    informed = InformedInput(party="both", method="phone", informed_on=at.date().isoformat())
+    registered = domain.new_signal(
+        registration(informed=informed), "00000000-0000-0000-0000-000000000002", at
+    )
+    organisation = dataclasses.replace(
+        registered.organisation,
+        legal_basis=org,
+        legal_ground="Jeugdwet art. 7.1.3.1" if org is domain.LegalBasis.LEGAL_GROUND else "",
+    )
+    signal = dataclasses.replace(
+        registered,
+        birth_date=date.fromisoformat(birth),
+        organisation=organisation,
+        under_guardianship=guardianship,
+        multi_problem_attested=False,
+    )
+    try:
+        renewed = domain.renewed(
+            signal, NOW, multi_problem_attested=attested, consent_given=consent_given, consent_by=consent_by
+        )
+    except DomainError as exc:
+        return exc.reason
+    assert renewed.version == signal.version + 1
+    return renewed.consent_by
+
+
+C, G = domain.LegalBasis.CONSENT, domain.LegalBasis.LEGAL_GROUND
+REP, PERSON, BOTH = ConsentBy.LEGAL_REPRESENTATIVE, ConsentBy.PERSON, ConsentBy.BOTH
+
+
+@pytest.mark.parametrize(
+    ("birth", "org", "consent_by", "given", "attested", "guardianship", "expected"),
+    [
+        # 11/12: the representative; "both" only from 12
+        (AGE_11, C, "both", False, False, False, "consent_wrong_party"),
+        (AGE_11, C, "legal_representative", False, False, False, REP),
+        (AGE_12, C, "both", False, False, False, BOTH),
+        # 15/16: representative under 16, the person from 16; nothing given is refused
+        (AGE_15, C, "", False, False, False, "consent_missing"),
+        (AGE_15, C, "person", False, False, False, "consent_wrong_party"),
+        (AGE_15, C, "", True, False, False, REP),
+        (AGE_16, C, "legal_representative", False, False, False, "consent_wrong_party"),
+        (AGE_16, C, "person", False, False, False, PERSON),
+        (AGE_16, C, "", True, False, False, PERSON),
+        # 22/23: from 23 the attestation again, and the person's consent; a youth-regime
+        # signal that would age out within the renewal window is re-attested already at 22
+        (AGE_22, C, "person", False, False, False, "multi_problem_not_attested"),
+        (AGE_22, C, "person", False, True, False, PERSON),
+        (AGE_23, C, "person", False, False, False, "multi_problem_not_attested"),
+        (AGE_23, C, "", False, True, False, "consent_missing"),
+        (AGE_23, C, "person", False, True, False, PERSON),
+        # an adult under guardianship: the representative
+        (AGE_23, C, "person", False, True, True, "consent_wrong_party"),
+        (AGE_23, C, "legal_representative", False, True, True, REP),
+        # a legal ground needs no consent at any age (the attestation from 23 still)
+        (AGE_15, G, "", False, False, False, None),
+        (AGE_23, G, "", False, True, False, None),
+        (AGE_23, G, "", False, False, False, "multi_problem_not_attested"),
+    ],
+)
+def test_renewal_consent_by_age(
+    birth: str,
+    org: domain.LegalBasis,
+    consent_by: str,
+    given: bool,
+    attested: bool,
+    guardianship: bool,
+    expected: object,
+) -> None:
+    assert _renewal(birth, org, consent_by, given, attested, guardianship) == expected

@@ -241,7 +241,8 @@ def test_renewal_window(days_after_registration: int, allowed: bool) -> None:
     now = NOW + timedelta(days=days_after_registration)
     assert domain.may_renew(s.active_until, now) is allowed
     if allowed:
-        r = domain.renewed(s, now, multi_problem_attested=False, consent_given=False)
+        # The organisation signals with consent: renewal records it again (issue 22).
+        r = domain.renewed(s, now, multi_problem_attested=False, consent_given=True)
         assert r.active_until == now + timedelta(days=730) and r.version == 2
     else:
         with pytest.raises(FailedPrecondition) as exc:

@@ -198,7 +198,8 @@ def test_ending_somebody_elses_signal_is_not_found(signals: SignalHarness) -> No
 def test_renewal_only_in_the_last_three_months(signals: SignalHarness) -> None:
     signal = register(signals, request())
     signals.match.wait_for(signal.signal_id, pb.SIGNAL_EVENT_KIND_REGISTERED)
-    renew = pb.RenewSignalRequest(signal_id=signal.signal_id, professional_id="prof-1")
+    # The organisation signals with consent: renewal records it again (issue 22).
+    renew = pb.RenewSignalRequest(signal_id=signal.signal_id, professional_id="prof-1", consent_given=True)
 
     at_day(signals, 639)  # 91 days left
     err = refused(signals.stub.RenewSignal, renew)
@@ -259,7 +260,8 @@ def test_reminder_once_per_active_period(signals: SignalHarness) -> None:
     assert reminder.active_until == signal.active_until
     # Renewed: a new period, a new reminder 30 days before it ends.
     signals.stub.RenewSignal(
-        pb.RenewSignalRequest(signal_id=signal.signal_id, professional_id="prof-1"), timeout=T
+        pb.RenewSignalRequest(signal_id=signal.signal_id, professional_id="prof-1", consent_given=True),
+        timeout=T,
     )
     at_day(signals, 710 + 700)
     assert lifecycle(signals) == (1, 0, 0)

@@ -231,6 +231,9 @@ SLUIS_PEER_REGIONS: {{ join "," $values.region.peerRegions | quote }}
 SLUIS_PEER_KEYS: {{ join "," $pairs | quote }}
 {{- end }}
 {{- end }}
+{{- if eq .name "match" }}
+SLUIS_MATCH_FAMILY_MATCHES: {{ ternary "true" "false" (ne $values.region.familyMatches false) | quote }}
+{{- end }}
 {{- if eq .name "notify" }}
 SLUIS_SMTP_HOST: {{ required "services.notify.smtp.host is required: the SMTP relay notify sends mail through" $svc.smtp.host | quote }}
 SLUIS_SMTP_PORT: {{ $svc.smtp.port | quote }}

@@ -1,0 +1,87 @@
+"""Issue 18 on the real platform: family matches from the local BRP's families.
+
+The local BRP (devstack/README.md) holds parents 999990019 and 999990020 with children
+999990032 (2012), 999990044 (2015) and 999990056 (2008), and parent 999990068 with child
+999990081 (2014). A child turning 18 is shown with an injected clock in
+services/match/tests/test_family.py (the platform's processes run on the real clock).
+"""
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from devstack.platform import Platform
+from tests.helpers import Api, by_org, wait_until
+
+PLATFORM_OPTIONS = {"brp": True}  # the local BRP and identity's link (devstack/fixtures.py)
+
+
+def _age(born: str) -> int:
+    b, t = date.fromisoformat(born), date.today()
+    return t.year - b.year - ((t.month, t.day) < (b.month, b.day))
+
+
+def register(api: Api, bsn: str, born: str) -> dict[str, Any]:
+    """A registration that every organisation profile accepts at this age (issue 22)."""
+    today = date.today().isoformat()
+    informed: dict[str, Any] = {"person": {"method": "inPerson", "informedOn": today}}
+    if _age(born) < 18:
+        informed["legalRepresentative"] = {"method": "inPerson", "informedOn": today}
+    by = "legalRepresentative" if _age(born) < 16 else "person"
+    r = api.signal(bsn, born, consentGiven=False, consentBy=by, informed=informed)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+@pytest.fixture(scope="module")
+def apis(platform: Platform, professionals: list[dict[str, Any]]) -> list[Api]:
+    orgs = list(by_org(professionals).values())
+    return [Api(platform.url, org[0]["apiKey"]) for org in orgs[:3]]
+
+
+def family_matches(api: Api) -> list[dict[str, Any]]:
+    return [m for m in api.get("/v1/matches").json()["matches"] if m["kind"] == "family"]
+
+
+def settled(api: Api, count: int, members: int = 0) -> list[dict[str, Any]]:
+    """The caller's family matches once match has applied the events (the outbox is async)."""
+
+    def check() -> list[dict[str, Any]] | None:
+        found = family_matches(api)
+        ok = len(found) == count and all(len(m["members"]) >= members for m in found)
+        return found if ok else None
+
+    return list(wait_until(check))
+
+
+def test_parent_and_child(apis: list[Api]) -> None:
+    parent = register(apis[0], "999990068", "1979-01-08")
+    child = register(apis[1], "999990081", "2014-02-14")
+    (match,) = settled(apis[0], 1)
+    assert [m["id"] for m in settled(apis[1], 1)] == [match["id"]]
+    assert match["kind"] == "family" and match["status"] == "open" and len(match["members"]) == 2
+    # Contact details of the others, and that it is a family; never who is signalled.
+    body = apis[1].get(f"/v1/matches/{match['id']}").text
+    for secret in ("999990068", "999990081", parent["id"], child["id"], "1979-01-08", "2014-02-14"):
+        assert secret not in body
+    # Neither person has two organisations: no person match, and every match says its kind.
+    assert all(m["kind"] in ("person", "family") for m in apis[0].get("/v1/matches").json()["matches"])
+    assert apis[1].get(f"/v1/signals/{child['id']}/involvement").json()["match"] is None
+    # The parent's signal ends: the family match closes for both.
+    ended = apis[0].post(f"/v1/signals/{parent['id']}/end", {"reason": "goalReached"})
+    assert ended.status_code in (200, 204), ended.text
+    wait_until(lambda: family_matches(apis[1]) == [] and family_matches(apis[0]) == [])
+
+
+def test_two_siblings_make_one_family_match(apis: list[Api]) -> None:
+    register(apis[0], "999990032", "2012-05-04")
+    register(apis[1], "999990056", "2008-12-10")
+    (match,) = settled(apis[0], 1)
+    assert [m["id"] for m in settled(apis[1], 1)] == [match["id"]]  # one, not one per parent
+    # A third organisation signals one of the parents: it joins the same family match (kept
+    # under that parent, whose family now holds every signal).
+    register(apis[2], "999990020", "1982-07-20")
+    (joined,) = settled(apis[2], 1, members=3)
+    assert joined["id"] == match["id"] and len(joined["members"]) == 3
+    assert [m["id"] for m in family_matches(apis[0])] == [match["id"]]
