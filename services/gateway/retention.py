@@ -14,6 +14,9 @@ BULK_RETENTION = timedelta(days=30)
 # lifetime is far shorter); failed-login counters only matter for the lock-out window.
 SESSION_RETENTION = timedelta(days=30)
 THROTTLE_RETENTION = timedelta(days=1)
+# One-time links (only a hash of the token): after use or expiry they show the admin the state
+# of an invitation for a while, then go.
+INVITATION_RETENTION = timedelta(days=90)
 
 RULES = (
     Rule("audit_log", "at < %(cutoff)s", AUDIT_RETENTION),
@@ -21,4 +24,7 @@ RULES = (
     Rule("bulk_loads", "state IN ('done', 'failed') AND finished_at < %(cutoff)s", BULK_RETENTION),
     Rule("web_sessions", "coalesce(revoked_at, created_at) < %(cutoff)s", SESSION_RETENTION),
     Rule("web_login_throttle", "updated_at < %(cutoff)s", THROTTLE_RETENTION),
+    Rule(
+        "invitations", "least(expires_at, coalesce(used_at, expires_at)) < %(cutoff)s", INVITATION_RETENTION
+    ),
 )

@@ -33,7 +33,7 @@ from services.common.rekey import (
     resolve_incoming,
 )
 from services.common.telemetry import current_trace_id
-from services.match import convert, domain
+from services.match import convert, domain, rule_preview
 from services.match.notices import NOTIFY
 from services.match.retention import RULES as RETENTION_RULES
 from services.match.store import AccessRecord, IncomingEvent, MatchStore
@@ -284,6 +284,29 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         domain.validate_rules(orgs, domains)
         rules = await self.store.set_rules(orgs, domains, request.admin_id)
         return pb.SetCoordinatorRulesResponse(rules=convert.rules_to_pb(rules))
+
+    async def ListCoordinatorRuleVersions(
+        self, request: pb.ListCoordinatorRuleVersionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListCoordinatorRuleVersionsResponse:
+        versions = await self.store.rule_versions()
+        return pb.ListCoordinatorRuleVersionsResponse(versions=[convert.rules_to_pb(r) for r in versions])
+
+    async def PreviewCoordinatorRules(
+        self, request: pb.PreviewCoordinatorRulesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PreviewCoordinatorRulesResponse:
+        orgs = [o.strip() for o in request.rules.organisation_priority]
+        domains = [d.strip() for d in request.rules.domain_priority]
+        domain.validate_rules(orgs, domains)
+        proposed = domain.CoordinatorRules(tuple(orgs), tuple(domains))
+        result = rule_preview.preview(await self.store.open_matches(), await self.store.rules(), proposed)
+        return pb.PreviewCoordinatorRulesResponse(
+            open_matches=result.open_matches,
+            changed=result.changed,
+            organisations=[
+                pb.OrganisationCoordinations(organisation_id=o, current=now, proposed=then)
+                for o, (now, then) in result.per_organisation.items()
+            ],
+        )
 
     async def ListMatchesOnPseudonym(
         self, request: pb.ListMatchesOnPseudonymRequest, context: grpc.aio.ServicerContext
