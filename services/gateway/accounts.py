@@ -3,11 +3,12 @@
 Tokens are 256-bit random strings in the link; only their SHA-256 is stored (like API keys:
 long random secrets need no slow hash). Recovery codes are short, so they get scrypt
 (werkzeug) like passwords. Password strength: at least 12 characters and not guessable by
-zxcvbn (score 3 or more); zxcvbn ships its own frequency lists of leaked and common
+zxcvbn (score 3 or more), and not mostly the person's own name or address; zxcvbn ships its own frequency lists of leaked and common
 passwords, names and words (offline: no password leaves the gateway).
 """
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,14 +51,24 @@ def check_password(
         return PasswordProblem("password", f"Kies een wachtwoord van minstens {MIN_PASSWORD_LENGTH} tekens.")
     if len(password) > MAX_PASSWORD_LENGTH:
         return PasswordProblem("password", f"Kies een wachtwoord van hoogstens {MAX_PASSWORD_LENGTH} tekens.")
-    hints = [p for p in (email, email.split("@")[0], *name.split(), "sluis", "verwijsindex") if p]
-    if zxcvbn(password, user_inputs=hints)["score"] < MIN_ZXCVBN_SCORE:
+    hints = [
+        h.lower() for h in (email, *re.split(r"[@._+-]", email), *name.split(), "sluis", "verwijsindex") if h
+    ]
+    if zxcvbn(password, user_inputs=hints)["score"] < MIN_ZXCVBN_SCORE or _mostly_personal(password, hints):
         return PasswordProblem(
             "password",
             "Dit wachtwoord is te makkelijk te raden (het komt voor in lijsten van veelgebruikte of"
             " gelekte wachtwoorden, of lijkt op uw naam). Kies bijvoorbeeld vier losse woorden.",
         )
     return None
+
+
+def _mostly_personal(password: str, hints: list[str]) -> bool:
+    """Little is left once the person's name and address parts are taken out."""
+    rest = password.lower()
+    for hint in sorted((h for h in hints if len(h) >= 3), key=len, reverse=True):
+        rest = rest.replace(hint, "")
+    return len(rest) < MIN_PASSWORD_LENGTH - 4
 
 
 def new_recovery_codes(n: int = RECOVERY_CODES) -> list[str]:
