@@ -3,6 +3,7 @@ mail id, no inbox item, and purged an hour after sending (the body holds a one-t
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 import psycopg
@@ -59,7 +60,7 @@ def test_a_change_notice_has_no_link(notify, mailbox) -> None:
         ({"mail_id": ""}, ""),
     ],
 )
-def test_bad_requests_are_refused(notify, changes: dict[str, object], reason: str) -> None:
+def test_bad_requests_are_refused(notify, changes: dict[str, Any], reason: str) -> None:
     with pytest.raises(grpc.RpcError) as err:
         notify.stub.SendAccountMail(invitation(**changes), timeout=5)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
