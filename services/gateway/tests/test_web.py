@@ -437,7 +437,7 @@ def accept_link(client: Any, link: str, password: str = NEW_PASSWORD) -> tuple[s
             "csrf_token": found(TOKEN.pattern, page),
             "password": password,
             "password2": password,
-            "code": totp.code_at(secret, time.time() - 30),
+            "code": totp.code_at(secret, time.time()),
         },
     )
     assert resp.status_code == 200, resp.get_data(as_text=True)
