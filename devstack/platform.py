@@ -134,6 +134,7 @@ class Platform:
         }
         if service == "gateway":
             env["SLUIS_HTTP_LISTEN"] = f"127.0.0.1:{self.ports['gateway']}"
+            env["SLUIS_PORTAL_URL"] = self.url  # invitation links
         else:
             env["SLUIS_GRPC_LISTEN"] = self.address(service)
         if service == "identity":

@@ -16,7 +16,7 @@ from services.common.clock import Clock, SystemClock
 from services.common.errors import problem
 from services.common.logs import setup_logging
 from services.gateway import auth, idempotency, web
-from services.gateway.api import admin, check_body_envelope, inbox, matches, meta, signals
+from services.gateway.api import admin, check_body_envelope, inbox, matches, meta, onboarding, signals
 from services.gateway.api import bulk as bulk_api
 from services.gateway.api import rights as rights_api
 from services.gateway.api import statistics as statistics_api
@@ -134,7 +134,16 @@ def create_app(
     )
 
     app.register_blueprint(meta.bp)
-    for bp in (signals.bp, matches.bp, inbox.bp, admin.bp, bulk_api.bp, rights_api.bp, statistics_api.bp):
+    for bp in (
+        signals.bp,
+        matches.bp,
+        inbox.bp,
+        admin.bp,
+        onboarding.bp,
+        bulk_api.bp,
+        rights_api.bp,
+        statistics_api.bp,
+    ):
         app.register_blueprint(bp, url_prefix=PREFIX)
     app.register_blueprint(web.bp)
     # Portal forms only (web.guard calls csrf.protect()); the API uses bearer keys, not cookies.

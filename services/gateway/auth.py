@@ -27,8 +27,10 @@ PUBLIC: frozenset[str] = frozenset()
 _P = frozenset({PROFESSIONAL})
 _ORG_ADMINS = frozenset({ORGANISATION_ADMIN, REGION_ADMIN})
 _REGION = frozenset({REGION_ADMIN})
-# Portal pages of one organisation (a region admin manages organisations through the API).
+# Portal pages of one organisation (a region admin has its own pages: web/region.py).
 _ORG_ADMIN = frozenset({ORGANISATION_ADMIN})
+# Everybody who logs in to the portal (Mijn account).
+_PEOPLE = frozenset({PROFESSIONAL, ORGANISATION_ADMIN, REGION_ADMIN, OPERATOR})
 
 # Endpoint (Flask endpoint name) -> roles allowed. PUBLIC: no credential needed.
 # A system credential acting for a professional (X-Professional-Id) has role professional.
@@ -70,6 +72,16 @@ MATRIX: dict[str, frozenset[str]] = {
     "admin.lift_objection_block": _REGION,
     "admin.record_death": _REGION,
     "admin.transfer_signals": _ORG_ADMINS,
+    # Onboarding (issue 16): SluiS-wachters, login resets, lifecycle, rule preview/versions.
+    "onboarding.list_admins": _ORG_ADMINS,
+    "onboarding.invite_admin": _REGION,
+    "onboarding.reset_admin_login": _REGION,
+    "onboarding.reset_professional_login": _ORG_ADMINS,
+    "onboarding.suspend": _REGION,
+    "onboarding.reactivate": _REGION,
+    "onboarding.offboard": _REGION,
+    "onboarding.preview_rules": _REGION,
+    "onboarding.rule_versions": frozenset({REGION_ADMIN, OPERATOR}),
     "admin.end_signals_of": _ORG_ADMINS,
     "statistics.get_statistics": _ORG_ADMINS,
     "bulk.create": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL}),
@@ -132,6 +144,25 @@ MATRIX: dict[str, frozenset[str]] = {
     "web.statistics_csv": _ORG_ADMINS,
     "web.statistics_signals_chart": _ORG_ADMINS,
     "web.statistics_matches_chart": _ORG_ADMINS,
+    # Accounts (issue 16): invitation and e-mail links are public (the token is the secret).
+    "web.invitation": PUBLIC,
+    "web.accept_invitation": PUBLIC,
+    "web.confirm_email": PUBLIC,
+    "web.account": _PEOPLE,
+    "web.change_password": _PEOPLE,
+    "web.change_email": _PEOPLE,
+    "web.change_phone": _PEOPLE,
+    # The region admin's portal (web/region.py).
+    "web.region_organisations": _REGION,
+    "web.onboard_organisation": _REGION,
+    "web.region_organisation": _REGION,
+    "web.invite_wachter": _REGION,
+    "web.reset_wachter": _REGION,
+    "web.suspend_organisation": _REGION,
+    "web.reactivate_organisation": _REGION,
+    "web.offboard_organisation": _REGION,
+    "web.coordinator_rules": _REGION,
+    "web.save_coordinator_rules": _REGION,
 }
 
 

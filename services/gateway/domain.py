@@ -150,6 +150,16 @@ _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _BSN = re.compile(r"[0-9]{9}")
 # What SMTP and notify accept: one @, no quotes or spaces, a dotted domain.
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
+
+def looks_like_phone(value: str) -> bool:
+    return _PHONE.fullmatch(value) is not None
+
+
+def looks_like_email(value: str) -> bool:
+    return len(value) <= 254 and _EMAIL.fullmatch(value) is not None
+
+
 _PHONE = re.compile(r"\+?[0-9][0-9 ()-]{0,24}")
 
 
@@ -436,6 +446,7 @@ class OrganisationProfileInput:
     legal_ground: str | None = None
     domains: list[str] | None = None
     may_coordinate: bool | None = None
+    covenant_date: date | None = None
 
     def changes(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -443,7 +454,7 @@ class OrganisationProfileInput:
 
 def parse_organisation(body: Any, *, partial: bool) -> OrganisationProfileInput:
     """POST (all of name, legalBasis, domains, mayCoordinate) or PATCH (any) of an organisation."""
-    fields = ("name", "legalBasis", "legalGround", "domains", "mayCoordinate")
+    fields = ("name", "legalBasis", "legalGround", "domains", "mayCoordinate", "covenantDate")
     required = () if partial else ("name", "legalBasis", "domains", "mayCoordinate")
     obj = expect_object(body, "", required, tuple(f for f in fields if f not in required))
     if partial and not obj:
@@ -463,12 +474,23 @@ def parse_organisation(body: Any, *, partial: bool) -> OrganisationProfileInput:
         else None,
         domains=domains,
         may_coordinate=expect_bool(obj["mayCoordinate"], "mayCoordinate") if "mayCoordinate" in obj else None,
+        covenant_date=parse_covenant_date(obj["covenantDate"]) if "covenantDate" in obj else None,
     )
     if out.legal_basis == "legalGround" and not (out.legal_ground or "").strip():
         raise invalid(
             "legalGround", "Noem de wettelijke grondslag bij legalBasis 'legalGround'.", "missing_field"
         )
     return out
+
+
+def parse_covenant_date(value: Any) -> date:
+    """The date the organisation signed the region's covenant (convenant): ISO, not in the future
+    is not checked (a covenant may be signed ahead of the start)."""
+    text = expect_str(value, "covenantDate", max_len=10)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise invalid("covenantDate", "Veld 'covenantDate' moet een datum zijn (JJJJ-MM-DD).") from None
 
 
 def parse_professional(body: Any, *, partial: bool) -> dict[str, Any]:

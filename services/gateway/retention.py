@@ -17,6 +17,9 @@ THROTTLE_RETENTION = timedelta(days=1)
 # Rights requests (issue 16): the decision is accountability, kept like the audit log; a request
 # whose restriction is still in force stays until it is lifted.
 RIGHTS_REQUEST_RETENTION = timedelta(days=5 * 365)
+# One-time links (only a hash of the token): after use or expiry they show the admin the state
+# of an invitation for a while, then go.
+INVITATION_RETENTION = timedelta(days=90)
 
 RULES = (
     Rule("audit_log", "at < %(cutoff)s", AUDIT_RETENTION),
@@ -28,5 +31,8 @@ RULES = (
         "rights_requests",
         "status = 'decided' AND NOT restricted AND decided_at < %(cutoff)s",
         RIGHTS_REQUEST_RETENTION,
+    ),
+    Rule(
+        "invitations", "least(expires_at, coalesce(used_at, expires_at)) < %(cutoff)s", INVITATION_RETENTION
     ),
 )

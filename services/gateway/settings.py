@@ -47,6 +47,10 @@ class GatewaySettings:
     # whether the request came over https (the session cookie is then Secure).
     trusted_proxies: int = setting("SLUIS_TRUSTED_PROXIES", 0)
     shutdown_grace_seconds: float = setting("SLUIS_SHUTDOWN_GRACE_SECONDS", 10.0)
+    # The portal's public base URL: invitation, reset and confirmation links in mails start here.
+    portal_url: str = setting("SLUIS_PORTAL_URL", "http://127.0.0.1:8080")
+    # How long an invitation or reset link works (hours); an e-mail confirmation link as well.
+    invitation_hours: float = setting("SLUIS_INVITATION_HOURS", 72.0)
 
     def check_backends(self) -> None:
         """Serving needs every back-end address; migrate and seed-demo do not."""

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import psycopg
@@ -54,6 +54,37 @@ class Organisation:
     domains: list[str]
     may_coordinate: bool
     created_at: datetime
+    # Lifecycle (issue 16): onboarded under a covenant; active, suspended or offboarded.
+    covenant_date: date | None = None
+    status: str = "active"
+    status_changed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A one-time link (invitation, admin reset, e-mail confirmation); the token is not here."""
+
+    id: uuid.UUID
+    purpose: str
+    kind: str
+    subject_id: uuid.UUID
+    email: str
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    revoked_at: datetime | None
+
+    def usable(self, now: datetime) -> bool:
+        return self.used_at is None and self.revoked_at is None and self.expires_at > now
+
+    def state(self, now: datetime) -> str:
+        """Dutch, for the portal."""
+        if self.used_at is not None:
+            return "geaccepteerd"
+        if self.revoked_at is not None:
+            return "vervangen"
+        return "open" if self.expires_at > now else "verlopen"
 
 
 @dataclass(frozen=True)
@@ -115,7 +146,13 @@ class BulkLoad:
     claimed_by: uuid.UUID | None
 
 
-_ORG_COLS = "id, region, name, legal_basis, legal_ground, domains, may_coordinate, created_at"
+_ORG_COLS = (
+    "id, region, name, legal_basis, legal_ground, domains, may_coordinate, created_at,"
+    " covenant_date, status, status_changed_at"
+)
+_INVITATION_COLS = (
+    "id, purpose, kind, subject_id, email, invited_by, created_at, expires_at, used_at, revoked_at"
+)
 _PRO_COLS = "id, organisation_id, name, role, phone, email, active, created_at"
 _ADMIN_COLS = "id, role, region, organisation_id, name, email, created_at"
 _CRED_COLS = (
@@ -134,6 +171,7 @@ _COLUMNS = {
     "org": sql.SQL(_ORG_COLS),
     "pro": sql.SQL(_PRO_COLS),
     "admin": sql.SQL(_ADMIN_COLS),
+    "inv": sql.SQL(_INVITATION_COLS),
     "cred": sql.SQL(_CRED_COLS),
     "cred_bare": sql.SQL(_CRED_COLS.replace("c.", "")),
 }
@@ -235,20 +273,44 @@ class GatewayStore:
         legal_ground: str,
         domains: Sequence[str],
         may_coordinate: bool,
+        covenant_date: date | None = None,
     ) -> Organisation | None:
         """A new organisation; None when the region already has one with this name."""
         with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Organisation)) as cur:
             return cur.execute(
                 q(
-                    "INSERT INTO organisations (id, region, name, legal_basis, legal_ground, domains, may_coordinate)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (region, name) DO NOTHING RETURNING {org}"
+                    "INSERT INTO organisations (id, region, name, legal_basis, legal_ground, domains, may_coordinate,"
+                    " covenant_date) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (region, name) DO NOTHING RETURNING {org}"
                 ),
-                (uuid.uuid4(), region, name, legal_basis, legal_ground, list(domains), may_coordinate),
+                (
+                    uuid.uuid4(),
+                    region,
+                    name,
+                    legal_basis,
+                    legal_ground,
+                    list(domains),
+                    may_coordinate,
+                    covenant_date,
+                ),
             ).fetchone()
 
     def update_organisation(self, organisation_id: uuid.UUID | str, **fields: Any) -> Organisation | None:
-        """Change the profile fields given (name, legal_basis, legal_ground, domains, may_coordinate)."""
-        sets = _allowed(fields, ("name", "legal_basis", "legal_ground", "domains", "may_coordinate"))
+        """Change the profile fields given (name, legal_basis, legal_ground, domains, may_coordinate,
+        covenant_date, status, status_changed_at)."""
+        sets = _allowed(
+            fields,
+            (
+                "name",
+                "legal_basis",
+                "legal_ground",
+                "domains",
+                "may_coordinate",
+                "covenant_date",
+                "status",
+                "status_changed_at",
+            ),
+        )
         if not sets:
             return self.organisation(organisation_id)
         query = _update_query("organisations", sets, _COLUMNS["org"])
@@ -327,6 +389,202 @@ class GatewayStore:
             ).fetchone()
         assert row is not None
         return row
+
+    def create_admin(
+        self, *, role: str, region: str, organisation_id: uuid.UUID | None, name: str, email: str
+    ) -> Admin | None:
+        """A new admin; None when the e-mail address is taken (by an admin or a professional)."""
+        with self.transaction() as conn, conn.cursor(row_factory=class_row(Admin)) as cur:
+            taken = conn.execute(
+                "SELECT 1 FROM professionals WHERE email = %s UNION ALL SELECT 1 FROM web_accounts WHERE email = %s",
+                (email, email),
+            ).fetchone()
+            if taken:
+                return None
+            return cur.execute(
+                q(
+                    "INSERT INTO admins (id, role, region, organisation_id, name, email)"
+                    " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (email) DO NOTHING RETURNING {admin}"
+                ),
+                (uuid.uuid4(), role, region, organisation_id, name, email),
+            ).fetchone()
+
+    def admin_by_email(self, email: str) -> Admin | None:
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Admin)) as cur:
+            return cur.execute(q("SELECT {admin} FROM admins WHERE email = %s"), (email,)).fetchone()
+
+    def admins(self, region: str, organisation_id: uuid.UUID | None = None) -> list[Admin]:
+        """The region's admins, or one organisation's admins (its SluiS-wachters)."""
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Admin)) as cur:
+            if organisation_id is None:
+                return cur.execute(
+                    q("SELECT {admin} FROM admins WHERE region = %s ORDER BY role, name"), (region,)
+                ).fetchall()
+            return cur.execute(
+                q("SELECT {admin} FROM admins WHERE region = %s AND organisation_id = %s ORDER BY name"),
+                (region, organisation_id),
+            ).fetchall()
+
+    def change_email(self, kind: str, subject_id: uuid.UUID | str, email: str) -> bool:
+        """A confirmed new address for a person and their login; False when it is taken."""
+        table = "professionals" if kind == "professional" else "admins"
+        try:
+            with self.transaction() as conn:
+                conn.execute(
+                    sql.SQL("UPDATE {} SET email = %s WHERE id = %s").format(sql.Identifier(table)),
+                    (email, subject_id),
+                )
+                conn.execute(
+                    "UPDATE web_accounts SET email = %s WHERE kind = %s AND subject_id = %s",
+                    (email, kind, subject_id),
+                )
+        except psycopg.errors.UniqueViolation:
+            return False
+        return True
+
+    # -- invitations and recovery codes ------------------------------------------------------
+    def create_invitation(
+        self,
+        *,
+        token_hash: bytes,
+        purpose: str,
+        kind: str,
+        subject_id: uuid.UUID,
+        email: str,
+        invited_by: str,
+        now: datetime,
+        expires_at: datetime,
+    ) -> Invitation:
+        """A new link; earlier open links of the same person and purpose stop working."""
+        with self.transaction() as conn, conn.cursor(row_factory=class_row(Invitation)) as cur:
+            conn.execute(
+                "UPDATE invitations SET revoked_at = %s WHERE kind = %s AND subject_id = %s AND purpose = %s"
+                " AND used_at IS NULL AND revoked_at IS NULL",
+                (now, kind, subject_id, purpose),
+            )
+            row = cur.execute(
+                q(
+                    "INSERT INTO invitations (id, token_hash, purpose, kind, subject_id, email, invited_by,"
+                    " created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {inv}"
+                ),
+                (uuid.uuid4(), token_hash, purpose, kind, subject_id, email, invited_by, now, expires_at),
+            ).fetchone()
+        assert row is not None
+        return row
+
+    def invitation_by_hash(self, token_hash: bytes) -> Invitation | None:
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Invitation)) as cur:
+            return cur.execute(
+                q("SELECT {inv} FROM invitations WHERE token_hash = %s"), (token_hash,)
+            ).fetchone()
+
+    def invitations_of(self, kind: str, subject_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Invitation]:
+        """The newest invitation or reset link per person."""
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Invitation)) as cur:
+            rows = cur.execute(
+                q(
+                    "SELECT DISTINCT ON (subject_id) {inv} FROM invitations WHERE kind = %s"
+                    " AND subject_id = ANY(%s) AND purpose IN ('invitation', 'reset')"
+                    " ORDER BY subject_id, created_at DESC"
+                ),
+                (kind, list(subject_ids)),
+            ).fetchall()
+        return {r.subject_id: r for r in rows}
+
+    def accept_invitation(
+        self,
+        invitation_id: uuid.UUID,
+        now: datetime,
+        *,
+        password_hash: str,
+        totp_secret: str,
+        totp_step: int,
+        recovery_hashes: Sequence[str],
+    ) -> bool:
+        """Spend the link and set the login (password, TOTP, recovery codes) in one transaction;
+        False when the link was used, replaced or expired meanwhile."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "UPDATE invitations SET used_at = %s WHERE id = %s AND used_at IS NULL AND revoked_at IS NULL"
+                " AND expires_at > %s RETURNING kind, subject_id, email",
+                (now, invitation_id, now),
+            ).fetchone()
+            if row is None:
+                return False
+            kind, subject_id, email = row
+            conn.execute(
+                "UPDATE web_sessions SET revoked_at = now() WHERE kind = %s AND subject_id = %s AND revoked_at IS NULL",
+                (kind, subject_id),
+            )
+            conn.execute("DELETE FROM web_accounts WHERE kind = %s AND subject_id = %s", (kind, subject_id))
+            conn.execute(
+                "INSERT INTO web_accounts (email, kind, subject_id, password_hash, totp_secret, totp_last_step)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                (email, kind, subject_id, password_hash, totp_secret, totp_step),
+            )
+            conn.execute("DELETE FROM recovery_codes WHERE kind = %s AND subject_id = %s", (kind, subject_id))
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO recovery_codes (kind, subject_id, code_hash) VALUES (%s, %s, %s)",
+                    [(kind, subject_id, h) for h in recovery_hashes],
+                )
+        return True
+
+    def use_email_link(self, invitation_id: uuid.UUID, now: datetime) -> bool:
+        with self.pool.connection() as conn:
+            return bool(
+                conn.execute(
+                    "UPDATE invitations SET used_at = %s WHERE id = %s AND used_at IS NULL AND revoked_at IS NULL"
+                    " AND expires_at > %s",
+                    (now, invitation_id, now),
+                ).rowcount
+            )
+
+    def remove_login(self, kind: str, subject_id: uuid.UUID | str) -> None:
+        """An admin reset: the old password, TOTP, recovery codes and every session end at once."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE web_sessions SET revoked_at = now() WHERE kind = %s AND subject_id = %s AND revoked_at IS NULL",
+                (kind, subject_id),
+            )
+            conn.execute("DELETE FROM web_accounts WHERE kind = %s AND subject_id = %s", (kind, subject_id))
+            conn.execute("DELETE FROM recovery_codes WHERE kind = %s AND subject_id = %s", (kind, subject_id))
+
+    def recovery_codes(self, kind: str, subject_id: uuid.UUID | str) -> list[tuple[int, str]]:
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT id, code_hash FROM recovery_codes WHERE kind = %s AND subject_id = %s AND used_at IS NULL",
+                (kind, subject_id),
+            ).fetchall()
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def use_recovery_code(self, code_id: int, email: str) -> bool:
+        """Spend a recovery code (once) and count it as a successful login."""
+        with self.transaction() as conn:
+            used = conn.execute(
+                "UPDATE recovery_codes SET used_at = now() WHERE id = %s AND used_at IS NULL", (code_id,)
+            ).rowcount
+            if used:
+                conn.execute(
+                    "UPDATE web_accounts SET failed_logins = 0, locked_until = NULL WHERE email = %s",
+                    (email,),
+                )
+        return bool(used)
+
+    def set_password(
+        self, kind: str, subject_id: uuid.UUID | str, password_hash: str, keep_session: str
+    ) -> None:
+        """A self-service password change: every other session of the person ends."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE web_sessions SET revoked_at = now() WHERE kind = %s AND subject_id = %s"
+                " AND revoked_at IS NULL AND id <> %s",
+                (kind, subject_id, keep_session),
+            )
+            conn.execute(
+                "UPDATE web_accounts SET password_hash = %s WHERE kind = %s AND subject_id = %s",
+                (password_hash, kind, subject_id),
+            )
 
     # -- credentials ------------------------------------------------------------------------
     def credential_by_hash(self, key_hash: bytes) -> Credential | None:

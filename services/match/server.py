@@ -33,7 +33,7 @@ from services.common.rekey import (
     resolve_incoming,
 )
 from services.common.telemetry import current_trace_id
-from services.match import convert, domain, statistics
+from services.match import convert, domain, rule_preview, statistics
 from services.match.notices import NOTIFY
 from services.match.retention import RULES as RETENTION_RULES
 from services.match.store import AccessRecord, IncomingEvent, MatchStore
@@ -303,6 +303,29 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         self, request: pb.RefreshFamiliesRequest, context: grpc.aio.ServicerContext
     ) -> pb.RefreshFamiliesResponse:
         return pb.RefreshFamiliesResponse(changed=await self.store.refresh_families())
+
+    async def ListCoordinatorRuleVersions(
+        self, request: pb.ListCoordinatorRuleVersionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListCoordinatorRuleVersionsResponse:
+        versions = await self.store.rule_versions()
+        return pb.ListCoordinatorRuleVersionsResponse(versions=[convert.rules_to_pb(r) for r in versions])
+
+    async def PreviewCoordinatorRules(
+        self, request: pb.PreviewCoordinatorRulesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PreviewCoordinatorRulesResponse:
+        orgs = [o.strip() for o in request.rules.organisation_priority]
+        domains = [d.strip() for d in request.rules.domain_priority]
+        domain.validate_rules(orgs, domains)
+        proposed = domain.CoordinatorRules(tuple(orgs), tuple(domains))
+        result = rule_preview.preview(await self.store.open_matches(), await self.store.rules(), proposed)
+        return pb.PreviewCoordinatorRulesResponse(
+            open_matches=result.open_matches,
+            changed=result.changed,
+            organisations=[
+                pb.OrganisationCoordinations(organisation_id=o, current=now, proposed=then)
+                for o, (now, then) in result.per_organisation.items()
+            ],
+        )
 
     async def ListMatchesOnPseudonym(
         self, request: pb.ListMatchesOnPseudonymRequest, context: grpc.aio.ServicerContext

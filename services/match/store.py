@@ -468,6 +468,23 @@ class MatchStore:
         async with self.pool.connection() as conn:
             return await self._rules(conn)
 
+    async def rule_versions(self) -> list[domain.CoordinatorRules]:
+        """Every version of the rules, newest first (versions are never changed or removed)."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT organisation_priority, domain_priority, version, created_at, created_by"
+                " FROM coordinator_rules ORDER BY version DESC"
+            )
+            return [
+                domain.CoordinatorRules(tuple(r[0]), tuple(r[1]), r[2], r[3], r[4])
+                for r in await cur.fetchall()
+            ]
+
+    async def open_matches(self) -> list[domain.Match]:
+        """Every open match with its current members (the rule preview)."""
+        async with self.pool.connection() as conn:
+            return await rows.select_matches(conn, "m.status = 'open'", ())
+
     async def set_rules(
         self, organisation_priority: Sequence[str], domain_priority: Sequence[str], admin_id: str
     ) -> domain.CoordinatorRules:

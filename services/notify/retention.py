@@ -12,6 +12,9 @@ INBOX_RETENTION = timedelta(days=365)
 # Finished deliveries (sent, dead, folded into a digest) keep their stored bodies for support.
 DELIVERY_RETENTION = timedelta(days=90)
 EVENTS_APPLIED_RETENTION = timedelta(days=90)
+# Account mails hold a one-time link: gone an hour after sending (or dead-lettering); a
+# dead invitation is re-sent by inviting again, not by retrying the old body.
+ACCOUNT_MAIL_RETENTION = timedelta(hours=1)
 
 RULES = (
     Rule("inbox_items", "created_at < %(cutoff)s", INBOX_RETENTION),
@@ -19,6 +22,12 @@ RULES = (
         "deliveries",
         "state IN ('sent', 'dead', 'digested') AND created_at < %(cutoff)s",
         DELIVERY_RETENTION,
+    ),
+    Rule(
+        "deliveries",
+        "kind IN ('account_invitation', 'account_reset', 'account_confirm_email', 'account_changed')"
+        " AND state IN ('sent', 'dead') AND created_at < %(cutoff)s",
+        ACCOUNT_MAIL_RETENTION,
     ),
     Rule("events_applied", "applied_at < %(cutoff)s", EVENTS_APPLIED_RETENTION),
 )

@@ -30,7 +30,7 @@ from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.grpcserver import GrpcService
 from services.common.protos import from_timestamp, to_timestamp
 from services.common.ratelimit import async_rate_limiter
-from services.notify import domain, erasure
+from services.notify import accounts, domain, erasure
 from services.notify.delivery import DeliveryWorker, Mailer, WebhookPoster
 from services.notify.retention import RULES as RETENTION_RULES
 from services.notify.store import InboxItem, NotifyStore, Planner, StoredWebhook
@@ -195,6 +195,14 @@ def _require(value: str, field: str) -> str:
 
 
 # --- the servicer ----------------------------------------------------------------------------
+
+
+_ACCOUNT_KINDS = {
+    pb.ACCOUNT_MAIL_KIND_INVITATION: accounts.INVITATION,
+    pb.ACCOUNT_MAIL_KIND_RESET: accounts.RESET,
+    pb.ACCOUNT_MAIL_KIND_CONFIRM_EMAIL: accounts.CONFIRM_EMAIL,
+    pb.ACCOUNT_MAIL_KIND_CHANGED: accounts.CHANGED,
+}
 
 
 class NotifyServicer(pb_grpc.NotifyServiceServicer):
@@ -438,6 +446,27 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         return pb.RetryDeadLetterResponse()
 
     # --- scheduled ----------------------------------------------------------------------------
+
+    async def SendAccountMail(
+        self, request: pb.SendAccountMailRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SendAccountMailResponse:
+        kind = _ACCOUNT_KINDS.get(request.kind, "")
+        mail_id = _require(request.mail_id, "mail_id")[:64]
+        accounts.check(kind, request.recipient_email, request.link)
+        mail = accounts.render(
+            kind,
+            request.recipient_name[:200],
+            request.link,
+            request.organisation_name[:200],
+            request.valid_until[:64],
+        )
+        row = accounts.delivery(
+            mail_id, kind, request.recipient_email, request.recipient_name[:200], mail, self.clock.now()
+        )
+        queued = await self.store.queue_account_mail(row)
+        if queued:
+            self._wake()
+        return pb.SendAccountMailResponse(queued=queued)
 
     async def run_digests(self) -> int:
         """Send the daily summaries that are due (idempotent: held mails are folded only once)."""

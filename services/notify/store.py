@@ -501,6 +501,31 @@ class NotifyStore:
             )
             return cur.rowcount > 0
 
+    # --- account mails (services/notify/accounts.py) -------------------------------------------
+
+    async def queue_account_mail(self, row: domain.DeliveryRow) -> bool:
+        """Queue one account mail; False when its event was applied before (a repeated call)."""
+        origin = telemetry.current_traceparent()
+        async with self.pool.connection() as conn, conn.transaction():
+            fresh = await (
+                await conn.execute(
+                    "INSERT INTO events_applied (event_id, kind, applied_at) VALUES (%s, %s, %s)"
+                    " ON CONFLICT DO NOTHING RETURNING event_id",
+                    (row.event_id, row.kind, row.created_at),
+                )
+            ).fetchone()
+            if fresh is None:
+                return False
+            await conn.execute(
+                "INSERT INTO deliveries (delivery_id, event_id, recipient, channel, kind, address, target,"
+                " recipient_name, subject, body_text, body_html, summary, state, next_attempt_at, created_at,"
+                " last_error, organisation_id, traceparent, tracestate)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (event_id, recipient, channel) DO NOTHING",
+                (*dataclasses.astuple(row), *origin),
+            )
+        return True
+
 
 def later(now: datetime, seconds: float) -> datetime:
     return now + timedelta(seconds=seconds)

@@ -107,6 +107,7 @@ def test_gateway_purge_audit_rows_and_finished_bulk_loads(new_database) -> None:
             "web_sessions": 0,
             "web_login_throttle": 0,
             "rights_requests": 0,
+            "invitations": 0,
         }
         assert _count(url, "bulk_load_errors") == 1  # the running load keeps its rows
         later = DAY0 + gateway_retention.AUDIT_RETENTION + DAY

@@ -32,10 +32,13 @@ def organisation_json(org: Organisation) -> dict[str, Any]:
         "domains": list(org.domains),
         "mayCoordinate": org.may_coordinate,
         "createdAt": _iso(org.created_at),
+        "covenantDate": org.covenant_date.isoformat() if org.covenant_date else None,
+        "status": org.status,
         "_links": {
             "self": href(path),
             "professionals": href(path + "/professionals"),
             "apiCredentials": href(path + "/api-credentials"),
+            "admins": href(path + "/admins"),
         },
     }
 
@@ -126,9 +129,8 @@ def list_professionals(organisation_id: str) -> Response:
 def create_professional(organisation_id: str) -> Response:
     no_query()
     org = admin.organisation(organisation_id)
-    pro, _ = admin.create_professional(
-        org, domain.parse_professional(json_body(), partial=False), with_login=False
-    )
+    # Every new professional gets an invitation mail (set password and second factor).
+    pro, _ = admin.create_professional(org, domain.parse_professional(json_body(), partial=False))
     return created(professional_json(pro))
 
 

@@ -272,6 +272,8 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
         self.involvement_requests: list[mpb.GetInvolvementRequest] = []
         self.matches: dict[str, mpb.Match] = {}
         self.rules = mpb.CoordinatorRules()
+        self.versions: list[mpb.CoordinatorRules] = []
+        self.previews: list[mpb.CoordinatorRules] = []
         self.recomputes = 0
         self.statistics = mpb.GetMatchStatisticsResponse()
         self.statistics_requests: list[mpb.GetMatchStatisticsRequest] = []
@@ -408,11 +410,19 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
         rules.version = self.rules.version + 1
         rules.created_by = request.admin_id
         self.rules = rules
+        self.versions.insert(0, rules)
         return mpb.SetCoordinatorRulesResponse(rules=rules)
 
     async def GetMatchStatistics(self, request: Any, context: Any) -> Any:
         self.statistics_requests.append(request)
         return self.statistics
+
+    async def ListCoordinatorRuleVersions(self, request: Any, context: Any) -> Any:
+        return mpb.ListCoordinatorRuleVersionsResponse(versions=self.versions)
+
+    async def PreviewCoordinatorRules(self, request: Any, context: Any) -> Any:
+        self.previews.append(request.rules)
+        return mpb.PreviewCoordinatorRulesResponse(open_matches=3, changed=1)
 
     async def ListMatchesOnPseudonym(self, request: Any, context: Any) -> Any:
         active = self._active_on(request.pseudonym)
@@ -433,6 +443,15 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
 class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
     def __init__(self) -> None:
         self.items: dict[str, list[npb.InboxItem]] = {}
+        self.account_mails: list[npb.SendAccountMailRequest] = []
+
+    async def SendAccountMail(self, request: Any, context: Any) -> Any:
+        self.account_mails.append(request)
+        return npb.SendAccountMailResponse(queued=True)
+
+    def link_to(self, email: str) -> str:
+        """The newest link mailed to this address (what the person clicks)."""
+        return [m.link for m in self.account_mails if m.recipient_email == email][-1]
 
     def add(self, professional_id: str, kind: str = "match_created") -> npb.InboxItem:
         item = npb.InboxItem(

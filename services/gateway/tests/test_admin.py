@@ -112,7 +112,10 @@ def test_rotation_with_grace_keeps_the_old_key_working(client, org_admin, demo) 
 
 
 def test_coordinator_rules(client, region_admin, demo, fakes) -> None:
-    orgs = [p["organisationId"] for p in demo["professionals"]][::2]
+    # Only organisations that may coordinate (issue 16: the police may not, see below).
+    orgs = [
+        p["organisationId"] for p in demo["professionals"] if not p["organisation"].startswith("Politie")
+    ][::2]
     body = {"organisationPriority": orgs, "domainPriority": ["care", "debt"]}
     resp = client.put("/v1/coordinator-rules", json=body, headers=region_admin)
     assert resp.status_code == 200, resp.get_json()
@@ -124,6 +127,13 @@ def test_coordinator_rules(client, region_admin, demo, fakes) -> None:
     unknown = {"organisationPriority": ["00000000-0000-0000-0000-000000000001"], "domainPriority": []}
     assert_problem(
         client.put("/v1/coordinator-rules", json=unknown, headers=region_admin), 400, "unknown_organisation"
+    )
+    police = next(
+        p["organisationId"] for p in demo["professionals"] if p["organisation"].startswith("Politie")
+    )
+    refused = {"organisationPriority": [*orgs, police], "domainPriority": []}
+    assert_problem(
+        client.put("/v1/coordinator-rules", json=refused, headers=region_admin), 400, "may_not_coordinate"
     )
 
 

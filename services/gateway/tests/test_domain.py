@@ -181,7 +181,8 @@ def test_matrix_roles_are_known_and_public_is_small() -> None:
         assert roles <= set(auth.ROLES), endpoint
     public = {e for e, r in auth.MATRIX.items() if not r}
     assert {e for e in public if not e.startswith("web.")} == {"meta.healthz", "meta.readyz", "meta.openapi"}
-    # The portal: only logging in and out, and the stylesheet.
+    # The portal: only logging in and out, the stylesheet, and following a one-time link
+    # (invitation, reset, e-mail confirmation: the token is the credential; issue 16).
     assert {e for e in public if e.startswith("web.")} == {
         "web.static",
         "web.login",
@@ -189,4 +190,7 @@ def test_matrix_roles_are_known_and_public_is_small() -> None:
         "web.login_code",
         "web.login_code_check",
         "web.logout",
+        "web.invitation",
+        "web.accept_invitation",
+        "web.confirm_email",
     }

@@ -21,8 +21,9 @@ from services.common.errors import NotFound, from_rpc_error
 from services.common.telemetry import current_trace_id
 from services.gateway.auth import Principal
 from services.gateway.backends import Backends
+from services.gateway.errors import HttpProblem
 from services.gateway.settings import GatewaySettings
-from services.gateway.store import GatewayStore
+from services.gateway.store import GatewayStore, Organisation
 
 _AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -83,6 +84,18 @@ def audit(action: str, target: str, outcome: str = "ok") -> None:
         outcome=outcome,
         trace_id=current_trace_id(),
     )
+
+
+def require_active(org: Organisation) -> None:
+    """A suspended or offboarded organisation gets no new signals or professionals (issue 16);
+    what it has stays visible."""
+    if org.status != "active":
+        raise HttpProblem(
+            409,
+            "organisation_suspended" if org.status == "suspended" else "organisation_offboarded",
+            "Deze organisatie is geschorst of uitgeschreven: er kunnen geen nieuwe signalen of"
+            " professionals bij.",
+        )
 
 
 def page_of(fetch: Any, number: int) -> tuple[Any, bool]:

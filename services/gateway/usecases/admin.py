@@ -5,24 +5,23 @@ Which organisation a caller may touch is decided by auth.organisation_in_scope; 
 change is written to the audit log (usecases.audit).
 """
 
-import secrets
-import uuid
 from typing import Any
 
 from sluis.match.v1 import match_pb2 as mpb
 from sluis.notify.v1 import notify_pb2 as npb
 from sluis.signal.v1 import signal_pb2 as spb
-from werkzeug.security import generate_password_hash
 
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from services.gateway import auth, domain, totp
-from services.gateway.store import Credential, Organisation, Professional
+from services.gateway import auth, domain
+from services.gateway.store import Credential, Invitation, Organisation, Professional
 from services.gateway.usecases import (
+    accounts,
     audit,
     call,
     credential_not_found,
     gateway,
     principal,
+    require_active,
     signals,
     webhook_not_found,
 )
@@ -60,11 +59,88 @@ def create_organisation(body: domain.OrganisationProfileInput) -> Organisation:
         legal_ground=body.legal_ground or "",
         domains=body.domains or [],
         may_coordinate=bool(body.may_coordinate),
+        covenant_date=body.covenant_date,
     )
     if org is None:
         raise _name_taken()
     audit("organisation.create", str(org.id))
     return org
+
+
+# -- organisation lifecycle (issue 16): onboard (create), suspend, reactivate, offboard ---------
+
+
+def suspend_organisation(organisation_id: str) -> Organisation:
+    """No new signals or professionals; existing signals and matches stay as they are."""
+    return _set_status(organisation(organisation_id), "suspended", ("active",), "organisation.suspend")
+
+
+def reactivate_organisation(organisation_id: str) -> Organisation:
+    return _set_status(organisation(organisation_id), "active", ("suspended",), "organisation.reactivate")
+
+
+def _set_status(org: Organisation, status: str, allowed_from: tuple[str, ...], action: str) -> Organisation:
+    if org.status == status:
+        return org
+    if org.status not in allowed_from:
+        raise FailedPrecondition("organisation_offboarded", "Deze organisatie is uitgeschreven.")
+    updated = gateway().store.update_organisation(
+        org.id, status=status, status_changed_at=gateway().clock.now()
+    )
+    assert updated is not None
+    audit(action, str(org.id))
+    return updated
+
+
+def offboard_organisation(organisation_id: str, transfer_to: str | None) -> tuple[Organisation, int, int]:
+    """The organisation leaves the region: every active signal of its professionals is
+    transferred to one professional of another organisation (when given) or ended; then its
+    professionals are deactivated, logins and API keys end, and it is marked offboarded.
+    (organisation, transferred, ended)."""
+    gw = gateway()
+    org = organisation(organisation_id)
+    target: tuple[Professional, Organisation] | None = None
+    if transfer_to is not None:
+        pro = gw.store.professional(transfer_to) if domain.is_uuid(transfer_to) else None
+        to_org = gw.store.organisation(pro.organisation_id) if pro is not None else None
+        if (
+            pro is None
+            or to_org is None
+            or to_org.region != org.region
+            or to_org.id == org.id
+            or not pro.active
+        ):
+            raise InvalidArgument(
+                "transfer_target_invalid",
+                "Kies een actieve professional van een andere organisatie in de regio.",
+                field="transferToProfessionalId",
+            )
+        target = (pro, to_org)
+    transferred = ended = 0
+    for pro in gw.store.professionals(org.id):
+        if target is not None:
+            resp = call(
+                gw.backends.signal.TransferSignals,
+                spb.TransferSignalsRequest(from_professional_id=str(pro.id), to=signals.contact_of(*target)),
+            )
+            transferred += resp.transferred
+            ended += resp.ended
+        else:
+            ended += call(
+                gw.backends.signal.EndSignalsOfProfessional,
+                spb.EndSignalsOfProfessionalRequest(professional_id=str(pro.id)),
+            ).ended
+        gw.store.update_professional(pro.id, active=False)
+        gw.store.remove_login("professional", pro.id)
+    for admin in gw.store.admins(org.region, org.id):
+        gw.store.remove_login("admin", admin.id)
+    for cred in gw.store.credentials(org.id):
+        if cred.revoked_at is None:
+            gw.store.revoke_credential(cred.id)
+    updated = gw.store.update_organisation(org.id, status="offboarded", status_changed_at=gw.clock.now())
+    assert updated is not None
+    audit("organisation.offboard", str(org.id), f"transferred={transferred} ended={ended}")
+    return updated, transferred, ended
 
 
 def update_organisation(organisation_id: str, changes: dict[str, Any]) -> Organisation:
@@ -91,14 +167,17 @@ def professional(org: Organisation, professional_id: str) -> Professional:
     return auth.professional_in_scope(gateway().store, principal(), org, professional_id)
 
 
-def create_professional(
-    org: Organisation, fields: dict[str, Any], *, with_login: bool
-) -> tuple[Professional, dict[str, str]]:
-    """A new professional of `org`; with_login also creates the portal login, whose one-time
-    password and TOTP secret are returned (shown once)."""
+def create_professional(org: Organisation, fields: dict[str, Any]) -> tuple[Professional, Invitation]:
+    """A new professional of `org`, invited by mail to set a password and the second factor
+    (issue 16: nobody sees another person's password, not even the admin)."""
     store = gateway().store
-    if store.professional_by_email(fields["email"]) is not None or store.web_account(fields["email"]):
+    if (
+        store.professional_by_email(fields["email"]) is not None
+        or store.web_account(fields["email"])
+        or store.admin_by_email(fields["email"])
+    ):
         raise AlreadyExists("email_taken", "Dit e-mailadres is al in gebruik.", field="email")
+    require_active(org)
     pro = store.upsert_professional(
         organisation_id=org.id,
         name=fields["name"],
@@ -106,9 +185,8 @@ def create_professional(
         phone=fields.get("phone", ""),
         email=fields["email"],
     )
-    login = new_login(pro.email, "professional", pro.id) if with_login else {}
-    audit("professional.invite" if with_login else "professional.create", str(pro.id))
-    return pro, login
+    audit("professional.create", str(pro.id))
+    return pro, accounts.invite_professional(org, pro)
 
 
 def update_professional(
@@ -181,26 +259,10 @@ def end_signals_of(org: Organisation, professional_id: str) -> int:
     return ended
 
 
-def reset_login(org: Organisation, professional_id: str) -> tuple[Professional, dict[str, str]]:
-    """A new one-time password and TOTP secret for a professional."""
+def reset_login(org: Organisation, professional_id: str) -> tuple[Professional, Invitation]:
+    """Admin reset: the login and every session end now; a reset link goes by mail."""
     pro = professional(org, professional_id)
-    login = new_login(pro.email, "professional", pro.id)
-    audit("professional.reset_login", str(pro.id))
-    return pro, login
-
-
-def new_login(email: str, kind: str, subject_id: uuid.UUID) -> dict[str, str]:
-    """A one-time password and a TOTP secret for a person (shown once to the admin)."""
-    password = secrets.token_urlsafe(12)
-    secret = totp.new_secret()
-    gateway().store.set_web_account(
-        email=email,
-        kind=kind,
-        subject_id=subject_id,
-        password_hash=generate_password_hash(password),
-        totp_secret=secret,
-    )
-    return {"password": password, "totpSecret": secret}
+    return pro, accounts.reset_professional(org, pro)
 
 
 # -- API credentials of the organisation's systems -------------------------------------------
@@ -287,16 +349,47 @@ def coordinator_rules() -> mpb.CoordinatorRules:
     return rules
 
 
-def set_coordinator_rules(orgs: list[str], domains: list[str]) -> mpb.CoordinatorRules:
-    gw = gateway()
-    known = {str(o.id) for o in gw.store.organisations(principal().region)}
-    for i, org in enumerate(orgs):
-        if org not in known:
+def check_rule_organisations(orgs: list[str]) -> None:
+    """Every organisation in the priority list is one of the region's, and may coordinate."""
+    known = {str(o.id): o for o in gateway().store.organisations(principal().region)}
+    for i, org_id in enumerate(orgs):
+        org = known.get(org_id)
+        if org is None:
             raise InvalidArgument(
                 "unknown_organisation",
                 "Onbekende organisatie in de prioriteitenlijst.",
                 field=f"organisationPriority[{i}]",
             )
+        if not org.may_coordinate:
+            raise InvalidArgument(
+                "may_not_coordinate",
+                f"{org.name} mag geen matchregie voeren en kan dus niet in de prioriteitenlijst.",
+                field=f"organisationPriority[{i}]",
+            )
+
+
+def preview_coordinator_rules(orgs: list[str], domains: list[str]) -> mpb.PreviewCoordinatorRulesResponse:
+    """What the proposal would change on the open matches (counts only; nothing is stored)."""
+    check_rule_organisations(orgs)
+    resp: mpb.PreviewCoordinatorRulesResponse = call(
+        gateway().backends.match.PreviewCoordinatorRules,
+        mpb.PreviewCoordinatorRulesRequest(
+            rules=mpb.CoordinatorRules(organisation_priority=orgs, domain_priority=domains)
+        ),
+    )
+    return resp
+
+
+def coordinator_rule_versions() -> list[mpb.CoordinatorRules]:
+    resp = call(
+        gateway().backends.match.ListCoordinatorRuleVersions, mpb.ListCoordinatorRuleVersionsRequest()
+    )
+    return list(resp.versions)
+
+
+def set_coordinator_rules(orgs: list[str], domains: list[str]) -> mpb.CoordinatorRules:
+    gw = gateway()
+    check_rule_organisations(orgs)
     resp = call(
         gw.backends.match.SetCoordinatorRules,
         mpb.SetCoordinatorRulesRequest(

@@ -4,7 +4,7 @@ The work itself is done by the bulk worker process (services/gateway/bulk.py).""
 from services.gateway import auth, bulk, domain
 from services.gateway.errors import HttpProblem
 from services.gateway.store import BulkLoad
-from services.gateway.usecases import bulk_load_not_found, gateway, principal
+from services.gateway.usecases import bulk_load_not_found, gateway, principal, require_active
 
 
 def create(content: bytes, mimetype: str) -> tuple[BulkLoad, bool]:
@@ -19,6 +19,9 @@ def create(content: bytes, mimetype: str) -> tuple[BulkLoad, bool]:
     if rows > domain.BULK_MAX_ROWS:
         raise HttpProblem(413, "too_many_rows", f"Maximaal {domain.BULK_MAX_ROWS} regels per bestand.")
     assert who.organisation_id is not None
+    org = gateway().store.organisation(who.organisation_id)
+    if org is not None:
+        require_active(org)  # a suspended organisation loads no new signals either
     default_pid = str(who.professional_id) if who.role == auth.PROFESSIONAL and who.professional_id else ""
     return gateway().store.create_bulk_load(
         organisation_id=who.organisation_id,

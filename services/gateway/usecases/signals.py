@@ -12,7 +12,15 @@ from sluis.types.v1 import types_pb2
 from services.common.errors import PermissionDenied
 from services.gateway import convert, domain
 from services.gateway.store import GatewayStore, Organisation, Professional
-from services.gateway.usecases import call, gateway, page_of, professional_id, signal_not_found, walk
+from services.gateway.usecases import (
+    call,
+    gateway,
+    page_of,
+    professional_id,
+    require_active,
+    signal_not_found,
+    walk,
+)
 
 
 def contact_of(pro: Professional, org: Organisation) -> types_pb2.ProfessionalContact:
@@ -110,6 +118,7 @@ def register(body: object) -> spb.Signal:
     gw = gateway()
     reg = domain.parse_signal_registration(body, gw.today())
     pro, org = caller_and_organisation()
+    require_active(org)
     b = gw.backends
     # With a BRP link identity checks the birth date (400 birth_date_mismatch) and says
     # where the person lives; without one the registration stays "unverified" (issue 18).

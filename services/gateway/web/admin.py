@@ -14,16 +14,24 @@ from services.gateway.web.blueprint import bp, redirect_with_secret
 ROTATION_GRACE_SECONDS = 86400
 
 
-@bp.get("/beheer/professionals")
-def professionals() -> str:
+def _professionals_page(values: dict[str, str], errors: dict[str, str]) -> str:
     org = admin.own_organisation()
+    store = gateway().store
+    pros = store.professionals(org.id)
     return render_template(
         "admin_professionals.html",
         org=org,
-        professionals=gateway().store.professionals(org.id),
-        values={},
-        errors={},
+        professionals=pros,
+        invitations=store.invitations_of("professional", [p.id for p in pros]),
+        now=gateway().clock.now(),
+        values=values,
+        errors=errors,
     )
+
+
+@bp.get("/beheer/professionals")
+def professionals() -> str:
+    return _professionals_page({}, {})
 
 
 @bp.post("/beheer/professionals")
@@ -31,21 +39,12 @@ def invite_professional() -> Page | tuple[str, int]:
     org = admin.own_organisation()
     body = {k: request.form.get(k, "").strip() for k in ("name", "role", "phone", "email")}
     try:
-        pro, login = admin.create_professional(
-            org, domain.parse_professional(body, partial=False), with_login=True
-        )
+        pro, _ = admin.create_professional(org, domain.parse_professional(body, partial=False))
     except DomainError as err:
         errors = {err.metadata.get("field", "_form") or "_form": err.detail}
-        return render_template(
-            "admin_professionals.html",
-            org=org,
-            professionals=gateway().store.professionals(org.id),
-            values=body,
-            errors=errors,
-        ), 400
-    return redirect_with_secret(
-        "web.professionals", {"kind": "invite", "name": pro.name, "email": pro.email, **login}
-    )
+        return _professionals_page(body, errors), 400
+    flash(f"{pro.name} is uitgenodigd: de uitnodiging is gemaild naar {pro.email}.")
+    return redirect(url_for("web.professionals"))
 
 
 @bp.post("/beheer/professionals/<professional_id>/deactiveren")
@@ -84,10 +83,11 @@ def end_signals_of(professional_id: str) -> Page:
 
 @bp.post("/beheer/professionals/<professional_id>/tweede-factor")
 def reset_second_factor(professional_id: str) -> Page:
-    pro, login = admin.reset_login(admin.own_organisation(), professional_id)
-    return redirect_with_secret(
-        "web.professionals", {"kind": "reset", "name": pro.name, "email": pro.email, **login}
+    pro, _ = admin.reset_login(admin.own_organisation(), professional_id)
+    flash(
+        f"De inloggegevens van {pro.name} zijn ingetrokken; een link om ze opnieuw in te stellen is gemaild."
     )
+    return redirect(url_for("web.professionals"))
 
 
 @bp.get("/beheer/organisatie")

@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response as Page
 
 from services.gateway import auth, domain, totp
-from services.gateway.usecases import gateway
+from services.gateway.usecases import accounts, gateway
 from services.gateway.web.blueprint import bp
 
 csrf = CSRFProtect()
@@ -162,10 +162,17 @@ def login_code_check() -> Page | tuple[str, int]:
     if account.locked(now):
         session.clear()
         return render_template("login.html", step="password", error=LOCKED), 429
-    step = totp.matching_step(
-        account.totp_secret, request.form.get("code", ""), now.timestamp(), account.totp_last_step
-    )
-    if step is None or not gw.store.web_login_succeeded(account.email, step):
+    if "recovery" in request.form:
+        # A lost authenticator: one of the recovery codes shown at enrolment, each once.
+        passed = accounts.use_recovery_code(
+            account.kind, account.subject_id, account.email, request.form.get("recovery", "")
+        )
+    else:
+        step = totp.matching_step(
+            account.totp_secret, request.form.get("code", ""), now.timestamp(), account.totp_last_step
+        )
+        passed = step is not None and gw.store.web_login_succeeded(account.email, step)
+    if not passed:
         gw.store.web_login_failed(account.email, MAX_FAILURES, LOCK_SECONDS)
         return _failed("code")
     next_path = domain.safe_next(session.get("pending_next"))

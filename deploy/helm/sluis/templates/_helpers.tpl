@@ -170,6 +170,8 @@ SLUIS_TRACE_SAMPLE_RATIO: {{ $values.otel.sampleRatio | quote }}
 SLUIS_HTTP_LISTEN: {{ printf "0.0.0.0:%s" (include "sluis.httpPort" .) | quote }}
 SLUIS_MUNICIPALITIES: {{ join "," $values.region.municipalities | quote }}
 SLUIS_TRUSTED_PROXIES: {{ $svc.trustedProxies | quote }}
+SLUIS_PORTAL_URL: {{ include "sluis.portalUrl" $root | quote }}
+SLUIS_INVITATION_HOURS: {{ $svc.invitationHours | quote }}
 {{- else }}
 SLUIS_GRPC_LISTEN: {{ printf "[::]:%s" (include "sluis.grpcPort" .) | quote }}
 {{- end }}
