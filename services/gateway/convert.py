@@ -162,6 +162,11 @@ def match_json(match: match_pb2.Match) -> dict[str, Any]:
         "members": [member_json(m) for m in match.members],
         "coordinator": None if coordinator is None else member_json(coordinator),
         "pendingCoordinatorProfessionalId": match.pending_coordinator_professional_id or None,
+        # Coordination by agreement: a take-over waiting for the coordinator, a succession offer.
+        "takeoverRequestedBy": match.takeover_professional_id or None,
+        "takeoverDueAt": iso(match.takeover_due_at),
+        "coordinatorOffered": match.coordinator_offered,
+        "offerDueAt": iso(match.offer_due_at),
         "createdAt": iso(match.created_at),
         "closedAt": iso(match.closed_at),
         "_links": links,

@@ -108,27 +108,23 @@ async def upsert_involvements(conn: psycopg.AsyncConnection, changed: Sequence[d
 
 
 async def open_matches(conn: psycopg.AsyncConnection, pseudonyms: list[str]) -> dict[str, domain.Match]:
-    cur = await conn.execute(
-        "SELECT match_id, pseudonym, coordinator_professional_id, pending_coordinator_professional_id,"
-        " created_at FROM matches WHERE status = 'open' AND pseudonym = ANY(%s)",
-        (pseudonyms,),
-    )
-    heads = await cur.fetchall()
-    if not heads:
-        return {}
-    members = await load_members(conn, [str(h[0]) for h in heads], current_only=True)
+    found = await select_matches(conn, "m.status = 'open' AND m.pseudonym = ANY(%s)", (pseudonyms,))
+    return {m.pseudonym: m for m in found}
+
+
+def coordination_fields(row: Sequence[Any]) -> dict[str, Any]:
+    """The coordination columns (migration 011) of a match row, as Match fields."""
     return {
-        h[1]: domain.Match(
-            match_id=str(h[0]),
-            pseudonym=h[1],
-            status=domain.MatchStatus.OPEN,
-            members=tuple(members.get(str(h[0]), ())),
-            coordinator_id=h[2],
-            pending_coordinator_id=h[3],
-            created_at=h[4],
-        )
-        for h in heads
+        "takeover_id": row[0],
+        "takeover_due": row[1],
+        "offered": row[2],
+        "offer_due": row[3],
+        "declined": tuple(row[4]),
     }
+
+
+def coordination_params(m: domain.Match) -> tuple[Any, ...]:
+    return (m.takeover_id, m.takeover_due, m.offered, m.offer_due, list(m.declined))
 
 
 async def load_members(
@@ -167,7 +163,8 @@ async def select_matches(
     """Matches selected by a fixed WHERE clause of this module (never user text)."""
     query = sql.SQL(
         "SELECT match_id, pseudonym, status, coordinator_professional_id,"
-        " pending_coordinator_professional_id, created_at, closed_at FROM matches m"
+        " pending_coordinator_professional_id, created_at, closed_at, takeover_professional_id,"
+        " takeover_due_at, coordinator_offered, offer_due_at, declined_professional_ids FROM matches m"
         " WHERE {} ORDER BY created_at, match_id LIMIT %s OFFSET %s"
     ).format(sql.SQL(where))
     cur = await conn.execute(query, (*params, limit, offset))
@@ -189,6 +186,7 @@ async def select_matches(
             pending_coordinator_id=h[4],
             created_at=h[5],
             closed_at=h[6],
+            **coordination_fields(h[7:]),
         )
         for h in heads
     ]
@@ -219,6 +217,7 @@ async def write_decisions(
                     after.coordinator_id,
                     after.pending_coordinator_id,
                     after.created_at,
+                    *coordination_params(after),
                 )
             )
         else:
@@ -228,6 +227,7 @@ async def write_decisions(
                     after.coordinator_id,
                     after.pending_coordinator_id,
                     after.closed_at,
+                    *coordination_params(after),
                     after.match_id,
                 )
             )
@@ -248,13 +248,17 @@ async def write_decisions(
     if new_matches:
         await cur.executemany(
             "INSERT INTO matches (match_id, pseudonym, status, coordinator_professional_id,"
-            " pending_coordinator_professional_id, created_at) VALUES (%s, %s, 'open', %s, %s, %s)",
+            " pending_coordinator_professional_id, created_at, takeover_professional_id, takeover_due_at,"
+            " coordinator_offered, offer_due_at, declined_professional_ids)"
+            " VALUES (%s, %s, 'open', %s, %s, %s, %s, %s, %s, %s, %s)",
             new_matches,
         )
     if updated_matches:
         await cur.executemany(
             "UPDATE matches SET status = %s, coordinator_professional_id = %s,"
-            " pending_coordinator_professional_id = %s, closed_at = %s WHERE match_id = %s",
+            " pending_coordinator_professional_id = %s, closed_at = %s, takeover_professional_id = %s,"
+            " takeover_due_at = %s, coordinator_offered = %s, offer_due_at = %s,"
+            " declined_professional_ids = %s WHERE match_id = %s",
             updated_matches,
         )
     if member_rows:

@@ -76,6 +76,11 @@ CREATE TABLE public.matches (
     pending_coordinator_professional_id text DEFAULT ''::text NOT NULL,
     created_at timestamp with time zone NOT NULL,
     closed_at timestamp with time zone,
+    takeover_professional_id text DEFAULT ''::text NOT NULL,
+    takeover_due_at timestamp with time zone,
+    coordinator_offered boolean DEFAULT false NOT NULL,
+    offer_due_at timestamp with time zone,
+    declined_professional_ids text[] DEFAULT '{}'::text[] NOT NULL,
     CONSTRAINT matches_check CHECK (((status = 'closed'::text) = (closed_at IS NOT NULL))),
     CONSTRAINT matches_status_check CHECK ((status = ANY (ARRAY['open'::text, 'closed'::text])))
 );
@@ -176,9 +181,13 @@ CREATE INDEX match_members_signal ON public.match_members USING btree (signal_id
 
 CREATE INDEX matches_closed_at ON public.matches USING btree (closed_at) WHERE (status = 'closed'::text);
 
+CREATE INDEX matches_offer_due ON public.matches USING btree (offer_due_at) WHERE ((status = 'open'::text) AND (offer_due_at IS NOT NULL));
+
 CREATE UNIQUE INDEX matches_one_open_per_person ON public.matches USING btree (pseudonym) WHERE (status = 'open'::text);
 
 CREATE INDEX matches_pseudonym ON public.matches USING btree (pseudonym, created_at);
+
+CREATE INDEX matches_takeover_due ON public.matches USING btree (takeover_due_at) WHERE ((status = 'open'::text) AND (takeover_due_at IS NOT NULL));
 
 CREATE INDEX outbox_pending ON public.outbox USING btree (destination, id);
 

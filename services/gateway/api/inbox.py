@@ -30,3 +30,18 @@ def read(item_id: str) -> Response:
     no_query()
     domain.expect_object(json_body(optional=True), "", ())
     return ok(convert.inbox_item_json(matches.read_item(item_id)))
+
+
+@bp.get("/notification-preferences")
+def get_preferences() -> Response:
+    no_query()
+    return ok({"digest": matches.digest()})
+
+
+@bp.put("/notification-preferences")
+def set_preferences() -> Response:
+    """Immediate mails or one daily digest (the inbox is always immediate)."""
+    no_query()
+    body = domain.expect_object(json_body(), "", ("digest",))
+    choice = domain.expect_choice(body.get("digest"), "digest", tuple(matches.DIGESTS.values()))
+    return ok({"digest": matches.set_digest(choice)})
