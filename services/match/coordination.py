@@ -168,10 +168,10 @@ def decline_coordinator(
         )
     if match.coordinator_id == professional_id and match.offered:
         declined = (*match.declined, professional_id)
-        nxt = successor(match.members, rules, declined)
-        if nxt.professional_id == professional_id:
+        if all(m.professional_id in declined for m in match.members):
             # Everybody declined: the role stays where it is (a match needs a contact point).
             return Decision(match, replace(match, offered=False, offer_due=None, declined=()))
+        nxt = successor(match.members, rules, declined)
         after = replace(
             _settled(match, nxt.professional_id),
             offered=True,
