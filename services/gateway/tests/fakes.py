@@ -240,6 +240,7 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
         self.matches: dict[str, mpb.Match] = {}
         self.rules = mpb.CoordinatorRules()
         self.recomputes = 0
+        self.profile_changes: list[tuple[str, bool]] = []
 
     def _active_on(self, pseudonym: str) -> list[spb.Signal]:
         return [
@@ -363,10 +364,32 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
             ]
         )
 
+    # Coordination by agreement (issue 17) and profile changes (issue 22).
+    async def RespondTakeover(self, request: Any, context: Any) -> Any:
+        match = self._member_match(request.match_id, request.professional_id)
+        if match.coordinator_professional_id != request.professional_id or not match.takeover_professional_id:
+            raise FailedPrecondition("no_takeover", "Er is geen verzoek om uw rol over te nemen.")
+        if request.accept:
+            self._set_coordinator(match, match.takeover_professional_id)
+        match.takeover_professional_id = ""
+        return mpb.RespondTakeoverResponse(match=match)
+
+    async def DeclineCoordinator(self, request: Any, context: Any) -> Any:
+        match = self._member_match(request.match_id, request.professional_id)
+        if match.pending_coordinator_professional_id != request.professional_id:
+            raise FailedPrecondition("no_handover", "Er is geen overdracht aan u.")
+        match.pending_coordinator_professional_id = ""
+        return mpb.DeclineCoordinatorResponse(match=match)
+
+    async def SetOrganisationMayCoordinate(self, request: Any, context: Any) -> Any:
+        self.profile_changes.append((request.organisation_id, request.may_coordinate))
+        return mpb.SetOrganisationMayCoordinateResponse()
+
 
 class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
     def __init__(self) -> None:
         self.items: dict[str, list[npb.InboxItem]] = {}
+        self.digests: dict[str, int] = {}
 
     def add(self, professional_id: str, kind: str = "match_created") -> npb.InboxItem:
         item = npb.InboxItem(
@@ -395,6 +418,16 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
                 item.read_at.GetCurrentTime()
                 return npb.MarkInboxItemReadResponse(item=item)
         raise NotFound("item_not_found", "Onbekend bericht.")
+
+    async def GetPreferences(self, request: Any, context: Any) -> Any:
+        digest = self.digests.get(request.professional_id, npb.DIGEST_IMMEDIATE)
+        return npb.GetPreferencesResponse(
+            preferences=npb.Preferences(professional_id=request.professional_id, digest=digest)
+        )
+
+    async def SetPreferences(self, request: Any, context: Any) -> Any:
+        self.digests[request.preferences.professional_id] = request.preferences.digest
+        return npb.SetPreferencesResponse(preferences=request.preferences)
 
 
 class FakeBackends:
