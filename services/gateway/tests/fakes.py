@@ -389,7 +389,7 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
 class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
     def __init__(self) -> None:
         self.items: dict[str, list[npb.InboxItem]] = {}
-        self.digests: dict[str, int] = {}
+        self.digests: dict[str, npb.Digest.ValueType] = {}
 
     def add(self, professional_id: str, kind: str = "match_created") -> npb.InboxItem:
         item = npb.InboxItem(
