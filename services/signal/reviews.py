@@ -1,5 +1,6 @@
-"""Signals flagged for review after their organisation's legal basis changed (issue 22).
+"""Profile changes of an organisation that reach its signals (issue 22).
 
+Signals flagged for review after their organisation's legal basis changed:
 The organisation admin confirms each one (it stays active) or ends it (as a professional
 would: archived, match and notify told). Only active signals are flagged; ending or removing
 a signal takes its flag with it.
@@ -59,3 +60,13 @@ async def is_flagged(pool: AsyncConnectionPool, organisation_id: str, signal_id:
 async def clear(pool: AsyncConnectionPool, signal_id: str) -> None:
     async with pool.connection() as conn:
         await conn.execute("DELETE FROM signal_reviews WHERE signal_id = %s", (signal_id,))
+
+
+async def set_may_coordinate(pool: AsyncConnectionPool, organisation_id: str, may_coordinate: bool) -> int:
+    """The organisation's signals carry the new mayCoordinate (later events tell match so)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "UPDATE signals SET may_coordinate = %s WHERE organisation_id = %s AND may_coordinate <> %s",
+            (may_coordinate, organisation_id, may_coordinate),
+        )
+        return cur.rowcount

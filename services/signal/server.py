@@ -360,6 +360,13 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
             )
         return pb.ListSignalsForReviewResponse(signals=out)
 
+    async def SetOrganisationMayCoordinate(
+        self, request: pb.SetOrganisationMayCoordinateRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SetOrganisationMayCoordinateResponse:
+        organisation_id = _organisation_id(request.organisation_id)
+        updated = await reviews.set_may_coordinate(self.store.pool, organisation_id, request.may_coordinate)
+        return pb.SetOrganisationMayCoordinateResponse(updated=updated)
+
     async def ReviewSignal(
         self, request: pb.ReviewSignalRequest, context: grpc.aio.ServicerContext
     ) -> pb.ReviewSignalResponse:

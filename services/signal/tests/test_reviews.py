@@ -63,3 +63,23 @@ def test_flag_confirm_and_end(signals: SignalHarness) -> None:
             )
         assert exc.value.code() == grpc.StatusCode.NOT_FOUND
     assert get(signals, other.signal_id, "prof-2").status == pb.SIGNAL_STATUS_ACTIVE
+
+
+def test_may_coordinate_follows_the_organisation(signals: SignalHarness) -> None:
+    mine = register(signals, request("1.person-1"))
+    other = register(signals, request("1.person-1", professional_id="prof-2", organisation_id="org-2"))
+    resp = signals.stub.SetOrganisationMayCoordinate(
+        pb.SetOrganisationMayCoordinateRequest(organisation_id="org-1", may_coordinate=False), timeout=T
+    )
+    assert resp.updated == 1
+    # The next event of the signal tells match the new value (not the one at registration).
+    assert signals.match.wait_for(mine.signal_id, pb.SIGNAL_EVENT_KIND_REGISTERED).may_coordinate
+    for signal, professional in ((mine, "prof-1"), (other, "prof-2")):
+        signals.stub.EndSignal(
+            pb.EndSignalRequest(
+                signal_id=signal.signal_id, professional_id=professional, reason=pb.END_REASON_GOAL_REACHED
+            ),
+            timeout=T,
+        )
+    assert not signals.match.wait_for(mine.signal_id, pb.SIGNAL_EVENT_KIND_ENDED).may_coordinate
+    assert signals.match.wait_for(other.signal_id, pb.SIGNAL_EVENT_KIND_ENDED).may_coordinate
