@@ -73,6 +73,9 @@ MATRIX: dict[str, frozenset[str]] = {
     "admin.record_death": _REGION,
     "admin.transfer_signals": _ORG_ADMINS,
     "admin.end_signals_of": _ORG_ADMINS,
+    "admin.list_signal_reviews": _ORG_ADMINS,
+    "admin.confirm_signal_review": _ORG_ADMINS,
+    "admin.end_signal_review": _ORG_ADMINS,
     "bulk.create": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL}),
     "bulk.get": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL, ORGANISATION_ADMIN}),
     "bulk.errors": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL, ORGANISATION_ADMIN}),
@@ -118,6 +121,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "web.add_webhook": _ORG_ADMIN,
     "web.delete_webhook": _ORG_ADMIN,
     "web.statistics": _ORG_ADMIN,
+    "web.signal_reviews": _ORG_ADMIN,
+    "web.review_signal": _ORG_ADMIN,
 }
 
 

@@ -236,3 +236,12 @@ def inbox_item_json(item: notify_pb2.InboxItem, available: bool = True) -> dict[
         "readAt": iso(item.read_at),
         "_links": links,
     }
+
+
+def signal_review_json(review: spb.SignalForReview) -> dict[str, Any]:
+    """A signal flagged for its organisation admin after a change of legal basis (issue 22)."""
+    return {
+        "signal": signal_json(review.signal),
+        "flaggedAt": iso(review.flagged_at),
+        "reason": review.reason,
+    }

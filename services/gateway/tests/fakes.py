@@ -78,6 +78,9 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
         self.active: dict[tuple[str, str], str] = {}
         self.blocks: set[str] = set()
         self.removed: list[str] = []
+        # Issue 22: signal id -> review reason; organisation id -> mayCoordinate changes.
+        self.reviews: dict[str, str] = {}
+        self.may_coordinate: dict[str, bool] = {}
 
     def _register(self, request: spb.RegisterSignalRequest) -> spb.Signal:
         pid = request.professional.professional_id
@@ -166,6 +169,42 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
         sig.end_reason = request.reason
         sig.ended_at.GetCurrentTime()
         return spb.EndSignalResponse(signal=sig)
+
+    async def FlagSignalsForReview(self, request: Any, context: Any) -> Any:
+        ids = [
+            s.signal_id
+            for s in self.signals.values()
+            if s.professional.organisation_id == request.organisation_id
+            and s.status == spb.SIGNAL_STATUS_ACTIVE
+        ]
+        self.reviews.update(dict.fromkeys(ids, request.reason))
+        return spb.FlagSignalsForReviewResponse(flagged=len(ids))
+
+    async def ListSignalsForReview(self, request: Any, context: Any) -> Any:
+        found = [
+            spb.SignalForReview(signal=self.signals[i], reason=r)
+            for i, r in self.reviews.items()
+            if i in self.signals and self.signals[i].professional.organisation_id == request.organisation_id
+        ]
+        return spb.ListSignalsForReviewResponse(signals=found)
+
+    async def ReviewSignal(self, request: Any, context: Any) -> Any:
+        sig = self.signals.get(request.signal_id)
+        if (
+            sig is None
+            or request.signal_id not in self.reviews
+            or sig.professional.organisation_id != request.organisation_id
+        ):
+            raise NotFound("signal_not_found", "Onbekend signaal.")
+        del self.reviews[request.signal_id]
+        if not request.confirm:
+            sig.status = spb.SIGNAL_STATUS_ARCHIVED
+            sig.end_reason = spb.END_REASON_OTHER
+        return spb.ReviewSignalResponse(signal=sig)
+
+    async def SetOrganisationMayCoordinate(self, request: Any, context: Any) -> Any:
+        self.may_coordinate[request.organisation_id] = request.may_coordinate
+        return spb.SetOrganisationMayCoordinateResponse()
 
     async def CompleteInforming(self, request: Any, context: Any) -> Any:
         """Only what the gateway needs: a postponed record becomes informed, once."""
