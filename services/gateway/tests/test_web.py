@@ -608,3 +608,27 @@ def test_coordinator_answers_a_take_over_request_in_the_portal(app, demo, fakes)
     assert resp.status_code == 302
     page = anna.get(f"/matches/{match_id}").get_data(as_text=True)
     assert re.search(r'id="regisseur">Carla Bakker<', page)
+
+
+def test_admin_reviews_signals_after_a_change_of_legal_basis(app, demo, fakes) -> None:
+    """Issue 22: the organisation admin confirms or ends each flagged signal in the portal."""
+    pro = app.test_client()
+    login(pro, person(demo, auth.PROFESSIONAL))
+    assert new_signal(pro, bsn="123456782").status_code == 302
+    assert new_signal(pro, bsn="111222333").status_code == 302
+    kept, ended = sorted(fakes.signal.signals)
+    fakes.signal.reviews.update({kept: "Grondslag gewijzigd.", ended: "Grondslag gewijzigd."})
+    admin_client = app.test_client()
+    login(admin_client, person(demo, auth.ORGANISATION_ADMIN))
+    page = admin_client.get("/beheer/signalen-herzien").get_data(as_text=True)
+    assert page.count("Laten staan") == 2 and "Grondslag gewijzigd." in page
+    token = csrf(admin_client, "/beheer/signalen-herzien")
+    admin_client.post(f"/beheer/signalen-herzien/{kept}", data={"csrf_token": token, "decision": "confirm"})
+    resp = admin_client.post(
+        f"/beheer/signalen-herzien/{ended}", data={"csrf_token": token, "decision": "end"}
+    )
+    assert resp.status_code == 302
+    page = admin_client.get("/beheer/signalen-herzien").get_data(as_text=True)
+    assert 'id="geen-herziening"' in page and "Het signaal is beëindigd." in page
+    assert fakes.signal.signals[kept].status == spb.SIGNAL_STATUS_ACTIVE
+    assert fakes.signal.signals[ended].status == spb.SIGNAL_STATUS_ARCHIVED
