@@ -9,14 +9,20 @@ Vocabulary
 - A *match* exists for a person while members of at least two different organisations are
   involved. Exactly one member is the coordinator (matchregisseur).
 
-Notifications (the `Change`s a decision returns; the store turns each into one MatchEvent):
+Notifications (the `Change`s a decision returns; the store turns each into one MatchEvent).
+One change makes one notice per recipient (issue 17): what else happened travels along in the
+Change (joined, left, new_coordinator, offered, suggested), so nobody gets two mails.
 - CREATED -> all members; subject = the coordinator.
-- MEMBER_JOINED -> the new member(s) (the event carries the full member list) and the
-  existing members; subject = the joiner (the earliest, when several joined at once).
-- MEMBER_LEFT -> the one(s) who left and the remaining members; subject = the leaver.
+- MEMBER_JOINED -> the new member(s) and the members who stayed; subject = the earliest joiner;
+  also names who left and the new coordinator when that happened in the same change, and a
+  hand-over suggestion (coordination.py) when a preferred organisation joined.
+- MEMBER_LEFT -> the one(s) who left (a short notice, no contact details: notify) and, when
+  nobody joined, the members who stayed; subject = the leaver; names a new coordinator.
 - CLOSED -> everybody who was a member before the change; members = those still involved.
-- COORDINATOR_CHANGED -> all members; subject = the new coordinator.
-- HANDOVER_REQUESTED -> the proposed member only; subject = the proposed member.
+- COORDINATOR_CHANGED -> all members; subject = the new coordinator (a take-over, an accepted
+  hand-over, a declined offer passed on, a profile change: coordination.py).
+- HANDOVER_REQUESTED / TAKEOVER_REQUESTED / TAKEOVER_DECLINED / HANDOVER_DECLINED -> the one
+  member who must answer or is told the answer.
 
 Coalescing (interpretation of "every member notified once"): each professional is told of
 their own entry into a match exactly once (in CREATED, or in the MEMBER_JOINED that announces

@@ -108,8 +108,29 @@ async def upsert_involvements(conn: psycopg.AsyncConnection, changed: Sequence[d
 
 
 async def open_matches(conn: psycopg.AsyncConnection, pseudonyms: list[str]) -> dict[str, domain.Match]:
-    found = await select_matches(conn, "m.status = 'open' AND m.pseudonym = ANY(%s)", (pseudonyms,))
-    return {m.pseudonym: m for m in found}
+    cur = await conn.execute(
+        "SELECT match_id, pseudonym, coordinator_professional_id, pending_coordinator_professional_id,"
+        " created_at, takeover_professional_id, takeover_due_at, coordinator_offered, offer_due_at,"
+        " declined_professional_ids FROM matches WHERE status = 'open' AND pseudonym = ANY(%s)",
+        (pseudonyms,),
+    )
+    heads = await cur.fetchall()
+    if not heads:
+        return {}
+    members = await load_members(conn, [str(h[0]) for h in heads], current_only=True)
+    return {
+        h[1]: domain.Match(
+            match_id=str(h[0]),
+            pseudonym=h[1],
+            status=domain.MatchStatus.OPEN,
+            members=tuple(members.get(str(h[0]), ())),
+            coordinator_id=h[2],
+            pending_coordinator_id=h[3],
+            created_at=h[4],
+            **coordination_fields(h[5:]),
+        )
+        for h in heads
+    }
 
 
 def coordination_fields(row: Sequence[Any]) -> dict[str, Any]:
@@ -173,9 +194,10 @@ async def select_matches(
         return []
     open_ids = [str(h[0]) for h in heads if h[2] == "open"]
     closed_ids = [str(h[0]) for h in heads if h[2] != "open"]
-    members = await load_members(conn, open_ids, current_only=True)
+    members = await load_members(conn, open_ids, current_only=True) if open_ids else {}
     # A closed match shows everybody who was ever a member (access requests).
-    members.update(await load_members(conn, closed_ids, current_only=False))
+    if closed_ids:
+        members.update(await load_members(conn, closed_ids, current_only=False))
     return [
         domain.Match(
             match_id=str(h[0]),
