@@ -74,11 +74,9 @@ def mails_of(decision: match_domain.Decision) -> list[tuple[domain.Contact, doma
     return out
 
 
-def churn() -> list[tuple[domain.Contact, domain.Mail, domain.Notice]]:
-    """The coordinator's signal ended as unjustified while p7 joins, in one change."""
-    involvements, match = six_member_match()
-    involvements[0] = replace(involvements[0], active=False, version=2)
-    involvements.append(involvement(7, 60))
+def mails_after(
+    involvements: list[match_domain.Involvement], match: match_domain.Match
+) -> list[tuple[domain.Contact, domain.Mail, domain.Notice]]:
     decision = match_domain.decide(
         involvements,
         match,
@@ -89,6 +87,14 @@ def churn() -> list[tuple[domain.Contact, domain.Mail, domain.Notice]]:
         policy=AGREE,
     )
     return mails_of(decision)
+
+
+def churn() -> list[tuple[domain.Contact, domain.Mail, domain.Notice]]:
+    """The coordinator's signal ended as unjustified while p7 joins, in one change."""
+    involvements, match = six_member_match()
+    involvements[0] = replace(involvements[0], active=False, version=2)
+    involvements.append(involvement(7, 60))
+    return mails_after(involvements, match)
 
 
 def test_one_event_makes_one_mail_per_recipient() -> None:
@@ -133,17 +139,7 @@ def test_no_mail_names_its_recipient_as_the_newcomer() -> None:
 def test_a_burst_of_joiners_each_told_they_joined() -> None:
     """Several newcomers in one event: each is told of their own entry, never named to themselves."""
     involvements, match = six_member_match()
-    involvements += [involvement(7, 60), involvement(8, 61)]
-    decision = match_domain.decide(
-        involvements,
-        match,
-        match_domain.CoordinatorRules(),
-        pseudonym="1.x",
-        now=NOW,
-        new_match_id="x",
-        policy=AGREE,
-    )
-    mails = mails_of(decision)
+    mails = mails_after([*involvements, involvement(7, 60), involvement(8, 61)], match)
     for pid in ("p7", "p8"):
         recipient, mail, _ = next(x for x in mails if x[0].professional_id == pid)
         assert mail.text.split("\n", 1)[1].count(recipient.name) == 0

@@ -119,24 +119,21 @@ def list_signal_reviews(organisation_id: str) -> Response:
 
 @bp.post("/organisations/<organisation_id>/signal-reviews/<signal_id>/confirm")
 def confirm_signal_review(organisation_id: str, signal_id: str) -> Response:
-    no_query()
-    org = admin.organisation(organisation_id)
-    domain.expect_object(json_body(optional=True), "", ())
-    return ok(convert.signal_json(reviews.review(org, _signal_path_id(signal_id), confirm=True)))
+    return _review(organisation_id, signal_id, confirm=True)
 
 
 @bp.post("/organisations/<organisation_id>/signal-reviews/<signal_id>/end")
 def end_signal_review(organisation_id: str, signal_id: str) -> Response:
+    return _review(organisation_id, signal_id, confirm=False)
+
+
+def _review(organisation_id: str, signal_id: str, *, confirm: bool) -> Response:
     no_query()
     org = admin.organisation(organisation_id)
     domain.expect_object(json_body(optional=True), "", ())
-    return ok(convert.signal_json(reviews.review(org, _signal_path_id(signal_id), confirm=False)))
-
-
-def _signal_path_id(signal_id: str) -> str:
     if not domain.is_path_id(signal_id):
         raise signal_not_found()
-    return signal_id
+    return ok(convert.signal_json(reviews.review(org, signal_id, confirm=confirm)))
 
 
 # -- professionals ------------------------------------------------------------------------

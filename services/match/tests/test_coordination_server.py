@@ -1,40 +1,23 @@
 """Coordination by agreement over real gRPC and PostgreSQL (issue 17), and a lost mayCoordinate
 handing the role on (issue 22): the timeout sweep runs on the service's frozen clock."""
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import grpc
 import pytest
 from sluis.match.v1 import match_pb2 as pb
-from sluis.match.v1 import match_pb2_grpc as pb_grpc
 
-from services.common.clock import FrozenClock
-from services.match.server import MIGRATIONS, MatchSettings, create_service
-from services.match.tests.fakes import RecordingNotify
-from services.match.tests.helpers import T0, ended, event
-from services.match.tests.test_server import Harness, kinds, person, recipient_ids
+from services.match.tests.helpers import ended, event
+from services.match.tests.test_server import Harness, kinds, make_harness, person, recipient_ids
+
+__all__ = ["make_harness"]  # the fixture, used by `harness` below
 
 
 @pytest.fixture
-def harness(new_database, run_service) -> Iterator[Harness]:
+def harness(make_harness: Callable[..., Harness]) -> Harness:
     """A match service with the sweep looking for due requests every 50 ms."""
-    notify = RecordingNotify.create()
-    notify_svc = run_service(notify.service)
-    url = new_database("match", MIGRATIONS)
-    clock = FrozenClock(T0 + timedelta(days=1))
-    settings = MatchSettings(
-        region="test",
-        database_url=url,
-        grpc_listen="127.0.0.1:0",
-        notify_addr=notify_svc.address,
-        notice_delay_seconds=0.0,
-        coordination_sweep_seconds=0.05,
-    )
-    svc = run_service(lambda: create_service(settings, clock=clock))
-    channel = grpc.insecure_channel(svc.address)
-    yield Harness(pb_grpc.MatchServiceStub(channel), notify, url, clock)
-    channel.close()
+    return make_harness(0.0, coordination_sweep_seconds=0.05)
 
 
 def open_match(h: Harness, *orgs: tuple[str, str, bool]) -> tuple[str, str]:

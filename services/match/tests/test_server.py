@@ -75,7 +75,7 @@ def make_harness(new_database, run_service) -> Iterator[Callable[[float], Harnes
     """A match service (frozen clock) with a recording notify; `notice_delay` in seconds."""
     channels: list[grpc.Channel] = []
 
-    def make(notice_delay: float = 0.0) -> Harness:
+    def make(notice_delay: float = 0.0, **overrides: Any) -> Harness:
         notify = RecordingNotify.create()
         notify_svc = run_service(notify.service)
         url = new_database("match", MIGRATIONS)
@@ -86,6 +86,7 @@ def make_harness(new_database, run_service) -> Iterator[Callable[[float], Harnes
             grpc_listen="127.0.0.1:0",
             notify_addr=notify_svc.address,
             notice_delay_seconds=notice_delay,
+            **overrides,
         )
         svc = run_service(lambda: create_service(settings, clock=clock))
         channel = grpc.insecure_channel(svc.address)
