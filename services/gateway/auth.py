@@ -53,6 +53,12 @@ MATRIX: dict[str, frozenset[str]] = {
     "matches.accept_coordinator": _P,
     "inbox.list_items": _P,
     "inbox.read": _P,
+    # Coordination by agreement and mail preferences (issue 17).
+    "matches.decline_coordinator": _P,
+    "matches.accept_takeover": _P,
+    "matches.decline_takeover": _P,
+    "inbox.get_preferences": _P,
+    "inbox.set_preferences": _P,
     "admin.list_organisations": frozenset({ORGANISATION_ADMIN, REGION_ADMIN, OPERATOR}),
     "admin.create_organisation": _REGION,
     "admin.get_organisation": frozenset({ORGANISATION_ADMIN, REGION_ADMIN, OPERATOR}),
@@ -84,6 +90,9 @@ MATRIX: dict[str, frozenset[str]] = {
     "onboarding.rule_versions": frozenset({REGION_ADMIN, OPERATOR}),
     "admin.end_signals_of": _ORG_ADMINS,
     "statistics.get_statistics": _ORG_ADMINS,
+    "admin.list_signal_reviews": _ORG_ADMINS,
+    "admin.confirm_signal_review": _ORG_ADMINS,
+    "admin.end_signal_review": _ORG_ADMINS,
     "bulk.create": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL}),
     "bulk.get": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL, ORGANISATION_ADMIN}),
     "bulk.errors": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL, ORGANISATION_ADMIN}),
@@ -111,6 +120,11 @@ MATRIX: dict[str, frozenset[str]] = {
     "web.accept": _P,
     "web.inbox": _P,
     "web.read_item": _P,
+    "web.decline": _P,
+    "web.takeover_accept": _P,
+    "web.takeover_decline": _P,
+    "web.settings": _P,
+    "web.save_settings": _P,
     "web.professionals": _ORG_ADMIN,
     "web.invite_professional": _ORG_ADMIN,
     "web.deactivate_professional": _ORG_ADMIN,
@@ -163,6 +177,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "web.offboard_organisation": _REGION,
     "web.coordinator_rules": _REGION,
     "web.save_coordinator_rules": _REGION,
+    "web.signal_reviews": _ORG_ADMIN,
+    "web.review_signal": _ORG_ADMIN,
 }
 
 

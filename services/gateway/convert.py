@@ -183,6 +183,11 @@ def match_json(match: match_pb2.Match, own: spb.Signal | None = None) -> dict[st
         "members": [member_json(m) for m in match.members],
         "coordinator": None if coordinator is None else member_json(coordinator),
         "pendingCoordinatorProfessionalId": match.pending_coordinator_professional_id or None,
+        # Coordination by agreement: a take-over waiting for the coordinator, a succession offer.
+        "takeoverRequestedBy": match.takeover_professional_id or None,
+        "takeoverDueAt": iso(match.takeover_due_at),
+        "coordinatorOffered": match.coordinator_offered,
+        "offerDueAt": iso(match.offer_due_at),
         "createdAt": iso(match.created_at),
         "closedAt": iso(match.closed_at),
         "ownSignal": own_signal_json(own),
@@ -257,4 +262,13 @@ def inbox_item_json(
         "createdAt": iso(item.created_at),
         "readAt": iso(item.read_at),
         "_links": links,
+    }
+
+
+def signal_review_json(review: spb.SignalForReview) -> dict[str, Any]:
+    """A signal flagged for its organisation admin after a change of legal basis (issue 22)."""
+    return {
+        "signal": signal_json(review.signal),
+        "flaggedAt": iso(review.flagged_at),
+        "reason": review.reason,
     }

@@ -27,6 +27,9 @@ KIND_TO_PB = {
     domain.ChangeKind.CLOSED: pb.MATCH_EVENT_KIND_CLOSED,
     domain.ChangeKind.COORDINATOR_CHANGED: pb.MATCH_EVENT_KIND_COORDINATOR_CHANGED,
     domain.ChangeKind.HANDOVER_REQUESTED: pb.MATCH_EVENT_KIND_HANDOVER_REQUESTED,
+    domain.ChangeKind.TAKEOVER_REQUESTED: pb.MATCH_EVENT_KIND_TAKEOVER_REQUESTED,
+    domain.ChangeKind.TAKEOVER_DECLINED: pb.MATCH_EVENT_KIND_TAKEOVER_DECLINED,
+    domain.ChangeKind.HANDOVER_DECLINED: pb.MATCH_EVENT_KIND_HANDOVER_DECLINED,
 }
 
 
@@ -89,6 +92,10 @@ def match_to_pb(m: domain.Match, viewer: str = "") -> pb.Match:
         created_at=to_timestamp(m.created_at),
         closed_at=to_timestamp(m.closed_at),
         kind=KIND_OF_MATCH.get(m.kind, pb.MATCH_KIND_PERSON),
+        takeover_professional_id=m.takeover_id,
+        takeover_due_at=to_timestamp(m.takeover_due),
+        coordinator_offered=m.offered,
+        offer_due_at=to_timestamp(m.offer_due),
     )
 
 
@@ -106,6 +113,13 @@ def change_to_event(change: domain.Change, event_id: str, occurred_at: datetime,
     )
     if change.subject is not None:
         event.subject.CopyFrom(contact_to_proto(change.subject))
+    event.joined.extend(contact_to_proto(c) for c in change.joined)
+    event.left.extend(contact_to_proto(c) for c in change.left)
+    if change.new_coordinator is not None:
+        event.new_coordinator.CopyFrom(contact_to_proto(change.new_coordinator))
+        event.coordinator_offered = change.offered
+    if change.suggested is not None:
+        event.handover_suggested_to.CopyFrom(contact_to_proto(change.suggested))
     return event.SerializeToString()
 
 
@@ -130,5 +144,9 @@ def merge_entry_event(pending: bytes, change: domain.Change, bulk: bool) -> byte
     event.members.extend(member_to_pb(m, change.match.coordinator_id) for m in change.match.members)
     known = {r.professional_id for r in event.recipients}
     event.recipients.extend(contact_to_proto(c) for c in change.recipients if c.professional_id not in known)
+    announced = {j.professional_id for j in event.joined}
+    event.joined.extend(contact_to_proto(c) for c in change.joined if c.professional_id not in announced)
+    if change.suggested is not None:
+        event.handover_suggested_to.CopyFrom(contact_to_proto(change.suggested))
     event.bulk = event.bulk and bulk
     return event.SerializeToString()

@@ -9,14 +9,20 @@ Vocabulary
 - A *match* exists for a person while members of at least two different organisations are
   involved. Exactly one member is the coordinator (matchregisseur).
 
-Notifications (the `Change`s a decision returns; the store turns each into one MatchEvent):
+Notifications (the `Change`s a decision returns; the store turns each into one MatchEvent).
+One change makes one notice per recipient (issue 17): what else happened travels along in the
+Change (joined, left, new_coordinator, offered, suggested), so nobody gets two mails.
 - CREATED -> all members; subject = the coordinator.
-- MEMBER_JOINED -> the new member(s) (the event carries the full member list) and the
-  existing members; subject = the joiner (the earliest, when several joined at once).
-- MEMBER_LEFT -> the one(s) who left and the remaining members; subject = the leaver.
+- MEMBER_JOINED -> the new member(s) and the members who stayed; subject = the earliest joiner;
+  also names who left and the new coordinator when that happened in the same change, and a
+  hand-over suggestion (coordination.py) when a preferred organisation joined.
+- MEMBER_LEFT -> the one(s) who left (a short notice, no contact details: notify) and, when
+  nobody joined, the members who stayed; subject = the leaver; names a new coordinator.
 - CLOSED -> everybody who was a member before the change; members = those still involved.
-- COORDINATOR_CHANGED -> all members; subject = the new coordinator.
-- HANDOVER_REQUESTED -> the proposed member only; subject = the proposed member.
+- COORDINATOR_CHANGED -> all members; subject = the new coordinator (a take-over, an accepted
+  hand-over, a declined offer passed on, a profile change: coordination.py).
+- HANDOVER_REQUESTED / TAKEOVER_REQUESTED / TAKEOVER_DECLINED / HANDOVER_DECLINED -> the one
+  member who must answer or is told the answer.
 
 Coalescing (interpretation of "every member notified once"): each professional is told of
 their own entry into a match exactly once (in CREATED, or in the MEMBER_JOINED that announces
@@ -52,14 +58,16 @@ together here rather than split across modules.
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
+from zoneinfo import ZoneInfo
 
 from services.common.contacts import Contact
 from services.common.domains import WORK_DOMAINS
-from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from services.common.errors import InvalidArgument, NotFound
 
 DOMAINS = frozenset(WORK_DOMAINS)
+REGION_TZ = ZoneInfo("Europe/Amsterdam")
 
 # One answer for "unknown", "not yours" and "not visible to you": no existence leak.
 NOT_FOUND_DETAIL = (
@@ -205,6 +213,13 @@ class Match:
     closed_at: datetime | None = None
     # PERSON: `pseudonym` is the person; FAMILY (family.py): it is the parent of the family.
     kind: str = "person"
+    # Coordination by agreement (coordination.py): a take-over request waiting for the
+    # coordinator's answer, and a succession offer the coordinator has not accepted yet.
+    takeover_id: str = ""
+    takeover_due: datetime | None = None
+    offered: bool = False
+    offer_due: datetime | None = None
+    declined: tuple[str, ...] = ()
 
     def member(self, professional_id: str) -> Member | None:
         for m in self.members:
@@ -222,6 +237,38 @@ class CoordinatorRules:
     created_by: str = ""
 
 
+@dataclass(frozen=True)
+class CoordinationPolicy:
+    """The region's coordination settings (SLUIS_MATCH_* in the service settings).
+
+    The domain default is the plain behaviour (take-over at once, succession without offer,
+    no suggestion); the service turns the agreement rules on by default.
+    """
+
+    takeover_acceptance: bool = False
+    takeover_timeout_days: int = 5  # working days; 0: wait for an answer without timeout
+    succession_offer: bool = False
+    offer_timeout_days: int = 5
+    handover_suggestion: bool = False
+
+
+PLAIN_POLICY = CoordinationPolicy()
+
+
+def add_working_days(start: datetime, days: int) -> datetime | None:
+    """`days` working days (Monday to Friday, region time) after `start`; None for 0 (no
+    timeout). Public holidays are not counted out."""
+    if days <= 0:
+        return None
+    local = start.astimezone(REGION_TZ)
+    left = days
+    while left:
+        local += timedelta(days=1)
+        if local.weekday() < 5:
+            left -= 1
+    return local
+
+
 class ChangeKind(Enum):
     CREATED = "created"
     MEMBER_JOINED = "member_joined"
@@ -229,6 +276,9 @@ class ChangeKind(Enum):
     CLOSED = "closed"
     COORDINATOR_CHANGED = "coordinator_changed"
     HANDOVER_REQUESTED = "handover_requested"
+    TAKEOVER_REQUESTED = "takeover_requested"
+    TAKEOVER_DECLINED = "takeover_declined"
+    HANDOVER_DECLINED = "handover_declined"
 
 
 # Changes that announce somebody's entry into a match: these may be merged while unsent.
@@ -243,6 +293,12 @@ class Change:
     match: Match
     subject: Contact | None
     recipients: tuple[Contact, ...]
+    # What else happened in the same change, so that each recipient gets one notice.
+    joined: tuple[Contact, ...] = ()
+    left: tuple[Contact, ...] = ()
+    new_coordinator: Contact | None = None
+    offered: bool = False
+    suggested: Contact | None = None
 
 
 @dataclass(frozen=True)
@@ -324,6 +380,43 @@ def choose_coordinator(members: Sequence[Member], rules: CoordinatorRules) -> Me
     return candidates[0]
 
 
+def _rank(m: Member, rules: CoordinatorRules) -> tuple[int, int]:
+    """How the regional rule ranks a member (lower is preferred); seniority not counted."""
+    if not m.may_coordinate:
+        return (len(rules.organisation_priority) + 1, len(rules.domain_priority) + 1)
+    org = (
+        rules.organisation_priority.index(m.organisation_id)
+        if m.organisation_id in rules.organisation_priority
+        else len(rules.organisation_priority)
+    )
+    dom = min(
+        (rules.domain_priority.index(d) for d in m.domains if d in rules.domain_priority),
+        default=len(rules.domain_priority),
+    )
+    return (org, dom)
+
+
+def preferred_newcomer(
+    members: Sequence[Member], joined: Sequence[Member], coordinator_id: str, rules: CoordinatorRules
+) -> Member | None:
+    """A newcomer the regional rule ranks above the sitting coordinator (the rule would have
+    chosen them): the coordinator and they are told a hand-over is suggested."""
+    coordinator = next((m for m in members if m.professional_id == coordinator_id), None)
+    if coordinator is None or not joined:
+        return None
+    best = choose_coordinator(members, rules)
+    if best.professional_id == coordinator_id or best not in joined:
+        return None
+    return best if _rank(best, rules) < _rank(coordinator, rules) else None
+
+
+def successor(members: Sequence[Member], rules: CoordinatorRules, declined: Sequence[str] = ()) -> Member:
+    """The next coordinator by the rules, passing over members who declined the role (unless
+    everybody declined: a match must always have one contact point)."""
+    willing = [m for m in members if m.professional_id not in declined]
+    return choose_coordinator(willing or list(members), rules)
+
+
 def decide(
     involvements: Sequence[Involvement],
     before: Match | None,
@@ -332,6 +425,7 @@ def decide(
     pseudonym: str,
     now: datetime,
     new_match_id: str,
+    policy: CoordinationPolicy = PLAIN_POLICY,
 ) -> Decision:
     """The open match of one person after their involvements changed, and what to notify.
 
@@ -370,92 +464,63 @@ def decide(
     before_ids = {m.professional_id for m in before.members}
     joined = [m for m in members if m.professional_id not in before_ids]
     left = [m for m in before.members if m.professional_id not in current_ids]
-    coordinator_id = before.coordinator_id
-    if coordinator_id not in current_ids:
-        coordinator_id = choose_coordinator(members, rules).professional_id
-    pending = before.pending_coordinator_id
-    if pending not in current_ids or coordinator_id != before.coordinator_id:
-        pending = ""
-    after = replace(
-        before, members=tuple(members), coordinator_id=coordinator_id, pending_coordinator_id=pending
-    )
+    after = replace(before, members=tuple(members))
+    new_coordinator: Contact | None = None
+    if before.coordinator_id not in current_ids:
+        # Succession: the next by the rules; with the offer rule they hold the role while they
+        # accept or decline (a match always has one contact point).
+        chosen = successor(members, rules)
+        new_coordinator = chosen.contact
+        after = replace(
+            after,
+            coordinator_id=chosen.professional_id,
+            offered=policy.succession_offer,
+            offer_due=add_working_days(now, policy.offer_timeout_days) if policy.succession_offer else None,
+            declined=(),
+            takeover_id="",
+            takeover_due=None,
+        )
+    if after.pending_coordinator_id not in current_ids or new_coordinator is not None:
+        after = replace(after, pending_coordinator_id="")
+    if after.takeover_id and after.takeover_id not in current_ids:
+        after = replace(after, takeover_id="", takeover_due=None)
+    suggested = None
+    if policy.handover_suggestion and new_coordinator is None:
+        preferred = preferred_newcomer(members, joined, after.coordinator_id, rules)
+        suggested = preferred.contact if preferred is not None else None
+    # One notice per recipient: the newcomers and those who stayed get one MEMBER_JOINED (that
+    # also says who left and who coordinates now); those who left only their own short notice.
     changes: list[Change] = []
     stayed = tuple(m.contact for m in members if m.professional_id in before_ids)
+    leavers = tuple(m.contact for m in left)
+    told = Change(
+        ChangeKind.MEMBER_LEFT,
+        after,
+        left[0].contact if left else None,
+        leavers + stayed,
+        joined=tuple(m.contact for m in joined),
+        left=leavers,
+        new_coordinator=new_coordinator,
+        offered=after.offered and new_coordinator is not None,
+    )
     if joined:
-        recipients = tuple(m.contact for m in joined) + stayed
-        changes.append(Change(ChangeKind.MEMBER_JOINED, after, joined[0].contact, recipients))
-    if left:
-        recipients = tuple(m.contact for m in left) + tuple(m.contact for m in members)
-        changes.append(Change(ChangeKind.MEMBER_LEFT, after, left[0].contact, recipients))
-    if coordinator_id != before.coordinator_id:
-        new = after.member(coordinator_id)
-        assert new is not None
-        everyone = tuple(m.contact for m in members)
-        changes.append(Change(ChangeKind.COORDINATOR_CHANGED, after, new.contact, everyone))
+        newcomers = tuple(m.contact for m in joined)
+        changes.append(
+            replace(
+                told,
+                kind=ChangeKind.MEMBER_JOINED,
+                subject=joined[0].contact,
+                recipients=newcomers + stayed,
+                suggested=suggested,
+            )
+        )
+        if left:
+            changes.append(Change(ChangeKind.MEMBER_LEFT, after, left[0].contact, leavers, left=leavers))
+    elif left:
+        changes.append(told)
     if after == before:
         return Decision(before, before)
     return Decision(before, after, tuple(changes))
-
-
-def _open_member(match: Match | None, professional_id: str) -> tuple[Match, Member]:
-    """The match and the asking member; NotFound (as for an unknown match) otherwise."""
-    if match is None or match.status is not MatchStatus.OPEN:
-        raise not_found()
-    member = match.member(professional_id)
-    if member is None:
-        raise not_found()
-    return match, member
-
-
-def take_coordinator(match: Match | None, professional_id: str) -> Decision:
-    """A member takes the coordinator role; their organisation must be allowed to coordinate."""
-    match, member = _open_member(match, professional_id)
-    if match.coordinator_id == professional_id:
-        return Decision(match, match)
-    if not member.may_coordinate:
-        raise PermissionDenied(
-            "may_not_coordinate", "Uw organisatie mag de rol van matchregisseur niet vervullen."
-        )
-    after = replace(match, coordinator_id=professional_id, pending_coordinator_id="")
-    everyone = tuple(m.contact for m in after.members)
-    return Decision(match, after, (Change(ChangeKind.COORDINATOR_CHANGED, after, member.contact, everyone),))
-
-
-def hand_over_coordinator(match: Match | None, professional_id: str, to_professional_id: str) -> Decision:
-    """The coordinator offers the role to another member, who must accept."""
-    match, _ = _open_member(match, professional_id)
-    if match.coordinator_id != professional_id:
-        raise FailedPrecondition("not_coordinator", "Alleen de matchregisseur kan de rol overdragen.")
-    if to_professional_id == professional_id:
-        raise InvalidArgument("handover_to_self", "U bent al matchregisseur.")
-    proposed = match.member(to_professional_id)
-    if proposed is None:
-        raise FailedPrecondition(
-            "not_a_member", "De rol kan alleen worden overgedragen aan een betrokkene in deze match."
-        )
-    if not proposed.may_coordinate:
-        raise FailedPrecondition(
-            "may_not_coordinate",
-            "De organisatie van deze betrokkene mag de rol van matchregisseur niet vervullen.",
-        )
-    if match.pending_coordinator_id == to_professional_id:
-        return Decision(match, match)
-    after = replace(match, pending_coordinator_id=to_professional_id)
-    return Decision(
-        match,
-        after,
-        (Change(ChangeKind.HANDOVER_REQUESTED, after, proposed.contact, (proposed.contact,)),),
-    )
-
-
-def accept_coordinator(match: Match | None, professional_id: str) -> Decision:
-    """The proposed member accepts a hand-over and becomes coordinator."""
-    match, member = _open_member(match, professional_id)
-    if match.pending_coordinator_id != professional_id:
-        raise FailedPrecondition("no_handover", "Er is geen overdracht van de rol aan u voorgesteld.")
-    after = replace(match, coordinator_id=professional_id, pending_coordinator_id="")
-    everyone = tuple(m.contact for m in after.members)
-    return Decision(match, after, (Change(ChangeKind.COORDINATOR_CHANGED, after, member.contact, everyone),))
 
 
 def validate_rules(organisation_priority: Sequence[str], domain_priority: Sequence[str]) -> None:
@@ -555,6 +620,7 @@ def decide_group(
     *,
     now: datetime,
     new_match_id: Callable[[], str],
+    policy: CoordinationPolicy = PLAIN_POLICY,
 ) -> GroupOutcome:
     """Apply each person's updates and decide their match; persons in pseudonym order.
 
@@ -579,6 +645,7 @@ def decide_group(
             pseudonym=pseudonym,
             now=now,
             new_match_id=new_match_id(),
+            policy=policy,
         )
         out.decisions.append((decision, bulk[pseudonym]))
     return out

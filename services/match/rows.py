@@ -121,7 +121,8 @@ async def open_matches(
     """The open matches of this kind, by pseudonym (the person; a family's parent)."""
     cur = await conn.execute(
         "SELECT match_id, pseudonym, coordinator_professional_id, pending_coordinator_professional_id,"
-        " created_at FROM matches WHERE status = 'open' AND pseudonym = ANY(%s) AND kind = %s",
+        " created_at, kind, takeover_professional_id, takeover_due_at, coordinator_offered, offer_due_at,"
+        " declined_professional_ids FROM matches WHERE status = 'open' AND pseudonym = ANY(%s) AND kind = %s",
         (pseudonyms, kind),
     )
     heads = await cur.fetchall()
@@ -137,10 +138,26 @@ async def open_matches(
             coordinator_id=h[2],
             pending_coordinator_id=h[3],
             created_at=h[4],
-            kind=kind,
+            kind=h[5],
+            **coordination_fields(h[6:]),
         )
         for h in heads
     }
+
+
+def coordination_fields(row: Sequence[Any]) -> dict[str, Any]:
+    """The coordination columns (migration 011) of a match row, as Match fields."""
+    return {
+        "takeover_id": row[0],
+        "takeover_due": row[1],
+        "offered": row[2],
+        "offer_due": row[3],
+        "declined": tuple(row[4]),
+    }
+
+
+def coordination_params(m: domain.Match) -> tuple[Any, ...]:
+    return (m.takeover_id, m.takeover_due, m.offered, m.offer_due, list(m.declined))
 
 
 async def load_members(
@@ -179,7 +196,8 @@ async def select_matches(
     """Matches selected by a fixed WHERE clause of this module (never user text)."""
     query = sql.SQL(
         "SELECT match_id, pseudonym, status, coordinator_professional_id,"
-        " pending_coordinator_professional_id, created_at, closed_at, kind FROM matches m"
+        " pending_coordinator_professional_id, created_at, closed_at, kind, takeover_professional_id,"
+        " takeover_due_at, coordinator_offered, offer_due_at, declined_professional_ids FROM matches m"
         " WHERE {} ORDER BY created_at, match_id LIMIT %s OFFSET %s"
     ).format(sql.SQL(where))
     cur = await conn.execute(query, (*params, limit, offset))
@@ -188,9 +206,10 @@ async def select_matches(
         return []
     open_ids = [str(h[0]) for h in heads if h[2] == "open"]
     closed_ids = [str(h[0]) for h in heads if h[2] != "open"]
-    members = await load_members(conn, open_ids, current_only=True)
+    members = await load_members(conn, open_ids, current_only=True) if open_ids else {}
     # A closed match shows everybody who was ever a member (access requests).
-    members.update(await load_members(conn, closed_ids, current_only=False))
+    if closed_ids:
+        members.update(await load_members(conn, closed_ids, current_only=False))
     return [
         domain.Match(
             match_id=str(h[0]),
@@ -202,6 +221,7 @@ async def select_matches(
             created_at=h[5],
             closed_at=h[6],
             kind=h[7],
+            **coordination_fields(h[8:]),
         )
         for h in heads
     ]
@@ -233,6 +253,7 @@ async def write_decisions(
                     after.pending_coordinator_id,
                     after.created_at,
                     after.kind,
+                    *coordination_params(after),
                 )
             )
         else:
@@ -242,6 +263,7 @@ async def write_decisions(
                     after.coordinator_id,
                     after.pending_coordinator_id,
                     after.closed_at,
+                    *coordination_params(after),
                     after.match_id,
                 )
             )
@@ -262,13 +284,17 @@ async def write_decisions(
     if new_matches:
         await cur.executemany(
             "INSERT INTO matches (match_id, pseudonym, status, coordinator_professional_id,"
-            " pending_coordinator_professional_id, created_at, kind) VALUES (%s, %s, 'open', %s, %s, %s, %s)",
+            " pending_coordinator_professional_id, created_at, kind, takeover_professional_id, takeover_due_at,"
+            " coordinator_offered, offer_due_at, declined_professional_ids)"
+            " VALUES (%s, %s, 'open', %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             new_matches,
         )
     if updated_matches:
         await cur.executemany(
             "UPDATE matches SET status = %s, coordinator_professional_id = %s,"
-            " pending_coordinator_professional_id = %s, closed_at = %s WHERE match_id = %s",
+            " pending_coordinator_professional_id = %s, closed_at = %s, takeover_professional_id = %s,"
+            " takeover_due_at = %s, coordinator_offered = %s, offer_due_at = %s,"
+            " declined_professional_ids = %s WHERE match_id = %s",
             updated_matches,
         )
     if member_rows:

@@ -78,6 +78,11 @@ CREATE TABLE public.matches (
     pending_coordinator_professional_id text DEFAULT ''::text NOT NULL,
     created_at timestamp with time zone NOT NULL,
     closed_at timestamp with time zone,
+    takeover_professional_id text DEFAULT ''::text NOT NULL,
+    takeover_due_at timestamp with time zone,
+    coordinator_offered boolean DEFAULT false NOT NULL,
+    offer_due_at timestamp with time zone,
+    declined_professional_ids text[] DEFAULT '{}'::text[] NOT NULL,
     kind text DEFAULT 'person'::text NOT NULL,
     CONSTRAINT matches_check CHECK (((status = 'closed'::text) = (closed_at IS NOT NULL))),
     CONSTRAINT matches_kind_check CHECK ((kind = ANY (ARRAY['person'::text, 'family'::text]))),
@@ -186,9 +191,13 @@ CREATE INDEX matches_closed_at ON public.matches USING btree (closed_at) WHERE (
 
 CREATE INDEX matches_created_at ON public.matches USING btree (created_at);
 
+CREATE INDEX matches_offer_due ON public.matches USING btree (offer_due_at) WHERE ((status = 'open'::text) AND (offer_due_at IS NOT NULL));
+
 CREATE UNIQUE INDEX matches_one_open_per_person_and_kind ON public.matches USING btree (pseudonym, kind) WHERE (status = 'open'::text);
 
 CREATE INDEX matches_pseudonym ON public.matches USING btree (pseudonym, created_at);
+
+CREATE INDEX matches_takeover_due ON public.matches USING btree (takeover_due_at) WHERE ((status = 'open'::text) AND (takeover_due_at IS NOT NULL));
 
 CREATE INDEX outbox_pending ON public.outbox USING btree (destination, id);
 

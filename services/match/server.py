@@ -33,7 +33,7 @@ from services.common.rekey import (
     resolve_incoming,
 )
 from services.common.telemetry import current_trace_id
-from services.match import convert, domain, rule_preview, statistics
+from services.match import convert, coordination, domain, rule_preview, statistics
 from services.match.notices import NOTIFY
 from services.match.retention import RULES as RETENTION_RULES
 from services.match.store import AccessRecord, IncomingEvent, MatchStore
@@ -59,6 +59,23 @@ class MatchSettings(RekeySettings):
     # How often open family matches are re-decided (children turning 18); 0 = only by the
     # RefreshFamilies RPC (e.g. a CronJob).
     family_refresh_seconds: float = setting("SLUIS_MATCH_FAMILY_REFRESH_SECONDS", 3600.0)
+    # Coordination by agreement (per region: each region runs its own services).
+    takeover_acceptance: bool = setting("SLUIS_MATCH_TAKEOVER_ACCEPTANCE", True)
+    takeover_timeout_days: int = setting("SLUIS_MATCH_TAKEOVER_TIMEOUT_WORKING_DAYS", 5)
+    succession_offer: bool = setting("SLUIS_MATCH_SUCCESSION_OFFER", True)
+    offer_timeout_days: int = setting("SLUIS_MATCH_OFFER_TIMEOUT_WORKING_DAYS", 5)
+    handover_suggestion: bool = setting("SLUIS_MATCH_HANDOVER_SUGGESTION", True)
+    # How often due take-over requests and offers are looked for.
+    coordination_sweep_seconds: float = setting("SLUIS_MATCH_COORDINATION_SWEEP_SECONDS", 300.0)
+
+    def policy(self) -> domain.CoordinationPolicy:
+        return domain.CoordinationPolicy(
+            takeover_acceptance=self.takeover_acceptance,
+            takeover_timeout_days=self.takeover_timeout_days,
+            succession_offer=self.succession_offer,
+            offer_timeout_days=self.offer_timeout_days,
+            handover_suggestion=self.handover_suggestion,
+        )
 
 
 def permanent_refusal(error: grpc.aio.AioRpcError) -> str | None:
@@ -238,7 +255,7 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         match_id: str,
         professional_id: str,
         purpose: str,
-        action: Callable[[domain.Match | None], domain.Decision],
+        action: Callable[[domain.Match | None, domain.CoordinatorRules], domain.Decision],
     ) -> pb.Match:
         try:
             match = await self.store.change_match(match_id, action)
@@ -259,9 +276,12 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
     async def TakeCoordinator(
         self, request: pb.TakeCoordinatorRequest, context: grpc.aio.ServicerContext
     ) -> pb.TakeCoordinatorResponse:
-        pid = request.professional_id
+        pid, policy, now = request.professional_id, self.store.policy, self.clock.now()
         match = await self._coordinator_action(
-            request.match_id, pid, "take_coordinator", lambda m: domain.take_coordinator(m, pid)
+            request.match_id,
+            pid,
+            "take_coordinator",
+            lambda m, _r: coordination.take_coordinator(m, pid, policy, now),
         )
         return pb.TakeCoordinatorResponse(match=match)
 
@@ -270,7 +290,10 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
     ) -> pb.HandOverCoordinatorResponse:
         pid, to = request.professional_id, request.to_professional_id
         match = await self._coordinator_action(
-            request.match_id, pid, "hand_over_coordinator", lambda m: domain.hand_over_coordinator(m, pid, to)
+            request.match_id,
+            pid,
+            "hand_over_coordinator",
+            lambda m, _r: coordination.hand_over_coordinator(m, pid, to),
         )
         return pb.HandOverCoordinatorResponse(match=match)
 
@@ -279,9 +302,42 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
     ) -> pb.AcceptCoordinatorResponse:
         pid = request.professional_id
         match = await self._coordinator_action(
-            request.match_id, pid, "accept_coordinator", lambda m: domain.accept_coordinator(m, pid)
+            request.match_id, pid, "accept_coordinator", lambda m, _r: coordination.accept_coordinator(m, pid)
         )
         return pb.AcceptCoordinatorResponse(match=match)
+
+    async def RespondTakeover(
+        self, request: pb.RespondTakeoverRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RespondTakeoverResponse:
+        pid, accept = request.professional_id, request.accept
+        match = await self._coordinator_action(
+            request.match_id,
+            pid,
+            "respond_takeover",
+            lambda m, _r: coordination.respond_takeover(m, pid, accept),
+        )
+        return pb.RespondTakeoverResponse(match=match)
+
+    async def DeclineCoordinator(
+        self, request: pb.DeclineCoordinatorRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeclineCoordinatorResponse:
+        pid, policy, now = request.professional_id, self.store.policy, self.clock.now()
+        match = await self._coordinator_action(
+            request.match_id,
+            pid,
+            "decline_coordinator",
+            lambda m, rules: coordination.decline_coordinator(m, pid, rules, policy, now),
+        )
+        return pb.DeclineCoordinatorResponse(match=match)
+
+    async def SetOrganisationMayCoordinate(
+        self, request: pb.SetOrganisationMayCoordinateRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SetOrganisationMayCoordinateResponse:
+        organisation_id = request.organisation_id.strip()
+        if not organisation_id:
+            raise InvalidArgument("organisation_id_missing", "Geef aan om welke organisatie het gaat.")
+        moved = await self.store.set_organisation_may_coordinate(organisation_id, request.may_coordinate)
+        return pb.SetOrganisationMayCoordinateResponse(handed_on=moved)
 
     async def GetCoordinatorRules(
         self, request: pb.GetCoordinatorRulesRequest, context: grpc.aio.ServicerContext
@@ -373,7 +429,11 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
     service.add_closer(close_channel)
 
     store = MatchStore(
-        pool, clock, timedelta(seconds=settings.notice_delay_seconds), families=settings.family_matches
+        pool,
+        clock,
+        timedelta(seconds=settings.notice_delay_seconds),
+        settings.policy(),
+        families=settings.family_matches,
     )
 
     async def deliver(events: list[pb.MatchEvent]) -> None:
@@ -444,6 +504,14 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
 
     if settings.notice_delay_seconds > 0:
         service.add_background(release_due_notices)
+
+    async def expire_coordination() -> None:
+        while True:
+            if not await store.expire_coordination():
+                await asyncio.sleep(settings.coordination_sweep_seconds)
+
+    if settings.coordination_sweep_seconds > 0:
+        service.add_background(expire_coordination)
     rekeyer = rekeyer_from_settings(settings, store)
     if rekeyer is not None:
         service.add_closer(rekeyer.close)

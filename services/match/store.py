@@ -19,7 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from services.common import outbox
 from services.common.clock import Clock
-from services.match import domain, erasure, family_store, notices, rows, transfers
+from services.match import coordination, domain, erasure, family_store, notices, rows, transfers
 from services.match.notices import Notices
 
 # Persons per transaction when applying a batch: a batch of 500 events is normally one
@@ -30,6 +30,13 @@ PERSONS_PER_TRANSACTION = 500
 def person_lock_key(pseudonym: str) -> int:
     """A signed 64-bit advisory lock key for one person."""
     return int.from_bytes(hashlib.blake2b(pseudonym.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def _required(match: domain.Match | None) -> domain.Match:
+    """The open match, or the NotFound of an unknown one (closed since it was selected)."""
+    if match is None:
+        raise domain.not_found()
+    return match
 
 
 def parse_match_id(text: str) -> str | None:
@@ -70,6 +77,7 @@ class MatchStore:
         pool: AsyncConnectionPool,
         clock: Clock,
         notice_delay: timedelta = timedelta(0),
+        policy: domain.CoordinationPolicy = domain.PLAIN_POLICY,
         *,
         families: bool = True,
     ) -> None:
@@ -79,6 +87,7 @@ class MatchStore:
         # Family matches (issue 18), per region: SLUIS_MATCH_FAMILY_MATCHES. Off: open family
         # matches still follow their signals (members leave, they close); none is created.
         self.families = families
+        self.policy = policy
 
     # --- key rotation (services/common/rekey.py RekeyableStore) --------------------------
 
@@ -201,7 +210,13 @@ class MatchStore:
         rules = await self._rules(conn)
         now = self.clock.now()
         outcome = domain.decide_group(
-            fresh, involvements, open_matches, rules, now=now, new_match_id=lambda: str(uuid.uuid4())
+            fresh,
+            involvements,
+            open_matches,
+            rules,
+            now=now,
+            new_match_id=lambda: str(uuid.uuid4()),
+            policy=self.policy,
         )
         result.applied += outcome.applied
         result.duplicates += outcome.stale
@@ -304,9 +319,12 @@ class MatchStore:
         return len(due)
 
     async def change_match(
-        self, match_id: str, action: Callable[[domain.Match | None], domain.Decision]
+        self,
+        match_id: str,
+        action: Callable[[domain.Match | None, domain.CoordinatorRules], domain.Decision],
     ) -> domain.Match:
-        """Apply a coordinator action to an open match under the person's lock."""
+        """Apply a coordinator action (given the match and the region's rules) to an open match
+        under the person's lock."""
         mid = parse_match_id(match_id)
         if mid is None:
             raise domain.not_found()
@@ -329,7 +347,7 @@ class MatchStore:
             match = (await rows.open_matches(conn, [pseudonym], kind=kind)).get(pseudonym)
             if match is not None and match.match_id != mid:
                 match = None
-            decision = action(match)
+            decision = action(match, await self._rules(conn))
             await rows.write_decisions(conn, [(decision, False)], self.clock.now(), self.notices)
         assert decision.after is not None
         return decision.after
@@ -350,6 +368,55 @@ class MatchStore:
                 changed += await family_store.decide(
                     conn, anchors, await self._rules(conn), self.clock.now(), self.notices, self.families
                 )
+
+    async def expire_coordination(self, limit: int = 100) -> int:
+        """Timeouts of take-over requests and succession offers that are due; return how many."""
+        now = self.clock.now()
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT match_id FROM matches WHERE status = 'open'"
+                " AND (takeover_due_at <= %s OR offer_due_at <= %s) ORDER BY match_id LIMIT %s",
+                (now, now, limit),
+            )
+            due = [str(r[0]) for r in await cur.fetchall()]
+        for match_id in due:
+            try:
+                await self.change_match(match_id, lambda m, _rules: coordination.expire(_required(m), now))
+            except domain.NotFound:
+                continue  # closed meanwhile
+        return len(due)
+
+    async def set_organisation_may_coordinate(self, organisation_id: str, may_coordinate: bool) -> int:
+        """An organisation's profile changed: its involvements and open matches carry the new
+        flag, and a coordinator role it may no longer hold goes on; return how many moved."""
+        now = self.clock.now()
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                "UPDATE involvements SET may_coordinate = %s, updated_at = now() WHERE organisation_id = %s",
+                (may_coordinate, organisation_id),
+            )
+            cur = await conn.execute(
+                "SELECT DISTINCT m.match_id FROM matches m JOIN match_members mm ON mm.match_id = m.match_id"
+                " WHERE m.status = 'open' AND mm.left_at IS NULL AND mm.organisation_id = %s"
+                " ORDER BY m.match_id",
+                (organisation_id,),
+            )
+            affected = [str(r[0]) for r in await cur.fetchall()]
+        moved = 0
+        for match_id in affected:
+
+            def action(m: domain.Match | None, rules: domain.CoordinatorRules) -> domain.Decision:
+                return coordination.organisation_profile_changed(
+                    _required(m), organisation_id, may_coordinate, rules, self.policy, now
+                )
+
+            try:
+                before = (await self.match_by_id(match_id))[0]
+                after = await self.change_match(match_id, action)
+            except domain.NotFound:
+                continue
+            moved += before is not None and before.coordinator_id != after.coordinator_id
+        return moved
 
     # --- reads --------------------------------------------------------------------------
 

@@ -62,6 +62,12 @@ class Notice:
     signal_id: str = ""
     members: tuple[Member, ...] = ()
     subject: Contact | None = None
+    # What else happened in the same change (one notice per recipient, see match's domain).
+    joined: tuple[Contact, ...] = ()
+    left: tuple[Contact, ...] = ()
+    new_coordinator: Contact | None = None
+    offered: bool = False
+    suggested: Contact | None = None
 
 
 # --- kinds -----------------------------------------------------------------------------------
@@ -76,6 +82,9 @@ MATCH_KINDS = (
     "match_closed",
     "coordinator_changed",
     "handover_requested",
+    "takeover_requested",
+    "takeover_declined",
+    "handover_declined",
 )
 SIGNAL_KINDS = (
     "signal_lapsing",
@@ -94,6 +103,9 @@ SUBJECTS = {
     "match_closed": "SluiS: match gesloten",
     "coordinator_changed": "SluiS: nieuwe matchregisseur",
     "handover_requested": "SluiS: verzoek om matchregisseur te worden",
+    "takeover_requested": "SluiS: verzoek om uw rol van matchregisseur over te nemen",
+    "takeover_declined": "SluiS: uw verzoek om matchregisseur te worden is afgewezen",
+    "handover_declined": "SluiS: overdracht van de rol van matchregisseur afgewezen",
     "signal_lapsing": "SluiS: uw signaal verloopt over 30 dagen",
     "signal_archived": "SluiS: uw signaal is gearchiveerd",
     "signal_aging_out": "SluiS: uw signaal eindigt over 30 dagen (23 jaar)",
@@ -111,6 +123,9 @@ TITLES = {
     "match_closed": "Match gesloten",
     "coordinator_changed": "Nieuwe matchregisseur",
     "handover_requested": "Verzoek om matchregisseur te worden",
+    "takeover_requested": "Verzoek om uw rol over te nemen",
+    "takeover_declined": "Verzoek om matchregisseur te worden afgewezen",
+    "handover_declined": "Overdracht van de rol afgewezen",
     "signal_lapsing": "Uw signaal verloopt over 30 dagen",
     "signal_archived": "Uw signaal is gearchiveerd",
     "signal_aging_out": "Uw signaal eindigt over 30 dagen (23 jaar)",
@@ -129,19 +144,103 @@ def _who(contact: Contact | None) -> str:
     return f"{contact.name}{org}"
 
 
+def _one(contact: Contact | None) -> list[Contact | None]:
+    return [contact]
+
+
+def _names(contacts: Sequence[Contact | None]) -> str:
+    names = [_who(c) for c in contacts]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " en " + names[-1]
+
+
+def _is(contact: Contact | None, recipient: Contact) -> bool:
+    return contact is not None and contact.professional_id == recipient.professional_id
+
+
+def still_member(notice: Notice, recipient: Contact) -> bool:
+    """Whether the recipient is a member after the change: only members see contact details."""
+    return any(_is(m.contact, recipient) for m in notice.members)
+
+
+def is_newcomer(notice: Notice, recipient: Contact) -> bool:
+    """Whether this notice announces the recipient's own entry into the match."""
+    if notice.kind == "match_created":
+        return True
+    if notice.kind != "member_joined":
+        return False
+    return _is(notice.subject, recipient) or any(_is(c, recipient) for c in notice.joined)
+
+
+def _leaver(notice: Notice, recipient: Contact) -> bool:
+    return notice.kind == "member_left" and not still_member(notice, recipient)
+
+
+OFFER = (
+    "U wordt gevraagd de rol van matchregisseur op u te nemen. Accepteer of weiger in SluiS;"
+    " zonder antwoord binnen de termijn blijft de rol bij u."
+)
+
+
+def _also(notice: Notice, recipient: Contact) -> list[str]:
+    """The other things that happened in the same change, for a member who stayed."""
+    out: list[str] = []
+    if notice.kind == "member_joined" and notice.left and not is_newcomer(notice, recipient):
+        out.append(f"{_names(notice.left)} {'is' if len(notice.left) == 1 else 'zijn'} niet meer betrokken.")
+    if notice.new_coordinator is not None and not is_newcomer(notice, recipient):
+        if _is(notice.new_coordinator, recipient):
+            out.append(OFFER if notice.offered else "U bent nu de matchregisseur.")
+        else:
+            out.append(f"{_who(notice.new_coordinator)} is nu de matchregisseur.")
+    if notice.suggested is not None:
+        if _is(notice.suggested, recipient):
+            out.append(
+                "Volgens de regionale regel gaat uw organisatie voor bij de rol van matchregisseur."
+                " De huidige matchregisseur is voorgesteld de rol aan u over te dragen."
+            )
+        elif any(m.is_coordinator and _is(m.contact, recipient) for m in notice.members):
+            out.append(
+                f"Volgens de regionale regel gaat {_who(notice.suggested)} voor bij de rol van"
+                " matchregisseur. Overweeg de rol over te dragen in SluiS."
+            )
+    return out
+
+
 def intro(notice: Notice, recipient: Contact) -> str:
-    """The one Dutch sentence that says what happened (inbox body and first line of the mail)."""
-    subject_is_me = notice.subject is not None and notice.subject.professional_id == recipient.professional_id
+    """What happened, in Dutch, for this recipient (inbox body and first lines of the mail).
+
+    Never names the recipient as the newcomer or the leaver, and says everything one change
+    did in one text, so that one event makes one mail per recipient.
+    """
+    first = _first(notice, recipient)
+    return " ".join([first, *_also(notice, recipient)]) if notice.kind in MATCH_KINDS else first
+
+
+def _first(notice: Notice, recipient: Contact) -> str:
+    subject_is_me = _is(notice.subject, recipient)
     match notice.kind:
         case "match_created":
             return (
                 "Er is een nieuwe match: u en een of meer professionals van andere organisaties"
                 " zijn betrokken bij dezelfde persoon."
             )
+        case "member_joined" if is_newcomer(notice, recipient):
+            return (
+                "U bent nu betrokken bij een match: u en een of meer professionals van andere"
+                " organisaties zijn betrokken bij dezelfde persoon."
+            )
         case "member_joined":
-            return f"{_who(notice.subject)} is nu ook betrokken bij een match waarin u deelneemt."
+            joined = [c for c in notice.joined if not _is(c, recipient)] or _one(notice.subject)
+            verb = "is" if len(joined) == 1 else "zijn"
+            return f"{_names(joined)} {verb} nu ook betrokken bij een match waarin u deelneemt."
+        case "member_left" if not still_member(notice, recipient):
+            return (
+                "U bent niet meer betrokken bij een match waarin u deelnam. U ontvangt geen berichten"
+                " meer over deze match."
+            )
         case "member_left":
-            return f"{_who(notice.subject)} is niet meer betrokken bij een match waarin u deelneemt."
+            left = list(notice.left) or _one(notice.subject)
+            verb = "is" if len(left) == 1 else "zijn"
+            return f"{_names(left)} {verb} niet meer betrokken bij een match waarin u deelneemt."
         case "match_closed":
             return (
                 "Een match waarin u deelnam is gesloten: er zijn niet langer professionals van"
@@ -149,10 +248,23 @@ def intro(notice: Notice, recipient: Contact) -> str:
             )
         case "coordinator_changed":
             if subject_is_me:
-                return "U bent nu de matchregisseur van een match waarin u deelneemt."
+                return (
+                    OFFER
+                    if notice.offered
+                    else "U bent nu de matchregisseur van een match waarin u deelneemt."
+                )
             return f"{_who(notice.subject)} is nu de matchregisseur van een match waarin u deelneemt."
         case "handover_requested":
             return "U wordt gevraagd de rol van matchregisseur over te nemen in een match waarin u deelneemt."
+        case "takeover_requested":
+            return (
+                f"{_who(notice.subject)} vraagt uw rol van matchregisseur over te nemen. Accepteer of"
+                " weiger in SluiS; zonder antwoord binnen de termijn gaat de rol vanzelf over."
+            )
+        case "takeover_declined":
+            return "De matchregisseur heeft uw verzoek om de rol over te nemen afgewezen."
+        case "handover_declined":
+            return f"{_who(notice.subject)} heeft uw voorstel om matchregisseur te worden afgewezen. U blijft matchregisseur."
         case "signal_lapsing":
             return "Uw signaal verloopt over 30 dagen. Verleng het in SluiS als u nog betrokken bent."
         case "signal_aging_out":
@@ -264,8 +376,13 @@ def check_notice(notice: Notice) -> None:
         )
     for member in notice.members:
         check_contact(member.contact, as_recipient=False)
-    if notice.subject is not None:
-        check_contact(notice.subject, as_recipient=False)
+    for extra in (notice.subject, notice.new_coordinator, notice.suggested, *notice.joined, *notice.left):
+        if extra is not None:
+            check_contact(extra, as_recipient=False)
+    if len(notice.joined) > MAX_MEMBERS or len(notice.left) > MAX_MEMBERS:
+        raise ResourceExhausted(
+            "too_many_members", f"Maximaal {MAX_MEMBERS} betrokkenen per gebeurtenis.", limit=str(MAX_MEMBERS)
+        )
     for recipient in notice.recipients:
         check_contact(recipient, as_recipient=True)
 
@@ -320,14 +437,19 @@ _FOOTER = (
 
 
 def render_mail(notice: Notice, recipient: Contact, portal_url: str) -> Mail:
-    """The e-mail for one recipient: Dutch, plain text and HTML, contact details and a link."""
+    """The e-mail for one recipient: Dutch, plain text and HTML, contact details and a link.
+
+    Contact details go only to members of the match after the change: somebody who left gets a
+    short notice without them.
+    """
     e = html.escape
-    url = link(portal_url, notice)
+    leaver = _leaver(notice, recipient)
+    url = link(portal_url, dataclasses.replace(notice, match_id="")) if leaver else link(portal_url, notice)
     greeting = f"Beste {recipient.name}," if recipient.name else "Beste collega,"
     first = intro(notice, recipient)
     text = [greeting, "", first, ""]
     body_html = [f"<p>{e(greeting)}</p>", f"<p>{e(first)}</p>"]
-    if notice.kind in MATCH_KINDS and notice.kind != "match_closed":
+    if notice.kind in MATCH_KINDS and notice.kind != "match_closed" and still_member(notice, recipient):
         others = _others(notice, recipient)
         if others:
             text.append("Betrokken professionals:")
@@ -352,7 +474,7 @@ def render_mail(notice: Notice, recipient: Contact, portal_url: str) -> Mail:
                 text.append("")
                 body_html.append("<p>Matchregisseur:</p><ul>" + _contact_html(coordinator) + "</ul>")
     action = "Bekijk de match in SluiS" if notice.match_id else "Bekijk en verleng uw signaal in SluiS"
-    if notice.kind in ("signal_archived", "signal_aged_out", "signal_deceased", "signal_removed"):
+    if leaver or notice.kind in ("signal_archived", "signal_aged_out", "signal_deceased", "signal_removed"):
         action = "Bekijk uw signalen in SluiS"
     elif notice.kind == "informing_postponed":
         action = "Leg het informeren vast in SluiS"
@@ -393,8 +515,9 @@ def message_id(delivery_id: str) -> str:
 # --- webhooks --------------------------------------------------------------------------------
 
 
-def webhook_body(notice: Notice) -> bytes:
-    """The JSON a case system receives: kind, ids, time and contact details only."""
+def webhook_body(notice: Notice, with_members: bool = True) -> bytes:
+    """The JSON a case system receives: kind, ids, time and contact details only (the member
+    list only for an organisation that still has a member in the match)."""
     doc: dict[str, object] = {
         "event_id": notice.event_id,
         "kind": notice.kind,
@@ -402,7 +525,8 @@ def webhook_body(notice: Notice) -> bytes:
     }
     if notice.match_id:
         doc["match_id"] = notice.match_id
-        doc["members"] = [dict(m.contact.as_json(), is_coordinator=m.is_coordinator) for m in notice.members]
+        members = notice.members if with_members else ()
+        doc["members"] = [dict(m.contact.as_json(), is_coordinator=m.is_coordinator) for m in members]
     if notice.signal_id:
         doc["signal_id"] = notice.signal_id
         doc["professional"] = notice.recipients[0].as_json() if notice.recipients else None
@@ -595,9 +719,15 @@ def plan(
             )
         )
     organisations = {r.organisation_id for r in notice.recipients if r.organisation_id}
-    body = webhook_body(notice).decode()
+    members_of = {
+        r.organisation_id
+        for r in notice.recipients
+        if notice.kind not in MATCH_KINDS or still_member(notice, r)
+    }
+    bodies = {flag: webhook_body(notice, flag).decode() for flag in (True, False)}
     for hook in webhooks:
         if hook.organisation_id in organisations and webhook_wants(hook.kinds, notice.kind):
+            body = bodies[hook.organisation_id in members_of]
             deliveries.append(
                 DeliveryRow(
                     str(uuid.uuid4()),

@@ -95,6 +95,9 @@ _MATCH_KINDS = {
     match_pb2.MATCH_EVENT_KIND_CLOSED: "match_closed",
     match_pb2.MATCH_EVENT_KIND_COORDINATOR_CHANGED: "coordinator_changed",
     match_pb2.MATCH_EVENT_KIND_HANDOVER_REQUESTED: "handover_requested",
+    match_pb2.MATCH_EVENT_KIND_TAKEOVER_REQUESTED: "takeover_requested",
+    match_pb2.MATCH_EVENT_KIND_TAKEOVER_DECLINED: "takeover_declined",
+    match_pb2.MATCH_EVENT_KIND_HANDOVER_DECLINED: "handover_declined",
 }
 _DIGEST = {pb.DIGEST_IMMEDIATE: domain.DIGEST_IMMEDIATE, pb.DIGEST_DAILY: domain.DIGEST_DAILY}
 _DIGEST_PB = {v: k for k, v in _DIGEST.items()}
@@ -115,6 +118,17 @@ def match_notice(event: match_pb2.MatchEvent, now: datetime) -> domain.Notice:
             domain.Member(contact_from_proto(m.professional), m.is_coordinator) for m in event.members
         ),
         subject=contact_from_proto(event.subject) if event.HasField("subject") else None,
+        joined=tuple(contact_from_proto(c) for c in event.joined),
+        left=tuple(contact_from_proto(c) for c in event.left),
+        new_coordinator=(
+            contact_from_proto(event.new_coordinator) if event.HasField("new_coordinator") else None
+        ),
+        offered=event.coordinator_offered,
+        suggested=(
+            contact_from_proto(event.handover_suggested_to)
+            if event.HasField("handover_suggested_to")
+            else None
+        ),
     )
     domain.check_notice(notice)
     return notice

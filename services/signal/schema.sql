@@ -28,6 +28,13 @@ CREATE TABLE public.schema_migrations (
     applied_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+CREATE TABLE public.signal_reviews (
+    signal_id uuid NOT NULL,
+    organisation_id text NOT NULL,
+    reason text DEFAULT ''::text NOT NULL,
+    flagged_at timestamp with time zone NOT NULL
+);
+
 CREATE TABLE public.signals (
     signal_id uuid NOT NULL,
     pseudonym text NOT NULL,
@@ -104,12 +111,17 @@ ALTER TABLE ONLY public.outbox
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
 
+ALTER TABLE ONLY public.signal_reviews
+    ADD CONSTRAINT signal_reviews_pkey PRIMARY KEY (signal_id);
+
 ALTER TABLE ONLY public.signals
     ADD CONSTRAINT signals_pkey PRIMARY KEY (signal_id);
 
 CREATE INDEX objection_blocks_person ON public.objection_blocks USING btree (organisation_id, pseudonym);
 
 CREATE INDEX outbox_pending ON public.outbox USING btree (destination, id);
+
+CREATE INDEX signal_reviews_organisation ON public.signal_reviews USING btree (organisation_id, flagged_at);
 
 CREATE INDEX signals_active_until ON public.signals USING btree (active_until) WHERE (status = 'active'::text);
 
@@ -130,3 +142,6 @@ CREATE UNIQUE INDEX signals_one_active ON public.signals USING btree (profession
 CREATE INDEX signals_registered_at ON public.signals USING btree (registered_at);
 
 CREATE INDEX signals_youth_by_birth ON public.signals USING btree (birth_date) WHERE ((status = 'active'::text) AND (NOT multi_problem_attested));
+
+ALTER TABLE ONLY public.signal_reviews
+    ADD CONSTRAINT signal_reviews_signal_id_fkey FOREIGN KEY (signal_id) REFERENCES public.signals(signal_id) ON DELETE CASCADE;

@@ -30,6 +30,7 @@ from services.common.contacts import contact_from_proto
 from services.common.db import open_pool
 from services.common.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from services.common.grpcserver import GrpcService
+from services.common.protos import to_timestamp
 from services.common.rekey import (
     PseudonymRekeyer,
     RekeySettings,
@@ -37,7 +38,7 @@ from services.common.rekey import (
     report_rekey_progress,
     resolve_incoming,
 )
-from services.signal import convert, domain, endings, objections, recheck, statistics, transfers
+from services.signal import convert, domain, endings, objections, recheck, reviews, statistics, transfers
 from services.signal.store import MATCH, NOTIFY, Change, Event, LifecycleCounts, SignalStore, signal_exists
 
 log = logging.getLogger("sluis.signal")
@@ -91,6 +92,12 @@ MAX_FILTER_IDS = 500
 def _professional_id(raw: str) -> str:
     if not raw.strip():
         raise InvalidArgument("professional_id_missing", "De professional ontbreekt.")
+    return raw.strip()
+
+
+def _organisation_id(raw: str) -> str:
+    if not raw.strip():
+        raise InvalidArgument("organisation_id_missing", "De organisatie ontbreekt.")
     return raw.strip()
 
 
@@ -391,6 +398,70 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         moved, ended = await transfers.transfer(self.store.pool, from_id, to, self.clock.now())
         log.info("signals transferred", extra={"transferred": moved, "ended": ended})
         return pb.TransferSignalsResponse(transferred=moved, ended=ended)
+
+    # --- review after a change of legal basis (issue 22; reviews.py) ---------------------
+
+    async def FlagSignalsForReview(
+        self, request: pb.FlagSignalsForReviewRequest, context: grpc.aio.ServicerContext
+    ) -> pb.FlagSignalsForReviewResponse:
+        organisation_id = _organisation_id(request.organisation_id)
+        flagged = await reviews.flag(
+            self.store.pool, organisation_id, request.reason.strip()[:200], self.clock.now()
+        )
+        log.info("signals flagged for review", extra={"flagged": flagged})
+        return pb.FlagSignalsForReviewResponse(flagged=flagged)
+
+    async def ListSignalsForReview(
+        self, request: pb.ListSignalsForReviewRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListSignalsForReviewResponse:
+        organisation_id = _organisation_id(request.organisation_id)
+        out = []
+        for flag in await reviews.flagged(self.store.pool, organisation_id):
+            signal = await self.store.get(flag.signal_id)
+            if signal is None:
+                continue
+            out.append(
+                pb.SignalForReview(
+                    signal=convert.signal_to_proto(signal),
+                    flagged_at=to_timestamp(flag.flagged_at),
+                    reason=flag.reason,
+                )
+            )
+        return pb.ListSignalsForReviewResponse(signals=out)
+
+    async def SetOrganisationMayCoordinate(
+        self, request: pb.SetOrganisationMayCoordinateRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SetOrganisationMayCoordinateResponse:
+        organisation_id = _organisation_id(request.organisation_id)
+        updated = await reviews.set_may_coordinate(self.store.pool, organisation_id, request.may_coordinate)
+        return pb.SetOrganisationMayCoordinateResponse(updated=updated)
+
+    async def ReviewSignal(
+        self, request: pb.ReviewSignalRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ReviewSignalResponse:
+        """Confirm (the flag goes) or end (as its professional would) one flagged signal."""
+        organisation_id = _organisation_id(request.organisation_id)
+        signal_id = _signal_id(request.signal_id)
+        if not await reviews.is_flagged(self.store.pool, organisation_id, signal_id):
+            raise domain.signal_not_found()
+        now = self.clock.now()
+        if request.confirm:
+            signal = await self.store.get(signal_id)
+            await reviews.clear(self.store.pool, signal_id)
+            log.info("signal confirmed after review", extra={"signal_id": signal_id})
+            return pb.ReviewSignalResponse(signal=convert.signal_to_proto(signal) if signal else None)
+
+        def decide(signal: domain.Signal | None) -> Change:
+            if signal is None or signal.status is not domain.Status.ACTIVE:
+                raise domain.signal_not_found()
+            return _end(signal, domain.EndReason.OTHER, now)
+
+        outcome = await self.store.change(signal_id, decide)
+        await reviews.clear(self.store.pool, signal_id)
+        log.info("signal ended after review", extra={"signal_id": signal_id})
+        if outcome.signal is None:
+            return pb.ReviewSignalResponse()
+        return pb.ReviewSignalResponse(signal=convert.signal_to_proto(outcome.signal))
 
     async def CompleteInforming(
         self, request: pb.CompleteInformingRequest, context: grpc.aio.ServicerContext

@@ -71,12 +71,18 @@ def test_professionals_signal_match_coordinate_and_end(platform: Any, portal: An
     )
     anna.check("06-match")
 
-    # Whoever is not the coordinator takes the role.
-    taker, name = (anna, "Anna de Vries")
+    # Whoever is not the coordinator asks for the role; the coordinator allows it (issue 17).
+    match_path = page.url.replace(platform.url, "")
+    taker, sitting, name = (anna, carla, "Anna de Vries")
     if page.locator("#regisseur").inner_text() == "Anna de Vries":
-        taker, name = (carla, "Carla Bakker")
-        carla.page.goto(page.url.replace(platform.url, ""))
+        taker, sitting, name = (carla, anna, "Carla Bakker")
+    taker.page.goto(match_path)
     taker.page.get_by_role("button", name="Regie overnemen").click()
+    expect(taker.page.locator("#overname-gevraagd")).to_be_visible()
+    sitting.page.goto(match_path)
+    expect(sitting.page.locator("#overname-verzoek")).to_contain_text(name)
+    sitting.page.get_by_role("button", name="Overname toestaan").click()
+    taker.page.goto(match_path)
     expect(taker.page.locator("#regisseur")).to_have_text(name)
 
     # Anna ends her signal; it moves to the archive.

@@ -13,7 +13,7 @@ from services.gateway import convert, domain
 from services.gateway.api import created, json_body, no_query, ok
 from services.gateway.convert import href
 from services.gateway.store import Credential, Organisation, Professional
-from services.gateway.usecases import access, admin, gateway, principal
+from services.gateway.usecases import access, admin, gateway, principal, reviews, signal_not_found
 
 bp = Blueprint("admin", __name__)
 
@@ -108,6 +108,35 @@ def update_organisation(organisation_id: str) -> Response:
     admin.organisation(organisation_id)  # scope first: an unknown organisation is a 404, not a 400
     changes = domain.parse_organisation(json_body(), partial=True).changes()
     return ok(organisation_json(admin.update_organisation(organisation_id, changes)))
+
+
+# -- review after a change of legal basis (issue 22) -------------------------------------------
+
+
+@bp.get("/organisations/<organisation_id>/signal-reviews")
+def list_signal_reviews(organisation_id: str) -> Response:
+    no_query()
+    org = admin.organisation(organisation_id)
+    return ok({"signalReviews": [convert.signal_review_json(r) for r in reviews.for_review(org)]})
+
+
+@bp.post("/organisations/<organisation_id>/signal-reviews/<signal_id>/confirm")
+def confirm_signal_review(organisation_id: str, signal_id: str) -> Response:
+    return _review(organisation_id, signal_id, confirm=True)
+
+
+@bp.post("/organisations/<organisation_id>/signal-reviews/<signal_id>/end")
+def end_signal_review(organisation_id: str, signal_id: str) -> Response:
+    return _review(organisation_id, signal_id, confirm=False)
+
+
+def _review(organisation_id: str, signal_id: str, *, confirm: bool) -> Response:
+    no_query()
+    org = admin.organisation(organisation_id)
+    domain.expect_object(json_body(optional=True), "", ())
+    if not domain.is_path_id(signal_id):
+        raise signal_not_found()
+    return ok(convert.signal_json(reviews.review(org, signal_id, confirm=confirm)))
 
 
 # -- professionals ------------------------------------------------------------------------

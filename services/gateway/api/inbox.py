@@ -31,3 +31,18 @@ def read(item_id: str) -> Response:
     domain.expect_object(json_body(optional=True), "", ())
     ((item, available, own),) = matches.inbox_view([matches.read_item(item_id)])
     return ok(convert.inbox_item_json(item, available, own))
+
+
+@bp.get("/notification-preferences")
+def get_preferences() -> Response:
+    no_query()
+    return ok({"digest": matches.digest()})
+
+
+@bp.put("/notification-preferences")
+def set_preferences() -> Response:
+    """Immediate mails or one daily digest (the inbox is always immediate)."""
+    no_query()
+    body = domain.expect_object(json_body(), "", ("digest",))
+    choice = domain.expect_choice(body.get("digest"), "digest", tuple(matches.DIGESTS.values()))
+    return ok({"digest": matches.set_digest(choice)})

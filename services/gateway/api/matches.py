@@ -55,3 +55,29 @@ def accept_coordinator(match_id: str) -> Response:
     no_query()
     domain.expect_object(json_body(optional=True), "", ())
     return _with_own(matches.accept_coordinator(match_id))
+
+
+# -- coordination by agreement (issue 17) ------------------------------------------------------
+
+
+@bp.post("/matches/<match_id>/coordinator/decline")
+def decline_coordinator(match_id: str) -> Response:
+    """A proposed hand-over or a succession offer, declined by the member it was offered to."""
+    no_query()
+    domain.expect_object(json_body(optional=True), "", ())
+    return _with_own(matches.decline_coordinator(match_id))
+
+
+@bp.post("/matches/<match_id>/coordinator/takeover/accept")
+def accept_takeover(match_id: str) -> Response:
+    """The sitting coordinator lets the member who asked take over the role."""
+    no_query()
+    domain.expect_object(json_body(optional=True), "", ())
+    return _with_own(matches.respond_takeover(match_id, accept=True))
+
+
+@bp.post("/matches/<match_id>/coordinator/takeover/decline")
+def decline_takeover(match_id: str) -> Response:
+    no_query()
+    domain.expect_object(json_body(optional=True), "", ())
+    return _with_own(matches.respond_takeover(match_id, accept=False))

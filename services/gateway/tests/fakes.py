@@ -82,6 +82,9 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
         # What GetSignalStatistics answers when a test sets it; else signals registered per month.
         self.statistics: spb.GetSignalStatisticsResponse | None = None
         self.statistics_requests: list[spb.GetSignalStatisticsRequest] = []
+        # Issue 22: signal id -> review reason; organisation id -> mayCoordinate changes.
+        self.reviews: dict[str, str] = {}
+        self.may_coordinate: dict[str, bool] = {}
 
     def _register(self, request: spb.RegisterSignalRequest) -> spb.Signal:
         pid = request.professional.professional_id
@@ -177,6 +180,42 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
         sig.end_reason = request.reason
         sig.ended_at.GetCurrentTime()
         return spb.EndSignalResponse(signal=sig)
+
+    async def FlagSignalsForReview(self, request: Any, context: Any) -> Any:
+        ids = [
+            s.signal_id
+            for s in self.signals.values()
+            if s.professional.organisation_id == request.organisation_id
+            and s.status == spb.SIGNAL_STATUS_ACTIVE
+        ]
+        self.reviews.update(dict.fromkeys(ids, request.reason))
+        return spb.FlagSignalsForReviewResponse(flagged=len(ids))
+
+    async def ListSignalsForReview(self, request: Any, context: Any) -> Any:
+        found = [
+            spb.SignalForReview(signal=self.signals[i], reason=r)
+            for i, r in self.reviews.items()
+            if i in self.signals and self.signals[i].professional.organisation_id == request.organisation_id
+        ]
+        return spb.ListSignalsForReviewResponse(signals=found)
+
+    async def ReviewSignal(self, request: Any, context: Any) -> Any:
+        sig = self.signals.get(request.signal_id)
+        if (
+            sig is None
+            or request.signal_id not in self.reviews
+            or sig.professional.organisation_id != request.organisation_id
+        ):
+            raise NotFound("signal_not_found", "Onbekend signaal.")
+        del self.reviews[request.signal_id]
+        if not request.confirm:
+            sig.status = spb.SIGNAL_STATUS_ARCHIVED
+            sig.end_reason = spb.END_REASON_OTHER
+        return spb.ReviewSignalResponse(signal=sig)
+
+    async def SetOrganisationMayCoordinate(self, request: Any, context: Any) -> Any:
+        self.may_coordinate[request.organisation_id] = request.may_coordinate
+        return spb.SetOrganisationMayCoordinateResponse()
 
     async def CompleteInforming(self, request: Any, context: Any) -> Any:
         """Only what the gateway needs: a postponed record becomes informed, once."""
@@ -277,6 +316,7 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
         self.recomputes = 0
         self.statistics = mpb.GetMatchStatisticsResponse()
         self.statistics_requests: list[mpb.GetMatchStatisticsRequest] = []
+        self.profile_changes: list[tuple[str, bool]] = []
 
     def _active_on(self, pseudonym: str) -> list[spb.Signal]:
         return [
@@ -439,11 +479,33 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
             ]
         )
 
+    # Coordination by agreement (issue 17) and profile changes (issue 22).
+    async def RespondTakeover(self, request: Any, context: Any) -> Any:
+        match = self._member_match(request.match_id, request.professional_id)
+        if match.coordinator_professional_id != request.professional_id or not match.takeover_professional_id:
+            raise FailedPrecondition("no_takeover", "Er is geen verzoek om uw rol over te nemen.")
+        if request.accept:
+            self._set_coordinator(match, match.takeover_professional_id)
+        match.takeover_professional_id = ""
+        return mpb.RespondTakeoverResponse(match=match)
+
+    async def DeclineCoordinator(self, request: Any, context: Any) -> Any:
+        match = self._member_match(request.match_id, request.professional_id)
+        if match.pending_coordinator_professional_id != request.professional_id:
+            raise FailedPrecondition("no_handover", "Er is geen overdracht aan u.")
+        match.pending_coordinator_professional_id = ""
+        return mpb.DeclineCoordinatorResponse(match=match)
+
+    async def SetOrganisationMayCoordinate(self, request: Any, context: Any) -> Any:
+        self.profile_changes.append((request.organisation_id, request.may_coordinate))
+        return mpb.SetOrganisationMayCoordinateResponse()
+
 
 class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
     def __init__(self) -> None:
         self.items: dict[str, list[npb.InboxItem]] = {}
         self.account_mails: list[npb.SendAccountMailRequest] = []
+        self.digests: dict[str, npb.Digest.ValueType] = {}
 
     async def SendAccountMail(self, request: Any, context: Any) -> Any:
         self.account_mails.append(request)
@@ -480,6 +542,16 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
                 item.read_at.GetCurrentTime()
                 return npb.MarkInboxItemReadResponse(item=item)
         raise NotFound("item_not_found", "Onbekend bericht.")
+
+    async def GetPreferences(self, request: Any, context: Any) -> Any:
+        digest = self.digests.get(request.professional_id, npb.DIGEST_IMMEDIATE)
+        return npb.GetPreferencesResponse(
+            preferences=npb.Preferences(professional_id=request.professional_id, digest=digest)
+        )
+
+    async def SetPreferences(self, request: Any, context: Any) -> Any:
+        self.digests[request.preferences.professional_id] = request.preferences.digest
+        return npb.SetPreferencesResponse(preferences=request.preferences)
 
 
 class FakeBackends:

@@ -174,3 +174,50 @@ def test_access_request_and_objection(client, region_admin, auth, app) -> None:
     assert client.delete(block, headers=auth("anna")).status_code == 403
     assert client.delete(block, headers=region_admin).status_code == 204
     assert_problem(client.delete(block, headers=region_admin), 404, "objection_not_found")
+
+
+def test_profile_changes_take_effect(client, auth, region_admin, org_admin, fakes) -> None:
+    """Issue 22: losing mayCoordinate reaches signal and match (match hands the role on); a
+    change of legal basis flags the active signals for the organisation admin, who confirms or
+    ends each one."""
+    h, oid = org_admin
+    mine = [client.post("/v1/signals", json=BODY, headers=auth(who)).get_json() for who in ("anna",)]
+    assert (
+        client.patch(
+            f"/v1/organisations/{oid}", json={"mayCoordinate": False}, headers=region_admin
+        ).status_code
+        == 200
+    )
+    assert fakes.match.profile_changes == [(oid, False)] and fakes.signal.may_coordinate == {oid: False}
+    # The same value again changes nothing downstream.
+    client.patch(f"/v1/organisations/{oid}", json={"mayCoordinate": False}, headers=region_admin)
+    assert fakes.match.profile_changes == [(oid, False)]
+    assert client.get(f"/v1/organisations/{oid}/signal-reviews", headers=h).get_json() == {
+        "signalReviews": []
+    }
+    changed = client.patch(
+        f"/v1/organisations/{oid}",
+        json={"legalBasis": "legalGround", "legalGround": "Jeugdwet art. 7.1.4.1"},
+        headers=region_admin,
+    )
+    assert changed.status_code == 200
+    listed = client.get(f"/v1/organisations/{oid}/signal-reviews", headers=h).get_json()["signalReviews"]
+    assert [r["signal"]["id"] for r in listed] == [s["id"] for s in mine]
+    assert "Grondslag gewijzigd van toestemming naar wettelijke grondslag" in listed[0]["reason"]
+    signal_id = mine[0]["id"]
+    # Another organisation's admin, and a professional, cannot see or answer the review.
+    other = next(a for a in fakes_admins(client, region_admin) if a != oid)
+    assert_problem(client.get(f"/v1/organisations/{other}/signal-reviews", headers=h), 404)
+    assert client.get(f"/v1/organisations/{oid}/signal-reviews", headers=auth("anna")).status_code == 403
+    ended = client.post(f"/v1/organisations/{oid}/signal-reviews/{signal_id}/end", headers=h)
+    assert ended.status_code == 200 and ended.get_json()["status"] == "archived"
+    assert_problem(client.post(f"/v1/organisations/{oid}/signal-reviews/{signal_id}/confirm", headers=h), 404)
+    assert client.get(f"/v1/organisations/{oid}/signal-reviews", headers=h).get_json() == {
+        "signalReviews": []
+    }
+
+
+def fakes_admins(client, region_admin) -> list[str]:
+    return [
+        o["id"] for o in client.get("/v1/organisations", headers=region_admin).get_json()["organisations"]
+    ]

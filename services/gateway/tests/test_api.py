@@ -317,3 +317,52 @@ def test_backend_down_is_503(client, auth, run_service, settings, demo) -> None:
         assert doc["detail"]
     finally:
         app.extensions["sluis_gateway"].store.pool.close()
+
+
+def test_coordination_by_agreement_endpoints(client, auth, fakes) -> None:
+    """Issue 17: the coordinator answers a take-over request; a proposed member declines."""
+    anna = register(client, auth, "anna").get_json()
+    register(client, auth, "carla")
+    client.get(f"/v1/signals/{anna['id']}/involvement", headers=auth("anna"))  # the fake makes the match
+    match = client.get("/v1/matches", headers=auth("carla")).get_json()["matches"][0]
+    match_id = match["id"]
+    carla_id = next(m["professionalId"] for m in match["members"] if m["name"] == "Carla Bakker")
+    assert match["coordinatorOffered"] is False and match["takeoverRequestedBy"] is None
+    # The fake records a take-over request the way match does.
+    fakes.match.matches[match_id].takeover_professional_id = carla_id
+    assert_problem(
+        client.post(f"/v1/matches/{match_id}/coordinator/takeover/accept", headers=auth("carla")),
+        409,
+        "no_takeover",
+    )
+    declined = client.post(f"/v1/matches/{match_id}/coordinator/takeover/decline", headers=auth("anna"))
+    assert declined.status_code == 200 and declined.get_json()["coordinator"]["name"] == "Anna de Vries"
+    fakes.match.matches[match_id].takeover_professional_id = carla_id
+    allowed = client.post(f"/v1/matches/{match_id}/coordinator/takeover/accept", headers=auth("anna"))
+    assert allowed.get_json()["coordinator"]["name"] == "Carla Bakker"
+    anna_id = next(m["professionalId"] for m in match["members"] if m["name"] == "Anna de Vries")
+    client.post(
+        f"/v1/matches/{match_id}/coordinator/hand-over",
+        json={"professionalId": anna_id},
+        headers=auth("carla"),
+    )
+    refused = client.post(f"/v1/matches/{match_id}/coordinator/decline", headers=auth("anna"))
+    assert refused.status_code == 200 and refused.get_json()["pendingCoordinatorProfessionalId"] is None
+    assert_problem(client.post(f"/v1/matches/{match_id}/coordinator/decline", headers=auth("anna")), 409)
+    assert_problem(client.post(f"/v1/matches/{match_id}/coordinator/decline", headers=auth("eva")), 404)
+
+
+def test_notification_preferences(client, auth) -> None:
+    assert client.get("/v1/notification-preferences", headers=auth("anna")).get_json() == {
+        "digest": "immediate"
+    }
+    put = client.put("/v1/notification-preferences", json={"digest": "daily"}, headers=auth("anna"))
+    assert put.status_code == 200 and put.get_json() == {"digest": "daily"}
+    assert client.get("/v1/notification-preferences", headers=auth("anna")).get_json() == {"digest": "daily"}
+    assert client.get("/v1/notification-preferences", headers=auth("bram")).get_json() == {
+        "digest": "immediate"
+    }
+    bad = assert_problem(
+        client.put("/v1/notification-preferences", json={"digest": "weekly"}, headers=auth("anna")), 400
+    )
+    assert bad.get("invalidParams")

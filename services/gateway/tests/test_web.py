@@ -629,3 +629,68 @@ def test_inbox_item_of_a_match_no_longer_mine(pro, demo, fakes) -> None:
     assert item.match_id not in page and "Er is een match." not in page
     resp = pro.post(f"/inbox/{item.item_id}/gelezen", data={"csrf_token": csrf(pro, "/inbox")})
     assert resp.status_code == 404
+
+
+def test_settings_page_chooses_the_daily_digest(pro, demo, fakes) -> None:
+    page = pro.get("/instellingen").get_data(as_text=True)
+    assert 'value="immediate" checked' in page
+    resp = pro.post("/instellingen", data={"csrf_token": csrf(pro, "/instellingen"), "digest": "daily"})
+    assert resp.status_code == 302
+    page = pro.get("/instellingen").get_data(as_text=True)
+    assert 'value="daily" checked' in page and "Uw instelling is opgeslagen." in page
+    me = person(demo, auth.PROFESSIONAL)["id"]
+    assert fakes.notify.digests[me] == npb.DIGEST_DAILY
+    resp = pro.post("/instellingen", data={"csrf_token": csrf(pro, "/instellingen"), "digest": "weekly"})
+    assert "Kies hoe u e-mail" in pro.get(resp.headers["Location"]).get_data(as_text=True)
+
+
+def test_coordinator_answers_a_take_over_request_in_the_portal(app, demo, fakes) -> None:
+    """Issue 17: the sitting coordinator sees who asks for the role and allows or refuses it."""
+    anna, carla = app.test_client(), app.test_client()
+    login(anna, person(demo, auth.PROFESSIONAL))
+    carla_person = next(p for p in demo["professionals"] if p["organisation"] == "Kredietbank")
+    login(carla, carla_person)
+    assert new_signal(anna, bsn="123456782").status_code == 302
+    assert new_signal(carla, bsn="123456782").status_code == 302
+    key = {"Authorization": f"Bearer {person(demo, auth.PROFESSIONAL)['apiKey']}"}
+    api = app.test_client()
+    signal_id = api.get("/v1/signals", headers=key).get_json()["signals"][0]["id"]
+    api.get(f"/v1/signals/{signal_id}/involvement", headers=key)
+    match_id = found(r'href="/matches/([0-9a-f-]{36})"', anna.get("/matches").get_data(as_text=True))
+    fakes.match.matches[match_id].takeover_professional_id = carla_person["id"]
+    page = anna.get(f"/matches/{match_id}").get_data(as_text=True)
+    assert "Carla Bakker vraagt de regie over te nemen" in page
+    assert "Overname toestaan" in page and "Overname weigeren" in page
+    waiting = carla.get(f"/matches/{match_id}").get_data(as_text=True)
+    assert "U heeft gevraagd de regie over te nemen" in waiting
+    resp = anna.post(
+        f"/matches/{match_id}/regie/overname-toestaan",
+        data={"csrf_token": csrf(anna, f"/matches/{match_id}")},
+    )
+    assert resp.status_code == 302
+    page = anna.get(f"/matches/{match_id}").get_data(as_text=True)
+    assert re.search(r'id="regisseur">Carla Bakker<', page)
+
+
+def test_admin_reviews_signals_after_a_change_of_legal_basis(app, demo, fakes) -> None:
+    """Issue 22: the organisation admin confirms or ends each flagged signal in the portal."""
+    pro = app.test_client()
+    login(pro, person(demo, auth.PROFESSIONAL))
+    assert new_signal(pro, bsn="123456782").status_code == 302
+    assert new_signal(pro, bsn="111222333").status_code == 302
+    kept, ended = sorted(fakes.signal.signals)
+    fakes.signal.reviews.update({kept: "Grondslag gewijzigd.", ended: "Grondslag gewijzigd."})
+    admin_client = app.test_client()
+    login(admin_client, person(demo, auth.ORGANISATION_ADMIN))
+    page = admin_client.get("/beheer/signalen-herzien").get_data(as_text=True)
+    assert page.count("Laten staan") == 2 and "Grondslag gewijzigd." in page
+    token = csrf(admin_client, "/beheer/signalen-herzien")
+    admin_client.post(f"/beheer/signalen-herzien/{kept}", data={"csrf_token": token, "decision": "confirm"})
+    resp = admin_client.post(
+        f"/beheer/signalen-herzien/{ended}", data={"csrf_token": token, "decision": "end"}
+    )
+    assert resp.status_code == 302
+    page = admin_client.get("/beheer/signalen-herzien").get_data(as_text=True)
+    assert 'id="geen-herziening"' in page and "Het signaal is beëindigd." in page
+    assert fakes.signal.signals[kept].status == spb.SIGNAL_STATUS_ACTIVE
+    assert fakes.signal.signals[ended].status == spb.SIGNAL_STATUS_ARCHIVED

@@ -22,6 +22,7 @@ from services.gateway.usecases import (
     gateway,
     principal,
     require_active,
+    reviews,
     signals,
     webhook_not_found,
 )
@@ -157,6 +158,7 @@ def update_organisation(organisation_id: str, changes: dict[str, Any]) -> Organi
     updated = gw.store.update_organisation(org.id, **changes)
     assert updated is not None
     audit("organisation.update", str(org.id))
+    reviews.profile_changed(org, updated)  # issue 22: the change reaches signals and matches
     return updated
 
 

@@ -96,6 +96,28 @@ def accept_coordinator(match_id: str) -> mpb.Match:
     return match
 
 
+def decline_coordinator(match_id: str) -> mpb.Match:
+    resp = call(
+        gateway().backends.match.DeclineCoordinator,
+        mpb.DeclineCoordinatorRequest(match_id=_match_id(match_id), professional_id=professional_id()),
+        match_not_found(),
+    )
+    match: mpb.Match = resp.match
+    return match
+
+
+def respond_takeover(match_id: str, *, accept: bool) -> mpb.Match:
+    resp = call(
+        gateway().backends.match.RespondTakeover,
+        mpb.RespondTakeoverRequest(
+            match_id=_match_id(match_id), professional_id=professional_id(), accept=accept
+        ),
+        match_not_found(),
+    )
+    match: mpb.Match = resp.match
+    return match
+
+
 # -- inbox -------------------------------------------------------------------------------------
 
 
@@ -150,3 +172,27 @@ def inbox_view(items: list[npb.InboxItem]) -> list[tuple[npb.InboxItem, bool, sp
 
     mine = signals.own_by_id([signal_of(i) for i in items])
     return [(i, not i.match_id or i.match_id in visible, mine.get(signal_of(i))) for i in items]
+
+
+# -- notification preferences ------------------------------------------------------------------
+
+DIGESTS = {npb.DIGEST_IMMEDIATE: "immediate", npb.DIGEST_DAILY: "daily"}
+
+
+def digest() -> str:
+    """The caller's choice: a mail per notification ("immediate") or one a day ("daily")."""
+    resp = call(
+        gateway().backends.notify.GetPreferences, npb.GetPreferencesRequest(professional_id=professional_id())
+    )
+    return DIGESTS.get(resp.preferences.digest, "immediate")
+
+
+def set_digest(choice: str) -> str:
+    value = {v: k for k, v in DIGESTS.items()}[choice]
+    resp = call(
+        gateway().backends.notify.SetPreferences,
+        npb.SetPreferencesRequest(
+            preferences=npb.Preferences(professional_id=professional_id(), digest=value)
+        ),
+    )
+    return DIGESTS.get(resp.preferences.digest, "immediate")

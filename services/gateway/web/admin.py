@@ -6,8 +6,8 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as Page
 
 from services.common.errors import DomainError, FailedPrecondition, InvalidArgument
-from services.gateway import domain
-from services.gateway.usecases import admin, gateway
+from services.gateway import convert, domain
+from services.gateway.usecases import admin, gateway, reviews
 from services.gateway.web.blueprint import bp, redirect_with_secret
 
 # A new key from the portal keeps working this long after a rotation.
@@ -122,3 +122,25 @@ def revoke_credential(credential_id: str) -> Page:
     admin.revoke_credential(admin.own_organisation(), credential_id)
     flash("De sleutel is ingetrokken.")
     return redirect(url_for("web.credentials"))
+
+
+# -- review after a change of legal basis (issue 22) -------------------------------------------
+
+
+@bp.get("/beheer/signalen-herzien")
+def signal_reviews() -> str:
+    org = admin.own_organisation()
+    return render_template(
+        "admin_signal_reviews.html", reviews=[convert.signal_review_json(r) for r in reviews.for_review(org)]
+    )
+
+
+@bp.post("/beheer/signalen-herzien/<signal_id>")
+def review_signal(signal_id: str) -> Page:
+    decision = request.form.get("decision", "")
+    if decision not in ("confirm", "end") or not domain.is_path_id(signal_id):
+        flash("Kies of het signaal blijft of wordt beëindigd.")
+        return redirect(url_for("web.signal_reviews"))
+    reviews.review(admin.own_organisation(), signal_id, confirm=decision == "confirm")
+    flash("Het signaal blijft actief." if decision == "confirm" else "Het signaal is beëindigd.")
+    return redirect(url_for("web.signal_reviews"))

@@ -1,6 +1,6 @@
 """The portal inbox of a professional (usecases/matches.py)."""
 
-from flask import redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as Page
 
 from services.gateway import convert
@@ -23,3 +23,19 @@ def inbox_page() -> str:
 def read_item(item_id: str) -> Page:
     matches.read_item(item_id)
     return redirect(url_for("web.inbox"))
+
+
+@bp.get("/instellingen", endpoint="settings")
+def settings_page() -> str:
+    return render_template("settings.html", digest=matches.digest())
+
+
+@bp.post("/instellingen")
+def save_settings() -> Page:
+    choice = request.form.get("digest", "")
+    if choice not in matches.DIGESTS.values():
+        flash("Kies hoe u e-mail over meldingen wilt ontvangen.")
+        return redirect(url_for("web.settings"))
+    matches.set_digest(choice)
+    flash("Uw instelling is opgeslagen.")
+    return redirect(url_for("web.settings"))

@@ -29,8 +29,11 @@ def match(match_id: str) -> str:
 
 @bp.post("/matches/<match_id>/regie")
 def take_coordinator(match_id: str) -> Page:
-    matches.take_coordinator(match_id)
-    flash("U bent nu matchregisseur.")
+    found = matches.take_coordinator(match_id)
+    if found.coordinator_professional_id == str(who().professional_id):
+        flash("U bent nu matchregisseur.")
+    else:
+        flash("Uw verzoek is naar de matchregisseur gestuurd; die moet de overname nog toestaan.")
     return redirect(url_for("web.match", match_id=match_id))
 
 
@@ -49,4 +52,25 @@ def hand_over(match_id: str) -> Page:
 def accept(match_id: str) -> Page:
     matches.accept_coordinator(match_id)
     flash("U heeft de regie geaccepteerd.")
+    return redirect(url_for("web.match", match_id=match_id))
+
+
+@bp.post("/matches/<match_id>/regie/weigeren")
+def decline(match_id: str) -> Page:
+    matches.decline_coordinator(match_id)
+    flash("U heeft de regie geweigerd.")
+    return redirect(url_for("web.match", match_id=match_id))
+
+
+@bp.post("/matches/<match_id>/regie/overname-toestaan")
+def takeover_accept(match_id: str) -> Page:
+    matches.respond_takeover(match_id, accept=True)
+    flash("De regie is overgedragen.")
+    return redirect(url_for("web.match", match_id=match_id))
+
+
+@bp.post("/matches/<match_id>/regie/overname-weigeren")
+def takeover_decline(match_id: str) -> Page:
+    matches.respond_takeover(match_id, accept=False)
+    flash("U heeft de overname geweigerd; u blijft matchregisseur.")
     return redirect(url_for("web.match", match_id=match_id))

@@ -6,12 +6,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from services.match import domain
+from services.match import coordination, domain
 from services.match.domain import ChangeKind as K
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 P = "1.person"
+# Take-over at once, no offers: the plain rules (the agreement rules: test_coordination.py).
+PLAIN = domain.CoordinationPolicy()
 
 
 def inv(
@@ -152,7 +154,7 @@ MEMBERSHIP_CASES = [
         "join and leave in one burst: one event of each kind",
         open_match(A, B, C),
         [A, B, ended(C), D, inv("e", "o4", 9)],
-        {K.MEMBER_JOINED: ("d", ["a", "b", "d", "e"]), K.MEMBER_LEFT: ("c", ["a", "b", "c", "d", "e"])},
+        {K.MEMBER_JOINED: ("d", ["a", "b", "d", "e"]), K.MEMBER_LEFT: ("c", ["c"])},
         ["a", "b", "d", "e"],
         domain.MatchStatus.OPEN,
     ),
@@ -265,11 +267,11 @@ def test_succession_when_coordinator_signal_ends(description, after, rules, succ
     before = open_match(A, B, C, D, coordinator="a")
     decision = decide(after, before, rules)
     assert decision.after is not None and decision.after.coordinator_id == successor
-    changed = [c for c in decision.changes if c.kind is K.COORDINATOR_CHANGED]
-    assert len(changed) == 1
-    assert changed[0].subject is not None and changed[0].subject.professional_id == successor
-    assert ids(changed[0].recipients) == ["b", "c", "d"]
-    assert K.MEMBER_LEFT in kinds(decision)
+    # One event per recipient (issue 17): the new coordinator is told in the MEMBER_LEFT event.
+    assert kinds(decision) == [K.MEMBER_LEFT]
+    left = decision.changes[0]
+    assert left.new_coordinator is not None and left.new_coordinator.professional_id == successor
+    assert ids(left.recipients) == ["a", "b", "c", "d"]
 
 
 def test_exactly_one_coordinator_in_every_decision() -> None:
@@ -280,7 +282,7 @@ def test_exactly_one_coordinator_in_every_decision() -> None:
 
 def test_take_over() -> None:
     before = open_match(A, B, C, coordinator="a")
-    decision = domain.take_coordinator(before, "c")
+    decision = coordination.take_coordinator(before, "c", PLAIN, NOW)
     assert decision.after is not None and decision.after.coordinator_id == "c"
     assert kinds(decision) == [K.COORDINATOR_CHANGED]
     assert ids(decision.changes[0].recipients) == ["a", "b", "c"]
@@ -289,22 +291,22 @@ def test_take_over() -> None:
 def test_take_over_refused_when_organisation_may_not_coordinate() -> None:
     before = open_match(A, replace(B, may_coordinate=False), coordinator="a")
     with pytest.raises(PermissionDenied):
-        domain.take_coordinator(before, "b")
+        coordination.take_coordinator(before, "b", PLAIN, NOW)
 
 
 def test_take_over_by_the_coordinator_is_a_no_op() -> None:
     before = open_match(A, B, coordinator="a")
-    assert domain.take_coordinator(before, "a").changes == ()
+    assert coordination.take_coordinator(before, "a", PLAIN, NOW).changes == ()
 
 
 @pytest.mark.parametrize("who", ["x", ""])
 def test_non_members_get_not_found(who: str) -> None:
     before = open_match(A, B)
     for call in (
-        lambda: domain.take_coordinator(before, who),
-        lambda: domain.hand_over_coordinator(before, who, "b"),
-        lambda: domain.accept_coordinator(before, who),
-        lambda: domain.take_coordinator(None, "a"),
+        lambda: coordination.take_coordinator(before, who, PLAIN, NOW),
+        lambda: coordination.hand_over_coordinator(before, who, "b"),
+        lambda: coordination.accept_coordinator(before, who),
+        lambda: coordination.take_coordinator(None, "a", PLAIN, NOW),
     ):
         with pytest.raises(NotFound) as exc:
             call()
@@ -313,12 +315,12 @@ def test_non_members_get_not_found(who: str) -> None:
 
 def test_hand_over_with_acceptance() -> None:
     before = open_match(A, B, C, coordinator="a")
-    offered = domain.hand_over_coordinator(before, "a", "b")
+    offered = coordination.hand_over_coordinator(before, "a", "b")
     assert offered.after is not None
     assert offered.after.coordinator_id == "a" and offered.after.pending_coordinator_id == "b"
     assert kinds(offered) == [K.HANDOVER_REQUESTED]
     assert ids(offered.changes[0].recipients) == ["b"]
-    accepted = domain.accept_coordinator(offered.after, "b")
+    accepted = coordination.accept_coordinator(offered.after, "b")
     assert accepted.after is not None
     assert accepted.after.coordinator_id == "b" and accepted.after.pending_coordinator_id == ""
     assert kinds(accepted) == [K.COORDINATOR_CHANGED]
@@ -337,13 +339,13 @@ def test_hand_over_with_acceptance() -> None:
 def test_hand_over_refusals(by, to, error, reason) -> None:
     before = open_match(A, B, C, inv("n", "o4", 8, may=False), coordinator="a")
     with pytest.raises(error) as exc:
-        domain.hand_over_coordinator(before, by, to)
+        coordination.hand_over_coordinator(before, by, to)
     assert exc.value.reason == reason
 
 
 def test_accept_without_hand_over_is_refused() -> None:
     with pytest.raises(FailedPrecondition):
-        domain.accept_coordinator(open_match(A, B, coordinator="a"), "b")
+        coordination.accept_coordinator(open_match(A, B, coordinator="a"), "b")
 
 
 def test_pending_hand_over_dropped_when_the_proposed_member_leaves() -> None:

@@ -75,7 +75,7 @@ def make_harness(new_database, run_service) -> Iterator[Callable[[float], Harnes
     """A match service (frozen clock) with a recording notify; `notice_delay` in seconds."""
     channels: list[grpc.Channel] = []
 
-    def make(notice_delay: float = 0.0) -> Harness:
+    def make(notice_delay: float = 0.0, **overrides: Any) -> Harness:
         notify = RecordingNotify.create()
         notify_svc = run_service(notify.service)
         url = new_database("match", MIGRATIONS)
@@ -86,6 +86,7 @@ def make_harness(new_database, run_service) -> Iterator[Callable[[float], Harnes
             grpc_listen="127.0.0.1:0",
             notify_addr=notify_svc.address,
             notice_delay_seconds=notice_delay,
+            **overrides,
         )
         svc = run_service(lambda: create_service(settings, clock=clock))
         channel = grpc.insecure_channel(svc.address)
@@ -178,21 +179,23 @@ def test_join_leave_and_close(harness: Harness) -> None:
     harness.apply(ended(c, DELETED))
     assert not harness.involvement(p, "b").HasField("match")
     # The deleted signal is erased after the rules ran: ERASED comes last (issue 12).
-    events = harness.wait_for(lambda: (e := harness.events_for(match_id)) and len(e) == 6 and e)
+    events = harness.wait_for(lambda: (e := harness.events_for(match_id)) and len(e) == 5 and e)
+    # One event per recipient (issue 17): the coordinator's leaving and the succession are one
+    # MEMBER_LEFT that names the new coordinator (offered the role), not two events.
     assert kinds(events) == [
         pb.MATCH_EVENT_KIND_CREATED,
         pb.MATCH_EVENT_KIND_MEMBER_JOINED,
         pb.MATCH_EVENT_KIND_MEMBER_LEFT,
-        pb.MATCH_EVENT_KIND_COORDINATOR_CHANGED,
         pb.MATCH_EVENT_KIND_CLOSED,
         pb.MATCH_EVENT_KIND_ERASED,
     ]
-    joined, left, changed, closed, erased = events[1:]
+    joined, left, closed, erased = events[1:]
     assert list(erased.erased_signal_ids) == [c.signal_id]
     assert joined.subject.professional_id == "c" and recipient_ids(joined) == ["a", "b", "c"]
+    assert [j.professional_id for j in joined.joined] == ["c"]
     assert len(joined.members) == 3
     assert left.subject.professional_id == "a" and recipient_ids(left) == ["a", "b", "c"]
-    assert changed.subject.professional_id == "b" and recipient_ids(changed) == ["b", "c"]
+    assert left.new_coordinator.professional_id == "b" and left.coordinator_offered
     assert recipient_ids(closed) == ["b", "c"]
     # A new signal after closing makes a new match.
     harness.clock.advance(timedelta(hours=1))
@@ -466,10 +469,15 @@ def test_coordinator_rules_take_over_and_hand_over(harness: Harness) -> None:
         )
     ) == ("not_found", domain.NOT_FOUND_DETAIL)
 
+    # Taking over needs the sitting coordinator's acceptance (issue 17; test_coordination.py).
     taken = harness.stub.TakeCoordinator(
         pb.TakeCoordinatorRequest(match_id=mid, professional_id="a"), timeout=5
     )
-    assert taken.match.coordinator_professional_id == "a"
+    assert taken.match.coordinator_professional_id == "c" and taken.match.takeover_professional_id == "a"
+    allowed = harness.stub.RespondTakeover(
+        pb.RespondTakeoverRequest(match_id=mid, professional_id="c", accept=True), timeout=5
+    )
+    assert allowed.match.coordinator_professional_id == "a" and not allowed.match.takeover_professional_id
     offered = harness.stub.HandOverCoordinator(
         pb.HandOverCoordinatorRequest(match_id=mid, professional_id="a", to_professional_id="b"), timeout=5
     )
@@ -479,15 +487,17 @@ def test_coordinator_rules_take_over_and_hand_over(harness: Harness) -> None:
     )
     assert accepted.match.coordinator_professional_id == "b"
     assert accepted.match.pending_coordinator_professional_id == ""
-    events = harness.wait_for(lambda: (e := harness.events_for(mid)) and len(e) == 4 and e)
+    events = harness.wait_for(lambda: (e := harness.events_for(mid)) and len(e) == 5 and e)
     assert kinds(events) == [
         pb.MATCH_EVENT_KIND_CREATED,
+        pb.MATCH_EVENT_KIND_TAKEOVER_REQUESTED,
         pb.MATCH_EVENT_KIND_COORDINATOR_CHANGED,
         pb.MATCH_EVENT_KIND_HANDOVER_REQUESTED,
         pb.MATCH_EVENT_KIND_COORDINATOR_CHANGED,
     ]
-    assert recipient_ids(events[2]) == ["b"]
-    assert recipient_ids(events[3]) == ["a", "b", "c", "n"]
+    assert recipient_ids(events[1]) == ["c"]
+    assert recipient_ids(events[3]) == ["b"]
+    assert recipient_ids(events[4]) == ["a", "b", "c", "n"]
 
     # When the coordinator's signal ends, the role moves on by the rule (priority list: o3).
     harness.apply(ended(event("b", "o2", p, minute=1)))

@@ -235,6 +235,13 @@ SLUIS_PEER_KEYS: {{ join "," $pairs | quote }}
 {{- end }}
 {{- if eq .name "match" }}
 SLUIS_MATCH_FAMILY_MATCHES: {{ ternary "true" "false" (ne $values.region.familyMatches false) | quote }}
+{{- with $values.region.coordination }}
+SLUIS_MATCH_TAKEOVER_ACCEPTANCE: {{ .takeoverAcceptance | quote }}
+SLUIS_MATCH_TAKEOVER_TIMEOUT_WORKING_DAYS: {{ .takeoverTimeoutWorkingDays | quote }}
+SLUIS_MATCH_SUCCESSION_OFFER: {{ .successionOffer | quote }}
+SLUIS_MATCH_OFFER_TIMEOUT_WORKING_DAYS: {{ .offerTimeoutWorkingDays | quote }}
+SLUIS_MATCH_HANDOVER_SUGGESTION: {{ .handoverSuggestion | quote }}
+{{- end }}
 {{- end }}
 {{- if eq .name "notify" }}
 SLUIS_SMTP_HOST: {{ required "services.notify.smtp.host is required: the SMTP relay notify sends mail through" $svc.smtp.host | quote }}
