@@ -31,10 +31,11 @@ from sluis.signal.v1 import signal_pb2 as spb
 from services.common import retention, telemetry
 from services.common.clock import SystemClock
 from services.common.errors import DomainError, InvalidArgument, from_rpc_error
-from services.gateway import domain
+from services.gateway import domain, staging
 from services.gateway.backends import Backends
 from services.gateway.retention import RULES as RETENTION_RULES
 from services.gateway.settings import GatewaySettings
+from services.gateway.staging import staging_keys
 from services.gateway.store import BulkLoad, GatewayStore, Organisation, Professional, open_pool
 from services.gateway.usecases import Gateway
 from services.gateway.usecases.signals import registration_request
@@ -228,10 +229,10 @@ class BulkWorker:
         """
         self.timings = {}
         store = self.gw.store
-        content = store.bulk_file(job.id)
+        content = self._staged_file(job)
         org = store.organisation(job.organisation_id)
         if content is None or org is None:
-            store.finish_bulk_load(job.id, self.id, "failed")
+            self._finish(job, "failed")
             return
         context = _JobContext(job, org, {str(p.id): p for p in store.professionals(org.id) if p.active})
         names, rows = raw_rows(content, job.format)
@@ -277,7 +278,7 @@ class BulkWorker:
                         return  # (tests: as if the process died here)
         except _Stopped:
             return
-        if store.finish_bulk_load(job.id, self.id):
+        if self._finish(job):
             finished = store.bulk_load(job.id)
             log.info(
                 "bulk load done",
@@ -288,6 +289,23 @@ class BulkWorker:
                     "seconds": {k: round(v, 2) for k, v in self.timings.items()},
                 },
             )
+
+    def _staged_file(self, job: BulkLoad) -> bytes | None:
+        """The uploaded file, opened with its job's key (None: gone, or the key is lost)."""
+        sealed = self.gw.store.bulk_file(job.id)
+        key = self.gw.staging.get(job.id)
+        content = None if sealed is None or key is None else staging.unseal(key, sealed)
+        if content is None:
+            log.error("bulk load failed", extra={"bulk_load": str(job.id), "reason": "staging_key_lost"})
+        return content
+
+    def _finish(self, job: BulkLoad, state: str = "done") -> bool:
+        """End the job: its sealed file is deleted and its key destroyed (crypto-shredding:
+        dead rows and WAL keep only ciphertext nobody can open)."""
+        finished = self.gw.store.finish_bulk_load(job.id, self.id, state)
+        if finished:
+            self.gw.staging.destroy(job.id)
+        return finished
 
     def _chunks(self, rows: Iterator[tuple[int, Any]], next_row: int) -> Iterator[list[tuple[int, Any]]]:
         chunk: list[tuple[int, Any]] = []
@@ -311,7 +329,7 @@ class BulkWorker:
             except DomainError as exc:
                 if exc.code not in _TRANSIENT:
                     log.error("bulk load failed", extra={"bulk_load": str(job.id), "reason": exc.reason})
-                    self.gw.store.finish_bulk_load(job.id, self.id, "failed")
+                    self._finish(job, "failed")
                     raise _Stopped from None
                 log.warning(
                     "bulk load waiting for a back end", extra={"bulk_load": str(job.id), "reason": exc.reason}
@@ -400,6 +418,7 @@ def run_worker(settings: GatewaySettings) -> None:
         store=GatewayStore(open_pool(settings.database_url, max_size=4)),
         backends=Backends.from_settings(settings),
         clock=SystemClock(),
+        staging=staging_keys(settings.redis_url),
     )
     worker = BulkWorker(
         gw,

@@ -8,7 +8,7 @@ their input (JSON or a form), call a function here and render the result. Per ar
 `access` (access requests and objections) and `bulk` (bulk loads).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +22,7 @@ from services.common.telemetry import current_trace_id
 from services.gateway.auth import Principal
 from services.gateway.backends import Backends
 from services.gateway.settings import GatewaySettings
+from services.gateway.staging import LocalStagingKeys, StagingKeys
 from services.gateway.store import GatewayStore
 
 _AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -35,6 +36,8 @@ class Gateway:
     store: GatewayStore
     backends: Backends
     clock: Clock
+    # Keys of staged bulk files (Redis when configured: shared with the bulk worker).
+    staging: StagingKeys = field(default_factory=LocalStagingKeys)
 
     def today(self) -> date:
         """Dates (birth, informed) are Dutch calendar dates."""
