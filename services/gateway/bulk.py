@@ -44,6 +44,8 @@ log = logging.getLogger("sluis.gateway.bulk")
 
 # Reasons from RegisterSignals that mean "the signal the row asks for exists": done.
 _ALREADY_THERE = {"signal_exists"}
+# Chunks of one job registered at the same time (issue 21: more only queues in signal).
+MAX_INFLIGHT = 2
 _TRANSIENT = {
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -151,17 +153,17 @@ class BulkWorker:
         self,
         gw: Gateway,
         *,
-        chunk_rows: int = 5000,
+        chunk_rows: int = 10_000,
         stale_seconds: float = 60.0,
         poll_seconds: float = 1.0,
-        inflight: int = 1,
+        inflight: int = 2,
     ) -> None:
         self.gw = gw
         self.id = uuid.uuid4()
         self.chunk_rows = max(1, min(chunk_rows, 10_000))
         self.stale_seconds = stale_seconds
         self.poll_seconds = poll_seconds
-        self.inflight = max(1, inflight)
+        self.inflight = max(1, min(inflight, MAX_INFLIGHT))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_purge = 0.0

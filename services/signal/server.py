@@ -43,6 +43,8 @@ log = logging.getLogger("sluis.signal")
 
 MIGRATIONS = [outbox.MIGRATIONS, Path(__file__).parent / "migrations"]
 MAX_BATCH = 10_000
+# Events per ApplySignalEvents call (match accepts up to 5,000).
+MATCH_RELAY_BATCH = 2_000
 _SYSTEM_CLOCK = SystemClock()
 
 
@@ -476,7 +478,11 @@ async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLO
                 lambda: _every(servicer.recheck_settings.interval_seconds, servicer.run_recheck)
             )
 
-    relay = outbox.OutboxRelay(pool, {MATCH: send_to_match, NOTIFY: send_to_notify})
+    # Match applies a batch in group transactions (500 people each): bigger batches, fewer
+    # round trips (issue 21); notify takes at most 1,000 events per call.
+    relay = outbox.OutboxRelay(
+        pool, {MATCH: send_to_match, NOTIFY: send_to_notify}, batch_sizes={MATCH: MATCH_RELAY_BATCH}
+    )
     service.add_background(relay.run)
 
     if settings.lifecycle_interval_seconds > 0:
