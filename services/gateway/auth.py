@@ -107,6 +107,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "web.add_webhook": _ORG_ADMIN,
     "web.delete_webhook": _ORG_ADMIN,
     "web.statistics": _ORG_ADMIN,
+    "web.dead_letters": _ORG_ADMIN,
+    "web.retry_dead_letter": _ORG_ADMIN,
 }
 
 

@@ -134,5 +134,9 @@ def webhook_not_found() -> NotFound:
     return NotFound("webhook_not_found", "Webhook niet gevonden.")
 
 
+def dead_letter_not_found() -> NotFound:
+    return NotFound("dead_letter_not_found", "Deze onbestelbare melding bestaat niet.")
+
+
 def bulk_load_not_found() -> NotFound:
     return NotFound("bulk_load_not_found", "Bulklading niet gevonden.")
