@@ -45,6 +45,7 @@ MIGRATIONS = [outbox.MIGRATIONS, Path(__file__).parent / "migrations"]
 MAX_BATCH = 10_000
 # Events per ApplySignalEvents call (match accepts up to 5,000).
 MATCH_RELAY_BATCH = 2_000
+MATCH_RELAY_TIMEOUT_SECONDS = 30.0
 _SYSTEM_CLOCK = SystemClock()
 
 
@@ -458,8 +459,11 @@ async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLO
 
     async def send_to_match(payloads: list[bytes]) -> None:
         events = outbox.stamp([pb.SignalEvent.FromString(p) for p in payloads])
+        # A batch of up to MATCH_RELAY_BATCH events: a background call may take longer than a
+        # request (match commits group by group, so a redelivery after a timeout skips those).
         await match_stub.ApplySignalEvents(
-            match_pb2.ApplySignalEventsRequest(events=events), timeout=settings.rpc_timeout_seconds
+            match_pb2.ApplySignalEventsRequest(events=events),
+            timeout=max(settings.rpc_timeout_seconds, MATCH_RELAY_TIMEOUT_SECONDS),
         )
 
     async def send_to_notify(payloads: list[bytes]) -> None:
