@@ -10,7 +10,7 @@ PROTOS := $(shell find proto -name '*.proto')
 WORKERS ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help setup proto lint test test-unit test-e2e run demo-codes bench schema chaos fuzz clean restore-rehearsal
+.PHONY: help setup proto lint test test-unit test-e2e run demo-codes bench profile-signals schema chaos fuzz clean restore-rehearsal
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ restore-rehearsal: setup ## dump and restore all five databases (pg_dump/pg_rest
 
 bench: setup ## benchmarks with their baselines (see README)
 	$(PY) -m bench
+
+profile-signals: setup ## the signal benchmark with a py-spy profile of every service in .cache/profile-signals/
+	$(PY) -m bench.bench_signals --profile .cache/profile-signals
 
 schema: setup ## regenerate each service's schema.sql from its migrations (see devstack/schema.py)
 	$(PY) -m devstack.schema

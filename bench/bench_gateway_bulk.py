@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 import requests
 
+from bench.profiling import RssWatch
 from devstack.platform import running
 
 _WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2)
@@ -93,6 +94,7 @@ def main() -> None:
         ) as platform,
     ):
         demo: Any = platform.seed_demo()
+        memory = RssWatch(platform).start()  # issue 21: every service under 150 MB
         admins = {a["organisation"]: a for a in demo["admins"] if a["organisation"]}
         pros = {
             org: [p["id"] for p in demo["professionals"] if p["organisation"] == org]
@@ -122,6 +124,7 @@ def main() -> None:
             row = conn.execute("SELECT count(*) FROM matches").fetchone()
             matches = int(row[0]) if row else 0
 
+        memory.report()
         stages = [line for line in platform.logs().splitlines() if "bulk load done" in line]
         # Baseline: the same file COPYed raw into one table on the same server.
         admin_url = platform.database_urls["gateway"]

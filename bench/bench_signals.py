@@ -23,6 +23,7 @@ from pathlib import Path
 
 import grpc
 
+from bench.profiling import Profiles
 from devstack.platform import ROOT, Platform
 from devstack.redis import free_port
 
@@ -146,6 +147,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="record a py-spy profile of every service into this folder"
+    )
     args = parser.parse_args()
 
     echo_rate, echo_lat = bench_echo(args.clients, args.seconds)
@@ -160,7 +164,12 @@ def main() -> None:
         platform.start()
         platform.demo = platform.seed_demo()  # type: ignore[attr-defined]
         bench_gateway(platform, args.clients, 2)  # warm-up: pools, caches
+        profiles = Profiles(platform, args.profile) if args.profile else None
+        if profiles:
+            profiles.start(args.seconds)
         rate, lat = bench_gateway(platform, args.clients, args.seconds)
+        if profiles:
+            profiles.finish()
     finally:
         platform.stop()
     print(f"signals through the gateway ({args.clients} clients, {args.seconds:.0f} s, 2 cores)")

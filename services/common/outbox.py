@@ -129,11 +129,14 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_interval: float = 1.0,
+        batch_sizes: Mapping[str, int] | None = None,
     ) -> None:
         self.pool = pool
         self.conninfo = str(pool.conninfo)
         self.senders = dict(senders)
         self.batch_size = batch_size
+        # Per destination, where the receiver takes bigger batches (it applies them in one go).
+        self.batch_sizes = dict(batch_sizes or {})
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
         self._failures: dict[str, int] = {}
@@ -152,7 +155,7 @@ class OutboxRelay:
                         "SELECT id, payload, traceparent, tracestate FROM outbox"
                         " WHERE destination = %s"
                         " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-                        (destination, self.batch_size),
+                        (destination, self.batch_sizes.get(destination, self.batch_size)),
                     )
                 ).fetchall()
                 if not rows:

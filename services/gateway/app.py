@@ -20,12 +20,14 @@ from services.gateway.api import admin, check_body_envelope, inbox, matches, met
 from services.gateway.api import bulk as bulk_api
 from services.gateway.api import rights as rights_api
 from services.gateway.api import statistics as statistics_api
+from services.gateway.authcache import Invalidations
 from services.gateway.backends import Backends
 from services.gateway.convert import PREFIX
 from services.gateway.errors import HttpProblem, decide
 from services.gateway.limits import credential_limiter
 from services.gateway.openapi import api_version
 from services.gateway.settings import GatewaySettings
+from services.gateway.staging import staging_keys
 from services.gateway.store import GatewayStore, open_pool
 from services.gateway.usecases import Gateway
 
@@ -127,8 +129,12 @@ def create_app(
         store=store,
         backends=backends or Backends.from_settings(settings),
         clock=clock or SystemClock(),
+        staging=staging_keys(settings.redis_url),
     )
     app.extensions["sluis_gateway"] = gw
+    if settings.redis_url:
+        # Revocations reach every gateway process at once (services/gateway/authcache.py).
+        app.extensions["sluis_auth_invalidations"] = Invalidations(settings.redis_url, store.cache).start()
     limiter = credential_limiter(
         settings.redis_url, settings.rate_limit_per_second, settings.rate_limit_burst
     )

@@ -179,6 +179,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "web.save_coordinator_rules": _REGION,
     "web.signal_reviews": _ORG_ADMIN,
     "web.review_signal": _ORG_ADMIN,
+    "web.dead_letters": _ORG_ADMIN,
+    "web.retry_dead_letter": _ORG_ADMIN,
 }
 
 
@@ -231,16 +233,18 @@ def authenticate(
     key = domain.parse_bearer(authorization)
     if key is None:
         raise unauthenticated()
-    cred = store.credential_by_hash(domain.hash_api_key(key))
-    if cred is None or cred.region != region:
+    # One cached query (services/gateway/authcache.py: at most 5 s old, invalidated on change).
+    found = store.credential_context(domain.hash_api_key(key))
+    if found is None or found.credential.region != region:
         raise Unauthenticated("invalid_credentials", "De API-sleutel is onbekend, verlopen of ingetrokken.")
-    store.touch_credential(cred.id)
+    cred = found.credential
+    store.touch_credential(cred.id)  # at most once a minute, in the background
     if cred.kind == "professional":
         if acting_for is not None:
             raise PermissionDenied(
                 "acting_not_allowed", "Alleen een systeemkoppeling mag namens een professional handelen."
             )
-        pro = store.professional(cred.professional_id) if cred.professional_id else None
+        pro = found.professional
         if pro is None or not pro.active:
             raise PermissionDenied("professional_inactive", "Deze professional is niet (meer) actief.")
         return Principal(PROFESSIONAL, cred.id, region, pro.organisation_id, pro.id)
@@ -252,13 +256,14 @@ def authenticate(
             raise PermissionDenied(
                 "acting_for_unknown", "X-Professional-Id is geen professional van deze organisatie."
             )
-        pro = store.professional(acting_for)
-        if pro is None or pro.organisation_id != cred.organisation_id or not pro.active:
+        context = store.professional_context(acting_for)
+        acting = context[0] if context else None
+        if acting is None or acting.organisation_id != cred.organisation_id or not acting.active:
             raise PermissionDenied(
                 "acting_for_unknown", "X-Professional-Id is geen professional van deze organisatie."
             )
         return Principal(
-            PROFESSIONAL, cred.id, region, pro.organisation_id, pro.id, via_system=True, scopes=scopes
+            PROFESSIONAL, cred.id, region, acting.organisation_id, acting.id, via_system=True, scopes=scopes
         )
     if acting_for is not None:
         raise PermissionDenied(

@@ -31,10 +31,11 @@ from sluis.signal.v1 import signal_pb2 as spb
 from services.common import retention, telemetry
 from services.common.clock import SystemClock
 from services.common.errors import DomainError, InvalidArgument, from_rpc_error
-from services.gateway import domain
+from services.gateway import domain, staging
 from services.gateway.backends import Backends
 from services.gateway.retention import RULES as RETENTION_RULES
 from services.gateway.settings import GatewaySettings
+from services.gateway.staging import staging_keys
 from services.gateway.store import BulkLoad, GatewayStore, Organisation, Professional, open_pool
 from services.gateway.usecases import Gateway
 from services.gateway.usecases.signals import registration_request
@@ -42,7 +43,10 @@ from services.gateway.usecases.signals import registration_request
 log = logging.getLogger("sluis.gateway.bulk")
 
 # Reasons from RegisterSignals that mean "the signal the row asks for exists": done.
+_T = TypeVar("_T")
 _ALREADY_THERE = {"signal_exists"}
+# Chunks of one job registered at the same time (issue 21: more only queues in signal).
+MAX_INFLIGHT = 2
 _TRANSIENT = {
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -50,29 +54,36 @@ _TRANSIENT = {
 }
 
 
-def decode(content: bytes) -> str:
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidArgument("file_encoding", "Het bestand moet UTF-8 zijn.") from None
+_BAD_ENCODING = ("file_encoding", "Het bestand moet UTF-8 zijn.")
+
+
+def _text(content: bytes) -> io.TextIOWrapper:
+    """The file as text, decoded while it is read: no second (or fourth, as str) copy of a
+    file of up to 1,000,000 rows in memory."""
+    return io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
 
 
 def raw_rows(content: bytes, file_format: str) -> tuple[list[str], Iterator[tuple[int, Any]]]:
     """(CSV column names, or [] for JSON lines; iterator of (row number, raw row)).
 
     Row numbers count data rows from 1 (the CSV header is not a row); blank lines are skipped.
+    Invalid UTF-8 raises InvalidArgument(file_encoding), in the header at once, further on
+    while iterating (`inspect_upload` reads every row before anything is stored).
     """
-    text = decode(content)
+    text = _text(content)
     if file_format == "csv":
-        reader = csv.reader(io.StringIO(text))
-        header = next(reader, None)
+        reader = csv.reader(text)
+        try:
+            header = next(reader, None)
+        except UnicodeDecodeError:
+            raise InvalidArgument(*_BAD_ENCODING) from None
         if header is None:
             raise InvalidArgument("empty_file", "Het bestand is leeg.")
         names = domain.check_csv_header(header)
 
         def csv_rows() -> Iterator[tuple[int, Any]]:
             number = 0
-            for values in reader:
+            for values in _decoded(reader):
                 if not values or values == [""]:
                     continue
                 number += 1
@@ -82,17 +93,24 @@ def raw_rows(content: bytes, file_format: str) -> tuple[list[str], Iterator[tupl
 
     def jsonl_rows() -> Iterator[tuple[int, Any]]:
         number = 0
-        for line in text.splitlines():
+        for line in _decoded(text):
             if not line.strip():
                 continue
             number += 1
-            yield number, line
+            yield number, line.rstrip("\r\n")
 
     return [], jsonl_rows()
 
 
+def _decoded(rows: Iterator[_T]) -> Iterator[_T]:
+    try:
+        yield from rows
+    except UnicodeDecodeError:
+        raise InvalidArgument(*_BAD_ENCODING) from None
+
+
 def inspect_upload(content: bytes, file_format: str) -> int:
-    """Check the header and count the rows of an upload (before anything is stored)."""
+    """Check the header, the encoding and count the rows of an upload (before anything is stored)."""
     if not content.strip():
         raise InvalidArgument("empty_file", "Het bestand is leeg.")
     _, rows = raw_rows(content, file_format)
@@ -110,7 +128,6 @@ def content_hash(content: bytes, file_format: str, professional_id: str) -> byte
     return hashlib.sha256(f"{file_format}\n{professional_id}\n".encode() + content).digest()
 
 
-_T = TypeVar("_T")
 _FIELD = re.compile(r"[^A-Za-z0-9_.\[\]]")
 
 
@@ -150,17 +167,17 @@ class BulkWorker:
         self,
         gw: Gateway,
         *,
-        chunk_rows: int = 5000,
+        chunk_rows: int = 10_000,
         stale_seconds: float = 60.0,
         poll_seconds: float = 1.0,
-        inflight: int = 1,
+        inflight: int = 2,
     ) -> None:
         self.gw = gw
         self.id = uuid.uuid4()
         self.chunk_rows = max(1, min(chunk_rows, 10_000))
         self.stale_seconds = stale_seconds
         self.poll_seconds = poll_seconds
-        self.inflight = max(1, inflight)
+        self.inflight = max(1, min(inflight, MAX_INFLIGHT))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_purge = 0.0
@@ -228,10 +245,10 @@ class BulkWorker:
         """
         self.timings = {}
         store = self.gw.store
-        content = store.bulk_file(job.id)
+        content = self._staged_file(job)
         org = store.organisation(job.organisation_id)
         if content is None or org is None:
-            store.finish_bulk_load(job.id, self.id, "failed")
+            self._finish(job, "failed")
             return
         context = _JobContext(job, org, {str(p.id): p for p in store.professionals(org.id) if p.active})
         names, rows = raw_rows(content, job.format)
@@ -277,7 +294,7 @@ class BulkWorker:
                         return  # (tests: as if the process died here)
         except _Stopped:
             return
-        if store.finish_bulk_load(job.id, self.id):
+        if self._finish(job):
             finished = store.bulk_load(job.id)
             log.info(
                 "bulk load done",
@@ -288,6 +305,23 @@ class BulkWorker:
                     "seconds": {k: round(v, 2) for k, v in self.timings.items()},
                 },
             )
+
+    def _staged_file(self, job: BulkLoad) -> bytes | None:
+        """The uploaded file, opened with its job's key (None: gone, or the key is lost)."""
+        sealed = self.gw.store.bulk_file(job.id)
+        key = self.gw.staging.get(job.id)
+        content = None if sealed is None or key is None else staging.unseal(key, sealed)
+        if content is None:
+            log.error("bulk load failed", extra={"bulk_load": str(job.id), "reason": "staging_key_lost"})
+        return content
+
+    def _finish(self, job: BulkLoad, state: str = "done") -> bool:
+        """End the job: its sealed file is deleted and its key destroyed (crypto-shredding:
+        dead rows and WAL keep only ciphertext nobody can open)."""
+        finished = self.gw.store.finish_bulk_load(job.id, self.id, state)
+        if finished:
+            self.gw.staging.destroy(job.id)
+        return finished
 
     def _chunks(self, rows: Iterator[tuple[int, Any]], next_row: int) -> Iterator[list[tuple[int, Any]]]:
         chunk: list[tuple[int, Any]] = []
@@ -311,7 +345,7 @@ class BulkWorker:
             except DomainError as exc:
                 if exc.code not in _TRANSIENT:
                     log.error("bulk load failed", extra={"bulk_load": str(job.id), "reason": exc.reason})
-                    self.gw.store.finish_bulk_load(job.id, self.id, "failed")
+                    self._finish(job, "failed")
                     raise _Stopped from None
                 log.warning(
                     "bulk load waiting for a back end", extra={"bulk_load": str(job.id), "reason": exc.reason}
@@ -405,6 +439,7 @@ def run_worker(settings: GatewaySettings) -> None:
         store=GatewayStore(open_pool(settings.database_url, max_size=4)),
         backends=Backends.from_settings(settings),
         clock=SystemClock(),
+        staging=staging_keys(settings.redis_url),
     )
     worker = BulkWorker(
         gw,

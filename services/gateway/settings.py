@@ -36,10 +36,12 @@ class GatewaySettings:
     # Requests per second (sustained) and burst per API credential.
     rate_limit_per_second: float = setting("SLUIS_RATE_LIMIT_PER_SECOND", 50.0)
     rate_limit_burst: int = setting("SLUIS_RATE_LIMIT_BURST", 200)
-    bulk_chunk_rows: int = setting("SLUIS_BULK_CHUNK_ROWS", 5000)
-    # Chunks registered at the same time (commits stay in row order); more helps only when
-    # the signal service has spare cores.
-    bulk_inflight: int = setting("SLUIS_BULK_INFLIGHT", 1)
+    # Rows per chunk (one PseudonymiseBatch, one RegisterSignals COPY); at most 10,000.
+    bulk_chunk_rows: int = setting("SLUIS_BULK_CHUNK_ROWS", 10_000)
+    # Chunks registered at the same time per job (commits stay in row order), at most 2:
+    # one registering while the next is pseudonymised keeps identity and signal both busy;
+    # more only queues in signal and costs memory (issue 21, measured).
+    bulk_inflight: int = setting("SLUIS_BULK_INFLIGHT", 2)
     # A running bulk load whose worker has not reported for this long is taken over.
     bulk_stale_seconds: float = setting("SLUIS_BULK_STALE_SECONDS", 60.0)
     # Reverse proxies in front of the gateway whose X-Forwarded-For/-Proto are trusted (0: none).

@@ -7,13 +7,14 @@ Over 500 lines on purpose: like every service, the gateway keeps all its SQL in 
 module (style guide), so a reviewer reads every query against the schema in one place.
 """
 
+import functools
 import secrets
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar, cast
 
 import psycopg
 from psycopg import sql
@@ -23,6 +24,7 @@ from psycopg_pool import ConnectionPool
 
 from services.common.db import POOL_TIMEOUT_SECONDS, check_sync_connection, connection_kwargs
 from services.common.errors import AlreadyExists, FailedPrecondition
+from services.gateway.authcache import AuthCache, UsageRecorder
 
 
 def open_pool(url: str, *, max_size: int = 10, timeout: float = POOL_TIMEOUT_SECONDS) -> ConnectionPool:
@@ -169,6 +171,8 @@ _BULK_COLS = (
 _COLUMNS = {
     "bulk": sql.SQL(_BULK_COLS),
     "org": sql.SQL(_ORG_COLS),
+    # The same columns from an `organisations o` in a join (the auth context's one query).
+    "org_o": sql.SQL(", ".join("o." + c.strip() for c in _ORG_COLS.split(","))),
     "pro": sql.SQL(_PRO_COLS),
     "admin": sql.SQL(_ADMIN_COLS),
     "inv": sql.SQL(_INVITATION_COLS),
@@ -197,11 +201,41 @@ def _update_query(table: str, sets: list[tuple[str, Any]], returning: sql.Compos
     )
 
 
-class GatewayStore:
-    """The gateway database. Every method takes a connection from the pool and returns it."""
+@dataclass(frozen=True)
+class CredentialContext:
+    """A live credential with, in the same query, its professional and organisation."""
 
-    def __init__(self, pool: ConnectionPool) -> None:
+    credential: Credential
+    professional: Professional | None
+    organisation: Organisation | None
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _invalidates(method: _F) -> _F:
+    """A change that may withdraw access: the auth cache of every gateway process drops it."""
+
+    @functools.wraps(method)
+    def wrapper(self: "GatewayStore", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.cache.invalidate()
+
+    return cast(_F, wrapper)
+
+
+class GatewayStore:
+    """The gateway database. Every method takes a connection from the pool and returns it.
+
+    Who is behind a key, and a professional with their organisation, are cached for at most
+    5 s (services/gateway/authcache.py); every method here that changes them invalidates."""
+
+    def __init__(self, pool: ConnectionPool, cache: AuthCache | None = None) -> None:
         self.pool = pool
+        self.cache = cache if cache is not None else AuthCache()
+        self.usage = UsageRecorder(self.touch_credentials)
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection[Any]]:
@@ -230,6 +264,7 @@ class GatewayStore:
                 (region,),
             ).fetchall()
 
+    @_invalidates
     def upsert_organisation(
         self,
         *,
@@ -264,6 +299,7 @@ class GatewayStore:
         assert row is not None
         return row
 
+    @_invalidates
     def create_organisation(
         self,
         *,
@@ -295,6 +331,7 @@ class GatewayStore:
                 ),
             ).fetchone()
 
+    @_invalidates
     def update_organisation(self, organisation_id: uuid.UUID | str, **fields: Any) -> Organisation | None:
         """Change the profile fields given (name, legal_basis, legal_ground, domains, may_coordinate,
         covenant_date, status, status_changed_at)."""
@@ -324,6 +361,28 @@ class GatewayStore:
                 q("SELECT {pro} FROM professionals WHERE id = %s"), (professional_id,)
             ).fetchone()
 
+    def professional_context(
+        self, professional_id: uuid.UUID | str
+    ) -> tuple[Professional, Organisation] | None:
+        """A professional with their organisation: one query, cached (see the class)."""
+        return self.cache.get(
+            ("pro", str(professional_id)), lambda: self._professional_context(professional_id)
+        )
+
+    def _professional_context(
+        self, professional_id: uuid.UUID | str
+    ) -> tuple[Professional, Organisation] | None:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                q(
+                    "SELECT p.id, p.organisation_id, p.name, p.role, p.phone, p.email, p.active, p.created_at,"
+                    " {org_o} FROM professionals p JOIN organisations o ON o.id = p.organisation_id"
+                    " WHERE p.id = %s"
+                ),
+                (professional_id,),
+            ).fetchone()
+        return None if row is None else (Professional(*row[:8]), Organisation(*row[8:]))
+
     def professional_by_email(self, email: str) -> Professional | None:
         with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Professional)) as cur:
             return cur.execute(q("SELECT {pro} FROM professionals WHERE email = %s"), (email,)).fetchone()
@@ -335,6 +394,7 @@ class GatewayStore:
                 (organisation_id,),
             ).fetchall()
 
+    @_invalidates
     def upsert_professional(
         self,
         *,
@@ -362,6 +422,7 @@ class GatewayStore:
             raise AlreadyExists("email_taken", "Dit e-mailadres is al in gebruik bij een andere organisatie.")
         return row
 
+    @_invalidates
     def update_professional(self, professional_id: uuid.UUID | str, **fields: Any) -> Professional | None:
         sets = _allowed(fields, ("name", "role", "phone", "email", "active"))
         if not sets:
@@ -587,26 +648,49 @@ class GatewayStore:
             )
 
     # -- credentials ------------------------------------------------------------------------
-    def credential_by_hash(self, key_hash: bytes) -> Credential | None:
-        """The live credential with this key hash (not revoked, not expired), or None."""
-        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Credential)) as cur:
-            return cur.execute(
+    def credential_context(self, key_hash: bytes) -> CredentialContext | None:
+        """The live credential with this key hash, its professional and organisation: one
+        query, cached (see the class; an expiry passed meanwhile is checked on every hit)."""
+        found = self.cache.get(("key", key_hash), lambda: self._credential_context(key_hash))
+        if found is None:
+            return None
+        expires = found.credential.expires_at
+        if expires is not None and expires <= datetime.now(UTC):
+            return None
+        return found
+
+    def _credential_context(self, key_hash: bytes) -> CredentialContext | None:
+        with self.pool.connection() as conn:
+            row = conn.execute(
                 q(
-                    "SELECT {cred}, a.role AS admin_role FROM api_credentials c"
+                    "SELECT {cred}, a.role,"
+                    " p.id, p.organisation_id, p.name, p.role, p.phone, p.email, p.active, p.created_at,"
+                    " {org_o} FROM api_credentials c"
                     " LEFT JOIN admins a ON a.id = c.admin_id"
+                    " LEFT JOIN professionals p ON p.id = c.professional_id"
+                    " LEFT JOIN organisations o ON o.id = coalesce(p.organisation_id, c.organisation_id)"
                     " WHERE c.key_hash = %s AND c.revoked_at IS NULL"
                     " AND (c.expires_at IS NULL OR c.expires_at > now())"
                 ),
                 (key_hash,),
             ).fetchone()
+        if row is None:
+            return None
+        cred = Credential(*row[:13])
+        pro = Professional(*row[13:21]) if row[13] is not None else None
+        org = Organisation(*row[21:]) if row[21] is not None else None
+        return CredentialContext(cred, pro, org)
 
     def touch_credential(self, credential_id: uuid.UUID) -> None:
-        """Record use; at most once a minute per credential, so reads stay cheap."""
+        """Record use: at most once a minute per credential, written in the background."""
+        self.usage.used(credential_id)
+
+    def touch_credentials(self, credential_ids: Sequence[uuid.UUID]) -> None:
         with self.pool.connection() as conn:
             conn.execute(
-                "UPDATE api_credentials SET last_used_at = now() WHERE id = %s"
+                "UPDATE api_credentials SET last_used_at = now() WHERE id = ANY(%s)"
                 " AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
-                (credential_id,),
+                (list(credential_ids),),
             )
 
     def add_credential(
@@ -647,6 +731,7 @@ class GatewayStore:
         return row
 
     def credentials(self, organisation_id: uuid.UUID | str) -> list[Credential]:
+        self.usage.flush()  # lastUsedAt as this process knows it
         with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Credential)) as cur:
             return cur.execute(
                 q(
@@ -663,6 +748,7 @@ class GatewayStore:
                 (credential_id,),
             ).fetchone()
 
+    @_invalidates
     def revoke_credential(self, credential_id: uuid.UUID | str) -> Credential | None:
         with self.pool.connection() as conn, conn.cursor(row_factory=class_row(Credential)) as cur:
             return cur.execute(
@@ -673,6 +759,7 @@ class GatewayStore:
                 (credential_id,),
             ).fetchone()
 
+    @_invalidates
     def rotate_credential(
         self, credential_id: uuid.UUID | str, new_key_hash: bytes, grace_seconds: int
     ) -> Credential | None:
@@ -814,16 +901,19 @@ class GatewayStore:
     def create_bulk_load(
         self,
         *,
+        job_id: uuid.UUID,
         organisation_id: uuid.UUID,
         professional_id: uuid.UUID | None,
         credential_id: uuid.UUID,
         content_hash: bytes,
         file_format: str,
         rows_total: int,
-        content: bytes,
+        file_bytes: int,
+        sealed: bytes,
     ) -> tuple[BulkLoad, bool]:
-        """A new job with its file, or (existing job, False) when this organisation already
-        uploaded exactly this file: re-uploading changes nothing."""
+        """A new job with its file (sealed with the job's key: services/gateway/staging.py), or
+        (existing job, False) when this organisation already uploaded exactly this file:
+        re-uploading changes nothing."""
         with self.transaction() as conn, conn.cursor(row_factory=class_row(BulkLoad)) as cur:
             job = cur.execute(
                 q(
@@ -832,19 +922,19 @@ class GatewayStore:
                     " ON CONFLICT (organisation_id, content_hash) DO NOTHING RETURNING {bulk}"
                 ),
                 (
-                    uuid.uuid4(),
+                    job_id,
                     organisation_id,
                     professional_id,
                     credential_id,
                     content_hash,
                     file_format,
                     rows_total,
-                    len(content),
+                    file_bytes,
                 ),
             ).fetchone()
             if job is not None:
                 cur.execute(
-                    "INSERT INTO bulk_load_files (bulk_load_id, content) VALUES (%s, %s)", (job.id, content)
+                    "INSERT INTO bulk_load_files (bulk_load_id, content) VALUES (%s, %s)", (job.id, sealed)
                 )
                 return job, True
             existing = cur.execute(
@@ -916,7 +1006,7 @@ class GatewayStore:
             )
 
     def finish_bulk_load(self, bulk_load_id: uuid.UUID, worker: uuid.UUID, state: str = "done") -> bool:
-        """Mark the job finished and drop its file (it holds BSNs)."""
+        """Mark the job finished and drop its (sealed) file; the caller destroys its key."""
         with self.transaction() as conn:
             moved = conn.execute(
                 "UPDATE bulk_loads SET state = %s, finished_at = now(), heartbeat_at = now()"

@@ -109,6 +109,20 @@ def _q(text: str) -> sql.Composed:
     return sql.SQL(text).format(cols=_SELECT, values=_VALUES, event_returning=_EVENT_RETURNING)
 
 
+# A new active signal and its outbox events in one statement: the events only when the
+# signal was inserted (ON CONFLICT: an active signal of this professional exists already).
+_INSERT_WITH_EVENTS = _q(
+    "WITH inserted AS ("
+    " INSERT INTO signals ({cols}) VALUES ({values})"
+    " ON CONFLICT (professional_id, pseudonym) WHERE status = 'active' DO NOTHING"
+    " RETURNING signal_id),"
+    " events AS (INSERT INTO outbox (destination, payload, traceparent, tracestate)"
+    " SELECT e.destination, e.payload, %s, %s"
+    " FROM unnest(%s::text[], %s::bytea[]) WITH ORDINALITY AS e(destination, payload, n)"
+    " WHERE EXISTS (SELECT FROM inserted) ORDER BY e.n)"
+    " SELECT signal_id FROM inserted"
+)
+
 SIGNAL_EXISTS_DETAIL = "U heeft al een actief signaal op deze persoon."
 
 
@@ -383,33 +397,39 @@ class SignalStore:
         `previous`: during a key rotation, the person's pseudonym under the old key; their
         rows are converted first, so an old active signal of the same professional blocks.
         """
-        async with self.pool.connection() as conn, conn.transaction():
+        # Pipelined (issue 21): BEGIN, the insert with its outbox rows (one statement), NOTIFY
+        # and the objection check travel together, COMMIT follows: two round trips in all.
+        # Another insert in the same transaction (e.g. a processing-log line) joins the pipeline.
+        async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
             if previous is not None and previous != signal.pseudonym:
                 await _convert(conn, {previous: signal.pseudonym})
+            parent, state = telemetry.current_traceparent()
+            destinations = [d for dests, _ in events for d in dests]
+            payloads = [payload for dests, payload in events for _ in dests]
+            inserting = await conn.execute(
+                _INSERT_WITH_EVENTS,
+                (*_row_values(signal), parent, state, destinations, payloads),
+                prepare=True,
+            )
+            await conn.execute(f"NOTIFY {outbox.CHANNEL}")
             person = (signal.organisation.organisation_id, signal.pseudonym)
             if block := (await objections.check_not_blocked(conn, [person])).get(person):
-                raise objections.blocked(block)
+                raise objections.blocked(block)  # the insert is rolled back
+            if await inserting.fetchone() is not None:
+                return
             for _attempt in range(3):
-                inserted = await (
-                    await conn.execute(
-                        _q(
-                            "INSERT INTO signals ({cols}) VALUES ({values})"
-                            " ON CONFLICT (professional_id, pseudonym) WHERE status = 'active' DO NOTHING"
-                            " RETURNING signal_id"
-                        ),
-                        _row_values(signal),
-                    )
-                ).fetchone()
-                if inserted is not None:
-                    break
                 existing = await self._active_id(conn, signal.professional.professional_id, signal.pseudonym)
                 if existing is not None:
                     raise signal_exists(existing)
                 # The blocking signal ended between the two statements: try again.
-            else:
-                raise signal_exists("")
-            for destinations, payload in events:
-                await outbox.enqueue(conn, destinations, payload)
+                inserted = await (
+                    await conn.execute(
+                        _INSERT_WITH_EVENTS, (*_row_values(signal), parent, state, destinations, payloads)
+                    )
+                ).fetchone()
+                if inserted is not None:
+                    return
+            raise signal_exists("")
 
     async def _active_id(
         self, conn: psycopg.AsyncConnection[Any], professional_id: str, pseudonym: str

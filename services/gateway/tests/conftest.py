@@ -51,6 +51,9 @@ def app(settings, demo):
 
 def close_app(application) -> None:
     gw = application.extensions["sluis_gateway"]
+    invalidations = application.extensions.get("sluis_auth_invalidations")
+    if invalidations is not None:
+        invalidations.stop()
     gw.backends.close()
     gw.store.pool.close()
 

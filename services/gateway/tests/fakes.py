@@ -506,6 +506,8 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
         self.items: dict[str, list[npb.InboxItem]] = {}
         self.account_mails: list[npb.SendAccountMailRequest] = []
         self.digests: dict[str, npb.Digest.ValueType] = {}
+        self.dead: dict[str, npb.DeadLetter] = {}
+        self.retried: list[str] = []
 
     async def SendAccountMail(self, request: Any, context: Any) -> Any:
         self.account_mails.append(request)
@@ -514,6 +516,30 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
     def link_to(self, email: str) -> str:
         """The newest link mailed to this address (what the person clicks)."""
         return [m.link for m in self.account_mails if m.recipient_email == email][-1]
+
+    def add_dead_letter(self, organisation_id: str, professional_id: str = "") -> npb.DeadLetter:
+        letter = npb.DeadLetter(
+            delivery_id=str(uuid.uuid4()),
+            channel="email" if professional_id else "webhook",
+            target="wijkteam.example",
+            attempts=8,
+            last_error="550 mailbox unavailable",
+            created_at=to_timestamp(datetime.now(UTC)),
+            organisation_id=organisation_id,
+            professional_id=professional_id,
+        )
+        self.dead[letter.delivery_id] = letter
+        return letter
+
+    async def ListDeadLetters(self, request: Any, context: Any) -> Any:
+        letters = [d for d in self.dead.values() if request.organisation_id in ("", d.organisation_id)]
+        return npb.ListDeadLettersResponse(dead_letters=letters)
+
+    async def RetryDeadLetter(self, request: Any, context: Any) -> Any:
+        if self.dead.pop(request.delivery_id, None) is None:
+            raise NotFound("dead_letter_not_found", "Deze onbestelbare melding bestaat niet.")
+        self.retried.append(request.delivery_id)
+        return npb.RetryDeadLetterResponse()
 
     def add(self, professional_id: str, kind: str = "match_created") -> npb.InboxItem:
         item = npb.InboxItem(

@@ -141,7 +141,7 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
         time.sleep(0.1)
 
 
-def test_bulk_load_resumes_after_the_bulk_worker_is_killed(new_database, fakes) -> None:
+def test_bulk_load_resumes_after_the_bulk_worker_is_killed(new_database, fakes, redis_server) -> None:
     import signal as signals
 
     from services.gateway.tests.test_bulk import make_file
@@ -160,6 +160,8 @@ def test_bulk_load_resumes_after_the_bulk_worker_is_killed(new_database, fakes) 
         SLUIS_NOTIFY_ADDR=fakes.address,
         SLUIS_BULK_CHUNK_ROWS="250",
         SLUIS_BULK_STALE_SECONDS="2",
+        # The upload's staging key reaches the separate worker process through Redis.
+        SLUIS_REDIS_URL=redis_server.url,
     )
     base = f"http://127.0.0.1:{port}"
 

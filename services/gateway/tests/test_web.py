@@ -694,3 +694,25 @@ def test_admin_reviews_signals_after_a_change_of_legal_basis(app, demo, fakes) -
     assert 'id="geen-herziening"' in page and "Het signaal is beëindigd." in page
     assert fakes.signal.signals[kept].status == spb.SIGNAL_STATUS_ACTIVE
     assert fakes.signal.signals[ended].status == spb.SIGNAL_STATUS_ARCHIVED
+
+
+def test_admin_sees_and_retries_only_the_own_dead_letters(admin, fakes, demo) -> None:
+    own = person(demo, auth.ORGANISATION_ADMIN)
+    anna = next(p for p in demo["professionals"] if p["organisationId"] == own["organisationId"])
+    mine = fakes.notify.add_dead_letter(own["organisationId"], anna["id"])
+    other_org = next(p for p in demo["professionals"] if p["organisationId"] != own["organisationId"])
+    theirs = fakes.notify.add_dead_letter(other_org["organisationId"], other_org["id"])
+    page = admin.get("/beheer/onbestelbaar").get_data(as_text=True)
+    assert mine.delivery_id in page and anna["name"] in page and "550 mailbox unavailable" in page
+    assert theirs.delivery_id not in page and other_org["name"] not in page
+    token = csrf(admin, "/beheer/onbestelbaar")
+    # Another organisation's dead letter looks exactly like an unknown one, and is not retried.
+    refused = admin.post(f"/beheer/onbestelbaar/{theirs.delivery_id}/opnieuw", data={"csrf_token": token})
+    assert refused.status_code == 404 and fakes.notify.retried == []
+    resp = admin.post(f"/beheer/onbestelbaar/{mine.delivery_id}/opnieuw", data={"csrf_token": token})
+    assert resp.status_code == 302 and fakes.notify.retried == [mine.delivery_id]
+    assert "Er zijn geen onbestelbare meldingen." in admin.get("/beheer/onbestelbaar").get_data(as_text=True)
+
+
+def test_dead_letters_are_for_organisation_admins_only(pro) -> None:
+    assert pro.get("/beheer/onbestelbaar").status_code == 403

@@ -8,7 +8,7 @@ their input (JSON or a form), call a function here and render the result. Per ar
 `access` (access requests and objections) and `bulk` (bulk loads).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from services.gateway.auth import Principal
 from services.gateway.backends import Backends
 from services.gateway.errors import HttpProblem
 from services.gateway.settings import GatewaySettings
+from services.gateway.staging import LocalStagingKeys, StagingKeys
 from services.gateway.store import GatewayStore, Organisation
 
 _AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -36,6 +37,8 @@ class Gateway:
     store: GatewayStore
     backends: Backends
     clock: Clock
+    # Keys of staged bulk files (Redis when configured: shared with the bulk worker).
+    staging: StagingKeys = field(default_factory=LocalStagingKeys)
 
     def today(self) -> date:
         """Dates (birth, informed) are Dutch calendar dates."""
@@ -142,6 +145,10 @@ def credential_not_found() -> NotFound:
 
 def webhook_not_found() -> NotFound:
     return NotFound("webhook_not_found", "Webhook niet gevonden.")
+
+
+def dead_letter_not_found() -> NotFound:
+    return NotFound("dead_letter_not_found", "Deze onbestelbare melding bestaat niet.")
 
 
 def bulk_load_not_found() -> NotFound:

@@ -19,11 +19,13 @@ from services.gateway.usecases import (
     audit,
     call,
     credential_not_found,
+    dead_letter_not_found,
     gateway,
     principal,
     require_active,
     reviews,
     signals,
+    walk,
     webhook_not_found,
 )
 
@@ -402,3 +404,35 @@ def set_coordinator_rules(orgs: list[str], domains: list[str]) -> mpb.Coordinato
     audit("coordinator_rules.set", str(resp.rules.version))
     rules: mpb.CoordinatorRules = resp.rules
     return rules
+
+
+# -- undeliverable notifications (dead letters, kept by notify) -------------------------------
+
+# What an organisation admin is shown at most (oldest first, as notify lists them).
+DEAD_LETTERS_SHOWN = 1_000
+
+
+def dead_letters(org: Organisation) -> list[npb.DeadLetter]:
+    """The organisation's notifications that notify gave up on (its admin fixes the address)."""
+    notify = gateway().backends.notify
+    return walk(
+        lambda token: call(
+            notify.ListDeadLetters,
+            npb.ListDeadLettersRequest(organisation_id=str(org.id), page_size=100, page_token=token),
+        ),
+        "dead_letters",
+        DEAD_LETTERS_SHOWN,
+    )
+
+
+def retry_dead_letter(org: Organisation, delivery_id: str) -> None:
+    """Send one of the organisation's dead letters again; another's looks exactly like unknown."""
+    delivery_id = delivery_id[:64]
+    if delivery_id not in {d.delivery_id for d in dead_letters(org)}:
+        raise dead_letter_not_found()
+    call(
+        gateway().backends.notify.RetryDeadLetter,
+        npb.RetryDeadLetterRequest(delivery_id=delivery_id),
+        dead_letter_not_found(),
+    )
+    audit("dead_letter.retry", delivery_id)

@@ -1,7 +1,9 @@
 """Bulk loads, the request side: accept an upload as a job, and find a job of the caller.
 The work itself is done by the bulk worker process (services/gateway/bulk.py)."""
 
-from services.gateway import auth, bulk, domain
+import uuid
+
+from services.gateway import auth, bulk, domain, staging
 from services.gateway.errors import HttpProblem
 from services.gateway.store import BulkLoad
 from services.gateway.usecases import bulk_load_not_found, gateway, principal, require_active
@@ -23,15 +25,24 @@ def create(content: bytes, mimetype: str) -> tuple[BulkLoad, bool]:
     if org is not None:
         require_active(org)  # a suspended organisation loads no new signals either
     default_pid = str(who.professional_id) if who.role == auth.PROFESSIONAL and who.professional_id else ""
-    return gateway().store.create_bulk_load(
+    gw = gateway()
+    # The key is in place before the job is visible to a worker; the file is stored sealed.
+    job_id, key = uuid.uuid4(), staging.new_key()
+    gw.staging.put(job_id, key)
+    job, new = gw.store.create_bulk_load(
+        job_id=job_id,
         organisation_id=who.organisation_id,
         professional_id=who.professional_id if default_pid else None,
         credential_id=who.credential_id,
         content_hash=bulk.content_hash(content, file_format, default_pid),
         file_format=file_format,
         rows_total=rows,
-        content=content,
+        file_bytes=len(content),
+        sealed=staging.seal(key, content),
     )
+    if not new:
+        gw.staging.destroy(job_id)
+    return job, new
 
 
 def own_job(bulk_load_id: str) -> BulkLoad:

@@ -77,12 +77,11 @@ def informed_pb(informed: domain.Informed) -> spb.InformedRecord:
 
 
 def active_professional(store: GatewayStore, pid: str) -> tuple[Professional, Organisation]:
-    """An active professional and their organisation, or the one refusal."""
-    pro = store.professional(pid)
-    org = store.organisation(pro.organisation_id) if pro else None
-    if pro is None or org is None or not pro.active:
+    """An active professional and their organisation (one cached query), or the one refusal."""
+    found = store.professional_context(pid)
+    if found is None or not found[0].active:
         raise PermissionDenied("professional_inactive", "Deze professional is niet (meer) actief.")
-    return pro, org
+    return found
 
 
 def caller_and_organisation() -> tuple[Professional, Organisation]:

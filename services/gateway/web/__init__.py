@@ -2,7 +2,8 @@
 
 One Blueprint (`blueprint.bp`, endpoints `web.*`, who may open which page is `auth.MATRIX`),
 with modules per area: `sessions` (login, CSRF, logout), `signals`, `matches`, `inbox`,
-`admin` (professionals, organisation, API keys), `rights` (the region's rights-requests
+`admin` (professionals, organisation, API keys), `deadletters` (undeliverable
+notifications), `rights` (the region's rights-requests
 register), `webhooks`, `statistics`, `accounts` (invitations, Mijn account), `region`
 (region admin) and `errors`.
 Pages render the same use cases (gateway/usecases) as the REST API.
@@ -11,6 +12,7 @@ Pages render the same use cases (gateway/usecases) as the REST API.
 from services.gateway.web import (
     accounts,
     admin,
+    deadletters,
     inbox,
     matches,
     region,
@@ -24,6 +26,6 @@ from services.gateway.web.errors import render_error, wants_html
 from services.gateway.web.sessions import csrf, guard
 
 # Importing the area modules registers their routes on `bp`.
-ROUTES = (accounts, admin, inbox, matches, region, rights, signals, statistics, webhooks)
+ROUTES = (accounts, admin, deadletters, inbox, matches, region, rights, signals, statistics, webhooks)
 
 __all__ = ["ROUTES", "bp", "csrf", "guard", "render_error", "wants_html"]
