@@ -36,7 +36,7 @@ from services.common.rekey import (
     report_rekey_progress,
     resolve_incoming,
 )
-from services.signal import convert, domain, endings, objections, recheck, transfers
+from services.signal import convert, domain, endings, logbook, objections, recheck, transfers
 from services.signal.store import MATCH, NOTIFY, Change, Event, LifecycleCounts, SignalStore, signal_exists
 
 log = logging.getLogger("sluis.signal")
@@ -229,7 +229,7 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         def decide(signal: domain.Signal | None) -> Change:
             return _end(domain.owned(signal, professional_id), reason, now)
 
-        outcome = await self.store.change(signal_id, decide)
+        outcome = await self.store.change(signal_id, decide, reason.value)
         log.info("signal ended", extra={"signal_id": signal_id, "reason": reason.value})
         if outcome.signal is None:
             return pb.EndSignalResponse()
@@ -240,6 +240,7 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
     ) -> pb.ListSignalsOnPseudonymResponse:
         (person,) = await resolve_incoming(self.rekeyer, [domain.validate_pseudonym(request.pseudonym)])
         signals = await self.store.list_on_pseudonym(person.current, person.previous)
+        await self.store.log_lines([logbook.region_lookup(person.current, request.admin_id)])
         return pb.ListSignalsOnPseudonymResponse(signals=[convert.signal_to_proto(s) for s in signals])
 
     async def RemoveSignal(
@@ -260,7 +261,7 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
                 removed, block=block, events=[*removed.events, *_told_why(signal, now)]
             )
 
-        await self.store.change(signal_id, decide)
+        await self.store.change(signal_id, decide, reason.value)
         log.info("signal removed after objection", extra={"objection_id": objection_id})
         return pb.RemoveSignalResponse(objection_id=objection_id)
 
@@ -342,6 +343,14 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         assert outcome.signal is not None
         log.info("informing completed", extra={"signal_id": signal_id, "party": party})
         return pb.CompleteInformingResponse(signal=convert.signal_to_proto(outcome.signal))
+
+    async def ListProcessingLog(
+        self, request: pb.ListProcessingLogRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListProcessingLogResponse:
+        (person,) = await resolve_incoming(self.rekeyer, [domain.validate_pseudonym(request.pseudonym)])
+        if person.previous is not None and person.previous != person.current:
+            await self.store.replace({person.previous: person.current})
+        return pb.ListProcessingLogResponse(lines=await self.store.processing_log(person.current))
 
     # BRP re-check (issue 18): set by create_service when identity is configured.
     identity: "ipb_grpc.IdentityServiceAsyncStub | None" = None

@@ -26,10 +26,11 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from sluis.signal.v1 import signal_pb2 as pb
 
-from services.common import outbox, telemetry
+from services.common import outbox, processing_log, telemetry
 from services.common.contacts import contact_from_row
 from services.common.errors import AlreadyExists
-from services.signal import convert, domain, objections
+from services.common.processing_log import Line
+from services.signal import convert, domain, logbook, objections
 
 MATCH = "match"
 NOTIFY = "notify"
@@ -312,6 +313,8 @@ async def _convert(conn: psycopg.AsyncConnection[Any], mapping: dict[str, str]) 
         " WHERE b.pseudonym = m.old",
         (olds, news),
     )
+    # The processing log is never altered: the new tag is linked to the old one instead.
+    await processing_log.link_rekeyed(conn, mapping)
     return cur.rowcount
 
 
@@ -391,6 +394,7 @@ class SignalStore:
                 raise signal_exists("")
             for destinations, payload in events:
                 await outbox.enqueue(conn, destinations, payload)
+            await processing_log.write(conn, logbook.RESOURCE, logbook.registered([signal], "single"))
 
     async def _active_id(
         self, conn: psycopg.AsyncConnection[Any], professional_id: str, pseudonym: str
@@ -467,6 +471,8 @@ class SignalStore:
                 else:
                     results.append(existing.get((s.professional.professional_id, s.pseudonym), ""))
             await _enqueue_copy(conn, outbox_copy_data(events))
+            stored = [s for s in signals if s.signal_id in inserted]
+            await processing_log.write(conn, logbook.RESOURCE, logbook.registered(stored, "bulk"))
         return results
 
     async def get(self, signal_id: str) -> domain.Signal | None:
@@ -508,6 +514,14 @@ class SignalStore:
             ).fetchall()
         return [_signal(r) for r in rows]
 
+    async def processing_log(self, pseudonym: str) -> list[processing_log.pb.ProcessingLogLine]:
+        async with self.pool.connection() as conn:
+            return await processing_log.read(conn, pseudonym)
+
+    async def log_lines(self, lines: Sequence[Line]) -> None:
+        async with self.pool.connection() as conn:
+            await processing_log.write(conn, logbook.RESOURCE, lines)
+
     async def list_on_pseudonym(self, pseudonym: str, previous: str | None = None) -> list[domain.Signal]:
         """Every signal on one person; `previous` as in `register`."""
         if previous is not None and previous != pseudonym:
@@ -524,8 +538,11 @@ class SignalStore:
             ).fetchall()
         return [_signal(r) for r in rows]
 
-    async def change(self, signal_id: str, decide: Callable[[domain.Signal | None], Change]) -> Change:
-        """Lock one signal, let `decide` rule on it, and store the outcome with its events.
+    async def change(
+        self, signal_id: str, decide: Callable[[domain.Signal | None], Change], reason: str = ""
+    ) -> Change:
+        """Lock one signal, let `decide` rule on it, and store the outcome with its events and
+        its processing-log line (`reason`: why a deleted signal went).
 
         A DomainError raised by `decide` rolls everything back: a refusal writes nothing.
         """
@@ -536,7 +553,11 @@ class SignalStore:
                     _q("SELECT {cols} FROM signals WHERE signal_id = %s FOR UPDATE"), (signal_id,)
                 )
             ).fetchone()
-            outcome = decide(_signal(row) if row else None)
+            before = _signal(row) if row else None
+            outcome = decide(before)
+            await processing_log.write(
+                conn, logbook.RESOURCE, logbook.changed(before, outcome.signal, reason)
+            )
             if outcome.signal is None:
                 await conn.execute("DELETE FROM signals WHERE signal_id = %s", (signal_id,))
             else:
