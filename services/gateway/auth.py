@@ -33,6 +33,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "meta.healthz": PUBLIC,
     "meta.readyz": PUBLIC,
     "meta.openapi": PUBLIC,
+    "meta.processing_activities": PUBLIC,
     "signals.register": _P,
     "signals.list_signals": _P,
     "signals.get": _P,

@@ -6,6 +6,7 @@ and its error rows (row numbers and reason codes) go 30 days after it finished.
 
 from datetime import timedelta
 
+from services.common.processing_register import retention_rules
 from services.common.retention import Rule
 
 AUDIT_RETENTION = timedelta(days=5 * 365)
@@ -21,4 +22,6 @@ RULES = (
     Rule("bulk_loads", "state IN ('done', 'failed') AND finished_at < %(cutoff)s", BULK_RETENTION),
     Rule("web_sessions", "coalesce(revoked_at, created_at) < %(cutoff)s", SESSION_RETENTION),
     Rule("web_login_throttle", "updated_at < %(cutoff)s", THROTTLE_RETENTION),
+    # The processing log: per activity, as the register says.
+    *retention_rules(),
 )

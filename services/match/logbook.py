@@ -11,6 +11,7 @@ MATCHING = "matchvorming"
 DISCLOSURE = "betrokkenheid-inzien"
 REFUSED = "betrokkenheid-geweigerd"
 COORDINATION = "matchregie"
+NOTICE = "match-melding"
 REGION_LOOKUP = "regiobeheer-raadpleging"
 
 
@@ -35,6 +36,7 @@ def decision_lines(decisions: Iterable[domain.Decision]) -> list[Line]:
         new = d.after.coordinator_id if d.after else ""
         if new and new != old and new in after:
             lines.append(_line("match.coordinator", COORDINATION, match, after[new], base))
+        lines += notice_lines(d.changes)
         if d.before is not None and (d.after is None or d.after.status != domain.MatchStatus.OPEN):
             lines.append(Line("match.closed", MATCHING, match.pseudonym, attributes=base))
     return lines
@@ -87,3 +89,29 @@ def list_disclosures(matches: Sequence[domain.Match], professional_id: str, chan
 def region_lookup(pseudonym: str, admin_id: str) -> Line:
     """The region admin looked up the person's matches (access request, objection)."""
     return Line("match.region_lookup", REGION_LOOKUP, pseudonym, actor_id=admin_id)
+
+
+def notice_lines(changes: Iterable[domain.Change]) -> list[Line]:
+    """Each recipient of a match notice learns who is involved (by mail, inbox or webhook,
+    as notify delivers it): one disclosure line per recipient, in the transaction that
+    queues the notice."""
+    lines = []
+    for change in changes:
+        for r in change.recipients:
+            attributes = {
+                "sluis.match_id": change.match.match_id,
+                "sluis.organisation_id": r.organisation_id,
+                "sluis.channel": "melding",
+                "sluis.notice": change.kind.value,
+            }
+            lines.append(
+                Line(
+                    "match.notice",
+                    NOTICE,
+                    change.match.pseudonym,
+                    attributes=attributes,
+                    actor_id=r.professional_id,
+                    actor_organisation_id=r.organisation_id,
+                )
+            )
+    return lines

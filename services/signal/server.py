@@ -21,7 +21,7 @@ from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
 from sluis.signal.v1 import signal_pb2 as pb
 from sluis.signal.v1 import signal_pb2_grpc as pb_grpc
 
-from services.common import metrics, outbox, paging
+from services.common import metrics, outbox, paging, retention
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import from_env, setting
@@ -29,6 +29,7 @@ from services.common.contacts import contact_from_proto
 from services.common.db import open_pool
 from services.common.errors import DomainError, FailedPrecondition, InvalidArgument
 from services.common.grpcserver import GrpcService
+from services.common.processing_register import retention_rules
 from services.common.rekey import (
     PseudonymRekeyer,
     RekeySettings,
@@ -487,6 +488,13 @@ async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLO
 
     relay = outbox.OutboxRelay(pool, {MATCH: send_to_match, NOTIFY: send_to_notify})
     service.add_background(relay.run)
+    if settings.retention_interval_seconds > 0:
+        # Signals themselves go through the lifecycle; this purges the processing log.
+        service.add_background(
+            lambda: retention.run_every(
+                pool, "signal", retention_rules(), clock, settings.retention_interval_seconds
+            )
+        )
 
     if settings.lifecycle_interval_seconds > 0:
 

@@ -13,7 +13,7 @@ bp = Blueprint("matches", __name__)
 def list_matches() -> Response:
     no_query("page", "pageSize")
     page = domain.parse_page(request.args)
-    found, has_next = matches.page(page.number, page.size)
+    found, has_next = matches.page(page.number, page.size, "api")
     return ok(
         {"matches": [convert.match_json(m) for m in found], "_links": list_links("/matches", page, has_next)}
     )

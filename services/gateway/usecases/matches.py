@@ -9,12 +9,14 @@ from services.gateway.usecases import call, gateway, item_not_found, match_not_f
 OPEN = mpb.MATCH_STATUS_OPEN
 
 
-def page(number: int, size: int) -> tuple[list[mpb.Match], bool]:
+def page(number: int, size: int, purpose: str) -> tuple[list[mpb.Match], bool]:
+    """A page of the caller's matches; match logs each disclosure with `purpose` (the channel)."""
     b = gateway().backends
     pid = professional_id()
     resp, has_next = page_of(
         lambda t: call(
-            b.match.ListMatches, mpb.ListMatchesRequest(professional_id=pid, page_size=size, page_token=t)
+            b.match.ListMatches,
+            mpb.ListMatchesRequest(professional_id=pid, page_size=size, page_token=t, purpose=purpose),
         ),
         number,
     )

@@ -10,7 +10,7 @@ from services.gateway.web.blueprint import PAGE_SIZE, bp, who
 
 @bp.get("/matches", endpoint="matches")
 def matches_page() -> str:
-    found, _ = matches.page(1, PAGE_SIZE)
+    found, _ = matches.page(1, PAGE_SIZE, "portal")
     return render_template("matches.html", matches=[convert.match_json(m) for m in found])
 
 
