@@ -308,3 +308,61 @@ def standard_attributes(line: pb.ProcessingLogLine) -> dict[str, str]:
 def lines_for(name: str, activity: str, subjects: Iterable[str], **fields: Any) -> list[Line]:
     """The same processing on several people: one line each, as the standard asks."""
     return [Line(name=name, activity=activity, subject=s, **fields) for s in dict.fromkeys(subjects)]
+
+
+# --- the anomaly report (counts only, never a person) ---------------------------------------
+
+# (kind, SQL) over a service's own log; each returns organisation, professional, count,
+# total, day. %(since)s bounds the window.
+ANOMALY_QUERIES = {
+    "signal": (
+        (
+            "quick_end",
+            "SELECT r.attributes->>'sluis.organisation_id', COALESCE(a.actor_id, ''), count(*), 0, ''"
+            " FROM processing_log r JOIN processing_log e"
+            " ON e.attributes->>'sluis.signal_id' = r.attributes->>'sluis.signal_id'"
+            " AND e.name IN ('signal.end', 'signal.delete') AND e.processing_activity_id = 'signalering'"
+            " AND e.start_time < r.start_time + interval '24 hours'"
+            " LEFT JOIN processing_audit a ON a.operation_id = r.operation_id"
+            " WHERE r.name = 'signal.register' AND r.start_time >= %(since)s GROUP BY 1, 2",
+        ),
+        (
+            "registrations",
+            "SELECT r.attributes->>'sluis.organisation_id', COALESCE(a.actor_id, ''), count(*), 0, ''"
+            " FROM processing_log r LEFT JOIN processing_audit a ON a.operation_id = r.operation_id"
+            " WHERE r.name = 'signal.register' AND r.start_time >= %(since)s GROUP BY 1, 2",
+        ),
+        (
+            "bulk_unjustified",
+            "SELECT r.attributes->>'sluis.organisation_id', '', count(e.id), count(*),"
+            " to_char(r.start_time AT TIME ZONE 'Europe/Amsterdam', 'YYYY-MM-DD')"
+            " FROM processing_log r LEFT JOIN processing_log e"
+            " ON e.attributes->>'sluis.signal_id' = r.attributes->>'sluis.signal_id'"
+            " AND e.name = 'signal.delete' AND e.attributes->>'reason' = 'unjustified'"
+            " WHERE r.name = 'signal.register' AND r.attributes->>'sluis.channel' = 'bulk'"
+            " AND r.start_time >= %(since)s GROUP BY 1, 5",
+        ),
+    ),
+    "match": (
+        (
+            "refused_lookups",
+            "SELECT l.attributes->>'sluis.organisation_id', COALESCE(a.actor_id, ''), count(*), 0, ''"
+            " FROM processing_log l LEFT JOIN processing_audit a ON a.operation_id = l.operation_id"
+            " WHERE l.processing_activity_id = 'betrokkenheid-geweigerd' AND l.start_time >= %(since)s"
+            " GROUP BY 1, 2",
+        ),
+    ),
+}
+
+
+async def anomalies(conn: psycopg.AsyncConnection, service: str, since: datetime) -> list[pb.Anomaly]:
+    out = []
+    for kind, query in ANOMALY_QUERIES[service]:
+        cur = await conn.execute(query, {"since": since})
+        out += [
+            pb.Anomaly(
+                kind=kind, organisation_id=r[0] or "", professional_id=r[1], count=r[2], total=r[3], day=r[4]
+            )
+            for r in await cur.fetchall()
+        ]
+    return out

@@ -66,6 +66,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "admin.uphold_objection": _REGION,
     "admin.lift_objection_block": _REGION,
     "admin.record_death": _REGION,
+    "admin.anomalies": frozenset({REGION_ADMIN, OPERATOR}),
     "admin.transfer_signals": _ORG_ADMINS,
     "admin.end_signals_of": _ORG_ADMINS,
     "bulk.create": frozenset({ORGANISATION_SYSTEM, PROFESSIONAL}),
@@ -108,6 +109,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "web.add_webhook": _ORG_ADMIN,
     "web.delete_webhook": _ORG_ADMIN,
     "web.statistics": _ORG_ADMIN,
+    "web.anomalies_page": frozenset({REGION_ADMIN}),
 }
 
 

@@ -25,7 +25,7 @@ from services.common.db import open_pool
 from services.common.errors import InvalidArgument, from_rpc_error
 from services.common.grpcserver import GrpcService
 from services.common.processing_log import Line
-from services.common.protos import to_timestamp
+from services.common.protos import from_timestamp, to_timestamp
 from services.common.rekey import (
     PseudonymRekeyer,
     RekeySettings,
@@ -280,6 +280,12 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         matches = await self.store.matches_on_pseudonym(pseudonym)
         await self.store.log_lines([logbook.region_lookup(pseudonym, request.admin_id)])
         return pb.ListMatchesOnPseudonymResponse(matches=[convert.match_to_pb(m) for m in matches])
+
+    async def ListAnomalies(
+        self, request: pb.ListAnomaliesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListAnomaliesResponse:
+        since = from_timestamp(request.since) or self.clock.now() - timedelta(days=30)
+        return pb.ListAnomaliesResponse(anomalies=await self.store.anomalies(since))
 
     async def ListProcessingLog(
         self, request: pb.ListProcessingLogRequest, context: grpc.aio.ServicerContext

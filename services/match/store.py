@@ -11,11 +11,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
+from sluis.types.v1 import processing_log_pb2 as lpb
 
 from services.common import outbox, processing_log
 from services.common.clock import Clock
@@ -378,6 +379,10 @@ class MatchStore:
         """Lines of a read: written before the answer leaves, so no disclosure goes unlogged."""
         async with self.pool.connection() as conn:
             await processing_log.write(conn, logbook.RESOURCE, lines, self.clock.now())
+
+    async def anomalies(self, since: datetime) -> list[lpb.Anomaly]:
+        async with self.pool.connection() as conn:
+            return await processing_log.anomalies(conn, "match", since)
 
     async def processing_log(self, pseudonym: str) -> list[processing_log.pb.ProcessingLogLine]:
         async with self.pool.connection() as conn:

@@ -30,6 +30,7 @@ from services.common.db import open_pool
 from services.common.errors import DomainError, FailedPrecondition, InvalidArgument
 from services.common.grpcserver import GrpcService
 from services.common.processing_register import retention_rules
+from services.common.protos import from_timestamp
 from services.common.rekey import (
     PseudonymRekeyer,
     RekeySettings,
@@ -44,6 +45,8 @@ log = logging.getLogger("sluis.signal")
 
 MIGRATIONS = [outbox.MIGRATIONS, Path(__file__).parent / "migrations"]
 MAX_BATCH = 10_000
+# The anomaly report looks back this far unless asked otherwise.
+ANOMALY_WINDOW = timedelta(days=30)
 _SYSTEM_CLOCK = SystemClock()
 
 
@@ -352,6 +355,14 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         if person.previous is not None and person.previous != person.current:
             await self.store.replace({person.previous: person.current})
         return pb.ListProcessingLogResponse(lines=await self.store.processing_log(person.current))
+
+    async def ListAnomalies(
+        self, request: pb.ListAnomaliesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListAnomaliesResponse:
+        now = self.clock.now()
+        since = from_timestamp(request.since) or now - ANOMALY_WINDOW
+        found = await self.store.anomalies(since, now - self.informing_reminder_after)
+        return pb.ListAnomaliesResponse(anomalies=found)
 
     # BRP re-check (issue 18): set by create_service when identity is configured.
     identity: "ipb_grpc.IdentityServiceAsyncStub | None" = None

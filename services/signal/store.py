@@ -25,6 +25,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from sluis.signal.v1 import signal_pb2 as pb
+from sluis.types.v1 import processing_log_pb2 as lpb
 
 from services.common import outbox, processing_log, telemetry
 from services.common.contacts import contact_from_row
@@ -517,6 +518,25 @@ class SignalStore:
     async def processing_log(self, pseudonym: str) -> list[processing_log.pb.ProcessingLogLine]:
         async with self.pool.connection() as conn:
             return await processing_log.read(conn, pseudonym)
+
+    async def anomalies(self, since: datetime, informing_until: datetime) -> list[lpb.Anomaly]:
+        """The anomaly report's counts from the log, and postponed informings past due."""
+        async with self.pool.connection() as conn:
+            found = await processing_log.anomalies(conn, "signal", since)
+            rows = await (
+                await conn.execute(
+                    "SELECT organisation_id, professional_id, count(*) FROM signals WHERE status = 'active'"
+                    " AND (person_postpone_reason IS NOT NULL OR representative_postpone_reason IS NOT NULL)"
+                    " AND registered_at <= %s GROUP BY 1, 2",
+                    (informing_until,),
+                )
+            ).fetchall()
+        return found + [
+            processing_log.pb.Anomaly(
+                kind="informing_overdue", organisation_id=r[0], professional_id=r[1], count=r[2]
+            )
+            for r in rows
+        ]
 
     async def log_lines(self, lines: Sequence[Line]) -> None:
         async with self.pool.connection() as conn:

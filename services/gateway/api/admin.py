@@ -14,6 +14,7 @@ from services.gateway.api import created, json_body, no_query, ok
 from services.gateway.convert import href
 from services.gateway.store import Credential, Organisation, Professional
 from services.gateway.usecases import access, admin, gateway, principal
+from services.gateway.usecases import anomalies as anomalies_uc
 
 bp = Blueprint("admin", __name__)
 
@@ -254,6 +255,34 @@ def _wants_html() -> bool:
     return (
         best == "text/html"
         and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
+    )
+
+
+@bp.get("/anomalies")
+def anomalies() -> Response:
+    """The region admin's anomaly report: counts per professional and organisation."""
+    no_query("days")
+    days = domain.parse_int_param(request.args, "days", 30, 1, anomalies_uc.MAX_DAYS)
+    orgs, pros = anomalies_uc.names()
+    return ok(
+        {
+            "days": days,
+            "findings": [
+                {
+                    "kind": f.kind,
+                    "organisation": {"id": f.organisation_id, "name": orgs.get(f.organisation_id, "")},
+                    **(
+                        {"professional": {"id": f.professional_id, "name": pros.get(f.professional_id, "")}}
+                        if f.professional_id
+                        else {}
+                    ),
+                    "count": f.count,
+                    **({"total": f.total, "day": f.day} if f.kind == "bulk_unjustified" else {}),
+                    **({"organisationMedian": f.norm} if f.kind == "above_norm" else {}),
+                }
+                for f in anomalies_uc.report(days)
+            ],
+        }
     )
 
 

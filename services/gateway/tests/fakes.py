@@ -192,6 +192,19 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
     async def ListProcessingLog(self, request: Any, context: Any) -> Any:
         return spb.ListProcessingLogResponse()
 
+    async def ListAnomalies(self, request: Any, context: Any) -> Any:
+        return spb.ListAnomaliesResponse(
+            anomalies=[
+                lpb.Anomaly(
+                    kind="quick_end",
+                    organisation_id=s.professional.organisation_id,
+                    professional_id=s.professional.professional_id,
+                    count=1,
+                )
+                for s in self.signals.values()
+            ]
+        )
+
     async def RemoveSignal(self, request: Any, context: Any) -> Any:
         if request.signal_id not in self.signals:
             raise NotFound("signal_not_found", "Onbekend signaal.")
@@ -357,6 +370,9 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
         if len({s.professional.organisation_id for s in active}) < 2:
             return mpb.ListMatchesOnPseudonymResponse()
         return mpb.ListMatchesOnPseudonymResponse(matches=[self._match_for(request.pseudonym, active)])
+
+    async def ListAnomalies(self, request: Any, context: Any) -> Any:
+        return mpb.ListAnomaliesResponse()
 
     async def ListProcessingLog(self, request: Any, context: Any) -> Any:
         return mpb.ListProcessingLogResponse(

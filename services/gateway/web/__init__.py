@@ -2,16 +2,17 @@
 
 One Blueprint (`blueprint.bp`, endpoints `web.*`, who may open which page is `auth.MATRIX`),
 with modules per area: `sessions` (login, CSRF, logout), `signals`, `matches`, `inbox`,
-`admin` (professionals, organisation, API keys), `webhooks`, `statistics` and `errors`.
+`admin` (professionals, organisation, API keys), `webhooks`, `statistics`, `anomalies`
+(region admin) and `errors`.
 Pages render the same use cases (gateway/usecases) as the REST API.
 """
 
-from services.gateway.web import admin, inbox, matches, signals, statistics, webhooks
+from services.gateway.web import admin, anomalies, inbox, matches, signals, statistics, webhooks
 from services.gateway.web.blueprint import bp
 from services.gateway.web.errors import render_error, wants_html
 from services.gateway.web.sessions import csrf, guard
 
 # Importing the area modules registers their routes on `bp`.
-ROUTES = (admin, inbox, matches, signals, statistics, webhooks)
+ROUTES = (admin, anomalies, inbox, matches, signals, statistics, webhooks)
 
 __all__ = ["ROUTES", "bp", "csrf", "guard", "render_error", "wants_html"]

@@ -42,7 +42,7 @@ def dashboard() -> str:
     if p.role != auth.PROFESSIONAL:
         return render_template("admin_home.html")
     active = signals.all_of(str(p.professional_id), "active", LIST_LIMIT)
-    found, _ = matches.page(1, PAGE_SIZE)
+    found, _ = matches.page(1, PAGE_SIZE, "portal")
     inbox, _ = matches.inbox_page(True, 1, 1)
     return render_template(
         "dashboard.html",
