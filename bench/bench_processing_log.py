@@ -37,6 +37,9 @@ def registration(i: int) -> domain.Signal:
         professional=domain.Contact(professional_id=f"prof-{i % 50}", name="Bea", email="bea@example.org"),
         organisation=domain.OrganisationInput(organisation_id=f"org-{i % 10}", legal_basis="consent"),
         informed=domain.InformedInput(party="person", method="letter", informed_on="2030-05-01"),
+        consent_given=True,
+        multi_problem_attested=True,
+        consent_by="person",
     )
     return domain.new_signal(reg, str(uuid.uuid4()), NOW)
 
@@ -87,8 +90,12 @@ def main() -> None:
         with_log, without = asyncio.run(run(url, args.signals, args.clients, args.rounds))
         a, b = statistics.median(with_log), statistics.median(without)
         print(f"signals: {args.signals:,} per round, {args.clients} clients, {args.rounds} rounds of each")
-        print(f"with the processing log:    {a:,.0f} registrations/s (median; rounds {[round(x) for x in with_log]})")
-        print(f"without (log writer no-op): {b:,.0f} registrations/s (median; rounds {[round(x) for x in without]})")
+        print(
+            f"with the processing log:    {a:,.0f} registrations/s (median; rounds {[round(x) for x in with_log]})"
+        )
+        print(
+            f"without (log writer no-op): {b:,.0f} registrations/s (median; rounds {[round(x) for x in without]})"
+        )
         print(f"ratio with / without: {a / b:.2f}")
     finally:
         pg.stop()
