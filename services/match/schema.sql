@@ -240,8 +240,6 @@ CREATE INDEX processing_audit_at ON public.processing_audit USING btree (at);
 
 CREATE INDEX processing_log_links_new ON public.processing_log_links USING btree (new_tag);
 
-CREATE INDEX processing_log_signal ON public.processing_log USING btree (((attributes ->> 'sluis.signal_id'::text)));
-
 CREATE INDEX processing_log_start ON public.processing_log USING btree (start_time);
 
 CREATE INDEX processing_log_subject ON public.processing_log USING btree (subject_tag);

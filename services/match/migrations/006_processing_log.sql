@@ -21,8 +21,6 @@ CREATE TABLE processing_log (
 );
 CREATE INDEX processing_log_subject ON processing_log (subject_tag);
 CREATE INDEX processing_log_start ON processing_log (start_time);
--- The anomaly report joins a signal's lines (registered, then ended).
-CREATE INDEX processing_log_signal ON processing_log ((attributes->>'sluis.signal_id'));
 
 -- Who acted, linked by operation id (the standard keeps users out of log lines).
 CREATE TABLE processing_audit (
