@@ -4,8 +4,9 @@ Three organisations signal one person (a match, mails, inbox items). A region ad
 objection on one signal; another professional ends theirs as unjustified. Then every table of
 every service's database is dumped, every text, json, array and bytea column as discovered from
 information_schema (no hand-picked list), and none may hold those signals' ids, or the removed
-professionals' contact details for the match. The SluiS processing log (a separate issue) does
-not exist yet, so there is no exception to allow.
+professionals' contact details for the match. The one exception is the processing log
+(issue 13): it keeps that the signals were registered and removed, by which organisation and
+why, for the person's access document, and nothing else (checked below).
 """
 
 from functools import partial
@@ -36,6 +37,14 @@ def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
             )
             out[table] = conn.execute(query).fetchall()
     return out
+
+
+# The processing log's tables (services/common/processing_log.py) in signal, match and gateway.
+PROCESSING_LOG = frozenset({"processing_log", "processing_audit", "processing_log_links"})
+
+
+def in_processing_log(service: str, table: str, row: tuple[Any, ...]) -> bool:
+    return table in PROCESSING_LOG
 
 
 def holds(row: tuple[Any, ...], needle: str) -> bool:
@@ -103,8 +112,18 @@ def test_forget_reaches_every_copy(platform, professionals) -> None:
     objection_id = upheld.json()["objectionId"]
     assert apis[1].post(f"/v1/signals/{s2}/end", {"reason": "unjustified"}).status_code == 204
 
-    # Within one relay cycle (a few seconds here): nothing holds the erased signals' ids.
-    wait_until(lambda: not findings(platform, [s1, s2]), timeout=60)
+    # Within one relay cycle (a few seconds here): nothing holds the erased signals' ids, but
+    # the processing log, which keeps their registration and removal (and only that).
+    wait_until(lambda: not findings(platform, [s1, s2], in_processing_log), timeout=60)
+    with psycopg.connect(platform.database_urls["signal"]) as conn:
+        kept = conn.execute(
+            "SELECT attributes->>'sluis.signal_id', name, processing_activity_id, attributes->>'reason'"
+            " FROM processing_log WHERE attributes->>'sluis.signal_id' = ANY(%s) ORDER BY id",
+            ([s1, s2],),
+        ).fetchall()
+    assert (s1, "signal.delete", "bezwaar", "objection_upheld") in kept
+    assert (s2, "signal.delete", "signalering", "unjustified") in kept
+    assert {(sid, name) for sid, name, _, _ in kept} >= {(s1, "signal.register"), (s2, "signal.register")}
     wait_until(
         lambda: (
             platform.mailbox.to(p1["email"])

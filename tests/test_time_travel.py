@@ -5,8 +5,10 @@ one FrozenClock. Day 0: two organisations signal one person (a match, mails, inb
 a read in the access log). Day 731: the lifecycle job archives both signals (the match
 closes). Day 731 + 5 years: the signals are purged, erasure reaches match and notify, and the
 purge jobs run: no table of any of the three databases holds anything about the person (their
-pseudonym, the signals' ids, the professionals' contact details of that match). There is no
-processing log yet (separate issue), so there is no exception.
+pseudonym, the signals' ids, the professionals' contact details of that match). The
+processing log (issue 13) is the one exception while its own retention runs: it keeps the
+signals' registration and ending (no pseudonym, no contact details); its purge rules
+(services/common/processing_activities.yaml) then remove it as well.
 """
 
 import asyncio
@@ -20,6 +22,7 @@ from sluis.types.v1 import types_pb2
 
 from services.common.clock import FrozenClock
 from services.common.db import open_pool
+from services.common.processing_register import retention_rules
 from services.common.retention import Rule, purge
 from services.match import retention as match_retention
 from services.match.server import MIGRATIONS as MATCH_MIGRATIONS
@@ -34,7 +37,7 @@ from services.signal.server import SignalSettings
 from services.signal.server import create_service as create_signal
 from services.signal.tests.helpers import START, request
 from tests.helpers import wait_until
-from tests.test_forget import findings
+from tests.test_forget import findings, in_processing_log
 
 DAY = timedelta(days=1)
 PERSON = "1.time-travel-person"
@@ -141,7 +144,11 @@ def test_day_0_to_731_to_five_years_later(new_database, run_service, smtp_server
         # Day 731 + 5 years: purged, erased everywhere, purge jobs run.
         clock.set(START + (731 + 5 * 365 + 1) * DAY)
         assert signals.RunLifecycle(spb.RunLifecycleRequest(), timeout=30).purged == 2
-        wait_until(lambda: not findings(databases, ids), timeout=60)
+        wait_until(lambda: not findings(databases, ids, in_processing_log), timeout=60)
+        kept = findings(databases, ids)
+        assert kept and all(".processing_log:" in f for f in kept)
+        assert not findings(databases, needles[:1] + needles[3:])  # no pseudonym, no contact
+        run_purge(urls["signal"], "signal", tuple(retention_rules()), clock.now())
         run_purge(urls["match"], "match", match_retention.RULES, clock.now())
         run_purge(urls["notify"], "notify", notify_retention.RULES, clock.now())
         assert findings(databases, needles) == []

@@ -97,6 +97,9 @@ class ServiceSettings:
     max_connection_age_grace_seconds: float = setting("SLUIS_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS", 10.0)
     # How often the purge job of docs/retention.md runs; 0 disables the schedule (tests).
     retention_interval_seconds: float = setting("SLUIS_RETENTION_INTERVAL_SECONDS", 3600.0)
+    # The processing log's key (base64, 32 bytes; docs/adr/0004-processing-log.md): encrypts
+    # the person in each line and keys the lookup tag. Empty: a development key (make run).
+    processing_log_key: str = setting("SLUIS_PROCESSING_LOG_KEY", "", secret=True)
 
 
 def describe(settings: object) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
-from services.common import metrics, telemetry
+from services.common import metrics, processing_log, telemetry
 from services.common.clients import tls_settings
 from services.common.config import ServiceSettings, describe
 from services.common.db import is_database_outage
@@ -167,6 +167,7 @@ class GrpcService:
         metrics.set_process_service(name)
         setup_logging(name, settings.log_level)
         telemetry.setup_telemetry(name, settings.region, settings.otel_endpoint)
+        processing_log.configure(settings.processing_log_key)
         self.server = grpc.aio.server(
             interceptors=[*telemetry.server_interceptors(), ErrorInterceptor(name)],
             options=server_options(settings),

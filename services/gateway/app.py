@@ -11,7 +11,7 @@ from flask.sessions import SecureCookieSessionInterface
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from services.common import metrics, telemetry
+from services.common import metrics, processing_log, telemetry
 from services.common.clock import Clock, SystemClock
 from services.common.errors import problem
 from services.common.logs import setup_logging
@@ -95,6 +95,7 @@ def create_app(
     """The gateway app. Opens its own pool; back-end channels open lazily on first use."""
     setup_logging("gateway", settings.log_level)
     telemetry.setup_telemetry("gateway", settings.region, settings.otel_endpoint)
+    processing_log.configure(settings.processing_log_key)
     app = Flask("sluis-gateway")
     store = store or GatewayStore(
         open_pool(

@@ -38,6 +38,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "meta.healthz": PUBLIC,
     "meta.readyz": PUBLIC,
     "meta.openapi": PUBLIC,
+    "meta.processing_activities": PUBLIC,
     "signals.register": _P,
     "signals.list_signals": _P,
     "signals.get": _P,
@@ -77,6 +78,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "admin.uphold_objection": _REGION,
     "admin.lift_objection_block": _REGION,
     "admin.record_death": _REGION,
+    "admin.anomalies": frozenset({REGION_ADMIN, OPERATOR}),
     "admin.transfer_signals": _ORG_ADMINS,
     # Onboarding (issue 16): SluiS-wachters, login resets, lifecycle, rule preview/versions.
     "onboarding.list_admins": _ORG_ADMINS,
@@ -181,6 +183,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "web.review_signal": _ORG_ADMIN,
     "web.dead_letters": _ORG_ADMIN,
     "web.retry_dead_letter": _ORG_ADMIN,
+    "web.anomalies_page": frozenset({REGION_ADMIN}),
 }
 
 

@@ -383,6 +383,10 @@ def _int_param(args: Mapping[str, str], name: str, default: int, low: int, high:
     return int(raw)
 
 
+def parse_int_param(args: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    return _int_param(args, name, default, low, high)
+
+
 def parse_bool_param(args: Mapping[str, str], name: str) -> bool:
     raw = args.get(name)
     if raw is None:

@@ -6,6 +6,7 @@ and its error rows (row numbers and reason codes) go 30 days after it finished.
 
 from datetime import timedelta
 
+from services.common.processing_register import retention_rules
 from services.common.retention import Rule
 
 AUDIT_RETENTION = timedelta(days=5 * 365)
@@ -35,4 +36,6 @@ RULES = (
     Rule(
         "invitations", "least(expires_at, coalesce(used_at, expires_at)) < %(cutoff)s", INVITATION_RETENTION
     ),
+    # The processing log: per activity, as the register says.
+    *retention_rules(),
 )

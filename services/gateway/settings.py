@@ -20,6 +20,8 @@ class GatewaySettings:
     redis_url: str = setting("SLUIS_REDIS_URL", "", secret=True)
     # Empty: a random key per start (sessions do not survive a restart; fine locally).
     secret_key: str = setting("SLUIS_SECRET_KEY", "", secret=True)
+    # The processing log's key, the same in every service (services/common/processing_log.py).
+    processing_log_key: str = setting("SLUIS_PROCESSING_LOG_KEY", "", secret=True)
     identity_addr: str = setting("SLUIS_IDENTITY_ADDR", "")
     signal_addr: str = setting("SLUIS_SIGNAL_ADDR", "")
     match_addr: str = setting("SLUIS_MATCH_ADDR", "")

@@ -22,6 +22,7 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from services.common import processing_log
 from services.common.db import POOL_TIMEOUT_SECONDS, check_sync_connection, connection_kwargs
 from services.common.errors import AlreadyExists, FailedPrecondition
 from services.gateway.authcache import AuthCache, UsageRecorder
@@ -886,6 +887,16 @@ class GatewayStore:
                 " VALUES (%s, %s, %s, %s, %s, %s)",
                 (credential_id, role, action, target, outcome, trace_id),
             )
+
+    # -- processing log (services/common/processing_log.py) ------------------------------
+    def log_processing(self, lines: Sequence[processing_log.Line]) -> None:
+        """The gateway's own processings (access requests, deaths): written before the answer."""
+        with self.pool.connection() as conn:
+            processing_log.write_sync(conn, "sluis-gateway", lines)
+
+    def processing_log(self, pseudonym: str) -> list[processing_log.pb.ProcessingLogLine]:
+        with self.pool.connection() as conn:
+            return processing_log.read_sync(conn, pseudonym)
 
     def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
         with self.pool.connection() as conn:

@@ -7,10 +7,11 @@ period, so a closed match goes when the last archive period of its signals ends.
 
 from datetime import timedelta
 
+from services.common.processing_register import retention_rules
 from services.common.retention import Rule
 
-# The access log is accountability (who read whose involvement): kept as long as an archived
-# signal, 5 years from the read.
+# The old access log (no longer written; the processing log replaced it) goes as it was
+# planned: 5 years from the read.
 ACCESS_LOG_RETENTION = timedelta(days=5 * 365)
 # Hashes of erased signals only stop late redeliveries; the relay retries for far less.
 ERASED_RETENTION = timedelta(days=30)
@@ -20,4 +21,6 @@ RULES = (
     Rule("access_log", "read_at < %(cutoff)s", ACCESS_LOG_RETENTION),
     Rule("erased_signals", "erased_at < %(cutoff)s", ERASED_RETENTION),
     Rule("undeliverable_events", "parked_at < %(cutoff)s", UNDELIVERABLE_RETENTION),
+    # The processing log: per activity, as the register says.
+    *retention_rules(),
 )

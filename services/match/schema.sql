@@ -120,6 +120,47 @@ CREATE TABLE public.processed_events (
     processed_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+CREATE TABLE public.processing_audit (
+    operation_id text NOT NULL,
+    trace_id text NOT NULL,
+    actor_id text NOT NULL,
+    actor_organisation_id text NOT NULL,
+    at timestamp with time zone NOT NULL
+);
+
+CREATE TABLE public.processing_log (
+    id bigint NOT NULL,
+    trace_id text NOT NULL,
+    operation_id text NOT NULL,
+    parent_operation_id text DEFAULT ''::text NOT NULL,
+    name text NOT NULL,
+    status_code text NOT NULL,
+    start_time timestamp with time zone NOT NULL,
+    end_time timestamp with time zone NOT NULL,
+    resource text NOT NULL,
+    processing_activity_id text NOT NULL,
+    subject_id bytea NOT NULL,
+    subject_tag bytea NOT NULL,
+    foreign_trace_id text DEFAULT ''::text NOT NULL,
+    foreign_operation_id text DEFAULT ''::text NOT NULL,
+    attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT processing_log_status_code_check CHECK ((status_code = ANY (ARRAY['ok'::text, 'error'::text, 'unknown'::text])))
+);
+
+CREATE SEQUENCE public.processing_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.processing_log_id_seq OWNED BY public.processing_log.id;
+
+CREATE TABLE public.processing_log_links (
+    old_tag bytea NOT NULL,
+    new_tag bytea NOT NULL
+);
+
 CREATE TABLE public.schema_migrations (
     version text NOT NULL,
     applied_at timestamp with time zone DEFAULT now() NOT NULL
@@ -135,6 +176,8 @@ CREATE TABLE public.undeliverable_events (
 ALTER TABLE ONLY public.access_log ALTER COLUMN id SET DEFAULT nextval('public.access_log_id_seq'::regclass);
 
 ALTER TABLE ONLY public.outbox ALTER COLUMN id SET DEFAULT nextval('public.outbox_id_seq'::regclass);
+
+ALTER TABLE ONLY public.processing_log ALTER COLUMN id SET DEFAULT nextval('public.processing_log_id_seq'::regclass);
 
 ALTER TABLE ONLY public.access_log
     ADD CONSTRAINT access_log_pkey PRIMARY KEY (id);
@@ -162,6 +205,15 @@ ALTER TABLE ONLY public.pending_notices
 
 ALTER TABLE ONLY public.processed_events
     ADD CONSTRAINT processed_events_pkey PRIMARY KEY (event_id);
+
+ALTER TABLE ONLY public.processing_audit
+    ADD CONSTRAINT processing_audit_pkey PRIMARY KEY (operation_id);
+
+ALTER TABLE ONLY public.processing_log_links
+    ADD CONSTRAINT processing_log_links_pkey PRIMARY KEY (old_tag, new_tag);
+
+ALTER TABLE ONLY public.processing_log
+    ADD CONSTRAINT processing_log_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
@@ -202,6 +254,14 @@ CREATE INDEX matches_takeover_due ON public.matches USING btree (takeover_due_at
 CREATE INDEX outbox_pending ON public.outbox USING btree (destination, id);
 
 CREATE INDEX pending_notices_due ON public.pending_notices USING btree (due_at);
+
+CREATE INDEX processing_audit_at ON public.processing_audit USING btree (at);
+
+CREATE INDEX processing_log_links_new ON public.processing_log_links USING btree (new_tag);
+
+CREATE INDEX processing_log_start ON public.processing_log USING btree (start_time);
+
+CREATE INDEX processing_log_subject ON public.processing_log USING btree (subject_tag);
 
 ALTER TABLE ONLY public.match_members
     ADD CONSTRAINT match_members_match_id_fkey FOREIGN KEY (match_id) REFERENCES public.matches(match_id);

@@ -1,7 +1,7 @@
 """gRPC adapter of the match service: requests to domain and store calls and back.
 
-Every read of involvement data (granted or refused) is written to the access log here,
-where the decision is made. Refusals are the same NOT_FOUND as for an unknown person or
+Every read of involvement data (granted or refused) writes its processing-log line here,
+where the decision is made (services/match/logbook.py). Refusals are the same NOT_FOUND as for an unknown person or
 match, so a caller learns nothing about whether somebody is known.
 """
 
@@ -24,7 +24,8 @@ from services.common.config import setting
 from services.common.db import open_pool
 from services.common.errors import InvalidArgument, from_rpc_error
 from services.common.grpcserver import GrpcService
-from services.common.protos import to_timestamp
+from services.common.processing_log import Line
+from services.common.protos import from_timestamp, to_timestamp
 from services.common.rekey import (
     PseudonymRekeyer,
     RekeySettings,
@@ -32,11 +33,10 @@ from services.common.rekey import (
     report_rekey_progress,
     resolve_incoming,
 )
-from services.common.telemetry import current_trace_id
-from services.match import convert, coordination, domain, rule_preview, statistics
+from services.match import convert, coordination, domain, logbook, rule_preview, statistics
 from services.match.notices import NOTIFY
 from services.match.retention import RULES as RETENTION_RULES
-from services.match.store import AccessRecord, IncomingEvent, MatchStore
+from services.match.store import IncomingEvent, MatchStore
 
 log = logging.getLogger(__name__)
 
@@ -98,31 +98,23 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         await self.store.convert_person(person.current, person.previous)
         return person.current
 
-    async def _log(
+    async def _disclose(
         self,
+        name: str,
         professional_id: str,
         organisation_id: str | None,
         pseudonym: str,
         match_id: str,
-        purpose: str,
+        channel: str,
         granted: bool,
     ) -> None:
+        """The processing-log line of a read, granted or refused (with the asking organisation)."""
         if organisation_id is None:
             organisation_id = await self.store.organisation_of(professional_id)
-        await self.store.log_access(
-            [
-                AccessRecord(
-                    professional_id=professional_id,
-                    organisation_id=organisation_id,
-                    pseudonym=pseudonym,
-                    match_id=match_id,
-                    purpose=purpose or "unspecified",
-                    outcome="granted" if granted else "refused",
-                    trace_id=current_trace_id(),
-                    read_at=self.clock.now(),
-                )
-            ]
+        line = logbook.disclosure(
+            name, pseudonym, professional_id, organisation_id, channel, match_id, granted
         )
+        await self.store.log_lines([line])
 
     async def ApplySignalEvents(
         self, request: pb.ApplySignalEventsRequest, context: grpc.aio.ServicerContext
@@ -176,10 +168,13 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         pid = request.professional_id
         match_id = match.match_id if match is not None else ""
         mine = domain.own_active_involvement(involvements, pid)
+        name = "match.involvement"
         if mine is None:
-            await self._log(pid, None, pseudonym, match_id, request.purpose, granted=False)
+            await self._disclose(name, pid, None, pseudonym, match_id, request.purpose, granted=False)
             raise domain.not_found()
-        await self._log(pid, mine.organisation_id, pseudonym, match_id, request.purpose, granted=True)
+        await self._disclose(
+            name, pid, mine.organisation_id, pseudonym, match_id, request.purpose, granted=True
+        )
         coordinator = match.coordinator_id if match is not None else ""
         others = domain.others_involved(involvements, match, pid)
         response = pb.GetInvolvementResponse(others=[convert.member_to_pb(m, coordinator) for m in others])
@@ -195,15 +190,21 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         pseudonym = match.pseudonym if match is not None else ""
         member = domain.viewing_member(match, involvements, pid)
         if match is None or member is None:
-            await self._log(pid, None, pseudonym, request.match_id, request.purpose, granted=False)
+            # An unknown match names nobody: a refusal is logged only when there is a person.
+            if pseudonym:
+                await self._disclose(
+                    "match.get", pid, None, pseudonym, request.match_id, request.purpose, False
+                )
             raise domain.not_found()
-        await self._log(pid, member.organisation_id, pseudonym, match.match_id, request.purpose, granted=True)
+        await self._disclose(
+            "match.get", pid, member.organisation_id, pseudonym, match.match_id, request.purpose, True
+        )
         return pb.GetMatchResponse(match=convert.match_to_pb(match, pid))
 
     async def GetMatchStatistics(
         self, request: pb.GetMatchStatisticsRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetMatchStatisticsResponse:
-        """Counts only; nothing is written to the access log (no involvement is read)."""
+        """Counts only; nothing is written to the processing log (no involvement is read)."""
         period = aggregates.period(request.from_month, request.to_month, "from_month", "to_month")
         return await statistics.match_statistics(self.store.pool, request.organisation_id[:64], period)
 
@@ -229,22 +230,13 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
             return pb.ListMatchesResponse()
         matches = await self.store.matches_of(request.professional_id, size + 1, offset, request.signal_id)
         page = matches[:size]
-        records = []
-        for m in page:
-            me = m.member(request.professional_id)
-            records.append(
-                AccessRecord(
-                    professional_id=request.professional_id,
-                    organisation_id=me.organisation_id if me is not None else "",
-                    pseudonym=m.pseudonym,
-                    match_id=m.match_id,
-                    purpose="list_matches",
-                    outcome="granted",
-                    trace_id=current_trace_id(),
-                    read_at=self.clock.now(),
-                )
+        if request.counts_only:
+            # Statistics: dates only, nobody disclosed, so nothing to log about a person.
+            return pb.ListMatchesResponse(
+                matches=[pb.Match(match_id=m.match_id, created_at=to_timestamp(m.created_at)) for m in page],
+                next_page_token=paging.offset_token(offset + size) if len(matches) > size else "",
             )
-        await self.store.log_access(records)
+        await self.store.log_lines(logbook.list_disclosures(page, request.professional_id, request.purpose))
         return pb.ListMatchesResponse(
             matches=[convert.match_to_pb(m, request.professional_id) for m in page],
             next_page_token=paging.offset_token(offset + size) if len(matches) > size else "",
@@ -257,21 +249,17 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         purpose: str,
         action: Callable[[domain.Match | None, domain.CoordinatorRules], domain.Decision],
     ) -> pb.Match:
-        try:
-            match = await self.store.change_match(match_id, action)
-        except domain.NotFound:
-            await self._log(professional_id, None, "", match_id, purpose, granted=False)
-            raise
-        me = match.member(professional_id)
-        await self._log(
-            professional_id,
-            me.organisation_id if me is not None else None,
-            match.pseudonym,
-            match.match_id,
-            purpose,
-            granted=True,
-        )
-        return convert.match_to_pb(match, professional_id)
+        def lines(m: domain.Match) -> list[Line]:
+            me = m.member(professional_id)
+            org = me.organisation_id if me is not None else ""
+            return [
+                logbook.disclosure(
+                    f"match.{purpose}", m.pseudonym, professional_id, org, "coordinatie", m.match_id
+                )
+            ]
+
+        # A refused action names no person the caller may learn of; nothing to log about one.
+        return convert.match_to_pb(await self.store.change_match(match_id, action, lines), professional_id)
 
     async def TakeCoordinator(
         self, request: pb.TakeCoordinatorRequest, context: grpc.aio.ServicerContext
@@ -386,26 +374,22 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
     async def ListMatchesOnPseudonym(
         self, request: pb.ListMatchesOnPseudonymRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMatchesOnPseudonymResponse:
-        matches = await self.store.matches_on_pseudonym(await self._person(request.pseudonym))
+        pseudonym = await self._person(request.pseudonym)
+        matches = await self.store.matches_on_pseudonym(pseudonym)
+        await self.store.log_lines([logbook.region_lookup(pseudonym, request.admin_id)])
         return pb.ListMatchesOnPseudonymResponse(matches=[convert.match_to_pb(m) for m in matches])
 
-    async def ListAccessLog(
-        self, request: pb.ListAccessLogRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ListAccessLogResponse:
-        records = await self.store.access_log(await self._person(request.pseudonym))
-        return pb.ListAccessLogResponse(
-            entries=[
-                pb.AccessLogEntry(
-                    professional_id=r.professional_id,
-                    organisation_id=r.organisation_id,
-                    match_id=r.match_id,
-                    purpose=r.purpose,
-                    outcome=r.outcome,
-                    trace_id=r.trace_id,
-                    read_at=to_timestamp(r.read_at),
-                )
-                for r in records
-            ]
+    async def ListAnomalies(
+        self, request: pb.ListAnomaliesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListAnomaliesResponse:
+        since = from_timestamp(request.since) or self.clock.now() - timedelta(days=30)
+        return pb.ListAnomaliesResponse(anomalies=await self.store.anomalies(since))
+
+    async def ListProcessingLog(
+        self, request: pb.ListProcessingLogRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListProcessingLogResponse:
+        return pb.ListProcessingLogResponse(
+            lines=await self.store.processing_log(await self._person(request.pseudonym))
         )
 
 

@@ -16,10 +16,12 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
+from sluis.types.v1 import processing_log_pb2 as lpb
 
-from services.common import outbox
+from services.common import outbox, processing_log
 from services.common.clock import Clock
-from services.match import coordination, domain, erasure, family_store, notices, rows, transfers
+from services.common.processing_log import Line
+from services.match import coordination, domain, erasure, family_store, logbook, notices, rows, transfers
 from services.match.notices import Notices
 
 # Persons per transaction when applying a batch: a batch of 500 events is normally one
@@ -57,18 +59,6 @@ class IncomingEvent:
 class ApplyResult:
     applied: int = 0
     duplicates: int = 0
-
-
-@dataclass(frozen=True)
-class AccessRecord:
-    professional_id: str
-    organisation_id: str
-    pseudonym: str
-    match_id: str
-    purpose: str
-    outcome: str
-    trace_id: str
-    read_at: datetime
 
 
 class MatchStore:
@@ -159,6 +149,8 @@ class MatchStore:
             " AS m(old, new) ON m.old = x.p ORDER BY x.n) WHERE i.parent_pseudonyms && %s::text[]",
             (olds, news, olds),
         )
+        # The processing log is never altered: the new tag is linked to the old one instead.
+        await processing_log.link_rekeyed(conn, mapping)
         return changed + cur.rowcount
 
     # --- signal events ------------------------------------------------------------------
@@ -223,6 +215,9 @@ class MatchStore:
         if outcome.changed:
             await rows.upsert_involvements(conn, outcome.changed)
             await rows.write_decisions(conn, outcome.decisions, now, self.notices)
+            await processing_log.write(
+                conn, logbook.RESOURCE, logbook.decision_lines(d for d, _ in outcome.decisions), now
+            )
             await family_store.after_changes(conn, outcome.changed, rules, now, self.notices, self.families)
         # Deleted signals: after the rules ran (member left, role moved on, match closed), every
         # copy goes in this transaction under the same locks (erasure.py).
@@ -322,9 +317,11 @@ class MatchStore:
         self,
         match_id: str,
         action: Callable[[domain.Match | None, domain.CoordinatorRules], domain.Decision],
+        log_lines: Callable[[domain.Match], Sequence[Line]] = lambda m: (),
     ) -> domain.Match:
         """Apply a coordinator action (given the match and the region's rules) to an open match
-        under the person's lock."""
+        under the person's lock; its log lines (the action's own and the role changes) in the
+        same transaction."""
         mid = parse_match_id(match_id)
         if mid is None:
             raise domain.not_found()
@@ -348,8 +345,11 @@ class MatchStore:
             if match is not None and match.match_id != mid:
                 match = None
             decision = action(match, await self._rules(conn))
-            await rows.write_decisions(conn, [(decision, False)], self.clock.now(), self.notices)
-        assert decision.after is not None
+            now = self.clock.now()
+            await rows.write_decisions(conn, [(decision, False)], now, self.notices)
+            assert decision.after is not None
+            lines = [*log_lines(decision.after), *logbook.decision_lines([decision])]
+            await processing_log.write(conn, logbook.RESOURCE, lines, now)
         return decision.after
 
     async def refresh_families(self, batch: int = 500) -> int:
@@ -485,38 +485,20 @@ class MatchStore:
             ).fetchone()
         return row[0] if row else ""
 
-    # --- access log ---------------------------------------------------------------------
+    # --- processing log ------------------------------------------------------------------
 
-    async def log_access(self, records: Sequence[AccessRecord]) -> None:
-        if not records:
-            return
+    async def log_lines(self, lines: Sequence[Line]) -> None:
+        """Lines of a read: written before the answer leaves, so no disclosure goes unlogged."""
         async with self.pool.connection() as conn:
-            await conn.cursor().executemany(
-                "INSERT INTO access_log (professional_id, organisation_id, pseudonym, match_id, purpose,"
-                " outcome, trace_id, read_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (
-                        r.professional_id,
-                        r.organisation_id,
-                        r.pseudonym,
-                        r.match_id,
-                        r.purpose,
-                        r.outcome,
-                        r.trace_id,
-                        r.read_at,
-                    )
-                    for r in records
-                ],
-            )
+            await processing_log.write(conn, logbook.RESOURCE, lines, self.clock.now())
 
-    async def access_log(self, pseudonym: str) -> list[AccessRecord]:
+    async def anomalies(self, since: datetime) -> list[lpb.Anomaly]:
         async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT professional_id, organisation_id, pseudonym, match_id, purpose, outcome, trace_id,"
-                " read_at FROM access_log WHERE pseudonym = %s ORDER BY read_at, id",
-                (pseudonym,),
-            )
-            return [AccessRecord(*r) for r in await cur.fetchall()]
+            return await processing_log.anomalies(conn, "match", since)
+
+    async def processing_log(self, pseudonym: str) -> list[processing_log.pb.ProcessingLogLine]:
+        async with self.pool.connection() as conn:
+            return await processing_log.read(conn, pseudonym)
 
     # --- coordinator rules --------------------------------------------------------------
 

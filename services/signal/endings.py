@@ -16,8 +16,8 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from sluis.signal.v1 import signal_pb2 as pb
 
-from services.common import outbox
-from services.signal import convert, domain
+from services.common import outbox, processing_log
+from services.signal import convert, domain, logbook
 from services.signal.store import MATCH, NOTIFY, _q, _signal
 
 
@@ -30,6 +30,7 @@ async def archive(
     """Archive these active signals (the caller holds their row locks) and tell match (and
     notify, for a death: the professional did not end it)."""
     destinations = [MATCH, NOTIFY] if reason is domain.EndReason.DECEASED else [MATCH]
+    await processing_log.write(conn, logbook.RESOURCE, logbook.ended(signals, reason), now)
     for s in (domain.ended(signal, reason, now) for signal in signals):
         await conn.execute(
             "UPDATE signals SET status = 'archived', end_reason = %s, ended_at = %s, delete_after = %s,"

@@ -23,6 +23,47 @@ CREATE SEQUENCE public.outbox_id_seq
 
 ALTER SEQUENCE public.outbox_id_seq OWNED BY public.outbox.id;
 
+CREATE TABLE public.processing_audit (
+    operation_id text NOT NULL,
+    trace_id text NOT NULL,
+    actor_id text NOT NULL,
+    actor_organisation_id text NOT NULL,
+    at timestamp with time zone NOT NULL
+);
+
+CREATE TABLE public.processing_log (
+    id bigint NOT NULL,
+    trace_id text NOT NULL,
+    operation_id text NOT NULL,
+    parent_operation_id text DEFAULT ''::text NOT NULL,
+    name text NOT NULL,
+    status_code text NOT NULL,
+    start_time timestamp with time zone NOT NULL,
+    end_time timestamp with time zone NOT NULL,
+    resource text NOT NULL,
+    processing_activity_id text NOT NULL,
+    subject_id bytea NOT NULL,
+    subject_tag bytea NOT NULL,
+    foreign_trace_id text DEFAULT ''::text NOT NULL,
+    foreign_operation_id text DEFAULT ''::text NOT NULL,
+    attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT processing_log_status_code_check CHECK ((status_code = ANY (ARRAY['ok'::text, 'error'::text, 'unknown'::text])))
+);
+
+CREATE SEQUENCE public.processing_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.processing_log_id_seq OWNED BY public.processing_log.id;
+
+CREATE TABLE public.processing_log_links (
+    old_tag bytea NOT NULL,
+    new_tag bytea NOT NULL
+);
+
 CREATE TABLE public.schema_migrations (
     version text NOT NULL,
     applied_at timestamp with time zone DEFAULT now() NOT NULL
@@ -102,11 +143,22 @@ CREATE TABLE public.signals (
 
 ALTER TABLE ONLY public.outbox ALTER COLUMN id SET DEFAULT nextval('public.outbox_id_seq'::regclass);
 
+ALTER TABLE ONLY public.processing_log ALTER COLUMN id SET DEFAULT nextval('public.processing_log_id_seq'::regclass);
+
 ALTER TABLE ONLY public.objection_blocks
     ADD CONSTRAINT objection_blocks_pkey PRIMARY KEY (objection_id);
 
 ALTER TABLE ONLY public.outbox
     ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.processing_audit
+    ADD CONSTRAINT processing_audit_pkey PRIMARY KEY (operation_id);
+
+ALTER TABLE ONLY public.processing_log_links
+    ADD CONSTRAINT processing_log_links_pkey PRIMARY KEY (old_tag, new_tag);
+
+ALTER TABLE ONLY public.processing_log
+    ADD CONSTRAINT processing_log_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
@@ -120,6 +172,16 @@ ALTER TABLE ONLY public.signals
 CREATE INDEX objection_blocks_person ON public.objection_blocks USING btree (organisation_id, pseudonym);
 
 CREATE INDEX outbox_pending ON public.outbox USING btree (destination, id);
+
+CREATE INDEX processing_audit_at ON public.processing_audit USING btree (at);
+
+CREATE INDEX processing_log_links_new ON public.processing_log_links USING btree (new_tag);
+
+CREATE INDEX processing_log_signal ON public.processing_log USING btree (((attributes ->> 'sluis.signal_id'::text)));
+
+CREATE INDEX processing_log_start ON public.processing_log USING btree (start_time);
+
+CREATE INDEX processing_log_subject ON public.processing_log USING btree (subject_tag);
 
 CREATE INDEX signal_reviews_organisation ON public.signal_reviews USING btree (organisation_id, flagged_at);
 

@@ -22,7 +22,7 @@ from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
 from sluis.signal.v1 import signal_pb2 as pb
 from sluis.signal.v1 import signal_pb2_grpc as pb_grpc
 
-from services.common import aggregates, clientref, metrics, outbox, paging
+from services.common import aggregates, clientref, metrics, outbox, paging, retention
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import from_env, setting
@@ -30,7 +30,8 @@ from services.common.contacts import contact_from_proto
 from services.common.db import open_pool
 from services.common.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from services.common.grpcserver import GrpcService
-from services.common.protos import to_timestamp
+from services.common.processing_register import retention_rules
+from services.common.protos import from_timestamp, to_timestamp
 from services.common.rekey import (
     PseudonymRekeyer,
     RekeySettings,
@@ -38,7 +39,17 @@ from services.common.rekey import (
     report_rekey_progress,
     resolve_incoming,
 )
-from services.signal import convert, domain, endings, objections, recheck, reviews, statistics, transfers
+from services.signal import (
+    convert,
+    domain,
+    endings,
+    logbook,
+    objections,
+    recheck,
+    reviews,
+    statistics,
+    transfers,
+)
 from services.signal.store import MATCH, NOTIFY, Change, Event, LifecycleCounts, SignalStore, signal_exists
 
 log = logging.getLogger("sluis.signal")
@@ -52,6 +63,8 @@ MAX_ACTIVE_FILTER = 1000
 # Events per ApplySignalEvents call (match accepts up to 5,000).
 MATCH_RELAY_BATCH = 2_000
 MATCH_RELAY_TIMEOUT_SECONDS = 30.0
+# The anomaly report looks back this far unless asked otherwise.
+ANOMALY_WINDOW = timedelta(days=30)
 _SYSTEM_CLOCK = SystemClock()
 
 
@@ -276,7 +289,7 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         def decide(signal: domain.Signal | None) -> Change:
             return _end(domain.owned(signal, professional_id), reason, now)
 
-        outcome = await self.store.change(signal_id, decide)
+        outcome = await self.store.change(signal_id, decide, reason.value)
         log.info("signal ended", extra={"signal_id": signal_id, "reason": reason.value})
         if outcome.signal is None:
             return pb.EndSignalResponse()
@@ -287,6 +300,7 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
     ) -> pb.ListSignalsOnPseudonymResponse:
         (person,) = await resolve_incoming(self.rekeyer, [domain.validate_pseudonym(request.pseudonym)])
         signals = await self.store.list_on_pseudonym(person.current, person.previous)
+        await self.store.log_lines([logbook.region_lookup(person.current, request.admin_id)])
         return pb.ListSignalsOnPseudonymResponse(signals=[convert.signal_to_proto(s) for s in signals])
 
     async def RemoveSignal(
@@ -309,7 +323,7 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
                 removed, block=block, events=[*removed.events, *_told_why(signal, now)]
             )
 
-        await self.store.change(signal_id, decide)
+        await self.store.change(signal_id, decide, reason.value)
         log.info("signal removed after objection", extra={"objection_id": objection_id})
         return pb.RemoveSignalResponse(objection_id=objection_id, organisation_id=organisation[0])
 
@@ -486,6 +500,22 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         log.info("informing completed", extra={"signal_id": signal_id, "party": party})
         return pb.CompleteInformingResponse(signal=convert.signal_to_proto(outcome.signal))
 
+    async def ListProcessingLog(
+        self, request: pb.ListProcessingLogRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListProcessingLogResponse:
+        (person,) = await resolve_incoming(self.rekeyer, [domain.validate_pseudonym(request.pseudonym)])
+        if person.previous is not None and person.previous != person.current:
+            await self.store.replace({person.previous: person.current})
+        return pb.ListProcessingLogResponse(lines=await self.store.processing_log(person.current))
+
+    async def ListAnomalies(
+        self, request: pb.ListAnomaliesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListAnomaliesResponse:
+        now = self.clock.now()
+        since = from_timestamp(request.since) or now - ANOMALY_WINDOW
+        found = await self.store.anomalies(since, now - self.informing_reminder_after)
+        return pb.ListAnomaliesResponse(anomalies=found)
+
     # BRP re-check (issue 18): set by create_service when identity is configured.
     identity: "ipb_grpc.IdentityServiceAsyncStub | None" = None
     recheck_settings = recheck.RecheckSettings()
@@ -646,6 +676,13 @@ async def create_service(settings: SignalSettings, *, clock: Clock = _SYSTEM_CLO
         pool, {MATCH: send_to_match, NOTIFY: send_to_notify}, batch_sizes={MATCH: MATCH_RELAY_BATCH}
     )
     service.add_background(relay.run)
+    if settings.retention_interval_seconds > 0:
+        # Signals themselves go through the lifecycle; this purges the processing log.
+        service.add_background(
+            lambda: retention.run_every(
+                pool, "signal", retention_rules(), clock, settings.retention_interval_seconds
+            )
+        )
 
     if settings.lifecycle_interval_seconds > 0:
 

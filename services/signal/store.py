@@ -25,11 +25,13 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from sluis.signal.v1 import signal_pb2 as pb
+from sluis.types.v1 import processing_log_pb2 as lpb
 
-from services.common import outbox, telemetry
+from services.common import outbox, processing_log, telemetry
 from services.common.contacts import contact_from_row
 from services.common.errors import AlreadyExists
-from services.signal import convert, domain, objections
+from services.common.processing_log import Line
+from services.signal import convert, domain, logbook, objections
 
 MATCH = "match"
 NOTIFY = "notify"
@@ -345,6 +347,8 @@ async def _convert(conn: psycopg.AsyncConnection[Any], mapping: dict[str, str]) 
         " WHERE b.pseudonym = m.old",
         (olds, news),
     )
+    # The processing log is never altered: the new tag is linked to the old one instead.
+    await processing_log.link_rekeyed(conn, mapping)
     return cur.rowcount
 
 
@@ -415,7 +419,9 @@ class SignalStore:
             person = (signal.organisation.organisation_id, signal.pseudonym)
             if block := (await objections.check_not_blocked(conn, [person])).get(person):
                 raise objections.blocked(block)  # the insert is rolled back
+            line = logbook.registered([signal], "single")
             if await inserting.fetchone() is not None:
+                await processing_log.write(conn, logbook.RESOURCE, line)
                 return
             for _attempt in range(3):
                 existing = await self._active_id(conn, signal.professional.professional_id, signal.pseudonym)
@@ -428,6 +434,7 @@ class SignalStore:
                     )
                 ).fetchone()
                 if inserted is not None:
+                    await processing_log.write(conn, logbook.RESOURCE, line)
                     return
             raise signal_exists("")
 
@@ -506,6 +513,8 @@ class SignalStore:
                 else:
                     results.append(existing.get((s.professional.professional_id, s.pseudonym), ""))
             await _enqueue_copy(conn, outbox_copy_data(events))
+            stored = [s for s in signals if s.signal_id in inserted]
+            await processing_log.write(conn, logbook.RESOURCE, logbook.registered(stored, "bulk"))
         return results
 
     async def get(self, signal_id: str) -> domain.Signal | None:
@@ -569,6 +578,33 @@ class SignalStore:
             ).fetchone()
         return _signal(row) if row else None
 
+    async def processing_log(self, pseudonym: str) -> list[processing_log.pb.ProcessingLogLine]:
+        async with self.pool.connection() as conn:
+            return await processing_log.read(conn, pseudonym)
+
+    async def anomalies(self, since: datetime, informing_until: datetime) -> list[lpb.Anomaly]:
+        """The anomaly report's counts from the log, and postponed informings past due."""
+        async with self.pool.connection() as conn:
+            found = await processing_log.anomalies(conn, "signal", since)
+            rows = await (
+                await conn.execute(
+                    "SELECT organisation_id, professional_id, count(*) FROM signals WHERE status = 'active'"
+                    " AND (person_postpone_reason IS NOT NULL OR representative_postpone_reason IS NOT NULL)"
+                    " AND registered_at <= %s GROUP BY 1, 2",
+                    (informing_until,),
+                )
+            ).fetchall()
+        return found + [
+            processing_log.pb.Anomaly(
+                kind="informing_overdue", organisation_id=r[0], professional_id=r[1], count=r[2]
+            )
+            for r in rows
+        ]
+
+    async def log_lines(self, lines: Sequence[Line]) -> None:
+        async with self.pool.connection() as conn:
+            await processing_log.write(conn, logbook.RESOURCE, lines)
+
     async def list_on_pseudonym(self, pseudonym: str, previous: str | None = None) -> list[domain.Signal]:
         """Every signal on one person; `previous` as in `register`."""
         if previous is not None and previous != pseudonym:
@@ -585,8 +621,11 @@ class SignalStore:
             ).fetchall()
         return [_signal(r) for r in rows]
 
-    async def change(self, signal_id: str, decide: Callable[[domain.Signal | None], Change]) -> Change:
-        """Lock one signal, let `decide` rule on it, and store the outcome with its events.
+    async def change(
+        self, signal_id: str, decide: Callable[[domain.Signal | None], Change], reason: str = ""
+    ) -> Change:
+        """Lock one signal, let `decide` rule on it, and store the outcome with its events and
+        its processing-log line (`reason`: why a deleted signal went).
 
         A DomainError raised by `decide` rolls everything back: a refusal writes nothing.
         """
@@ -597,7 +636,11 @@ class SignalStore:
                     _q("SELECT {cols} FROM signals WHERE signal_id = %s FOR UPDATE"), (signal_id,)
                 )
             ).fetchone()
-            outcome = decide(_signal(row) if row else None)
+            before = _signal(row) if row else None
+            outcome = decide(before)
+            await processing_log.write(
+                conn, logbook.RESOURCE, logbook.changed(before, outcome.signal, reason)
+            )
             if outcome.signal is None:
                 await conn.execute("DELETE FROM signals WHERE signal_id = %s", (signal_id,))
             else:

@@ -14,9 +14,9 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from sluis.signal.v1 import signal_pb2 as pb
 
-from services.common import outbox
+from services.common import outbox, processing_log
 from services.common.contacts import Contact
-from services.signal import convert, domain, endings
+from services.signal import convert, domain, endings, logbook
 from services.signal.store import MATCH, _q, _signal
 
 
@@ -59,6 +59,9 @@ async def transfer(
             event = convert.signal_event(s, pb.SIGNAL_EVENT_KIND_TRANSFERRED, now)
             event.transferred_from_professional_id = from_professional_id
             await outbox.enqueue(conn, [MATCH], event.SerializeToString())
+        await processing_log.write(
+            conn, logbook.RESOURCE, logbook.transferred(moved, from_professional_id), now
+        )
         await endings.archive(conn, ended, domain.EndReason.OTHER, now)
     return len(moved), len(ended)
 

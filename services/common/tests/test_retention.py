@@ -101,6 +101,7 @@ def test_gateway_purge_audit_rows_and_finished_bulk_loads(new_database) -> None:
     pool = open_sync_pool(url, max_size=2)
     try:
         counts = purge_sync(pool, "gateway", gateway_retention.RULES, DAY0 + 31 * DAY, batch=1)
+        # (processing_log, processing_audit: the processing log's own rules, nothing due here)
         assert counts == {
             "audit_log": 0,
             "bulk_loads": 2,
@@ -108,6 +109,8 @@ def test_gateway_purge_audit_rows_and_finished_bulk_loads(new_database) -> None:
             "web_login_throttle": 0,
             "rights_requests": 0,
             "invitations": 0,
+            "processing_log": 0,
+            "processing_audit": 0,
         }
         assert _count(url, "bulk_load_errors") == 1  # the running load keeps its rows
         later = DAY0 + gateway_retention.AUDIT_RETENTION + DAY

@@ -6,7 +6,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, render_template, request
 from sluis.match.v1 import match_pb2 as mpb
 
 from services.gateway import convert, domain
@@ -14,6 +14,7 @@ from services.gateway.api import created, json_body, no_query, ok
 from services.gateway.convert import href
 from services.gateway.store import Credential, Organisation, Professional
 from services.gateway.usecases import access, admin, gateway, principal, reviews, signal_not_found
+from services.gateway.usecases import anomalies as anomalies_uc
 
 bp = Blueprint("admin", __name__)
 
@@ -269,10 +270,51 @@ def set_coordinator_rules() -> Response:
 
 @bp.post("/access-requests")
 def access_request() -> Response:
-    """Inzage (GDPR art. 15): everything SluiS holds on a person, as one document."""
+    """Inzage (GDPR art. 15): everything SluiS holds and did on a person, as one document:
+    JSON, or a printable Dutch page with `Accept: text/html`."""
     no_query()
-    report = access.access_request(domain.check_bsn(json_body()["bsn"]))
-    return ok(access_json(report))
+    body = json_body()
+    report = access.access_request(domain.check_bsn(body["bsn"]), body["requester"], body["caseReference"])
+    doc = access_json(report)
+    if _wants_html():
+        return Response(render_template("access_document.html", doc=doc), mimetype="text/html")
+    return ok(doc)
+
+
+def _wants_html() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return (
+        best == "text/html"
+        and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
+    )
+
+
+@bp.get("/anomalies")
+def anomalies() -> Response:
+    """The region admin's anomaly report: counts per professional and organisation."""
+    no_query("days")
+    days = domain.parse_int_param(request.args, "days", 30, 1, anomalies_uc.MAX_DAYS)
+    orgs, pros = anomalies_uc.names()
+    return ok(
+        {
+            "days": days,
+            "findings": [
+                {
+                    "kind": f.kind,
+                    "organisation": {"id": f.organisation_id, "name": orgs.get(f.organisation_id, "")},
+                    **(
+                        {"professional": {"id": f.professional_id, "name": pros.get(f.professional_id, "")}}
+                        if f.professional_id
+                        else {}
+                    ),
+                    "count": f.count,
+                    **({"total": f.total, "day": f.day} if f.kind == "bulk_unjustified" else {}),
+                    **({"organisationMedian": f.norm} if f.kind == "above_norm" else {}),
+                }
+                for f in anomalies_uc.report(days)
+            ],
+        }
+    )
 
 
 @bp.post("/deaths")
@@ -285,27 +327,55 @@ def record_death() -> Response:
 
 def access_json(report: access.AccessReport) -> dict[str, Any]:
     names = report.organisation_names
+    pros = report.professional_names
+
+    def org(organisation_id: str) -> dict[str, str]:
+        return {"id": organisation_id, "name": names.get(organisation_id, "")}
+
+    def entry(e: access.LogEntry, **extra: Any) -> dict[str, Any]:
+        doc: dict[str, Any] = {"at": _iso(e.at), "organisation": org(e.organisation_id), **extra}
+        if e.actor_id in pros:
+            doc["professional"] = pros[e.actor_id]
+        return doc
+
     return {
         "generatedAt": _iso(gateway().clock.now()),
         "region": principal().region,
+        "request": {
+            "requester": report.requester,
+            "caseReference": report.case_reference,
+            "requestedBy": report.requested_by,
+        },
         "signals": [
             {
-                "id": s.signal_id,
-                "status": convert.signal_json(s)["status"],
-                "organisation": {
-                    "id": s.professional.organisation_id,
-                    "name": s.professional.organisation_name,
-                },
-                "professional": {"name": s.professional.name, "role": s.professional.role},
-                "registeredAt": convert.iso(s.registered_at),
-                "activeUntil": convert.iso(s.active_until),
-                "endedAt": convert.iso(s.ended_at),
-                "endReason": convert.signal_json(s)["endReason"],
-                "legalBasis": convert.signal_json(s)["legalBasis"],
-                "legalGround": s.legal_ground,
-                "informed": convert.informed_json(s.informed),
+                "id": h.signal_id,
+                "status": h.status,
+                "organisation": org(h.organisation_id),
+                **({"professional": pros[h.professional_id]} if h.professional_id in pros else {}),
+                "registeredAt": _iso(h.registered_at),
+                "endedAt": _iso(h.ended_at),
+                "endReason": h.end_reason or None,
+                **(_current_signal(h.current) if h.current is not None else {}),
             }
-            for s in report.signals
+            for h in report.signals
+        ],
+        "disclosures": [
+            entry(
+                e,
+                channel=e.channel,
+                what=_DISCLOSED.get(e.name, e.name),
+                matchId=e.attributes.get("sluis.match_id"),
+            )
+            for e in report.disclosures
+        ],
+        "memberships": [
+            {
+                "matchId": m.match_id,
+                "organisation": org(m.organisation_id),
+                "joinedAt": _iso(m.joined_at),
+                "leftAt": _iso(m.left_at),
+            }
+            for m in report.memberships
         ],
         "matches": [
             {
@@ -314,27 +384,43 @@ def access_json(report: access.AccessReport) -> dict[str, Any]:
                 "createdAt": convert.iso(m.created_at),
                 "closedAt": convert.iso(m.closed_at),
                 "organisations": sorted({x.professional.organisation_name for x in m.members}),
-                "coordinator": next(
-                    (
-                        {"name": x.professional.name, "organisation": x.professional.organisation_name}
-                        for x in m.members
-                        if x.professional.professional_id == m.coordinator_professional_id
-                    ),
-                    None,
-                ),
             }
             for m in report.matches
         ],
-        "accessLog": [
-            {
-                "professionalId": e.professional_id,
-                "organisation": {"id": e.organisation_id, "name": names.get(e.organisation_id, "")},
-                "purpose": e.purpose,
-                "outcome": e.outcome,
-                "readAt": convert.iso(e.read_at),
-            }
-            for e in report.reads
+        "coordinators": [entry(e, matchId=e.attributes.get("sluis.match_id")) for e in report.coordinators],
+        "objections": [
+            entry(e, outcome="upheld", what=e.name, signalId=e.attributes.get("sluis.signal_id"))
+            for e in report.objections
         ],
+        "refusedLookUps": [entry(e, channel=e.channel) for e in report.refused],
+        "deaths": [{"at": _iso(e.at)} for e in report.deaths if e.name == "death.record"],
+        "municipalityLookUps": [
+            {"at": _iso(e.at), "what": _LOOKUP.get(e.name, e.name)} for e in report.lookups
+        ],
+    }
+
+
+# What a disclosure line means, in Dutch for the citizen.
+_DISCLOSED = {
+    "match.involvement": "wie er bij u betrokken is (opgevraagd)",
+    "match.get": "de match en wie er bij u betrokken is",
+    "match.list": "de match in een overzicht",
+    "match.notice": "bericht over de match met wie er bij u betrokken is",
+}
+_LOOKUP = {
+    "signal.region_lookup": "signalen opgezocht door de regiobeheerder",
+    "match.region_lookup": "matches opgezocht door de regiobeheerder",
+    "access.request": "inzageverzoek",
+}
+
+
+def _current_signal(s: Any) -> dict[str, Any]:
+    data = convert.signal_json(s)
+    return {
+        "activeUntil": convert.iso(s.active_until),
+        "legalBasis": data["legalBasis"],
+        "legalGround": s.legal_ground,
+        "informed": convert.informed_json(s.informed),
     }
 
 

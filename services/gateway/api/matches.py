@@ -15,7 +15,7 @@ def list_matches() -> Response:
     no_query("page", "pageSize", "signalId")
     page = domain.parse_page(request.args)
     signal_id = request.args.get("signalId", "")
-    found, has_next = matches.page(page.number, page.size, signal_id)
+    found, has_next = matches.page(page.number, page.size, "api", signal_id)
     own = matches.own_signals(found)
     extra = f"&signalId={signal_id}" if signal_id else ""
     return ok(

@@ -2,6 +2,8 @@
 
 from flask import Blueprint, Response
 
+from services.common.processing_log import ACTIVITY_URI
+from services.common.processing_register import register
 from services.gateway.api import ok
 from services.gateway.openapi import openapi_document
 from services.gateway.usecases import gateway
@@ -26,3 +28,26 @@ def readyz() -> Response:
 @bp.get("/v1/openapi.json")
 def openapi() -> Response:
     return ok(openapi_document())
+
+
+@bp.get("/v1/processing-activities")
+def processing_activities() -> Response:
+    """The register of processing activities (verwerkingsregister) the processing log points into."""
+    reg = register()
+    return ok(
+        {
+            "controller": reg.controller,
+            "activities": [
+                {
+                    "id": a.id,
+                    "uri": ACTIVITY_URI + a.id,
+                    "name": a.name,
+                    "purpose": a.purpose,
+                    "legalBasis": a.legal_basis,
+                    "retention": a.retention,
+                    "showsProfessional": a.show_professional,
+                }
+                for a in reg.activities.values()
+            ],
+        }
+    )

@@ -20,6 +20,7 @@ from sluis.notify.v1 import notify_pb2 as npb
 from sluis.notify.v1 import notify_pb2_grpc
 from sluis.signal.v1 import signal_pb2 as spb
 from sluis.signal.v1 import signal_pb2_grpc
+from sluis.types.v1 import processing_log_pb2 as lpb
 
 from services.common import clientref
 from services.common.config import ServiceSettings
@@ -236,6 +237,22 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
     async def ListSignalsOnPseudonym(self, request: Any, context: Any) -> Any:
         return spb.ListSignalsOnPseudonymResponse(
             signals=[s for s in self.signals.values() if s.pseudonym == request.pseudonym]
+        )
+
+    async def ListProcessingLog(self, request: Any, context: Any) -> Any:
+        return spb.ListProcessingLogResponse()
+
+    async def ListAnomalies(self, request: Any, context: Any) -> Any:
+        return spb.ListAnomaliesResponse(
+            anomalies=[
+                lpb.Anomaly(
+                    kind="quick_end",
+                    organisation_id=s.professional.organisation_id,
+                    professional_id=s.professional.professional_id,
+                    count=1,
+                )
+                for s in self.signals.values()
+            ]
         )
 
     async def RemoveSignal(self, request: Any, context: Any) -> Any:
@@ -470,10 +487,19 @@ class FakeMatch(match_pb2_grpc.MatchServiceServicer):
             return mpb.ListMatchesOnPseudonymResponse()
         return mpb.ListMatchesOnPseudonymResponse(matches=[self._match_for(request.pseudonym, active)])
 
-    async def ListAccessLog(self, request: Any, context: Any) -> Any:
-        return mpb.ListAccessLogResponse(
-            entries=[
-                mpb.AccessLogEntry(professional_id=r.professional_id, purpose=r.purpose, outcome="granted")
+    async def ListAnomalies(self, request: Any, context: Any) -> Any:
+        return mpb.ListAnomaliesResponse()
+
+    async def ListProcessingLog(self, request: Any, context: Any) -> Any:
+        return mpb.ListProcessingLogResponse(
+            lines=[
+                lpb.ProcessingLogLine(
+                    name="match.involvement",
+                    status_code="ok",
+                    processing_activity_id="betrokkenheid-inzien",
+                    attributes={"sluis.channel": r.purpose, "sluis.organisation_id": ""},
+                    actor_id=r.professional_id,
+                )
                 for r in self.involvement_requests
                 if r.pseudonym == request.pseudonym
             ]

@@ -141,20 +141,33 @@ def test_access_request_and_objection(client, region_admin, auth, app) -> None:
     anna = client.post("/v1/signals", json=BODY, headers=auth("anna")).get_json()
     client.post("/v1/signals", json=BODY, headers=auth("carla"))
     client.get(f"/v1/signals/{anna['id']}/involvement", headers=auth("anna"))
-    resp = client.post("/v1/access-requests", json={"bsn": BODY["bsn"]}, headers=region_admin)
+    request = {"bsn": BODY["bsn"], "requester": "person", "caseReference": "Z-2026-17"}
+    resp = client.post("/v1/access-requests", json=request, headers=region_admin)
     assert resp.status_code == 200
     doc = resp.get_json()
+    assert doc["request"]["requester"] == "person" and doc["request"]["caseReference"] == "Z-2026-17"
     assert {s["organisation"]["name"] for s in doc["signals"]} == {"Wijkteam Noord", "Kredietbank"}
     assert len(doc["matches"]) == 1 and doc["matches"][0]["organisations"] == [
         "Kredietbank",
         "Wijkteam Noord",
     ]
-    assert doc["accessLog"] and doc["accessLog"][0]["purpose"] == "api"
+    assert doc["disclosures"] and doc["disclosures"][0]["channel"] == "api"
+    # The request itself is logged (the gateway's own line) and shown as the municipality's look-up.
+    assert [x["what"] for x in doc["municipalityLookUps"]] == ["inzageverzoek"]
     assert BODY["bsn"] not in resp.get_data(as_text=True)
+    html = client.post("/v1/access-requests", json=request, headers={**region_admin, "Accept": "text/html"})
+    assert html.status_code == 200 and html.mimetype == "text/html"
+    page = html.get_data(as_text=True)
+    assert (
+        "Overzicht van uw gegevens in SluiS" in page and "Wijkteam Noord" in page and BODY["bsn"] not in page
+    )
     assert_problem(
-        client.post("/v1/access-requests", json={"bsn": "123456789"}, headers=region_admin),
+        client.post("/v1/access-requests", json={**request, "bsn": "123456789"}, headers=region_admin),
         400,
         "bsn_checksum",
+    )
+    assert (
+        client.post("/v1/access-requests", json={"bsn": BODY["bsn"]}, headers=region_admin).status_code == 400
     )
 
     upheld = client.post(

@@ -180,7 +180,12 @@ def test_matrix_roles_are_known_and_public_is_small() -> None:
     for endpoint, roles in auth.MATRIX.items():
         assert roles <= set(auth.ROLES), endpoint
     public = {e for e, r in auth.MATRIX.items() if not r}
-    assert {e for e in public if not e.startswith("web.")} == {"meta.healthz", "meta.readyz", "meta.openapi"}
+    assert {e for e in public if not e.startswith("web.")} == {
+        "meta.healthz",
+        "meta.readyz",
+        "meta.openapi",
+        "meta.processing_activities",  # the register of processing activities is public
+    }
     # The portal: only logging in and out, the stylesheet, and following a one-time link
     # (invitation, reset, e-mail confirmation: the token is the credential; issue 16).
     assert {e for e in public if e.startswith("web.")} == {

@@ -213,7 +213,7 @@ def test_access_request_produces_the_document_and_never_stores_the_bsn(
     assert BSN not in decided.get_data(as_text=True)
 
     again = client.post(f"{path}/access-document", json={"bsn": BSN}, headers=region_admin)
-    assert again.status_code == 200 and len(again.get_json()["signals"]) == 2
+    assert again.status_code == 200 and len(again.get_json()["signals"]) == 2, again.get_json()
 
     # Nothing in the gateway's database holds the BSN.
     assert BSN not in app_db_rows()

@@ -18,9 +18,10 @@ from services.gateway.usecases import (
 OPEN = mpb.MATCH_STATUS_OPEN
 
 
-def page(number: int, size: int, signal_id: str = "") -> tuple[list[mpb.Match], bool]:
-    """One page of the caller's open matches; with `signal_id` only the match of that own
-    signal (an unknown or somebody else's signal is the one 404 for signals)."""
+def page(number: int, size: int, purpose: str, signal_id: str = "") -> tuple[list[mpb.Match], bool]:
+    """One page of the caller's open matches; match logs each disclosure with `purpose` (the
+    channel). With `signal_id` only the match of that own signal (an unknown or somebody
+    else's signal is the one 404 for signals)."""
     b = gateway().backends
     pid = professional_id()
     if signal_id:
@@ -28,7 +29,9 @@ def page(number: int, size: int, signal_id: str = "") -> tuple[list[mpb.Match], 
     resp, has_next = page_of(
         lambda t: call(
             b.match.ListMatches,
-            mpb.ListMatchesRequest(professional_id=pid, page_size=size, page_token=t, signal_id=signal_id),
+            mpb.ListMatchesRequest(
+                professional_id=pid, page_size=size, page_token=t, signal_id=signal_id, purpose=purpose
+            ),
         ),
         number,
     )

@@ -175,4 +175,4 @@ def _document(req: RightsRequest, bsn: str) -> access.AccessReport:
         raise InvalidArgument(
             "bsn_mismatch", "Dit BSN hoort niet bij de persoon van dit verzoek.", field="bsn"
         )
-    return access.access_request(bsn)
+    return access.access_request(bsn, req.requester, req.case_reference or "-")

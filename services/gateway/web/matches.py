@@ -10,7 +10,7 @@ from services.gateway.web.blueprint import PAGE_SIZE, bp, who
 
 @bp.get("/matches", endpoint="matches")
 def matches_page() -> str:
-    found, _ = matches.page(1, PAGE_SIZE)
+    found, _ = matches.page(1, PAGE_SIZE, "portal")
     own = matches.own_signals(found)
     return render_template(
         "matches.html", matches=[convert.match_json(m, own.get(m.match_id)) for m in found]

@@ -22,7 +22,7 @@ from services.gateway.web.blueprint import bp
 REGION_NAV_SLOTS = (
     ("web.statistics", "Statistieken"),
     ("web.rights_requests", "Rechtenverzoeken"),
-    ("web.anomalies", "Signaleringen"),
+    ("web.anomalies_page", "Signaleringen"),
 )
 
 DOMAIN_LABELS = {

@@ -44,7 +44,7 @@ def dashboard() -> str:
     if p.role != auth.PROFESSIONAL:
         return render_template("admin_home.html")
     active = signals.all_of(str(p.professional_id), "active", LIST_LIMIT)
-    found, _ = matches.page(1, PAGE_SIZE)
+    found, _ = matches.page(1, PAGE_SIZE, "portal")
     inbox, _ = matches.inbox_page(True, 1, 1)
     return render_template(
         "dashboard.html",
@@ -81,7 +81,7 @@ def signals_page() -> str:
 def _signal_view(sig: spb.Signal, status: int = 200, **form: str) -> tuple[str, int]:
     """One own signal: which client (own reference, birth date), its match, the reference form."""
     active = sig.status == spb.SIGNAL_STATUS_ACTIVE
-    found, _ = matches.page(1, 1, sig.signal_id) if active else ([], False)
+    found, _ = matches.page(1, 1, "portal", sig.signal_id) if active else ([], False)
     page = render_template(
         "signal.html",
         signal=sig,

@@ -414,17 +414,23 @@ def test_visibility_for_every_role(harness: Harness) -> None:
     for who in ("c", "x", "a-colleague"):
         assert not harness.stub.ListMatches(pb.ListMatchesRequest(professional_id=who), timeout=5).matches
 
-    log = harness.stub.ListAccessLog(pb.ListAccessLogRequest(pseudonym=p), timeout=5).entries
-    outcomes = [(e.professional_id, e.organisation_id, e.purpose, e.outcome) for e in log]
-    assert ("a", "o1", "portal", "granted") in outcomes
-    assert ("a-colleague", "", "portal", "refused") in outcomes
-    assert ("c", "o3", "portal", "refused") in outcomes  # organisation known from the ended signal
-    assert ("x", "o9", "portal", "refused") in outcomes
-    assert ("b", "o2", "api", "granted") in outcomes
-    assert ("b", "o2", "list_matches", "granted") in outcomes
-    assert all(e.match_id == match_id for e in log)
-    assert all(len(e.trace_id) == 32 for e in log)
-    assert all(e.read_at.seconds for e in log)
+    lines = harness.stub.ListProcessingLog(pb.ListProcessingLogRequest(pseudonym=p), timeout=5).lines
+    reads = [
+        (x.actor_id, x.attributes["sluis.organisation_id"], x.attributes["sluis.channel"], x.status_code)
+        for x in lines
+        if x.name in ("match.involvement", "match.get", "match.list")
+    ]
+    assert ("a", "o1", "portal", "ok") in reads
+    assert ("a-colleague", "", "portal", "error") in reads
+    assert ("c", "o3", "portal", "error") in reads  # organisation known from the ended signal
+    assert ("x", "o9", "portal", "error") in reads
+    assert ("b", "o2", "api", "ok") in reads
+    assert ("b", "o2", "onbekend", "ok") in reads
+    refused = [x for x in lines if x.status_code == "error"]
+    assert {x.processing_activity_id for x in refused} == {"betrokkenheid-geweigerd"}
+    assert all(x.attributes.get("sluis.match_id") == match_id for x in lines)
+    assert all(len(x.trace_id) == 32 and len(x.operation_id) == 16 for x in lines)
+    assert all(x.start_time.seconds for x in lines)
 
 
 # --- coordinator over gRPC ------------------------------------------------------------------------

@@ -11,9 +11,10 @@ import pytest
 
 from services.common.clock import FrozenClock
 from services.common.db import open_pool
-from services.match import domain
+from services.common.processing_log import Line
+from services.match import domain, logbook
 from services.match.server import MIGRATIONS
-from services.match.store import AccessRecord, IncomingEvent, MatchStore, person_lock_key
+from services.match.store import IncomingEvent, MatchStore, person_lock_key
 
 T = TypeVar("T")
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -107,21 +108,22 @@ def test_lock_keys_are_stable_signed_64_bit() -> None:
 
 
 def test_key_rotation_adapter_converts_a_person_in_every_table(new_database) -> None:
-    """services/common/rekey.py's RekeyableStore over involvements, matches and the access log;
-    an event carrying the new key converts the person first, so it joins the same match."""
+    """services/common/rekey.py's RekeyableStore over involvements and matches (the processing
+    log is linked, not altered); an event carrying the new key converts the person first, so
+    it joins the same match."""
     url = new_database("match", MIGRATIONS)
     clock = FrozenClock(T0)
 
-    def read(pseudonym: str) -> AccessRecord:
-        return AccessRecord("a", "A", pseudonym, "", "portal", "refused", "", T0)
+    def read(pseudonym: str) -> Line:
+        return logbook.disclosure("match.involvement", pseudonym, "a", "A", "portal", granted=False)
 
     async def work(store: MatchStore) -> None:
         await store.apply_events([update("a", "A", "1.anna"), update("b", "B", "1.anna")])
         await store.apply_events([update("a", "A", "1.bert"), update("b", "B", "1.bert")])
-        await store.log_access([read("1.anna"), read("1.bert")])
+        await store.log_lines([read("1.anna"), read("1.bert")])
         _, before = await store.person("1.anna")
         assert before is not None
-        assert await store.count_version(1) == 2 * (2 + 1 + 1)
+        assert await store.count_version(1) == 2 * (2 + 1)
         assert sorted(await store.old_version_batch(1, 10)) == ["1.anna", "1.bert"]
         assert len(await store.old_version_batch(1, 1)) == 1
 
@@ -131,10 +133,11 @@ def test_key_rotation_adapter_converts_a_person_in_every_table(new_database) -> 
         assert after is not None and after.match_id == before.match_id
         assert {m.professional_id for m in after.members} == {"a", "b", "c"}
         assert len(involvements) == 3 and await store.person("1.anna") == ([], None)
-        assert [r.pseudonym for r in await store.access_log("2.anna")] == ["2.anna"]
+        refused = [x for x in await store.processing_log("2.anna") if x.name == "match.involvement"]
+        assert [x.status_code for x in refused] == ["error"]  # written under 1.anna, found by 2.anna
 
         # The batch converts the rest; a read converts a person on the way.
-        assert await store.replace({"1.bert": "2.bert", "1.nobody": "2.nobody"}) == 4
+        assert await store.replace({"1.bert": "2.bert", "1.nobody": "2.nobody"}) == 3
         await store.convert_person("2.bert", "1.bert")  # already done: nothing to do
         assert await store.count_version(1) == 0 and await store.old_version_batch(1, 10) == []
         _, bert = await store.person("2.bert")

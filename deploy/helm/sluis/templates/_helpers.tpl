@@ -285,6 +285,9 @@ Secret environment of one service: every secret arrives via secretKeyRef, never 
 {{- if include "sluis.usesRedis" . }}
 {{ include "sluis.secretEnv" (dict "env" "SLUIS_REDIS_URL" "name" (required "redis.existingSecret is required: the Secret holding the Redis URL" $values.redis.existingSecret) "key" $values.redis.key) }}
 {{- end }}
+{{- if and (has .name (list "signal" "match" "gateway")) $values.processingLog.existingSecret }}
+{{ include "sluis.secretEnv" (dict "env" "SLUIS_PROCESSING_LOG_KEY" "name" $values.processingLog.existingSecret "key" $values.processingLog.key) }}
+{{- end }}
 {{- if eq .name "identity" }}
 {{- if and $svc.brp.url $svc.brp.apiKey.existingSecret }}
 {{ include "sluis.secretEnv" (dict "env" "SLUIS_BRP_API_KEY" "name" $svc.brp.apiKey.existingSecret "key" $svc.brp.apiKey.key) }}

@@ -1,0 +1,129 @@
+"""Issue 13 on the real platform: every disclosure accounted for, nothing invented.
+
+1. Professional D registers a signal on a person somebody else already signalled, gets the
+   match mail, and ends the signal as unjustified at once. The access document still shows
+   D's organisation, the registration, the disclosure (the mail, and D's read) and the
+   removal; also after the lifecycle purge ran.
+2. Opening the statistics and admin pages (portal and REST) writes no processing-log line
+   about any person.
+"""
+
+import re
+import time
+from typing import Any
+
+import grpc
+import psycopg
+import requests
+from sluis.signal.v1 import signal_pb2 as spb
+from sluis.signal.v1 import signal_pb2_grpc as spb_grpc
+
+from services.gateway import totp
+from services.gateway.demo import DEMO_PASSWORD, demo_totp_secret
+from tests.helpers import Api, by_org, valid_bsns, wait_until
+
+LOGGED = ("signal", "match", "gateway")
+
+
+def log_lines(platform: Any) -> int:
+    total = 0
+    for service in LOGGED:
+        with psycopg.connect(platform.database_urls[service]) as conn:
+            row = conn.execute("SELECT count(*) FROM processing_log").fetchone()
+            total += int(row[0]) if row else 0
+    return total
+
+
+def region_admin(platform: Any) -> Api:
+    return Api(platform.url, next(a for a in platform.demo["admins"] if a["role"] == "regionAdmin")["apiKey"])
+
+
+def access_document(platform: Any, bsn: str) -> dict[str, Any]:
+    resp = region_admin(platform).post(
+        "/v1/access-requests", {"bsn": bsn, "requester": "person", "caseReference": "Z-13-1"}
+    )
+    assert resp.status_code == 200, resp.text
+    doc: dict[str, Any] = resp.json()
+    return doc
+
+
+def check_document(doc: dict[str, Any], d: dict[str, Any], signal_id: str) -> None:
+    org = d["organisation"]
+    (mine,) = [s for s in doc["signals"] if s["id"] == signal_id]
+    assert mine["organisation"]["name"] == org and mine["status"] == "deleted"
+    assert mine["registeredAt"] and mine["endedAt"] and mine["endReason"] == "unjustified"
+    told = [x for x in doc["disclosures"] if x["organisation"]["name"] == org]
+    assert {x["channel"] for x in told} >= {"melding", "api"}  # the match mail, and D's own read
+    assert any(m["organisation"]["name"] == org and m["leftAt"] for m in doc["memberships"])
+    assert doc["municipalityLookUps"]
+
+
+def test_register_mail_unjustified_end_is_in_the_access_document(platform, professionals) -> None:
+    orgs = list(by_org(professionals).values())
+    first, d = orgs[0][0], orgs[1][0]
+    (bsn,) = valid_bsns(1, start=813_000_000)
+    assert Api(platform.url, first["apiKey"]).signal(bsn).status_code == 201
+    api = Api(platform.url, d["apiKey"])
+    created = api.signal(bsn)
+    assert created.status_code == 201, created.text
+    signal_id = created.json()["id"]
+    wait_until(lambda: platform.mailbox.to(d["email"]))
+    wait_until(lambda: api.get(f"/v1/signals/{signal_id}/involvement").json().get("others"))
+    assert api.post(f"/v1/signals/{signal_id}/end", {"reason": "unjustified"}).status_code == 204
+    wait_until(lambda: any(m["leftAt"] for m in access_document(platform, bsn)["memberships"]))
+    doc = access_document(platform, bsn)
+    check_document(doc, d, signal_id)
+    assert bsn not in str(doc)
+    # The same after the lifecycle purge.
+    with grpc.insecure_channel(platform.address("signal")) as channel:
+        spb_grpc.SignalServiceStub(channel).RunLifecycle(spb.RunLifecycleRequest(), timeout=60)
+    check_document(access_document(platform, bsn), d, signal_id)
+
+
+def portal_session(platform: Any, email: str) -> requests.Session:
+    session = requests.Session()
+    token = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+    def csrf(path: str) -> str:
+        found = token.search(session.get(platform.url + path, timeout=30).text)
+        assert found, path
+        return found.group(1)
+
+    session.post(
+        platform.url + "/inloggen",
+        data={"csrf_token": csrf("/inloggen"), "email": email, "password": DEMO_PASSWORD},
+        timeout=30,
+    )
+    code_token = csrf("/inloggen/code")
+    for at in (time.time(), time.time() + 30):
+        resp = session.post(
+            platform.url + "/inloggen/code",
+            data={"csrf_token": code_token, "code": totp.code_at(demo_totp_secret(email), at)},
+            timeout=30,
+            allow_redirects=False,
+        )
+        if resp.status_code == 302:
+            return session
+    raise AssertionError("login failed")
+
+
+def test_statistics_and_admin_pages_write_no_line_about_anybody(platform, professionals) -> None:
+    orgs = list(by_org(professionals).values())
+    (bsn,) = valid_bsns(1, start=814_000_000)
+    for p in (orgs[0][0], orgs[1][0]):
+        assert Api(platform.url, p["apiKey"]).signal(bsn).status_code == 201
+    wait_until(lambda: platform.mailbox.to(orgs[1][0]["email"]))
+    org_admin = next(a for a in platform.demo["admins"] if a["role"] == "organisationAdmin")
+    before = wait_until(lambda: (n := log_lines(platform)) == log_lines(platform) and n)
+    session = portal_session(platform, org_admin["email"])
+    for path in ("/beheer/statistieken", "/beheer/professionals", "/beheer/organisatie", "/beheer/sleutels"):
+        assert session.get(platform.url + path, timeout=30).status_code == 200, path
+    admin_api = Api(platform.url, org_admin["apiKey"])
+    org_id = org_admin["organisationId"]
+    for path in (
+        f"/v1/organisations/{org_id}",
+        f"/v1/organisations/{org_id}/professionals",
+        "/v1/processing-activities",
+    ):
+        assert admin_api.get(path).status_code == 200, path
+    assert log_lines(platform) == before
