@@ -6,6 +6,7 @@ The local BRP (devstack/README.md) holds parents 999990019 and 999990020 with ch
 services/match/tests/test_family.py (the platform's processes run on the real clock).
 """
 
+import json
 from datetime import date
 from typing import Any
 
@@ -62,7 +63,10 @@ def test_parent_and_child(apis: list[Api]) -> None:
     assert [m["id"] for m in settled(apis[1], 1)] == [match["id"]]
     assert match["kind"] == "family" and match["status"] == "open" and len(match["members"]) == 2
     # Contact details of the others, and that it is a family; never who is signalled.
-    body = apis[1].get(f"/v1/matches/{match['id']}").text
+    # (ownSignal is the caller's own signal, issue 17: theirs to see, so left out here.)
+    seen = apis[1].get(f"/v1/matches/{match['id']}").json()
+    assert seen["ownSignal"]["id"] == child["id"]
+    body = json.dumps({k: v for k, v in seen.items() if k != "ownSignal"})
     for secret in ("999990068", "999990081", parent["id"], child["id"], "1979-01-08", "2014-02-14"):
         assert secret not in body
     # Neither person has two organisations: no person match, and every match says its kind.

@@ -57,7 +57,9 @@ def test_a_restricted_signal_is_hidden_from_the_match_until_lifted(platform: Any
     assert pa["name"] not in mails_to_b and pa["email"] not in mails_to_b
     assert not platform.mailbox.to(pa["email"]), "the restricted professional is told nothing"
     # The restricted signal stays stored (the citizen's access document still lists it).
-    doc = region.post("/v1/access-requests", {"bsn": bsn}).json()
+    doc = region.post(
+        "/v1/access-requests", {"bsn": bsn, "requester": "person", "caseReference": "Z-2026-18"}
+    ).json()
     assert sa_id in {s["id"] for s in doc["signals"]}
 
     # Lifted: A is disclosed again and joins the match.

@@ -36,7 +36,7 @@ def test_region_admin_handles_an_objection_and_an_access_request(platform: Any, 
     admin = portal()
     admin.login(next(a for a in platform.demo["admins"] if a["role"] == "regionAdmin"))
     page = admin.page
-    page.get_by_role("link", name="Rechtenverzoeken", exact=True).click()
+    page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Rechtenverzoeken").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Rechtenverzoeken")
     admin.check("rechten-01-register")
 

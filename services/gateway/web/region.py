@@ -20,7 +20,7 @@ from services.gateway.web.blueprint import bp
 # (endpoint, menu label): statistics, rights-requests register and the anomaly report
 # (Signaleringen) are built by other areas under exactly these endpoint names.
 REGION_NAV_SLOTS = (
-    ("web.statistics", "Statistieken"),
+    ("web.statistics", "Statistieken van de regio"),
     ("web.rights_requests", "Rechtenverzoeken"),
     ("web.anomalies_page", "Signaleringen"),
 )
