@@ -12,6 +12,17 @@ from services.common.protos import from_timestamp
 from services.gateway import auth
 from services.gateway.usecases import gateway
 
+# The work domains (sluis.types.v1.WorkDomain codes) as the portal names them.
+DOMAIN_LABELS = {
+    "care": "Zorg",
+    "youth": "Jeugd",
+    "education": "Onderwijs",
+    "work_income": "Werk en inkomen",
+    "housing": "Wonen",
+    "safety": "Veiligheid",
+    "debt": "Schulden",
+}
+
 bp = Blueprint(
     "web", __name__, template_folder="templates", static_folder="static", static_url_path="/statisch"
 )

@@ -15,7 +15,7 @@ from services.common.errors import DomainError, InvalidArgument
 from services.gateway import domain
 from services.gateway.store import Organisation
 from services.gateway.usecases import accounts, admin, gateway
-from services.gateway.web.blueprint import bp
+from services.gateway.web.blueprint import DOMAIN_LABELS, bp
 
 # (endpoint, menu label): statistics, rights-requests register and the anomaly report
 # (Signaleringen) are built by other areas under exactly these endpoint names.
@@ -25,15 +25,6 @@ REGION_NAV_SLOTS = (
     ("web.anomalies_page", "Signaleringen"),
 )
 
-DOMAIN_LABELS = {
-    "care": "Zorg",
-    "youth": "Jeugd",
-    "education": "Onderwijs",
-    "work_income": "Werk en inkomen",
-    "housing": "Wonen",
-    "safety": "Veiligheid",
-    "debt": "Schulden",
-}
 STATUS_LABELS = {"active": "actief", "suspended": "geschorst", "offboarded": "uitgeschreven"}
 
 

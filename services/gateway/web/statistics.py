@@ -19,7 +19,7 @@ from services.gateway.api.statistics import csv_response, requested_report
 from services.gateway.suppression import HIDDEN, SMALL, Cell
 from services.gateway.usecases import admin
 from services.gateway.usecases import statistics as stats
-from services.gateway.web.blueprint import bp, who
+from services.gateway.web.blueprint import DOMAIN_LABELS, bp, who
 
 END_REASON_LABELS = {
     "goal_reached": "Doel bereikt",
@@ -27,15 +27,6 @@ END_REASON_LABELS = {
     "expired": "Verlopen",
     "aged_out": "23 jaar geworden",
     "deceased": "Overleden",
-}
-DOMAIN_LABELS = {
-    "care": "Zorg",
-    "youth": "Jeugd",
-    "education": "Onderwijs",
-    "work_income": "Werk en inkomen",
-    "housing": "Wonen",
-    "safety": "Veiligheid",
-    "debt": "Schulden",
 }
 AGE_LABELS = {"0-11": "0–11 jaar", "12-17": "12–17 jaar", "18-22": "18–22 jaar", "23+": "23 jaar en ouder"}
 # High-contrast series colours (WCAG AA against white), the portal's own palette.
