@@ -81,8 +81,12 @@ def test_three_clients_of_one_birth_date_are_told_apart(platform: Any, portal: A
     match_path = urlsplit(page.url).path
     anna.check("17-04-match")
 
-    # The inbox: dates and which client.
-    page.goto("/inbox")
+    # The inbox: dates and which client (notify fills it after match, asynchronously).
+    for _ in range(120):
+        page.goto("/inbox")
+        if page.get_by_text(f"Uw cliënt: {REFS[1]}, geboren 29-02-1984").count():
+            break
+        page.wait_for_timeout(500)
     expect(page.get_by_text(f"Uw cliënt: {REFS[1]}, geboren 29-02-1984").first).to_be_visible()
     expect(page.locator("time").first).to_have_text(re.compile(r"^\d\d-\d\d-\d{4} \d\d:\d\d$"))
     anna.check("17-05-berichten")
