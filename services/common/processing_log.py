@@ -22,6 +22,7 @@ import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -32,6 +33,9 @@ from sluis.types.v1 import processing_log_pb2 as pb
 from services.common.protos import to_timestamp
 
 log = logging.getLogger(__name__)
+
+# The tables, the same in every service that keeps a log (like the outbox's): one migration.
+MIGRATIONS = Path(__file__).parent / "migrations" / "processing_log"
 
 # The standard's attribute names (Logboek Dataverwerkingen, dpl.core namespace).
 ACTIVITY_ATTRIBUTE = "dpl.core.processing_activity_id"

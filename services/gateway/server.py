@@ -13,11 +13,12 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine, UnsupportedTransferCoding
 from gunicorn.workers.gthread import ThreadWorker
 
+from services.common import processing_log
 from services.common.errors import problem
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
 
-MIGRATIONS = [Path(__file__).parent / "migrations"]
+MIGRATIONS = [processing_log.MIGRATIONS, Path(__file__).parent / "migrations"]
 
 
 def _json_logging(level: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from sluis.match.v1 import match_pb2 as pb
 from sluis.match.v1 import match_pb2_grpc as pb_grpc
 from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
 
-from services.common import aggregates, outbox, paging, retention, telemetry
+from services.common import aggregates, outbox, paging, processing_log, retention, telemetry
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import setting
@@ -40,7 +40,7 @@ from services.match.store import IncomingEvent, MatchStore
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS = [outbox.MIGRATIONS, Path(__file__).parent / "migrations"]
+MIGRATIONS = [outbox.MIGRATIONS, processing_log.MIGRATIONS, Path(__file__).parent / "migrations"]
 MAX_EVENTS = 5_000
 # Matches per FilterVisibleMatches call (one page of an inbox is far fewer).
 MAX_VISIBLE_CHECK = 500

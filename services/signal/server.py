@@ -22,7 +22,7 @@ from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
 from sluis.signal.v1 import signal_pb2 as pb
 from sluis.signal.v1 import signal_pb2_grpc as pb_grpc
 
-from services.common import aggregates, clientref, metrics, outbox, paging, retention
+from services.common import aggregates, clientref, metrics, outbox, paging, processing_log, retention
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
 from services.common.config import from_env, setting
@@ -54,7 +54,7 @@ from services.signal.store import MATCH, NOTIFY, Change, Event, LifecycleCounts,
 
 log = logging.getLogger("sluis.signal")
 
-MIGRATIONS = [outbox.MIGRATIONS, Path(__file__).parent / "migrations"]
+MIGRATIONS = [outbox.MIGRATIONS, processing_log.MIGRATIONS, Path(__file__).parent / "migrations"]
 MAX_BATCH = 10_000
 # Signals per RestrictSignals call (one person's signals are far fewer).
 MAX_RESTRICT = 500

@@ -142,4 +142,4 @@ def test_lines_follow_the_standard_and_survive_a_key_rotation(new_database) -> N
     assert "anna" not in text and all(b"anna" not in bytes(x) for row in blobs for x in row)
 
 
-_MIGRATION_DIR = __import__("pathlib").Path(__file__).resolve().parents[2] / "signal" / "migrations"
+_MIGRATION_DIR = processing_log.MIGRATIONS
