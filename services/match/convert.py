@@ -68,7 +68,11 @@ def _date(text: str) -> date | None:
         return None
 
 
-KIND_OF_MATCH = {"person": pb.MATCH_KIND_PERSON, "family": pb.MATCH_KIND_FAMILY}
+KIND_OF_MATCH = {
+    "person": pb.MATCH_KIND_PERSON,
+    "family": pb.MATCH_KIND_FAMILY,
+    "cross-region": pb.MATCH_KIND_CROSS_REGION,
+}
 
 
 def member_to_pb(m: domain.Member, coordinator_id: str) -> pb.Member:

@@ -13,6 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import grpc
+from sluis.federation.v1 import federation_pb2_grpc
+from sluis.identity.v1 import identity_pb2, identity_pb2_grpc
 from sluis.match.v1 import match_pb2 as pb
 from sluis.match.v1 import match_pb2_grpc as pb_grpc
 from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
@@ -20,10 +22,10 @@ from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
 from services.common import aggregates, outbox, paging, processing_log, retention, telemetry
 from services.common.clients import aio_channel
 from services.common.clock import Clock, SystemClock
-from services.common.config import setting
+from services.common.config import ConfigError, setting
 from services.common.db import open_pool
 from services.common.errors import InvalidArgument, from_rpc_error
-from services.common.grpcserver import GrpcService
+from services.common.grpcserver import ErrorInterceptor, GrpcService, server_options
 from services.common.processing_log import Line
 from services.common.protos import from_timestamp, to_timestamp
 from services.common.rekey import (
@@ -33,7 +35,17 @@ from services.common.rekey import (
     report_rekey_progress,
     resolve_incoming,
 )
-from services.match import convert, coordination, domain, logbook, rule_preview, statistics
+from services.match import (
+    convert,
+    coordination,
+    domain,
+    federation,
+    federation_link,
+    federation_store,
+    logbook,
+    rule_preview,
+    statistics,
+)
 from services.match.notices import NOTIFY
 from services.match.retention import RULES as RETENTION_RULES
 from services.match.store import IncomingEvent, MatchStore
@@ -46,6 +58,8 @@ MAX_EVENTS = 5_000
 MAX_VISIBLE_CHECK = 500
 # How long event ids are remembered for idempotency (signal versions guard beyond that).
 PROCESSED_EVENTS_KEPT = timedelta(days=30)
+# How often the federation inbox is looked at when it was empty.
+INBOX_POLL_SECONDS = 0.2
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -67,6 +81,19 @@ class MatchSettings(RekeySettings):
     handover_suggestion: bool = setting("SLUIS_MATCH_HANDOVER_SUGGESTION", True)
     # How often due take-over requests and offers are looked for.
     coordination_sweep_seconds: float = setting("SLUIS_MATCH_COORDINATION_SWEEP_SECONDS", 300.0)
+    # Cross-region matches (issue 19, docs/adr/0005-federation.md): the peer-facing mTLS port
+    # (empty: off), its certificates, the peers' endpoints, pinned certificates and the
+    # organisations whose professionals' contact details may cross to each.
+    federation_listen: str = setting("SLUIS_FEDERATION_LISTEN", "")
+    federation_tls_dir: str = setting("SLUIS_FEDERATION_TLS_DIR", "")
+    federation_peers: tuple[str, ...] = setting("SLUIS_FEDERATION_PEERS", ())
+    federation_pins: tuple[str, ...] = setting("SLUIS_FEDERATION_PINS", ())
+    federation_share: tuple[str, ...] = setting("SLUIS_FEDERATION_SHARE", ())
+
+    def peering(self) -> federation.Peering:
+        return federation.parse_peering(
+            self.region, self.federation_peers, self.federation_pins, self.federation_share
+        )
 
     def policy(self) -> domain.CoordinationPolicy:
         return domain.CoordinationPolicy(
@@ -412,12 +439,14 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
 
     service.add_closer(close_channel)
 
+    peering = settings.peering()
     store = MatchStore(
         pool,
         clock,
         timedelta(seconds=settings.notice_delay_seconds),
         settings.policy(),
         families=settings.family_matches,
+        peering=peering,
     )
 
     async def deliver(events: list[pb.MatchEvent]) -> None:
@@ -452,7 +481,10 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
                     },
                 )
 
-    relay = outbox.OutboxRelay(pool, {NOTIFY: send_to_notify})
+    senders: dict[str, outbox.Sender] = {NOTIFY: send_to_notify}
+    if store.federation is not None:
+        senders.update(add_federation(service, settings, peering, store))
+    relay = outbox.OutboxRelay(pool, senders)
     service.add_background(relay.run)
 
     async def forget_processed_events() -> None:
@@ -504,3 +536,69 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
     servicer = MatchServicer(store, clock, rekeyer)
     service.add_servicer(pb_grpc.add_MatchServiceServicer_to_server, servicer, "sluis.match.v1.MatchService")
     return service
+
+
+def add_federation(
+    service: GrpcService, settings: MatchSettings, peering: federation.Peering, store: MatchStore
+) -> dict[str, outbox.Sender]:
+    """The peer-facing mTLS server, the inbox worker and a sender per peer (outbox)."""
+    if not settings.federation_tls_dir:
+        raise ConfigError("SLUIS_FEDERATION_TLS_DIR is required with SLUIS_FEDERATION_PEERS")
+    if not settings.identity_addr:
+        raise ConfigError("SLUIS_IDENTITY_ADDR is required with SLUIS_FEDERATION_PEERS")
+    tls = federation_link.TlsFiles(Path(settings.federation_tls_dir))
+    channel = aio_channel(settings.identity_addr)
+    identity: identity_pb2_grpc.IdentityServiceAsyncStub = identity_pb2_grpc.IdentityServiceStub(channel)
+
+    async def close_channel() -> None:
+        await channel.close()
+
+    service.add_closer(close_channel)
+    clients = {
+        r: federation_link.PeerClient(peering, r, tls, identity, settings.rpc_timeout_seconds)
+        for r in peering.peers
+    }
+    for client in clients.values():
+        service.add_closer(client.close)
+
+    async def translate(region: str, tokens: list[str]) -> list[str]:
+        reply = await identity.TranslatePseudonym(
+            identity_pb2.TranslatePseudonymRequest(
+                from_region=region, to_region=peering.region, pseudonyms=tokens
+            ),
+            timeout=settings.rpc_timeout_seconds,
+        )
+        return list(reply.pseudonyms)
+
+    async def drain_inbox() -> None:
+        while True:
+            try:
+                if await store.drain_federation_inbox(translate):
+                    continue
+            except grpc.aio.AioRpcError as exc:
+                log.warning("federation inbox waits for identity", extra={"code": exc.code().name})
+                await asyncio.sleep(1.0)
+            await asyncio.sleep(INBOX_POLL_SECONDS)
+
+    service.add_background(drain_inbox)
+    if settings.federation_listen:
+        server = grpc.aio.server(
+            interceptors=[*telemetry.server_interceptors(), ErrorInterceptor("match-federation")],
+            options=server_options(settings),
+        )
+        federation_pb2_grpc.add_FederationServiceServicer_to_server(
+            federation_link.FederationServicer(store.pool, peering), server
+        )
+        server.add_secure_port(settings.federation_listen, tls.server_credentials())
+
+        async def serve() -> None:
+            await server.start()
+            log.info("federation serving", extra={"listen": settings.federation_listen})
+            await server.wait_for_termination()
+
+        async def stop() -> None:
+            await server.stop(settings.shutdown_grace_seconds)
+
+        service.add_background(serve)
+        service.add_closer(stop)
+    return {federation_store.destination(r): c.send for r, c in clients.items()}

@@ -9,19 +9,31 @@ The unique partial index `matches_one_open_per_person` is the second line of def
 import hashlib
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
+from sluis.federation.v1 import federation_pb2 as fpb
 from sluis.types.v1 import processing_log_pb2 as lpb
 
-from services.common import outbox, processing_log
+from services.common import outbox, processing_log, telemetry
 from services.common.clock import Clock
 from services.common.processing_log import Line
-from services.match import coordination, domain, erasure, family_store, logbook, notices, rows, transfers
+from services.match import (
+    coordination,
+    domain,
+    erasure,
+    family_store,
+    federation,
+    federation_store,
+    logbook,
+    notices,
+    rows,
+    transfers,
+)
 from services.match.notices import Notices
 
 # Persons per transaction when applying a batch: a batch of 500 events is normally one
@@ -70,6 +82,7 @@ class MatchStore:
         policy: domain.CoordinationPolicy = domain.PLAIN_POLICY,
         *,
         families: bool = True,
+        peering: federation.Peering | None = None,
     ) -> None:
         self.pool = pool
         self.clock = clock
@@ -78,6 +91,12 @@ class MatchStore:
         # matches still follow their signals (members leave, they close); none is created.
         self.families = families
         self.policy = policy
+        # Cross-region matches (issue 19): None when this region has no peers.
+        self.federation = (
+            federation_store.Federation(peering, self.notices)
+            if peering is not None and peering.enabled
+            else None
+        )
 
     # --- key rotation (services/common/rekey.py RekeyableStore) --------------------------
 
@@ -133,7 +152,7 @@ class MatchStore:
         olds = sorted(mapping)
         news = [mapping[o] for o in olds]
         changed = 0
-        for table in ("involvements", "matches", "access_log"):
+        for table in ("involvements", "matches", "access_log", "federation_sent", "federation_peers"):
             cur = await conn.execute(
                 sql.SQL(
                     "UPDATE {} t SET pseudonym = m.new FROM unnest(%s::text[], %s::text[]) AS m(old, new)"
@@ -219,6 +238,12 @@ class MatchStore:
                 conn, logbook.RESOURCE, logbook.decision_lines(d for d, _ in outcome.decisions), now
             )
             await family_store.after_changes(conn, outcome.changed, rules, now, self.notices, self.families)
+        if self.federation is not None and outcome.changed:
+            # Peers hear of it in the same transaction (their outbox rows), and the
+            # cross-region match follows.
+            erased = {u.pseudonym for u in updates if u.change is domain.SignalChange.DELETED}
+            touched = sorted({inv.pseudonym for inv in outcome.changed})
+            await self.federation.after_local_changes(conn, touched, erased, rules, now)
         # Deleted signals: after the rules ran (member left, role moved on, match closed), every
         # copy goes in this transaction under the same locks (erasure.py).
         await erasure.erase_signals(conn, erasure.erased_ids(updates), now)
@@ -291,6 +316,59 @@ class MatchStore:
                 " ON CONFLICT DO NOTHING",
                 (event_id, payload, reason),
             )
+
+    # --- cross-region matches (federation_store.py) ---------------------------------------
+
+    async def drain_federation_inbox(
+        self, translate: Callable[[str, list[str]], Awaitable[list[str]]], limit: int = 200
+    ) -> int:
+        """Decide on events peers sent (federation_inbox); return how many were taken.
+
+        `translate(region, tokens)` turns the pair's exchange tokens into this region's
+        pseudonyms (identity). One transaction per batch, under the persons' locks.
+        """
+        assert self.federation is not None
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                "SELECT id, event_id, from_region, payload, traceparent, peer_uri FROM federation_inbox"
+                " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                (limit,),
+            )
+            taken = await cur.fetchall()
+            if not taken:
+                return 0
+            events = [(r[1], r[2], fpb.PeerEvent.FromString(bytes(r[3])), r[4], r[5]) for r in taken]
+            pseudonyms: list[str] = [""] * len(events)
+            for region in sorted({e[1] for e in events}):
+                idx = [i for i, e in enumerate(events) if e[1] == region]
+                for i, p in zip(
+                    idx, await translate(region, [events[i][2].exchange_token for i in idx]), strict=True
+                ):
+                    pseudonyms[i] = p
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k",
+                (sorted({person_lock_key(p) for p in pseudonyms}),),
+            )
+            rules, now = await self._rules(conn), self.clock.now()
+            for (event_id, region, event, traceparent, peer_uri), pseudonym in zip(
+                events, pseudonyms, strict=True
+            ):
+                fresh = await (
+                    await conn.execute(
+                        "INSERT INTO federation_processed (event_id, from_region, processed_at)"
+                        " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING event_id",
+                        (event_id, region, now),
+                    )
+                ).fetchone()
+                if fresh is None:
+                    continue  # a redelivery: applied before
+                with telemetry.continue_trace("match federation event", (traceparent, "")):
+                    foreign = processing_log.foreign_from_traceparent(traceparent)
+                    await self.federation.apply_peer_event(
+                        conn, region, pseudonym, event, foreign, peer_uri, rules, now
+                    )
+            await conn.execute("DELETE FROM federation_inbox WHERE id = ANY(%s)", ([r[0] for r in taken],))
+        return len(taken)
 
     # --- matches ------------------------------------------------------------------------
 
@@ -440,7 +518,7 @@ class MatchStore:
             matches = await rows.select_matches(conn, "m.match_id = %s AND m.status = 'open'", (mid,))
             if not matches:
                 return None, []
-            if matches[0].kind != "person":
+            if matches[0].kind == "family":
                 return matches[0], await family_store.match_involvements(conn, matches[0], self.clock.now())
             cur = await conn.execute(
                 f"SELECT {rows.INVOLVEMENT_COLUMNS} FROM involvements WHERE pseudonym = %s",  # noqa: S608
