@@ -10,7 +10,7 @@ PROTOS := $(shell find proto -name '*.proto')
 WORKERS ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help setup proto lint test test-unit test-e2e run demo-codes bench profile-signals schema chaos fuzz clean restore-rehearsal
+.PHONY: help setup proto lint test test-unit test-e2e run run-federation demo-codes bench profile-signals schema chaos fuzz clean restore-rehearsal
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ test-e2e: setup ## cross-service tests: the real platform as processes
 
 run: setup ## start the whole platform locally with demo data
 	$(PY) -m devstack
+
+run-federation: setup ## two regions (Rotterdam :8080, Gelderland-Midden :8180) linked by federation
+	$(PY) -m devstack.federation
 
 demo-codes: setup ## current TOTP codes of the demo people (portal login, with make run)
 	$(PY) -m devstack.codes

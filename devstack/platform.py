@@ -66,6 +66,8 @@ class Platform:
     # The local BRP (devstack/brp.py) and identity's link to it; off unless asked for, so
     # tests with arbitrary valid BSNs keep working (issue 18). `make run` turns it on.
     brp: bool = False
+    # Settings for one service only, e.g. match's federation link (devstack/federation.py).
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.workdir = self.workdir.resolve()
@@ -93,7 +95,7 @@ class Platform:
     def address(self, service: str) -> str:
         return f"127.0.0.1:{self.ports[service]}"
 
-    def _start_infra(self) -> None:
+    def start_infra(self) -> None:
         self.logdir.mkdir(parents=True, exist_ok=True)
         admin_url = os.environ.get("SLUIS_DEV_POSTGRES_URL", "")
         if not admin_url:
@@ -148,6 +150,7 @@ class Platform:
             env["SLUIS_SMTP_PORT"] = str(self.ports["smtp"])
             env["SLUIS_PORTAL_URL"] = self.url
         env.update(self.extra_env)
+        env.update(self.service_env.get(service, {}))
         return env
 
     # -- services -------------------------------------------------------------------------
@@ -232,7 +235,12 @@ class Platform:
         return seed_demo(self.database_urls["gateway"], self.region)
 
     def start(self) -> "Platform":
-        self._start_infra()
+        self.start_infra()
+        return self.start_services()
+
+    def start_services(self) -> "Platform":
+        """Everything after PostgreSQL, Redis and SMTP are up (devstack/federation.py starts
+        the infrastructure of two regions one after the other, then this at once)."""
         if self.brp:
             self.brp_server = BrpServer(self.ports.get("brp", 0)).start()
         self.migrate()

@@ -164,9 +164,13 @@ def own_signal_json(sig: spb.Signal | None) -> dict[str, Any] | None:
     }
 
 
+_MATCH_KINDS = {match_pb2.MATCH_KIND_FAMILY: "family", match_pb2.MATCH_KIND_CROSS_REGION: "cross-region"}
+
+
 def match_kind(match: match_pb2.Match) -> str:
-    """`person` or `family` (issue 18); a match from before family matches is a person match."""
-    return "family" if match.kind == match_pb2.MATCH_KIND_FAMILY else "person"
+    """`person`, `family` (issue 18) or `cross-region` (issue 19); a match from before family
+    matches is a person match."""
+    return _MATCH_KINDS.get(match.kind, "person")
 
 
 def match_json(match: match_pb2.Match, own: spb.Signal | None = None) -> dict[str, Any]:

@@ -1,0 +1,230 @@
+"""Two regions side by side, linked by federation (issue 19, docs/adr/0005-federation.md).
+
+`make run-federation` (python -m devstack.federation) and tests/test_federation.py. Each
+region is a whole Platform with its own PostgreSQL, Redis, SMTP, keys and identity exchange
+key; devstack makes a local federation CA, a certificate per region (server and client)
+and pins each region's certificate in the other's match settings.
+"""
+
+import base64
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from devstack.certs import make_ca, make_leaf
+from devstack.mailview import MailView
+from devstack.platform import ROOT, Platform, Supervisor
+from devstack.redis import free_port
+from services.identity import domain as identity_domain
+from services.match.federation_link import fingerprint_pem
+
+# Region ids as in deploy/helm/sluis/values-<region>.yaml.
+REGIONS = ("rotterdam", "gelderland-midden")
+# make run-federation: the second region's ports are the first's plus this.
+PORT_OFFSET = 100
+DEMO_PERSON = ("111222333", "1990-04-12")
+
+
+@dataclass(frozen=True)
+class RegionCertificate:
+    tls_dir: Path
+    fingerprint: str
+
+
+def region_certificate(
+    directory: Path, region: str, ca_path: Path, ca_key: ec.EllipticCurvePrivateKey
+) -> RegionCertificate:
+    """tls.crt/tls.key/ca.crt in directory/<region> (the layout of SLUIS_FEDERATION_TLS_DIR)."""
+    target = directory / region
+    target.mkdir(parents=True, exist_ok=True)
+    env = make_leaf(target, region, ca_path, ca_key)
+    shutil.copyfile(env["SLUIS_TLS_CERT_FILE"], target / "tls.crt")
+    shutil.copyfile(env["SLUIS_TLS_KEY_FILE"], target / "tls.key")
+    shutil.copyfile(ca_path, target / "ca.crt")
+    return RegionCertificate(target, fingerprint_pem((target / "tls.crt").read_bytes()))
+
+
+@dataclass
+class Federation:
+    """Two linked regional platforms; `start()` / `stop()`; `regions[region]` is a Platform."""
+
+    workdir: Path
+    ports: dict[str, dict[str, int]] = field(default_factory=dict)
+    throwaway: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+    # SLUIS_FEDERATION_SHARE per peer ("*": every organisation's professionals cross).
+    share: str = "*"
+    brp: bool = False
+
+    def __post_init__(self) -> None:
+        self.workdir = self.workdir.resolve()
+        certs = self.workdir / "federation-certs"
+        self.ca_path, self.ca_key = make_ca(certs / "ca", "sluis-federation-ca")
+        self.certificates = {r: region_certificate(certs, r, self.ca_path, self.ca_key) for r in REGIONS}
+        keys = {r: identity_domain.new_scalar() for r in REGIONS}
+        public = {
+            r: base64.b64encode(identity_domain.exchange_public_key(k)).decode() for r, k in keys.items()
+        }
+        for region in REGIONS:
+            self.ports.setdefault(region, {}).setdefault("federation", free_port())
+        self.regions: dict[str, Platform] = {}
+        for region in REGIONS:
+            peers = [r for r in REGIONS if r != region]
+            match_env = {
+                "SLUIS_FEDERATION_LISTEN": f"127.0.0.1:{self.ports[region]['federation']}",
+                "SLUIS_FEDERATION_TLS_DIR": str(self.certificates[region].tls_dir),
+                "SLUIS_FEDERATION_PEERS": ",".join(
+                    f"{p}=127.0.0.1:{self.ports[p]['federation']}" for p in peers
+                ),
+                "SLUIS_FEDERATION_PINS": ",".join(f"{p}={self.certificates[p].fingerprint}" for p in peers),
+                "SLUIS_FEDERATION_SHARE": ",".join(f"{p}={self.share}" for p in peers),
+            }
+            identity_env = {
+                "SLUIS_PEER_REGIONS": ",".join(peers),
+                "SLUIS_PEER_KEYS": ",".join(f"{p}={public[p]}" for p in peers),
+                "SLUIS_IDENTITY_EXCHANGE_KEY": base64.b64encode(keys[region]).decode(),
+            }
+            self.regions[region] = Platform(
+                self.workdir / region,
+                region=region,
+                ports=self.ports[region],
+                throwaway=self.throwaway,
+                extra_env=dict(self.extra_env),
+                brp=self.brp,
+                service_env={"match": match_env, "identity": identity_env},
+            )
+
+    def start(self) -> "Federation":
+        """Both regions at once (each start is mostly waiting for processes)."""
+        errors: list[BaseException] = []
+
+        for p in self.regions.values():
+            p.start_infra()  # embedded PostgreSQL does not start two clusters at once
+
+        def start(p: Platform) -> None:
+            try:
+                p.start_services()
+            except BaseException as exc:  # reported below, after both tried
+                errors.append(exc)
+
+        threads = [threading.Thread(target=start, args=(p,)) for p in self.regions.values()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            self.stop()
+            raise errors[0]
+        return self
+
+    def stop(self) -> None:
+        for p in self.regions.values():
+            p.stop()
+
+
+@contextmanager
+def running(workdir: Path, **kwargs: Any) -> Iterator[Federation]:
+    fed = Federation(workdir, **kwargs)
+    try:
+        yield fed.start()
+    finally:
+        fed.stop()
+
+
+def _ports(offset: int) -> dict[str, int]:
+    defaults = {
+        "gateway": 8080,
+        "smtp": 1025,
+        "identity": 50051,
+        "signal": 50052,
+        "match": 50053,
+        "notify": 50054,
+    }
+    defaults["federation"] = 7443
+    ports = {k: int(os.environ.get(f"SLUIS_DEV_PORT_{k.upper()}", v)) for k, v in defaults.items()}
+    return {k: v + offset for k, v in ports.items()}
+
+
+def instructions(fed: Federation, demos: dict[str, dict[str, Any]], mail: dict[str, str]) -> str:
+    body = json.dumps(
+        {
+            "bsn": DEMO_PERSON[0],
+            "birthDate": DEMO_PERSON[1],
+            "multiProblemAttested": True,
+            "consentGiven": True,
+            "informed": {"party": "person", "method": "inPerson", "informedOn": "2026-11-20"},
+        }
+    )
+    lines = ["", "SluiS draait lokaal in twee regio's  (Ctrl-C stopt alles)", ""]
+    for region, p in fed.regions.items():
+        lines += [
+            f"  {region:<18} REST API {p.url}/v1   portaal {p.url}/   mailbox {mail[region]}",
+            f"  {'':<18} demo-gegevens {p.workdir / 'demo.json'}   logs {p.logdir}",
+        ]
+    lines += ["", "Een grensoverschrijdende match: beide regio's signaleren dezelfde persoon."]
+    step = 1
+    keys = {}
+    for region, p in fed.regions.items():
+        pro = demos[region]["professionals"][0]
+        keys[region] = pro["apiKey"]
+        lines += [
+            f"{step}. {pro['name']} ({pro['organisation']}, {region}) registreert een signaal:",
+            f"   curl -s -X POST {p.url}/v1/signals -H 'Authorization: Bearer {pro['apiKey']}' "
+            f"-H 'Content-Type: application/json' -d '{body}'",
+        ]
+        step += 1
+    lines.append(f"{step}. Beide zien een match van soort cross-region, met elkaars contactgegevens:")
+    for region, p in fed.regions.items():
+        lines.append(f"   curl -s {p.url}/v1/matches -H 'Authorization: Bearer {keys[region]}'")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    base = Path(os.environ.get("SLUIS_DEV_DIR", ROOT / ".local"))
+    ports = {region: _ports(i * PORT_OFFSET) for i, region in enumerate(REGIONS)}
+    fed = Federation(base, ports=ports, throwaway=False)
+    print("SluiS wordt gestart in twee regio's: " + ", ".join(REGIONS) + " ...", flush=True)
+    stopping = threading.Event()
+    views: list[MailView] = []
+    try:
+        fed.start()
+        demos, mail = {}, {}
+        for i, (region, p) in enumerate(fed.regions.items()):
+            demos[region] = p.seed_demo()
+            (p.workdir / "demo.json").write_text(json.dumps(demos[region], indent=2, ensure_ascii=False))
+            port = int(os.environ.get("SLUIS_DEV_PORT_MAILVIEW", 8025)) + i * PORT_OFFSET
+            views.append(MailView(p.mailbox, port, None).start())
+            mail[region] = f"http://127.0.0.1:{port}/"
+        print(instructions(fed, demos, mail), flush=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stopping.set())
+        supervisors = [Supervisor(p) for p in fed.regions.values()]
+        try:
+            while not stopping.wait(0.5):
+                for s in supervisors:
+                    for message in s.poll():
+                        print(f"[{s.platform.region}] {message}", flush=True)
+        except KeyboardInterrupt:
+            pass
+        for v in views:
+            v.stop()
+    finally:
+        print("\nSluiS wordt gestopt ...", flush=True)
+        fed.stop()
+        print("Gestopt.")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
