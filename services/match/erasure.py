@@ -81,6 +81,15 @@ async def erase_signals(conn: psycopg.AsyncConnection, signal_ids: Sequence[str]
     )
     if deleted == 0:
         return 0
+    await forget_in_matches(conn, match_ids, ids, now)
+    return deleted
+
+
+async def forget_in_matches(
+    conn: psycopg.AsyncConnection, match_ids: Sequence[str], ids: Sequence[str], now: datetime
+) -> None:
+    """After the member rows of erased signals `ids` went from `match_ids`: matches left
+    without members go, and notify is told (one ERASED event per match)."""
     payloads: list[bytes] = []
     if match_ids:
         # Matches nobody is a member of any more go altogether (with a notice still waiting).
@@ -113,4 +122,3 @@ async def erase_signals(conn: psycopg.AsyncConnection, signal_ids: Sequence[str]
         # Not in any match: notify may still hold reminders about the signal itself.
         payloads = [erased_event("", [], ids, now)]
     await outbox.enqueue_many(conn, [NOTIFY], payloads)
-    return deleted

@@ -148,6 +148,11 @@ def shared_members(
     return out
 
 
+def remote_signal_id(region: str) -> str:
+    """The signal id of a peer's member rows (the peer's signals are not known here)."""
+    return f"peer:{region}"
+
+
 def remote_member(region: str, pm: PeerMember) -> domain.Member:
     """A peer's member as a member of this region's cross-region match."""
     c = pm.contact
@@ -158,7 +163,7 @@ def remote_member(region: str, pm: PeerMember) -> domain.Member:
     )
     return domain.Member(
         contact=contact,
-        signal_id=f"peer:{region}",
+        signal_id=remote_signal_id(region),
         may_coordinate=False,
         domains=(),
         registered_at=pm.registered_at,

@@ -20,7 +20,7 @@ from services.common import outbox, processing_log
 from services.common.contacts import Contact
 from services.common.processing_log import Foreign, Line
 from services.common.protos import from_timestamp, to_timestamp
-from services.match import domain, federation, logbook, rows
+from services.match import domain, erasure, federation, logbook, rows
 from services.match.federation import Peering, PeerMember, Presence, State
 from services.match.notices import Notices
 
@@ -156,6 +156,8 @@ class Federation:
                 )
                 queued.append(event.SerializeToString())
                 dests.append(region)
+                if state is State.ERASED:
+                    await self._erase_copies(conn, pseudonym, region, now)
                 if event.event.members_included or state is State.ERASED:
                     name = "federation.erasure_sent" if state is State.ERASED else "federation.members_sent"
                     lines.append(_line(name, pseudonym, region, self.peering.peers[region]))
@@ -273,7 +275,7 @@ class Federation:
             return True  # older than what we hold (order per person)
         state = _PB_TO_STATE.get(event.state)
         lines: list[Line] = []
-        answer = False
+        answer = erase = False
         if state is State.PRESENT:
             members = known.members if known is not None else ()
             if event.members_included:
@@ -299,6 +301,7 @@ class Federation:
                 "DELETE FROM federation_peers WHERE pseudonym = %s AND region = %s", (pseudonym, region)
             )
             lines.append(_line("federation.erasure_received", pseudonym, region, peer_uri))
+            erase = True
         else:  # ABSENT, MOVED: the peer's members leave; the sequence stays for ordering
             await conn.execute(
                 "INSERT INTO federation_peers (pseudonym, region, sequence, present, members, updated_at)"
@@ -309,10 +312,26 @@ class Federation:
             )
         await processing_log.write(conn, logbook.RESOURCE, lines, now, foreign)
         await self.decide(conn, [pseudonym], rules, now)
+        if erase:
+            await self._erase_copies(conn, pseudonym, region, now)
         if answer:
             # The peer showed it has the person: this region has them too, with its members.
             await self._answer(conn, pseudonym, region, now)
         return True
+
+    async def _erase_copies(
+        self, conn: psycopg.AsyncConnection, pseudonym: str, region: str, now: datetime
+    ) -> None:
+        """The peer erased the person: its members go from every cross-region match on them,
+        open or closed (erasure.py tells notify, which drops its copies)."""
+        cur = await conn.execute(
+            "DELETE FROM match_members mm USING matches m WHERE mm.match_id = m.match_id"
+            " AND m.pseudonym = %s AND m.kind = %s AND mm.signal_id = %s RETURNING mm.match_id",
+            (pseudonym, federation.KIND, federation.remote_signal_id(region)),
+        )
+        match_ids = sorted({str(r[0]) for r in await cur.fetchall()})
+        if match_ids:
+            await erasure.forget_in_matches(conn, match_ids, [federation.remote_signal_id(region)], now)
 
     async def _answer(
         self, conn: psycopg.AsyncConnection, pseudonym: str, region: str, now: datetime

@@ -1,0 +1,263 @@
+"""Issue 19: cross-region matches between two real regional platforms (devstack/federation.py).
+
+Rotterdam and Gelderland-Midden each run the whole platform (own PostgreSQL, Redis, SMTP,
+keys, identity exchange key); their match services are linked by mutual TLS with pinned
+certificates from a local federation CA.
+"""
+
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import grpc
+import psycopg
+import pytest
+from sluis.federation.v1 import federation_pb2 as fpb
+from sluis.federation.v1 import federation_pb2_grpc as fpb_grpc
+from sluis.identity.v1 import identity_pb2, identity_pb2_grpc
+
+from devstack.certs import make_ca
+from devstack.federation import Federation, region_certificate
+from devstack.platform import Platform
+from tests.helpers import Api, by_org, valid_bsns, wait_until
+
+ROTTERDAM, GELDERLAND = "rotterdam", "gelderland-midden"
+
+
+@pytest.fixture(scope="module")
+def federation() -> Iterator[Federation]:
+    workdir = Path(tempfile.mkdtemp(prefix="sluis-federation-"))
+    fed = Federation(workdir)
+    try:
+        fed.start()
+        for p in fed.regions.values():
+            p.demo = p.seed_demo()  # type: ignore[attr-defined]
+        yield fed
+    finally:
+        fed.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def pros(p: Platform, org: int) -> dict[str, Any]:
+    return list(by_org(p.demo["professionals"]).values())[org][0]  # type: ignore[attr-defined]
+
+
+def api(p: Platform, org: int) -> Api:
+    return Api(p.url, pros(p, org)["apiKey"])
+
+
+def region_admin(p: Platform) -> Api:
+    admin = next(a for a in p.demo["admins"] if a["role"] == "regionAdmin")  # type: ignore[attr-defined]
+    return Api(p.url, admin["apiKey"])
+
+
+def cross(a: Api) -> list[dict[str, Any]]:
+    return [m for m in a.get("/v1/matches").json()["matches"] if m["kind"] == "cross-region"]
+
+
+def cross_with(a: Api, email: str) -> dict[str, Any] | None:
+    """The caller's cross-region match that names the professional with this e-mail."""
+    return next((m for m in cross(a) if any(x["email"] == email for x in m["members"])), None)
+
+
+def signal(a: Api, bsn: str) -> str:
+    r = a.signal(bsn)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def table(p: Platform, query: str, *params: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(p.database_urls["match"]) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def test_cross_region_match_both_sides_and_lifecycle(federation: Federation) -> None:
+    rdam, gm = federation.regions[ROTTERDAM], federation.regions[GELDERLAND]
+    r_pro, g_pro = pros(rdam, 0), pros(gm, 0)
+    r_api, g_api = api(rdam, 0), api(gm, 0)
+    (bsn,) = valid_bsns(1, start=611_000_000)
+    r_signal = signal(r_api, bsn)
+    signal(g_api, bsn)
+    # Both see a cross-region match with each other's contact details.
+    r_match = wait_until(partial(cross_with, r_api, g_pro["email"]))
+    g_match = wait_until(partial(cross_with, g_api, r_pro["email"]))
+    assert r_match["status"] == g_match["status"] == "open"
+    theirs = next(m for m in r_match["members"] if m["email"] == g_pro["email"])
+    assert theirs["name"] == g_pro["name"] and theirs["organisation"]["id"].startswith(f"{GELDERLAND}/")
+    assert {m["email"] for m in r_match["members"]} == {m["email"] for m in g_match["members"]}
+    # One coordinator across the border: the region of the first signal (Rotterdam) chose.
+    assert r_match["coordinator"]["email"] == g_match["coordinator"]["email"] == r_pro["email"]
+    # Both get a mail naming the professional on the other side.
+    for p, me, other in ((rdam, r_pro, g_pro), (gm, g_pro, r_pro)):
+        wait_until(
+            lambda p=p, me=me, other=other: any(other["email"] in m.text() for m in p.mailbox.to(me["email"]))
+        )
+    # Nothing that identifies the person crossed: neither the BSN nor a pseudonym of Rotterdam
+    # is in Gelderland-Midden's match database.
+    r_pseudonyms = {r[0] for r in table(rdam, "SELECT pseudonym FROM involvements")}
+    g_dump = repr(table(gm, "SELECT * FROM federation_peers")) + repr(table(gm, "SELECT * FROM matches"))
+    assert bsn not in g_dump and not any(p in g_dump for p in r_pseudonyms)
+    # Ending one side closes the match on both sides.
+    assert r_api.post(f"/v1/signals/{r_signal}/end", {"reason": "goalReached"}).status_code in (200, 204)
+    wait_until(
+        lambda: cross_with(g_api, r_pro["email"]) is None and cross_with(r_api, g_pro["email"]) is None
+    )
+
+
+def test_upheld_objection_erases_the_copy_in_the_other_region(federation: Federation) -> None:
+    rdam, gm = federation.regions[ROTTERDAM], federation.regions[GELDERLAND]
+    r_api, g_api = api(rdam, 1), api(gm, 1)
+    g_pro = pros(gm, 1)
+    (bsn,) = valid_bsns(1, start=612_000_000)
+    signal(r_api, bsn)
+    g_signal = signal(g_api, bsn)
+    wait_until(partial(cross_with, r_api, g_pro["email"]))
+    held = [g_pro["email"], pros(gm, 1)["id"]]
+    assert any(n in repr(table(rdam, "SELECT * FROM federation_peers")) for n in held)
+    upheld = region_admin(gm).post("/v1/objections", {"signalId": g_signal, "decision": "upheld"})
+    assert upheld.status_code == 201, upheld.text
+
+    def rotterdam_holds() -> list[str]:
+        found = []
+        for name in ("federation_peers", "match_members", "federation_inbox", "pending_notices"):
+            rows = repr(table(rdam, f"SELECT * FROM {name}"))  # noqa: S608 (fixed table names)
+            found += [f"{n} in {name}" for n in held if n in rows]
+        return found
+
+    wait_until(lambda: not rotterdam_holds(), timeout=60)
+    assert cross_with(r_api, g_pro["email"]) is None
+
+
+# --- a region learns nothing about people it does not have -------------------------------------
+
+
+def exchange_stub(fed: Federation, caller: str, target: str, tls_dir: Path | None = None) -> Any:
+    """A FederationService stub of `target`, calling with `caller`'s certificate (or another)."""
+    directory = tls_dir or fed.certificates[caller].tls_dir
+    credentials = grpc.ssl_channel_credentials(
+        (directory / "ca.crt").read_bytes(),
+        (directory / "tls.key").read_bytes(),
+        (directory / "tls.crt").read_bytes(),
+    )
+    channel = grpc.secure_channel(f"127.0.0.1:{fed.ports[target]['federation']}", credentials)
+    return fpb_grpc.FederationServiceStub(channel), channel
+
+
+def exchange_token(p: Platform, peer: str, pseudonym: str) -> str:
+    with grpc.insecure_channel(p.address("identity")) as channel:
+        reply = identity_pb2_grpc.IdentityServiceStub(channel).TranslatePseudonym(
+            identity_pb2.TranslatePseudonymRequest(
+                from_region=p.region, to_region=peer, pseudonyms=[pseudonym]
+            )
+        )
+    return str(reply.pseudonyms[0])
+
+
+def test_the_peer_answers_alike_for_known_and_unknown_people(federation: Federation) -> None:
+    rdam, gm = federation.regions[ROTTERDAM], federation.regions[GELDERLAND]
+    known, unknown = valid_bsns(2, start=613_000_000)
+    # Gelderland-Midden knows `known`; Rotterdam has both (for tokens of real pseudonyms).
+    signal(api(gm, 2), known)
+    for bsn in (known, unknown):
+        signal(api(rdam, 2), bsn)
+    wait_until(lambda: len(table(rdam, "SELECT 1 FROM involvements WHERE active")) >= 2)
+    with grpc.insecure_channel(rdam.address("identity")) as channel:
+        stub = identity_pb2_grpc.IdentityServiceStub(channel)
+        pseudonyms = [
+            stub.Pseudonymise(identity_pb2.PseudonymiseRequest(bsn=b)).pseudonym for b in (known, unknown)
+        ]
+    tokens = [exchange_token(rdam, GELDERLAND, p) for p in pseudonyms]
+    stub, channel = exchange_stub(federation, ROTTERDAM, GELDERLAND)
+    timings: dict[str, list[float]] = {"known": [], "unknown": []}
+    answers: dict[str, set[bytes]] = {"known": set(), "unknown": set()}
+    with channel:
+        for i in range(40):
+            for label, token in (("known", tokens[0]), ("unknown", tokens[1])):
+                event = fpb.PeerEvent(
+                    event_id=f"probe-{label}-{i}-{time.time_ns()}",
+                    exchange_token=token,
+                    state=fpb.PEER_STATE_PRESENT,
+                    sequence=1,
+                    want_members=True,
+                )
+                started = time.perf_counter()
+                reply, call = stub.Exchange.with_call(
+                    fpb.ExchangeRequest(from_region=ROTTERDAM, events=[event])
+                )
+                timings[label].append(time.perf_counter() - started)
+                answers[label].add(
+                    reply.SerializeToString() + repr(sorted(call.trailing_metadata())).encode()
+                )
+    assert answers["known"] == answers["unknown"] and len(answers["known"]) == 1
+    medians = {k: statistics.median(v) * 1000 for k, v in timings.items()}
+    print(f"\nExchange median: known {medians['known']:.2f} ms, unknown {medians['unknown']:.2f} ms")
+    # Through the REST API: a registration's answer does not depend on the peer knowing the person.
+    r_api = api(rdam, 3)
+    bodies = []
+    for bsn in (known, unknown):
+        r = r_api.signal(bsn)
+        assert r.status_code == 201, r.text
+        body = r.json()
+        bodies.append(sorted((k, type(v).__name__) for k, v in body.items() if k not in ("id", "_links")))
+        bodies.append(sorted(k for k in body.get("_links", {})))
+    assert bodies[0] == bodies[2] and bodies[1] == bodies[3]
+
+
+# --- faults --------------------------------------------------------------------------------
+
+
+def test_peer_down_then_back_matches_exactly_once(federation: Federation) -> None:
+    rdam, gm = federation.regions[ROTTERDAM], federation.regions[GELDERLAND]
+    bsns = valid_bsns(3, start=614_000_000)
+    g_api, r_api = api(gm, 3), api(rdam, 4)
+    for bsn in bsns:
+        signal(g_api, bsn)
+    gm.kill("match")
+    try:
+        for bsn in bsns:
+            signal(r_api, bsn)
+        time.sleep(30)  # the peer region's match is down for 30 s during the registrations
+    finally:
+        gm.restart("match")
+    g_email = pros(gm, 3)["email"]
+
+    def mine() -> list[dict[str, Any]]:
+        return [m for m in cross(r_api) if any(x["email"] == g_email for x in m["members"])]
+
+    wait_until(lambda: len(mine()) == len(bsns), timeout=90)
+    time.sleep(2)  # any redelivery would have landed by now
+    assert len(mine()) == len(bsns)
+    r_email = pros(rdam, 4)["email"]
+    assert len([m for m in cross(g_api) if any(x["email"] == r_email for x in m["members"])]) == len(bsns)
+    counts = table(
+        rdam,
+        "SELECT pseudonym, count(*) FROM matches WHERE kind = 'cross-region' AND status = 'open'"
+        " GROUP BY pseudonym HAVING count(*) > 1",
+    )
+    assert counts == []
+
+
+@pytest.mark.parametrize("kind", ["other CA", "revoked"])
+def test_a_wrong_or_revoked_certificate_is_refused(federation: Federation, kind: str, tmp_path: Path) -> None:
+    if kind == "other CA":
+        ca_path, ca_key = make_ca(tmp_path / "other-ca", "other-ca")
+    else:  # signed by the federation CA, but not (or no longer) pinned
+        ca_path, ca_key = federation.ca_path, federation.ca_key
+    cert = region_certificate(tmp_path, ROTTERDAM, ca_path, ca_key)
+    if kind == "other CA":
+        # Our own CA file, so the client side verifies the real server: only the server refuses.
+        (cert.tls_dir / "ca.crt").write_bytes(federation.ca_path.read_bytes())
+    stub, channel = exchange_stub(federation, ROTTERDAM, GELDERLAND, cert.tls_dir)
+    with channel, pytest.raises(grpc.RpcError) as refused:
+        stub.Exchange(fpb.ExchangeRequest(from_region=ROTTERDAM), timeout=10)
+    expected = grpc.StatusCode.UNAVAILABLE if kind == "other CA" else grpc.StatusCode.PERMISSION_DENIED
+    assert refused.value.code() == expected
+    # The real certificate is accepted.
+    stub, channel = exchange_stub(federation, ROTTERDAM, GELDERLAND)
+    with channel:
+        assert stub.Exchange(fpb.ExchangeRequest(from_region=ROTTERDAM), timeout=10) == fpb.ExchangeResponse()
