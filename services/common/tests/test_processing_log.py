@@ -20,6 +20,7 @@ SERVICES = {
     "signal": "sluis.signal.v1.signal_pb2",
     "match": "sluis.match.v1.match_pb2",
     "notify": "sluis.notify.v1.notify_pb2",
+    "federation": "sluis.federation.v1.federation_pb2",
 }
 
 
