@@ -13,13 +13,18 @@ import shutil
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
+from sluis.federation.v1 import federation_pb2 as fpb
+from sluis.federation.v1 import federation_pb2_grpc as fpb_grpc
+from sluis.identity.v1 import identity_pb2, identity_pb2_grpc
 
 from devstack.certs import make_ca, make_leaf
 from devstack.mailview import MailView
@@ -130,6 +135,63 @@ class Federation:
     def stop(self) -> None:
         for p in self.regions.values():
             p.stop()
+
+
+def exchange_stub(
+    fed: Federation, caller: str, target: str, tls_dir: Path | None = None
+) -> tuple[fpb_grpc.FederationServiceStub, grpc.Channel]:
+    """A FederationService stub of `target`, calling with `caller`'s certificate (or the one
+    in `tls_dir`), and its channel (close it)."""
+    directory = tls_dir or fed.certificates[caller].tls_dir
+    credentials = grpc.ssl_channel_credentials(
+        (directory / "ca.crt").read_bytes(),
+        (directory / "tls.key").read_bytes(),
+        (directory / "tls.crt").read_bytes(),
+    )
+    channel = grpc.secure_channel(f"127.0.0.1:{fed.ports[target]['federation']}", credentials)
+    return fpb_grpc.FederationServiceStub(channel), channel
+
+
+def exchange_tokens(p: Platform, peer: str, bsns: list[str]) -> list[str]:
+    """The pair's exchange tokens of these people, as region `p` would send them."""
+    with grpc.insecure_channel(p.address("identity")) as channel:
+        stub = identity_pb2_grpc.IdentityServiceStub(channel)
+        pseudonyms = [stub.Pseudonymise(identity_pb2.PseudonymiseRequest(bsn=b)).pseudonym for b in bsns]
+        reply = stub.TranslatePseudonym(
+            identity_pb2.TranslatePseudonymRequest(
+                from_region=p.region, to_region=peer, pseudonyms=pseudonyms
+            )
+        )
+    return list(reply.pseudonyms)
+
+
+def probe_exchange(
+    fed: Federation, caller: str, target: str, tokens: dict[str, str], rounds: int
+) -> tuple[dict[str, list[float]], dict[str, set[bytes]]]:
+    """Call the peer's Exchange with PRESENT for each labelled token, alternating the order:
+    the seconds each call took and the distinct answers (reply and trailers), per label."""
+    timings: dict[str, list[float]] = {label: [] for label in tokens}
+    answers: dict[str, set[bytes]] = {label: set() for label in tokens}
+    stub, channel = exchange_stub(fed, caller, target)
+    with channel:
+        stub.Exchange(fpb.ExchangeRequest(from_region=caller))  # the TLS handshake, not measured
+        items = list(tokens.items())
+        for i in range(rounds):
+            for label, token in items if i % 2 else items[::-1]:
+                event = fpb.PeerEvent(
+                    event_id=f"probe-{label}-{i}-{time.time_ns()}",
+                    exchange_token=token,
+                    state=fpb.PEER_STATE_PRESENT,
+                    sequence=1,
+                    want_members=True,
+                )
+                started = time.perf_counter()
+                reply, call = stub.Exchange.with_call(fpb.ExchangeRequest(from_region=caller, events=[event]))
+                timings[label].append(time.perf_counter() - started)
+                answers[label].add(
+                    reply.SerializeToString() + repr(sorted(call.trailing_metadata() or ())).encode()
+                )
+    return timings, answers
 
 
 @contextmanager

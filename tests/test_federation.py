@@ -5,6 +5,7 @@ keys, identity exchange key); their match services are linked by mutual TLS with
 certificates from a local federation CA.
 """
 
+import asyncio
 import shutil
 import statistics
 import tempfile
@@ -18,13 +19,15 @@ import grpc
 import psycopg
 import pytest
 from sluis.federation.v1 import federation_pb2 as fpb
-from sluis.federation.v1 import federation_pb2_grpc as fpb_grpc
 from sluis.identity.v1 import identity_pb2, identity_pb2_grpc
 from sluis.match.v1 import match_pb2, match_pb2_grpc
 
 from devstack.certs import make_ca
-from devstack.federation import Federation, region_certificate
+from devstack.federation import Federation, exchange_stub, exchange_tokens, probe_exchange, region_certificate
 from devstack.platform import Platform
+from services.common.errors import Unavailable
+from services.match.federation import parse_peering
+from services.match.federation_link import PeerClient, TlsFiles
 from tests.helpers import Api, by_org, valid_bsns, wait_until
 
 ROTTERDAM, GELDERLAND = "rotterdam", "gelderland-midden"
@@ -163,78 +166,41 @@ def test_upheld_objection_erases_the_copy_in_the_other_region(federation: Federa
 # --- a region learns nothing about people it does not have -------------------------------------
 
 
-def exchange_stub(fed: Federation, caller: str, target: str, tls_dir: Path | None = None) -> Any:
-    """A FederationService stub of `target`, calling with `caller`'s certificate (or another)."""
-    directory = tls_dir or fed.certificates[caller].tls_dir
-    credentials = grpc.ssl_channel_credentials(
-        (directory / "ca.crt").read_bytes(),
-        (directory / "tls.key").read_bytes(),
-        (directory / "tls.crt").read_bytes(),
-    )
-    channel = grpc.secure_channel(f"127.0.0.1:{fed.ports[target]['federation']}", credentials)
-    return fpb_grpc.FederationServiceStub(channel), channel
-
-
-def exchange_token(p: Platform, peer: str, pseudonym: str) -> str:
-    with grpc.insecure_channel(p.address("identity")) as channel:
-        reply = identity_pb2_grpc.IdentityServiceStub(channel).TranslatePseudonym(
-            identity_pb2.TranslatePseudonymRequest(
-                from_region=p.region, to_region=peer, pseudonyms=[pseudonym]
-            )
-        )
-    return str(reply.pseudonyms[0])
-
-
 def test_the_peer_answers_alike_for_known_and_unknown_people(federation: Federation) -> None:
     rdam, gm = federation.regions[ROTTERDAM], federation.regions[GELDERLAND]
-    known, unknown = valid_bsns(2, start=613_000_000)
-    # Gelderland-Midden knows `known`; Rotterdam has both (for tokens of real pseudonyms).
-    signal(api(gm, 2), known)
-    for bsn in (known, unknown):
-        signal(api(rdam, 2), bsn)
-    wait_until(lambda: len(table(rdam, "SELECT 1 FROM involvements WHERE active")) >= 2)
-    with grpc.insecure_channel(rdam.address("identity")) as channel:
-        stub = identity_pb2_grpc.IdentityServiceStub(channel)
-        pseudonyms = [
-            stub.Pseudonymise(identity_pb2.PseudonymiseRequest(bsn=b)).pseudonym for b in (known, unknown)
-        ]
-    tokens = [exchange_token(rdam, GELDERLAND, p) for p in pseudonyms]
-    stub, channel = exchange_stub(federation, ROTTERDAM, GELDERLAND)
-    timings: dict[str, list[float]] = {"known": [], "unknown": []}
-    answers: dict[str, set[bytes]] = {"known": set(), "unknown": set()}
-    with channel:
-        stub.Exchange(fpb.ExchangeRequest(from_region=ROTTERDAM))  # the TLS handshake, not measured
-        for i in range(60):
-            pair = (("known", tokens[0]), ("unknown", tokens[1]))
-            for label, token in pair if i % 2 else pair[::-1]:
-                event = fpb.PeerEvent(
-                    event_id=f"probe-{label}-{i}-{time.time_ns()}",
-                    exchange_token=token,
-                    state=fpb.PEER_STATE_PRESENT,
-                    sequence=1,
-                    want_members=True,
-                )
-                started = time.perf_counter()
-                reply, call = stub.Exchange.with_call(
-                    fpb.ExchangeRequest(from_region=ROTTERDAM, events=[event])
-                )
-                timings[label].append(time.perf_counter() - started)
-                answers[label].add(
-                    reply.SerializeToString() + repr(sorted(call.trailing_metadata())).encode()
-                )
+    bsns = valid_bsns(12, start=613_000_000)
+    known, unknown = bsns[:6], bsns[6:]
+    for bsn in known:  # Gelderland-Midden has these people, not the others
+        signal(api(gm, 2), bsn)
+    # Exchange, called with Rotterdam's certificate and real tokens of the pair.
+    known_token, unknown_token = exchange_tokens(rdam, GELDERLAND, [known[0], unknown[0]])
+    timings, answers = probe_exchange(
+        federation, ROTTERDAM, GELDERLAND, {"known": known_token, "unknown": unknown_token}, 60
+    )
     assert answers["known"] == answers["unknown"] and len(answers["known"]) == 1
+    report("Exchange", timings)
+    # Through the REST API: a registration in Rotterdam answers alike whether or not
+    # Gelderland-Midden has the person.
+    r_api = api(rdam, 2)
+    shapes: dict[str, set[str]] = {"known": set(), "unknown": set()}
+    rest: dict[str, list[float]] = {"known": [], "unknown": []}
+    for k, u in zip(known[1:], unknown[1:], strict=True):
+        for label, bsn in (("known", k), ("unknown", u)):
+            started = time.perf_counter()
+            r = r_api.signal(bsn)
+            rest[label].append(time.perf_counter() - started)
+            assert r.status_code == 201, r.text
+            body = {k: v for k, v in r.json().items() if k not in ("id", "_links", "createdAt", "expiresAt")}
+            shapes[label].add(
+                repr(sorted((k, v if not isinstance(v, str) else type(v).__name__) for k, v in body.items()))
+            )
+    assert shapes["known"] == shapes["unknown"] and len(shapes["known"]) == 1
+    report("Registration (REST)", rest)
+
+
+def report(what: str, timings: dict[str, list[float]]) -> None:
     medians = {k: statistics.median(v) * 1000 for k, v in timings.items()}
-    print(f"\nExchange median: known {medians['known']:.2f} ms, unknown {medians['unknown']:.2f} ms")
-    # Through the REST API: a registration's answer does not depend on the peer knowing the person.
-    r_api = api(rdam, 0, 1)
-    bodies = []
-    for bsn in (known, unknown):
-        r = r_api.signal(bsn)
-        assert r.status_code == 201, r.text
-        body = r.json()
-        bodies.append(sorted((k, type(v).__name__) for k, v in body.items() if k not in ("id", "_links")))
-        bodies.append(sorted(k for k in body.get("_links", {})))
-    assert bodies[0] == bodies[2] and bodies[1] == bodies[3]
+    print(f"\n{what} median: known {medians['known']:.2f} ms, unknown {medians['unknown']:.2f} ms")
 
 
 # --- faults --------------------------------------------------------------------------------
@@ -290,3 +256,19 @@ def test_a_wrong_or_revoked_certificate_is_refused(federation: Federation, kind:
     stub, channel = exchange_stub(federation, ROTTERDAM, GELDERLAND)
     with channel:
         assert stub.Exchange(fpb.ExchangeRequest(from_region=ROTTERDAM), timeout=10) == fpb.ExchangeResponse()
+
+
+def test_the_relay_refuses_a_peer_whose_certificate_is_not_pinned(federation: Federation) -> None:
+    """The client side of the pin: before each delivery the peer's server certificate must be
+    pinned, else the delivery fails (and stays queued)."""
+    tls = TlsFiles(federation.certificates[ROTTERDAM].tls_dir)
+    endpoint = f"127.0.0.1:{federation.ports[GELDERLAND]['federation']}"
+    pinned = federation.certificates[GELDERLAND].fingerprint
+
+    def client(pin: str) -> PeerClient:
+        peering = parse_peering(ROTTERDAM, [f"{GELDERLAND}={endpoint}"], [f"{GELDERLAND}={pin}"], [])
+        return PeerClient(peering, GELDERLAND, tls, identity=None, timeout=5)  # type: ignore[arg-type]
+
+    asyncio.run(client(pinned).verify_peer())
+    with pytest.raises(Unavailable):
+        asyncio.run(client("00" * 32).verify_peer())
