@@ -33,6 +33,57 @@ CREATE TABLE public.erased_signals (
     erased_at timestamp with time zone NOT NULL
 );
 
+CREATE TABLE public.federation_counters (
+    region text NOT NULL,
+    name text NOT NULL,
+    value bigint DEFAULT 0 NOT NULL
+);
+
+CREATE TABLE public.federation_inbox (
+    id bigint NOT NULL,
+    event_id text NOT NULL,
+    from_region text NOT NULL,
+    payload bytea NOT NULL,
+    traceparent text DEFAULT ''::text NOT NULL,
+    tracestate text DEFAULT ''::text NOT NULL,
+    peer_uri text DEFAULT ''::text NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE SEQUENCE public.federation_inbox_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.federation_inbox_id_seq OWNED BY public.federation_inbox.id;
+
+CREATE TABLE public.federation_peers (
+    pseudonym text NOT NULL,
+    region text NOT NULL,
+    sequence bigint NOT NULL,
+    present boolean NOT NULL,
+    first_signal_at timestamp with time zone,
+    members jsonb DEFAULT '[]'::jsonb NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.federation_processed (
+    event_id text NOT NULL,
+    from_region text NOT NULL,
+    processed_at timestamp with time zone NOT NULL
+);
+
+CREATE TABLE public.federation_sent (
+    pseudonym text NOT NULL,
+    region text NOT NULL,
+    sequence bigint NOT NULL,
+    state text NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT federation_sent_state_check CHECK ((state = ANY (ARRAY['present'::text, 'absent'::text, 'erased'::text, 'moved'::text])))
+);
+
 CREATE TABLE public.involvements (
     signal_id text NOT NULL,
     pseudonym text NOT NULL,
@@ -85,7 +136,7 @@ CREATE TABLE public.matches (
     declined_professional_ids text[] DEFAULT '{}'::text[] NOT NULL,
     kind text DEFAULT 'person'::text NOT NULL,
     CONSTRAINT matches_check CHECK (((status = 'closed'::text) = (closed_at IS NOT NULL))),
-    CONSTRAINT matches_kind_check CHECK ((kind = ANY (ARRAY['person'::text, 'family'::text]))),
+    CONSTRAINT matches_kind_check CHECK ((kind = ANY (ARRAY['person'::text, 'family'::text, 'cross-region'::text]))),
     CONSTRAINT matches_status_check CHECK ((status = ANY (ARRAY['open'::text, 'closed'::text])))
 );
 
@@ -175,6 +226,8 @@ CREATE TABLE public.undeliverable_events (
 
 ALTER TABLE ONLY public.access_log ALTER COLUMN id SET DEFAULT nextval('public.access_log_id_seq'::regclass);
 
+ALTER TABLE ONLY public.federation_inbox ALTER COLUMN id SET DEFAULT nextval('public.federation_inbox_id_seq'::regclass);
+
 ALTER TABLE ONLY public.outbox ALTER COLUMN id SET DEFAULT nextval('public.outbox_id_seq'::regclass);
 
 ALTER TABLE ONLY public.processing_log ALTER COLUMN id SET DEFAULT nextval('public.processing_log_id_seq'::regclass);
@@ -187,6 +240,24 @@ ALTER TABLE ONLY public.coordinator_rules
 
 ALTER TABLE ONLY public.erased_signals
     ADD CONSTRAINT erased_signals_pkey PRIMARY KEY (signal_hash);
+
+ALTER TABLE ONLY public.federation_counters
+    ADD CONSTRAINT federation_counters_pkey PRIMARY KEY (region, name);
+
+ALTER TABLE ONLY public.federation_inbox
+    ADD CONSTRAINT federation_inbox_from_region_event_id_key UNIQUE (from_region, event_id);
+
+ALTER TABLE ONLY public.federation_inbox
+    ADD CONSTRAINT federation_inbox_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.federation_peers
+    ADD CONSTRAINT federation_peers_pkey PRIMARY KEY (pseudonym, region);
+
+ALTER TABLE ONLY public.federation_processed
+    ADD CONSTRAINT federation_processed_pkey PRIMARY KEY (from_region, event_id);
+
+ALTER TABLE ONLY public.federation_sent
+    ADD CONSTRAINT federation_sent_pkey PRIMARY KEY (pseudonym, region);
 
 ALTER TABLE ONLY public.involvements
     ADD CONSTRAINT involvements_pkey PRIMARY KEY (signal_id);
@@ -226,6 +297,8 @@ CREATE INDEX access_log_pseudonym ON public.access_log USING btree (pseudonym, r
 CREATE INDEX access_log_read_at ON public.access_log USING btree (read_at);
 
 CREATE INDEX erased_signals_at ON public.erased_signals USING btree (erased_at);
+
+CREATE INDEX federation_processed_at ON public.federation_processed USING btree (processed_at);
 
 CREATE INDEX involvements_parents ON public.involvements USING gin (parent_pseudonyms);
 
