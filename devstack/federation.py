@@ -204,16 +204,12 @@ def running(workdir: Path, **kwargs: Any) -> Iterator[Federation]:
 
 
 def _ports(offset: int) -> dict[str, int]:
-    defaults = {
-        "gateway": 8080,
-        "smtp": 1025,
-        "identity": 50051,
-        "signal": 50052,
-        "match": 50053,
-        "notify": 50054,
-    }
-    defaults["federation"] = 7443
-    ports = {k: int(os.environ.get(f"SLUIS_DEV_PORT_{k.upper()}", v)) for k, v in defaults.items()}
+    """`make run`'s local ports (SLUIS_DEV_PORT_<NAME> honoured) plus the federation port,
+    all shifted by `offset`."""
+    from devstack.__main__ import _ports as run_ports
+
+    ports = {k: v for k, v in run_ports().items() if k != "otlp"}
+    ports["federation"] = int(os.environ.get("SLUIS_DEV_PORT_FEDERATION", 7443))
     return {k: v + offset for k, v in ports.items()}
 
 

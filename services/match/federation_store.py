@@ -17,7 +17,7 @@ import psycopg
 from sluis.federation.v1 import federation_pb2 as fpb
 
 from services.common import outbox, processing_log
-from services.common.contacts import Contact
+from services.common.contacts import Contact, contact_from_proto, contact_to_proto, contact_values
 from services.common.processing_log import Foreign, Line
 from services.common.protos import from_timestamp, to_timestamp
 from services.match import domain, erasure, federation, logbook, rows
@@ -54,33 +54,20 @@ def _member_from_json(d: Mapping[str, object]) -> PeerMember:
 
 
 def member_to_pb(m: PeerMember) -> fpb.PeerMember:
-    c = m.contact
     return fpb.PeerMember(
-        professional_id=c.professional_id,
-        name=c.name,
-        role=c.role,
-        phone=c.phone,
-        email=c.email,
-        organisation_id=c.organisation_id,
-        organisation_name=c.organisation_name,
+        professional=contact_to_proto(m.contact),
         is_coordinator=m.is_coordinator,
         registered_at=to_timestamp(m.registered_at),
     )
 
 
 def member_from_pb(m: fpb.PeerMember) -> PeerMember | None:
+    """A peer's member as received (fields cut to the lengths the tables keep)."""
     registered = from_timestamp(m.registered_at)
-    if not m.professional_id or not m.organisation_id or registered is None:
+    contact = contact_from_proto(m.professional)
+    if not contact.professional_id or not contact.organisation_id or registered is None:
         return None
-    contact = Contact(
-        m.professional_id[:200],
-        m.name[:200],
-        m.role[:200],
-        m.phone[:50],
-        m.email[:200],
-        m.organisation_id[:200],
-        m.organisation_name[:200],
-    )
+    contact = Contact(*(value[:200] for value in contact_values(contact)))
     return PeerMember(contact, m.is_coordinator, registered)
 
 
