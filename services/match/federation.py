@@ -115,6 +115,17 @@ def outgoing_state(involvements: Iterable[domain.Involvement], erased: bool) -> 
     return State.ERASED if erased else State.ABSENT
 
 
+def worth_telling(state: State, last_sent: str | None) -> bool:
+    """Whether a peer hears of the person's new state, given what it was told last (None:
+    nothing). PRESENT always; ABSENT only after PRESENT; ERASED to a peer that was told
+    anything (its closed cross-region match still names this region's members)."""
+    if state is State.PRESENT:
+        return True
+    if state is State.ERASED:
+        return last_sent is not None
+    return last_sent == State.PRESENT.value
+
+
 def first_signal_at(involvements: Iterable[domain.Involvement]) -> datetime | None:
     return min((i.registered_at for i in involvements if i.active), default=None)
 

@@ -134,17 +134,18 @@ class Federation:
             invs = list(involvements.get(pseudonym, {}).values())
             state = federation.outgoing_state(invs, pseudonym in erased)
             for region in self.peering.peers:
+                if state is State.ERASED:
+                    # The peer's members go from every cross-region match on the person too.
+                    await self._erase_copies(conn, pseudonym, region, now)
                 last = sent.get((pseudonym, region))
-                if state is not State.PRESENT and (last is None or last[1] != State.PRESENT.value):
-                    continue  # the peer was never told of the person (or was told it ended)
+                if not federation.worth_telling(state, last[1] if last else None):
+                    continue
                 known = next((p for p in presences[pseudonym] if p.region == region and p.present), None)
                 event = await self._queue(
                     conn, pseudonym, region, state, invs, matches.get(pseudonym), known, last, now
                 )
                 queued.append(event.SerializeToString())
                 dests.append(region)
-                if state is State.ERASED:
-                    await self._erase_copies(conn, pseudonym, region, now)
                 if event.event.members_included or state is State.ERASED:
                     name = "federation.erasure_sent" if state is State.ERASED else "federation.members_sent"
                     lines.append(_line(name, pseudonym, region, self.peering.peers[region]))
@@ -249,6 +250,12 @@ class Federation:
             await conn.execute(
                 "DELETE FROM federation_peers WHERE pseudonym = %s AND region = %s", (pseudonym, region)
             )
+            # A closed cross-region match of earlier may still name the peer's members.
+            if event.state == fpb.PEER_STATE_ERASED and await self._erase_copies(
+                conn, pseudonym, region, now
+            ):
+                line = _line("federation.erasure_received", pseudonym, region, peer_uri)
+                await processing_log.write(conn, logbook.RESOURCE, [line], now, foreign)
             await conn.execute(
                 "INSERT INTO federation_counters (region, name, value) VALUES (%s, 'dropped', 1)"
                 " ON CONFLICT (region, name) DO UPDATE SET value = federation_counters.value + 1",
@@ -308,9 +315,9 @@ class Federation:
 
     async def _erase_copies(
         self, conn: psycopg.AsyncConnection, pseudonym: str, region: str, now: datetime
-    ) -> None:
-        """The peer erased the person: its members go from every cross-region match on them,
-        open or closed (erasure.py tells notify, which drops its copies)."""
+    ) -> bool:
+        """The peer's members go from every cross-region match on the person, open or closed
+        (erasure.py tells notify, which drops its copies); whether any was there."""
         cur = await conn.execute(
             "DELETE FROM match_members mm USING matches m WHERE mm.match_id = m.match_id"
             " AND m.pseudonym = %s AND m.kind = %s AND mm.signal_id = %s RETURNING mm.match_id",
@@ -319,6 +326,7 @@ class Federation:
         match_ids = sorted({str(r[0]) for r in await cur.fetchall()})
         if match_ids:
             await erasure.forget_in_matches(conn, match_ids, [federation.remote_signal_id(region)], now)
+        return bool(match_ids)
 
     async def _answer(
         self, conn: psycopg.AsyncConnection, pseudonym: str, region: str, now: datetime

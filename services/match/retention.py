@@ -21,6 +21,8 @@ RULES = (
     Rule("access_log", "read_at < %(cutoff)s", ACCESS_LOG_RETENTION),
     Rule("erased_signals", "erased_at < %(cutoff)s", ERASED_RETENTION),
     Rule("undeliverable_events", "parked_at < %(cutoff)s", UNDELIVERABLE_RETENTION),
+    # Ids of peers' events already applied (random ids, no person): redeliveries come sooner.
+    Rule("federation_processed", "processed_at < %(cutoff)s", ERASED_RETENTION),
     # The processing log: per activity, as the register says.
     *retention_rules(),
 )

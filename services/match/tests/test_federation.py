@@ -68,6 +68,17 @@ def test_state_follows_the_active_signals() -> None:
     assert federation.outgoing_state([], erased=True) is State.ERASED
 
 
+def test_who_hears_of_a_change() -> None:
+    assert federation.worth_telling(State.PRESENT, None)
+    assert not federation.worth_telling(State.ABSENT, None) and not federation.worth_telling(
+        State.ABSENT, "absent"
+    )
+    assert federation.worth_telling(State.ABSENT, "present")
+    assert federation.worth_telling(State.ERASED, "absent") and not federation.worth_telling(
+        State.ERASED, None
+    )
+
+
 def test_only_shared_organisations_cross_with_professionals() -> None:
     p = federation.parse_peering("rotterdam", ["gm=h:1"], ["gm=ab"], ["gm=o1"])
     members = federation.shared_members(p, "gm", None, [inv("a", "o1"), inv("b", "o2"), inv("c", "o2", 1)])
