@@ -69,7 +69,8 @@ class Federation:
     extra_env: dict[str, str] = field(default_factory=dict)
     # SLUIS_FEDERATION_SHARE per peer ("*": every organisation's professionals cross).
     share: str = "*"
-    brp: bool = False
+    # Regions whose identity gets a local BRP (devstack/brp.py), e.g. for a move test.
+    brp_regions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.workdir = self.workdir.resolve()
@@ -105,7 +106,7 @@ class Federation:
                 ports=self.ports[region],
                 throwaway=self.throwaway,
                 extra_env=dict(self.extra_env),
-                brp=self.brp,
+                brp=region in self.brp_regions,
                 service_env={"match": match_env, "identity": identity_env},
             )
 

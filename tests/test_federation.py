@@ -70,8 +70,8 @@ def cross_with(a: Api, email: str) -> dict[str, Any] | None:
     return next((m for m in cross(a) if any(x["email"] == email for x in m["members"])), None)
 
 
-def signal(a: Api, bsn: str) -> str:
-    r = a.signal(bsn)
+def signal(a: Api, bsn: str, born: str = "1990-04-12") -> str:
+    r = a.signal(bsn, born)
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 

@@ -154,6 +154,41 @@ class Federation:
             await outbox.enqueue_many(conn, [destination(region)], payloads)
         await processing_log.write(conn, logbook.RESOURCE, lines, now)
 
+    async def moved_out(
+        self, conn: psycopg.AsyncConnection, pseudonym: str, code: str, now: datetime
+    ) -> None:
+        """The person moved out of this region: each peer known to have them too gets MOVED
+        with the new municipality (a peer that does not have them learns nothing)."""
+        presences = (await load_presences(conn, [pseudonym]))[pseudonym]
+        sent = await self._sent(conn, [pseudonym])
+        lines = []
+        for p in presences:
+            last = sent.get((pseudonym, p.region))
+            if not p.present or p.region not in self.peering.peers or last is None:
+                continue
+            event = fpb.PeerEvent(
+                event_id=str(uuid.uuid4()),
+                state=fpb.PEER_STATE_MOVED,
+                sequence=last[0] + 1,
+                municipality_code=code[:8],
+            )
+            await conn.execute(
+                "UPDATE federation_sent SET sequence = %s, updated_at = %s WHERE pseudonym = %s AND region = %s",
+                (event.sequence, now, pseudonym, p.region),
+            )
+            queued = fpb.QueuedPeerEvent(pseudonym=pseudonym, to_region=p.region, event=event)
+            await outbox.enqueue_many(conn, [destination(p.region)], [queued.SerializeToString()])
+            lines.append(
+                _line(
+                    "federation.move_sent",
+                    pseudonym,
+                    p.region,
+                    self.peering.peers[p.region],
+                    **{"sluis.municipality_code": code},
+                )
+            )
+        await processing_log.write(conn, logbook.RESOURCE, lines, now)
+
     async def _sent(
         self, conn: psycopg.AsyncConnection, pseudonyms: Sequence[str]
     ) -> dict[tuple[str, str], tuple[int, str]]:
@@ -296,7 +331,23 @@ class Federation:
             )
             lines.append(_line("federation.erasure_received", pseudonym, region, peer_uri))
             erase = True
-        else:  # ABSENT, MOVED: the peer's members leave; the sequence stays for ordering
+        elif state is State.MOVED:
+            # The person moved out of the peer's region; its signals (and members) stay.
+            await conn.execute(
+                "UPDATE federation_peers SET sequence = %s, updated_at = %s WHERE pseudonym = %s AND region = %s",
+                (event.sequence, now, pseudonym, region),
+            )
+            code = event.municipality_code[:8]
+            lines.append(
+                _line(
+                    "federation.move_received",
+                    pseudonym,
+                    region,
+                    peer_uri,
+                    **{"sluis.municipality_code": code},
+                )
+            )
+        else:  # ABSENT: the peer's members leave; the sequence stays for ordering
             await conn.execute(
                 "INSERT INTO federation_peers (pseudonym, region, sequence, present, members, updated_at)"
                 " VALUES (%s, %s, %s, false, '[]', %s) ON CONFLICT (pseudonym, region) DO UPDATE"

@@ -18,6 +18,7 @@ from sluis.identity.v1 import identity_pb2, identity_pb2_grpc
 from sluis.match.v1 import match_pb2 as pb
 from sluis.match.v1 import match_pb2_grpc as pb_grpc
 from sluis.notify.v1 import notify_pb2, notify_pb2_grpc
+from sluis.signal.v1 import signal_pb2
 
 from services.common import aggregates, outbox, paging, processing_log, retention, telemetry
 from services.common.clients import aio_channel
@@ -185,6 +186,17 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
                 result = await self.store.apply_events(events[start:end], previous)
             applied += result.applied
             duplicates += result.duplicates
+        moves = [
+            (ev.pseudonym, ev.municipality_code)
+            for ev in request.events
+            if ev.kind == signal_pb2.SIGNAL_EVENT_KIND_MOVED_OUT and ev.pseudonym
+        ]
+        if moves and self.store.federation is not None:
+            # A peer region that has the person too hears of the move (issue 18/19).
+            current = await resolve_incoming(self.rekeyer, [p for p, _ in moves])
+            await self.store.moved_out(
+                [(c.current, code) for c, (_, code) in zip(current, moves, strict=True)]
+            )
         return pb.ApplySignalEventsResponse(applied=applied, duplicates=duplicates)
 
     async def GetInvolvement(

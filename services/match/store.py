@@ -370,6 +370,15 @@ class MatchStore:
             await conn.execute("DELETE FROM federation_inbox WHERE id = ANY(%s)", ([r[0] for r in taken],))
         return len(taken)
 
+    async def moved_out(self, moves: Sequence[tuple[str, str]]) -> None:
+        """People who moved out of the region (pseudonym, new municipality): peers that have
+        them too are told (one transaction per person, under their lock)."""
+        assert self.federation is not None
+        for pseudonym, code in dict.fromkeys(moves):
+            async with self.pool.connection() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (person_lock_key(pseudonym),))
+                await self.federation.moved_out(conn, pseudonym, code, self.clock.now())
+
     # --- matches ------------------------------------------------------------------------
 
     async def release_due_notices(self, limit: int = 500) -> int:

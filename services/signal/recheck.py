@@ -9,9 +9,10 @@ other parents (BRP ouders) go onto the signals and to match (FAMILY_CHANGED). A 
 registered before the BRP link (no municipality yet; identity's vault back-fill) gets its
 municipality and parents without any notification.
 
-A move out of the region should also reach the other region through the federation link
-(issue 19, not built). Hook: `on_moved_out` below is where a federation relay would be
-called with the pseudonym and the new municipality code; today it only logs.
+A move out of the region also reaches a peer region that has the person too, through the
+federation link (issue 19, docs/adr/0005-federation.md): the MOVED_OUT event goes to match as
+well (store.set_municipality), which sends the peer a PeerEvent MOVED with the new
+municipality. `on_moved_out` below only logs.
 Rate-limited so the BRP sees at most `rate` people per second.
 """
 
@@ -91,13 +92,10 @@ def move_kind(old: str, new: str, region_municipalities: frozenset[str]) -> str:
 
 
 def on_moved_out(pseudonym: str, municipality_code: str) -> None:
-    """Federation hook (issue 19, not built): tell the region of `municipality_code`.
-
-    The signalling professionals and this region's admin are told already (MOVED_OUT to
-    notify). Where a federation link exists, its relay belongs here: translate the pseudonym
-    for the peer region (identity's TranslatePseudonym) and send it the move.
-    """
-    log.info("moved out of the region; no federation link", extra={"municipality_code": municipality_code})
+    """A move out of the region (the MOVED_OUT event to notify and match is written by
+    `set_municipality`: the professionals, the region admin and, through match's federation
+    link, a peer region that has the person are told)."""
+    log.info("moved out of the region", extra={"municipality_code": municipality_code})
 
 
 class RecheckStore(Protocol):

@@ -931,5 +931,7 @@ class SignalStore:
             if moved_out:
                 for row in rows:
                     event = convert.signal_event(_signal(row), pb.SIGNAL_EVENT_KIND_MOVED_OUT, now)
-                    await outbox.enqueue(conn, [NOTIFY], event.SerializeToString())
+                    event.municipality_code = code
+                    # Match tells a peer region that has the person too (federation, issue 19).
+                    await outbox.enqueue(conn, [NOTIFY, MATCH], event.SerializeToString())
         return len(rows)
