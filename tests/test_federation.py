@@ -179,6 +179,10 @@ def test_the_peer_answers_alike_for_known_and_unknown_people(federation: Federat
     )
     assert answers["known"] == answers["unknown"] and len(answers["known"]) == 1
     report("Exchange", timings)
+    # Malformed tokens get the same answer, and do not hold up the peer's inbox.
+    _, bad = probe_exchange(federation, ROTTERDAM, GELDERLAND, {"x": "x.not-a-point", "y": "nonsense"}, 2)
+    assert bad["x"] == bad["y"] == answers["known"]
+    wait_until(lambda: table(gm, "SELECT count(*) FROM federation_inbox") == [(0,)])
     # Through the REST API: a registration in Rotterdam answers alike whether or not
     # Gelderland-Midden has the person.
     r_api = api(rdam, 2)

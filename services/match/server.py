@@ -573,7 +573,7 @@ def add_federation(
     for client in clients.values():
         service.add_closer(client.close)
 
-    async def translate(region: str, tokens: list[str]) -> list[str]:
+    async def translate_batch(region: str, tokens: list[str]) -> list[str]:
         reply = await identity.TranslatePseudonym(
             identity_pb2.TranslatePseudonymRequest(
                 from_region=region, to_region=peering.region, pseudonyms=tokens
@@ -581,6 +581,24 @@ def add_federation(
             timeout=settings.rpc_timeout_seconds,
         )
         return list(reply.pseudonyms)
+
+    async def translate(region: str, tokens: list[str]) -> list[str]:
+        """This region's pseudonyms of a peer's tokens; "" for a malformed token (its event is
+        dropped), so one bad event cannot hold up the inbox."""
+        try:
+            return await translate_batch(region, tokens)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+        out = []
+        for token in tokens:
+            try:
+                out += await translate_batch(region, [token])
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                    raise
+                out.append("")
+        return out
 
     async def drain_inbox() -> None:
         while True:

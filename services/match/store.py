@@ -360,8 +360,8 @@ class MatchStore:
                         (event_id, region, now),
                     )
                 ).fetchone()
-                if fresh is None:
-                    continue  # a redelivery: applied before
+                if fresh is None or not pseudonym:
+                    continue  # a redelivery (applied before), or a malformed token
                 with telemetry.continue_trace("match federation event", (traceparent, "")):
                     foreign = processing_log.foreign_from_traceparent(traceparent)
                     await self.federation.apply_peer_event(
