@@ -276,3 +276,11 @@ def test_the_relay_refuses_a_peer_whose_certificate_is_not_pinned(federation: Fe
     asyncio.run(client(pinned).verify_peer())
     with pytest.raises(Unavailable):
         asyncio.run(client("00" * 32).verify_peer())
+
+
+def test_a_pinned_certificate_speaks_only_for_its_own_region(federation: Federation) -> None:
+    """Gelderland-Midden's own (pinned) certificate cannot claim to be Rotterdam."""
+    stub, channel = exchange_stub(federation, GELDERLAND, GELDERLAND)
+    with channel, pytest.raises(grpc.RpcError) as refused:
+        stub.Exchange(fpb.ExchangeRequest(from_region=ROTTERDAM), timeout=10)
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED

@@ -54,10 +54,6 @@ class Peering:
     def pinned(self, region: str, fingerprint: str) -> bool:
         return fingerprint.lower() in self.pins.get(region, frozenset())
 
-    def region_of_pin(self, fingerprint: str) -> str:
-        """The peer whose pinned certificate this is ('' for none)."""
-        return next((r for r, pins in self.pins.items() if fingerprint.lower() in pins), "")
-
 
 def _pairs(entries: Iterable[str], env: str) -> dict[str, str]:
     out = {}
