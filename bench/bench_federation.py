@@ -10,14 +10,11 @@ exchange token of that person ("known") and of a person Gelderland-Midden does n
 """
 
 import argparse
-import shutil
 import statistics
-import tempfile
-from pathlib import Path
 
 import psycopg
 
-from devstack.federation import Federation, exchange_tokens, probe_exchange
+from devstack.federation import exchange_tokens, probe_exchange, running_with_demo
 from tests.helpers import Api, valid_bsns, wait_until
 
 BASELINE_RATIO = 1.0
@@ -32,13 +29,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=500)
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="sluis-bench-federation-"))
-    fed = Federation(workdir)
-    try:
-        fed.start()
+    with running_with_demo() as fed:
         rdam, gm = fed.regions["rotterdam"], fed.regions["gelderland-midden"]
         known, unknown = valid_bsns(2, start=615_000_000)
-        pro = gm.seed_demo()["professionals"][0]
+        pro = gm.demo["professionals"][0]  # type: ignore[attr-defined]
         created = Api(gm.url, pro["apiKey"]).signal(known)
         assert created.status_code == 201, created.text
         tokens = exchange_tokens(rdam, gm.region, [known, unknown])
@@ -47,16 +41,13 @@ def main() -> None:
         timings, answers = probe_exchange(
             fed, "rotterdam", gm.region, {"known": tokens[0], "unknown": tokens[1]}, args.rounds
         )
-        assert answers["known"] == answers["unknown"], "the answers differ"
-        known_ms = statistics.median(timings["known"]) * 1000
-        unknown_ms = statistics.median(timings["unknown"]) * 1000
-        print(f"Exchange, {args.rounds} calls each (median):")
-        print(f"  known person    {known_ms:8.3f} ms")
-        print(f"  unknown person  {unknown_ms:8.3f} ms")
-        print(f"  ratio known/unknown {known_ms / unknown_ms:.3f}   (aim {BASELINE_RATIO:.1f})")
-    finally:
-        fed.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    assert answers["known"] == answers["unknown"], "the answers differ"
+    known_ms = statistics.median(timings["known"]) * 1000
+    unknown_ms = statistics.median(timings["unknown"]) * 1000
+    print(f"Exchange, {args.rounds} calls each (median):")
+    print(f"  known person    {known_ms:8.3f} ms")
+    print(f"  unknown person  {unknown_ms:8.3f} ms")
+    print(f"  ratio known/unknown {known_ms / unknown_ms:.3f}   (aim {BASELINE_RATIO:.1f})")
 
 
 if __name__ == "__main__":

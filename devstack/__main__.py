@@ -33,19 +33,24 @@ def _ports() -> dict[str, int]:
     return {k: int(os.environ.get(f"SLUIS_DEV_PORT_{k.upper()}", v)) for k, v in defaults.items()}
 
 
-def _instructions(platform: Platform, demo: dict[str, Any], mail_url: str, traced: bool) -> str:
-    pros = demo["professionals"]
-    a = next(p for p in pros if p["organisation"] != pros[0]["organisation"])
-    first = pros[0]
-    body = json.dumps(
+def registration_body(bsn: str, birth_date: str) -> str:
+    """The JSON of a demo registration in the printed curl lines."""
+    return json.dumps(
         {
-            "bsn": DEMO_PERSON[0],
-            "birthDate": DEMO_PERSON[1],
+            "bsn": bsn,
+            "birthDate": birth_date,
             "multiProblemAttested": True,
             "consentGiven": True,
             "informed": {"party": "person", "method": "inPerson", "informedOn": "2026-11-20"},
         }
     )
+
+
+def _instructions(platform: Platform, demo: dict[str, Any], mail_url: str, traced: bool) -> str:
+    pros = demo["professionals"]
+    a = next(p for p in pros if p["organisation"] != pros[0]["organisation"])
+    first = pros[0]
+    body = registration_body(*DEMO_PERSON)
     curl = (
         f"curl -s -X POST {platform.url}/v1/signals -H 'Authorization: Bearer KEY' "
         f"-H 'Content-Type: application/json' -d '{body}'"

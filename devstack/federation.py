@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -196,12 +197,19 @@ def probe_exchange(
 
 
 @contextmanager
-def running(workdir: Path, **kwargs: Any) -> Iterator[Federation]:
+def running_with_demo(**kwargs: Any) -> Iterator[Federation]:
+    """Two linked regions with demo data (`platform.demo`) in a private temporary directory
+    (tests, benchmarks); `kwargs` are further Federation arguments."""
+    workdir = Path(tempfile.mkdtemp(prefix="sluis-federation-"))
     fed = Federation(workdir, **kwargs)
     try:
-        yield fed.start()
+        fed.start()
+        for p in fed.regions.values():
+            p.demo = p.seed_demo()  # type: ignore[attr-defined]
+        yield fed
     finally:
         fed.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _ports(offset: int) -> dict[str, int]:
@@ -215,15 +223,9 @@ def _ports(offset: int) -> dict[str, int]:
 
 
 def instructions(fed: Federation, demos: dict[str, dict[str, Any]], mail: dict[str, str]) -> str:
-    body = json.dumps(
-        {
-            "bsn": DEMO_PERSON[0],
-            "birthDate": DEMO_PERSON[1],
-            "multiProblemAttested": True,
-            "consentGiven": True,
-            "informed": {"party": "person", "method": "inPerson", "informedOn": "2026-11-20"},
-        }
-    )
+    from devstack.__main__ import registration_body
+
+    body = registration_body(*DEMO_PERSON)
     lines = ["", "SluiS draait lokaal in twee regio's  (Ctrl-C stopt alles)", ""]
     for region, p in fed.regions.items():
         lines += [

@@ -6,9 +6,7 @@ certificates from a local federation CA.
 """
 
 import asyncio
-import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Iterator
 from functools import partial
@@ -23,7 +21,14 @@ from sluis.identity.v1 import identity_pb2, identity_pb2_grpc
 from sluis.match.v1 import match_pb2, match_pb2_grpc
 
 from devstack.certs import make_ca
-from devstack.federation import Federation, exchange_stub, exchange_tokens, probe_exchange, region_certificate
+from devstack.federation import (
+    Federation,
+    exchange_stub,
+    exchange_tokens,
+    probe_exchange,
+    region_certificate,
+    running_with_demo,
+)
 from devstack.platform import Platform
 from services.common.errors import Unavailable
 from services.match.federation import parse_peering
@@ -35,16 +40,8 @@ ROTTERDAM, GELDERLAND = "rotterdam", "gelderland-midden"
 
 @pytest.fixture(scope="module")
 def federation() -> Iterator[Federation]:
-    workdir = Path(tempfile.mkdtemp(prefix="sluis-federation-"))
-    fed = Federation(workdir)
-    try:
-        fed.start()
-        for p in fed.regions.values():
-            p.demo = p.seed_demo()  # type: ignore[attr-defined]
+    with running_with_demo() as fed:
         yield fed
-    finally:
-        fed.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def pros(p: Platform, org: int, n: int = 0) -> dict[str, Any]:

@@ -4,17 +4,14 @@ Rotterdam has the local BRP (devstack/brp.py: 999990093 moves from Rotterdam, 05
 0228, in Gelderland-Midden); Gelderland-Midden registers without a BRP link (unverified).
 """
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from functools import partial
-from pathlib import Path
 
 import grpc
 import pytest
 from sluis.signal.v1 import signal_pb2, signal_pb2_grpc
 
-from devstack.federation import Federation
+from devstack.federation import Federation, running_with_demo
 from tests.helpers import wait_until
 from tests.test_federation import GELDERLAND, ROTTERDAM, api, cross_with, processing_log, pros, signal
 
@@ -23,16 +20,8 @@ MOVER, BORN = "999990093", "1990-04-12"
 
 @pytest.fixture(scope="module")
 def federation() -> Iterator[Federation]:
-    workdir = Path(tempfile.mkdtemp(prefix="sluis-federation-move-"))
-    fed = Federation(workdir, brp_regions=(ROTTERDAM,))
-    try:
-        fed.start()
-        for p in fed.regions.values():
-            p.demo = p.seed_demo()  # type: ignore[attr-defined]
+    with running_with_demo(brp_regions=(ROTTERDAM,)) as fed:
         yield fed
-    finally:
-        fed.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def test_a_move_out_of_rotterdam_reaches_gelderland_midden(federation: Federation) -> None:
