@@ -89,6 +89,13 @@ def _derive(secret: bytes, label: bytes) -> bytes:
     return hmac.new(secret, label, hashlib.sha256).digest()
 
 
+def derived_key(label: bytes) -> bytes:
+    """A key for another keyed digest of this process (e.g. the gateway's bulk upload
+    fingerprint), derived from the log key: never stored next to what it protects, and
+    knowing one derived key reveals neither the secret nor the log's keys."""
+    return _derive(_secret, label)
+
+
 _secret = _DEVELOPMENT_SECRET
 _keys = LogKeys.from_secret(_secret)
 
@@ -109,13 +116,6 @@ def configure(secret_b64: str) -> None:
 
 def keys() -> LogKeys:
     return _keys
-
-
-def derived_key(label: bytes) -> bytes:
-    """A key for another keyed digest of this process (e.g. the gateway's bulk upload
-    fingerprint), derived from the log key: never stored next to what it protects, and
-    knowing one derived key reveals neither the secret nor the log's keys."""
-    return _derive(_secret, label)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -157,6 +157,7 @@ former.
 {{- $calls := index (include "sluis.calls" . | fromYaml) .name }}
 SLUIS_REGION: {{ required "region.id is required" $values.region.id | quote }}
 SLUIS_LOG_LEVEL: {{ $values.logLevel | quote }}
+SLUIS_ENVIRONMENT: {{ $values.environment | quote }}
 SLUIS_SHUTDOWN_GRACE_SECONDS: {{ $values.shutdownGraceSeconds | quote }}
 SLUIS_RPC_TIMEOUT_SECONDS: {{ $values.rpcTimeoutSeconds | quote }}
 SLUIS_DB_POOL_MAX: {{ $svc.dbPoolMax | quote }}
@@ -495,6 +496,9 @@ securityContext:
 {{- end }}
 {{- if has .Values.region.id .Values.region.peerRegions }}
 {{- fail (printf "region.peerRegions must not contain the region itself (%s)" .Values.region.id) }}
+{{- end }}
+{{- if and (eq .Values.environment "production") (not .Values.processingLog.existingSecret) }}
+{{- fail "processingLog.existingSecret is required in production: the Secret holding SLUIS_PROCESSING_LOG_KEY (base64 of 32 random bytes; docs/operations.md, \"Secrets\"); signal, match and the gateway refuse to start without it. Only a test installation sets environment: development (a public development key)" }}
 {{- end }}
 {{- include "sluis.federationValidate" . }}
 {{- end }}
