@@ -301,3 +301,9 @@ def test_switched_off_the_peers_may_be_prepared(chart: helm.Chart) -> None:
     values = merge_values(region_values("rotterdam"), {"federation": {"peers": [{"region": "x"}]}})
     rendered = render(chart, values, "rotterdam")
     assert "SLUIS_FEDERATION_PEERS" not in rendered.get("ConfigMap", name_of("match"))["data"]
+
+
+def test_the_notes_name_the_federation_peers(federated: Callable[[str], Render]) -> None:
+    notes = federated("rotterdam").notes
+    assert "Federation (match, mTLS, pinned): port 7443 on Service sluis-match-federation" in notes
+    assert "gelderland-midden (federation.sluis.gelderland-midden.example:7443)" in notes
