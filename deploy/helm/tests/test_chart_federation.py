@@ -12,9 +12,7 @@ from typing import Any
 
 import helm_python as helm
 import pytest
-from kubernetes_validate import utils as kube
 from sluis_chart import (
-    CHART_DIR,
     REGIONS,
     Manifest,
     Render,
@@ -25,21 +23,9 @@ from sluis_chart import (
     region_values,
     render,
 )
-from test_chart_render import KUBE_VERSIONS, LINT_KUBE_VERSION, NOT_IN_KUBERNETES_SCHEMAS
+from test_chart_render import KUBE_VERSIONS, assert_lints_clean, validation_problems
 
 FEDERATION_DIR = "/etc/sluis/federation"
-
-
-@pytest.fixture(scope="module")
-def federated(chart: helm.Chart) -> Callable[[str], Render]:
-    cache: dict[str, Render] = {}
-
-    def get(region: str) -> Render:
-        if region not in cache:
-            cache[region] = render(chart, federation_values(region), region)
-        return cache[region]
-
-    return get
 
 
 def _peers(rendered: Render) -> list[dict[str, Any]]:
@@ -57,34 +43,17 @@ def _match_container(rendered: Render) -> Manifest:
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_both_regions_lint_clean_with_federation(region: str) -> None:
-    report = helm.lint(
-        CHART_DIR,
-        federation_values(region),
-        strict=True,
-        namespace=namespace_of(region),
-        kube_version=LINT_KUBE_VERSION,
-    )
-    assert report["errors"] == []
-    assert [m for m in report["messages"] if m["severity"] >= 2] == []
+    assert_lints_clean(federation_values(region), region)
 
 
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
 @pytest.mark.parametrize("region", REGIONS)
 def test_both_regions_are_valid_kubernetes_with_federation(
-    federated: Callable[[str], Render], region: str
+    render_federated: Callable[[str], Render], region: str, kube_version: str
 ) -> None:
-    rendered = federated(region)
+    rendered = render_federated(region)
     assert rendered.values["federation"]["enabled"] is True
-    problems: list[str] = []
-    for kube_version in KUBE_VERSIONS:
-        for manifest in rendered.manifests:
-            if (manifest["apiVersion"], manifest["kind"]) in NOT_IN_KUBERNETES_SCHEMAS:
-                continue
-            try:
-                kube.validate(manifest, kube_version, strict=True)
-            except kube.ValidationError as exc:
-                problems.append(
-                    f"{kube_version} {manifest['kind']}/{manifest['metadata']['name']}: {exc.message}"
-                )
+    problems, _ = validation_problems(rendered, kube_version)
     assert problems == []
 
 
@@ -105,8 +74,8 @@ def test_the_region_files_ship_federation_switched_off(render_region: Callable[[
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_match_gets_the_settings_of_its_peers(federated: Callable[[str], Render], region: str) -> None:
-    rendered = federated(region)
+def test_match_gets_the_settings_of_its_peers(render_federated: Callable[[str], Render], region: str) -> None:
+    rendered = render_federated(region)
     env = rendered.get("ConfigMap", name_of("match"))["data"]
     peers = _peers(rendered)
     assert env["SLUIS_FEDERATION_LISTEN"] == "0.0.0.0:7443"
@@ -129,8 +98,8 @@ def test_match_gets_the_settings_of_its_peers(federated: Callable[[str], Render]
         assert not [k for k in rendered.get("ConfigMap", name_of(service))["data"] if "FEDERATION" in k]
 
 
-def test_a_rollover_pins_both_certificates(federated: Callable[[str], Render]) -> None:
-    env = federated("gelderland-midden").get("ConfigMap", name_of("match"))["data"]
+def test_a_rollover_pins_both_certificates(render_federated: Callable[[str], Render]) -> None:
+    env = render_federated("gelderland-midden").get("ConfigMap", name_of("match"))["data"]
     (pair,) = env["SLUIS_FEDERATION_PINS"].split(",")
     region, pins = pair.split("=")
     assert region == "rotterdam" and len(pins.split("|")) == 2
@@ -139,9 +108,9 @@ def test_a_rollover_pins_both_certificates(federated: Callable[[str], Render]) -
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_match_mounts_the_federation_certificate_read_only(
-    federated: Callable[[str], Render], region: str
+    render_federated: Callable[[str], Render], region: str
 ) -> None:
-    rendered = federated(region)
+    rendered = render_federated(region)
     pod = rendered.get("Deployment", name_of("match"))["spec"]["template"]["spec"]
     volume = next(v for v in pod["volumes"] if v["name"] == "federation")
     assert volume == {
@@ -159,9 +128,9 @@ def test_match_mounts_the_federation_certificate_read_only(
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_one_service_exposes_the_federation_port_and_the_ingress_stays_the_gateways(
-    federated: Callable[[str], Render], region: str
+    render_federated: Callable[[str], Render], region: str
 ) -> None:
-    rendered = federated(region)
+    rendered = render_federated(region)
     fed = rendered.values["federation"]
     service = rendered.get("Service", f"{name_of('match')}-federation")
     assert service["spec"]["type"] == fed["service"]["type"]
@@ -192,8 +161,10 @@ def _outside(rules: list[Manifest], key: str) -> list[Manifest]:
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_match_reaches_only_the_configured_peers(federated: Callable[[str], Render], region: str) -> None:
-    rendered = federated(region)
+def test_match_reaches_only_the_configured_peers(
+    render_federated: Callable[[str], Render], region: str
+) -> None:
+    rendered = render_federated(region)
     spec = rendered.get("NetworkPolicy", name_of("match"))["spec"]
     peers = _peers(rendered)
     database = rendered.values["networkPolicy"]["egress"]["database"]["to"]
@@ -219,9 +190,9 @@ def test_match_reaches_only_the_configured_peers(federated: Callable[[str], Rend
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_federation_changes_no_other_policy(
-    federated: Callable[[str], Render], render_region: Callable[[str], Render], region: str
+    render_federated: Callable[[str], Render], render_region: Callable[[str], Render], region: str
 ) -> None:
-    plain, fed = render_region(region), federated(region)
+    plain, fed = render_region(region), render_federated(region)
     plain_policies = {p["metadata"]["name"]: p for p in plain.of_kind("NetworkPolicy")}
     fed_policies = {p["metadata"]["name"]: p for p in fed.of_kind("NetworkPolicy")}
     assert set(plain_policies) == set(fed_policies)
@@ -303,7 +274,7 @@ def test_switched_off_the_peers_may_be_prepared(chart: helm.Chart) -> None:
     assert "SLUIS_FEDERATION_PEERS" not in rendered.get("ConfigMap", name_of("match"))["data"]
 
 
-def test_the_notes_name_the_federation_peers(federated: Callable[[str], Render]) -> None:
-    notes = federated("rotterdam").notes
+def test_the_notes_name_the_federation_peers(render_federated: Callable[[str], Render]) -> None:
+    notes = render_federated("rotterdam").notes
     assert "Federation (match, mTLS, pinned): port 7443 on Service sluis-match-federation" in notes
     assert "gelderland-midden (federation.sluis.gelderland-midden.example:7443)" in notes
