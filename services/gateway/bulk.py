@@ -442,6 +442,7 @@ def run_worker(settings: GatewaySettings) -> None:
     """`python -m services.gateway bulk-worker`: its own process (its own Deployment), never
     a thread of a gunicorn worker. Runs until SIGTERM or SIGINT, then stops between chunks."""
     telemetry.setup_telemetry("gateway-bulk", settings.region, settings.otel_endpoint)
+    processing_log.configure(settings.processing_log_key)
     gw = Gateway(
         settings=settings,
         store=GatewayStore(open_pool(settings.database_url, max_size=4)),
