@@ -349,7 +349,13 @@ def test_every_secret_env_is_wired(rendered: Render) -> None:
         "identity": {"SLUIS_DATABASE_URL", "SLUIS_IDENTITY_EXCHANGE_KEY"},
         "signal": {"SLUIS_DATABASE_URL", "SLUIS_PROCESSING_LOG_KEY"},
         "match": {"SLUIS_DATABASE_URL", "SLUIS_PROCESSING_LOG_KEY"},
-        "notify": {"SLUIS_DATABASE_URL", "SLUIS_REDIS_URL", "SLUIS_SMTP_PASSWORD", "SLUIS_NOTIFY_SECRET_KEY"},
+        "notify": {
+            "SLUIS_DATABASE_URL",
+            "SLUIS_REDIS_URL",
+            "SLUIS_SMTP_PASSWORD",
+            "SLUIS_NOTIFY_SECRET_KEY",
+            "SLUIS_PROCESSING_LOG_KEY",
+        },
     }
     for service, names in expected.items():
         (container,) = rendered.get("Deployment", name_of(service))["spec"]["template"]["spec"]["containers"]

@@ -386,7 +386,7 @@ Secret environment of one service: every secret arrives via secretKeyRef, never 
 {{- if include "sluis.usesRedis" . }}
 {{ include "sluis.secretEnv" (dict "env" "SLUIS_REDIS_URL" "name" (required "redis.existingSecret is required: the Secret holding the Redis URL" $values.redis.existingSecret) "key" $values.redis.key) }}
 {{- end }}
-{{- if and (has .name (list "signal" "match" "gateway")) $values.processingLog.existingSecret }}
+{{- if and (has .name (list "signal" "match" "notify" "gateway")) $values.processingLog.existingSecret }}
 {{ include "sluis.secretEnv" (dict "env" "SLUIS_PROCESSING_LOG_KEY" "name" $values.processingLog.existingSecret "key" $values.processingLog.key) }}
 {{- end }}
 {{- if eq .name "identity" }}
@@ -498,7 +498,7 @@ securityContext:
 {{- fail (printf "region.peerRegions must not contain the region itself (%s)" .Values.region.id) }}
 {{- end }}
 {{- if and (eq .Values.environment "production") (not .Values.processingLog.existingSecret) }}
-{{- fail "processingLog.existingSecret is required in production: the Secret holding SLUIS_PROCESSING_LOG_KEY (base64 of 32 random bytes; docs/operations.md, \"Secrets\"); signal, match and the gateway refuse to start without it. Only a test installation sets environment: development (a public development key)" }}
+{{- fail "processingLog.existingSecret is required in production: the Secret holding SLUIS_PROCESSING_LOG_KEY (base64 of 32 random bytes; docs/operations.md, \"Secrets\"); the services that keep a processing log refuse to start without it. Only a test installation sets environment: development (a public development key)" }}
 {{- end }}
 {{- include "sluis.federationValidate" . }}
 {{- end }}
