@@ -12,6 +12,7 @@ from typing import Any
 
 import helm_python as helm
 import pytest
+import test_chart_policy as policies
 from sluis_chart import (
     REGIONS,
     Manifest,
@@ -68,6 +69,31 @@ def test_the_region_files_ship_federation_switched_off(render_region: Callable[[
             f"{name_of('match')}-federation",
         ) not in rendered.kinds_and_names()
         assert "federation" not in str(rendered.get("Deployment", name_of("match"))["spec"])
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        policies.test_every_pod_is_default_deny_both_ways,
+        policies.test_no_rule_opens_everything,
+        policies.test_grpc_traffic_is_exactly_the_architecture,
+        policies.test_identity_admits_only_gateway_signal_and_match,
+        policies.test_every_pod_may_resolve_names,
+        policies.test_outside_dependencies_only_where_needed,
+        policies.test_the_chart_holds_no_secret,
+        policies.test_the_rendered_text_contains_no_credentials,
+        policies.test_every_pod_runs_restricted,
+        policies.test_tmp_is_the_only_writable_path,
+        policies.test_migration_job_gets_the_services_settings,
+        policies.test_services_select_their_deployment,
+    ],
+    ids=lambda check: check.__name__.removeprefix("test_"),
+)
+@pytest.mark.parametrize("region", REGIONS)
+def test_the_chart_policies_hold_with_federation(
+    render_federated: Callable[[str], Render], region: str, check: Callable[[Render], None]
+) -> None:
+    check(render_federated(region))
 
 
 # --- match: settings, certificate, Service ----------------------------------------------
