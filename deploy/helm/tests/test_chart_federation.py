@@ -304,3 +304,21 @@ def test_the_notes_name_the_federation_peers(render_federated: Callable[[str], R
     notes = render_federated("rotterdam").notes
     assert "Federation (match, mTLS, pinned): port 7443 on Service sluis-match-federation" in notes
     assert "gelderland-midden (federation.sluis.gelderland-midden.example:7443)" in notes
+
+
+def test_a_peer_without_a_share_list_gets_no_contact_details_and_ipv6_endpoints_work(
+    chart: helm.Chart,
+) -> None:
+    peer = {**PEER, "endpoint": "[2001:db8::7]:8443", "cidr": "2001:db8::/64"}
+    del peer["shareOrganisations"]
+    rendered = render(
+        chart, merge_values(federation_values("rotterdam"), {"federation": {"peers": [peer]}}), "rotterdam"
+    )
+    env = rendered.get("ConfigMap", name_of("match"))["data"]
+    assert env["SLUIS_FEDERATION_SHARE"] == ""  # organisations cross by name only
+    assert env["SLUIS_FEDERATION_PEERS"] == "gelderland-midden=[2001:db8::7]:8443"
+    egress = rendered.get("NetworkPolicy", name_of("match"))["spec"]["egress"]
+    assert {
+        "to": [{"ipBlock": {"cidr": "2001:db8::/64"}}],
+        "ports": [{"protocol": "TCP", "port": 8443}],
+    } in egress
