@@ -73,6 +73,28 @@ def from_env(cls: type[T], environ: Mapping[str, str] | None = None) -> T:
     return cls(**values)
 
 
+# SLUIS_ENVIRONMENT: "production" (the container image and the Helm chart) or "development"
+# (make run, tests: the default when unset). Production refuses the development fallbacks.
+PRODUCTION = "production"
+DEVELOPMENT = "development"
+
+
+def require_in_production(environment: str, settings: Mapping[str, str]) -> None:
+    """Refuse to start in production with a setting left empty whose empty value means a
+    public development fallback (e.g. SLUIS_PROCESSING_LOG_KEY); settings: env name -> value."""
+    if environment not in (PRODUCTION, DEVELOPMENT):
+        raise ConfigError(f"SLUIS_ENVIRONMENT: expected {PRODUCTION} or {DEVELOPMENT}, got {environment!r}")
+    if environment != PRODUCTION:
+        return
+    missing = [name for name, value in settings.items() if not value]
+    if missing:
+        raise ConfigError(
+            "; ".join(f"{name} is required in production" for name in missing)
+            + f" (SLUIS_ENVIRONMENT={PRODUCTION}: the development fallback is a public key;"
+            + f" a test installation sets SLUIS_ENVIRONMENT={DEVELOPMENT})"
+        )
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ServiceSettings:
     """What every back-end service reads; services subclass it with their own fields."""
@@ -98,8 +120,10 @@ class ServiceSettings:
     # How often the purge job of docs/retention.md runs; 0 disables the schedule (tests).
     retention_interval_seconds: float = setting("SLUIS_RETENTION_INTERVAL_SECONDS", 3600.0)
     # The processing log's key (base64, 32 bytes; docs/adr/0004-processing-log.md): encrypts
-    # the person in each line and keys the lookup tag. Empty: a development key (make run).
+    # the person in each line and keys the lookup tag. Empty: a development key (make run; refused in production).
     processing_log_key: str = setting("SLUIS_PROCESSING_LOG_KEY", "", secret=True)
+    # production | development (require_in_production above)
+    environment: str = setting("SLUIS_ENVIRONMENT", DEVELOPMENT)
 
 
 def describe(settings: object) -> dict[str, Any]:

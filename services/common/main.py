@@ -6,7 +6,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from services.common.config import ConfigError, ServiceSettings, from_env
+from services.common import processing_log
+from services.common.config import ConfigError, ServiceSettings, from_env, require_in_production
 from services.common.db import migrate
 from services.common.grpcserver import GrpcService
 from services.common.logs import setup_logging
@@ -25,6 +26,13 @@ def main(
     command = args[0] if args else "serve"
     try:
         settings = from_env(settings_cls)
+        if command == "serve":
+            # A service that keeps a processing log needs its key in production.
+            keeps_log = processing_log.MIGRATIONS in migrations
+            require_in_production(
+                settings.environment,
+                {"SLUIS_PROCESSING_LOG_KEY": settings.processing_log_key} if keeps_log else {},
+            )
     except ConfigError as exc:
         print(f"sluis-{name}: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -63,10 +63,10 @@ class LogKeys:
 
     @classmethod
     def from_secret(cls, secret: bytes) -> "LogKeys":
-        # Two independent keys from one secret (HMAC as a KDF with fixed labels).
-        enc = hmac.new(secret, b"sluis processing log encryption", hashlib.sha256).digest()
-        tag = hmac.new(secret, b"sluis processing log lookup tag", hashlib.sha256).digest()
-        return cls(enc, tag)
+        return cls(
+            _derive(secret, b"sluis processing log encryption"),
+            _derive(secret, b"sluis processing log lookup tag"),
+        )
 
     def lookup_tag(self, pseudonym: str) -> bytes:
         return hmac.new(self.tag, pseudonym.encode(), hashlib.sha256).digest()
@@ -84,19 +84,33 @@ def _aead(key: bytes) -> AESGCM:
     return AESGCM(key)
 
 
-_keys = LogKeys.from_secret(_DEVELOPMENT_SECRET)
+def _derive(secret: bytes, label: bytes) -> bytes:
+    """Independent keys from one secret: HMAC as a KDF with a fixed label per purpose."""
+    return hmac.new(secret, label, hashlib.sha256).digest()
+
+
+def derived_key(label: bytes) -> bytes:
+    """A key for another keyed digest of this process (e.g. the gateway's bulk upload
+    fingerprint), derived from the log key: never stored next to what it protects, and
+    knowing one derived key reveals neither the secret nor the log's keys."""
+    return _derive(_secret, label)
+
+
+_secret = _DEVELOPMENT_SECRET
+_keys = LogKeys.from_secret(_secret)
 
 
 def configure(secret_b64: str) -> None:
     """Set the process's log key from settings (base64, at least 32 bytes); empty keeps the
     development key (make run, tests)."""
-    global _keys
+    global _keys, _secret
     if not secret_b64:
         log.warning("SLUIS_PROCESSING_LOG_KEY not set: development key in use")
         return
     secret = base64.b64decode(secret_b64)
     if len(secret) < 32:
         raise ValueError("SLUIS_PROCESSING_LOG_KEY: expected at least 32 bytes (base64)")
+    _secret = secret
     _keys = LogKeys.from_secret(secret)
 
 

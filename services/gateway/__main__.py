@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from services.common.clock import SystemClock
-from services.common.config import ConfigError, from_env
+from services.common.config import ConfigError, from_env, require_in_production
 from services.common.db import migrate
 from services.common.errors import DomainError
 from services.common.logs import setup_logging
@@ -66,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = from_env(GatewaySettings)
         if command in ("serve", "bulk-worker"):
             settings.check_backends()
+            require_in_production(
+                settings.environment, {"SLUIS_PROCESSING_LOG_KEY": settings.processing_log_key}
+            )
     except ConfigError as exc:
         print(f"sluis-gateway: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

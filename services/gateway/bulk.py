@@ -10,6 +10,7 @@ signals already registered (signal_exists), which counts as done.
 
 import csv
 import hashlib
+import hmac
 import io
 import logging
 import re
@@ -28,7 +29,7 @@ import grpc
 from sluis.identity.v1 import identity_pb2 as ipb
 from sluis.signal.v1 import signal_pb2 as spb
 
-from services.common import retention, telemetry
+from services.common import processing_log, retention, telemetry
 from services.common.clock import SystemClock
 from services.common.errors import DomainError, InvalidArgument, from_rpc_error
 from services.gateway import domain, staging
@@ -123,9 +124,16 @@ def inspect_upload(content: bytes, file_format: str) -> int:
     return count
 
 
+# The key of the upload fingerprint, derived from the processing log key (issue 14): an
+# unkeyed hash of a one-row file could be brute-forced back to its BSN.
+FINGERPRINT_LABEL = b"sluis gateway bulk upload fingerprint"
+
+
 def content_hash(content: bytes, file_format: str, professional_id: str) -> bytes:
-    """What makes two uploads "the same file" (the default professional changes the meaning)."""
-    return hashlib.sha256(f"{file_format}\n{professional_id}\n".encode() + content).digest()
+    """What makes two uploads "the same file" (the default professional changes the meaning):
+    an HMAC, never a plain hash of the content."""
+    message = f"{file_format}\n{professional_id}\n".encode() + content
+    return hmac.new(processing_log.derived_key(FINGERPRINT_LABEL), message, hashlib.sha256).digest()
 
 
 _FIELD = re.compile(r"[^A-Za-z0-9_.\[\]]")
@@ -434,6 +442,7 @@ def run_worker(settings: GatewaySettings) -> None:
     """`python -m services.gateway bulk-worker`: its own process (its own Deployment), never
     a thread of a gunicorn worker. Runs until SIGTERM or SIGINT, then stops between chunks."""
     telemetry.setup_telemetry("gateway-bulk", settings.region, settings.otel_endpoint)
+    processing_log.configure(settings.processing_log_key)
     gw = Gateway(
         settings=settings,
         store=GatewayStore(open_pool(settings.database_url, max_size=4)),

@@ -7,6 +7,7 @@ the offending field; a detail never repeats a submitted value (it could be a BSN
 """
 
 import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from services.common import clientref
+from services.common import clientref, processing_log
 from services.common.domains import WORK_DOMAINS
 from services.common.errors import InvalidArgument
 
@@ -433,9 +434,16 @@ def parse_bearer(header: str | None) -> str | None:
     return value
 
 
+# The key of the request fingerprint, derived from the processing log key (issue 14): a plain
+# hash of a POST /v1/signals body could be brute-forced back to its BSN.
+REQUEST_FINGERPRINT_LABEL = b"sluis gateway idempotency request fingerprint"
+
+
 def request_hash(method: str, path: str, body: bytes) -> bytes:
-    """What an Idempotency-Key is bound to: the same key with another request is refused."""
-    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).digest()
+    """What an Idempotency-Key is bound to: the same key with another request is refused.
+    An HMAC, never a plain hash of the body."""
+    key = processing_log.derived_key(REQUEST_FINGERPRINT_LABEL)
+    return hmac.new(key, method.encode() + b" " + path.encode() + b"\n" + body, hashlib.sha256).digest()
 
 
 # -- admin bodies ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from services.common.config import ConfigError, setting
+from services.common.config import DEVELOPMENT, ConfigError, setting
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -22,6 +22,9 @@ class GatewaySettings:
     secret_key: str = setting("SLUIS_SECRET_KEY", "", secret=True)
     # The processing log's key, the same in every service (services/common/processing_log.py).
     processing_log_key: str = setting("SLUIS_PROCESSING_LOG_KEY", "", secret=True)
+    # production | development: production refuses to serve without the log key
+    # (services/common/config.py, require_in_production).
+    environment: str = setting("SLUIS_ENVIRONMENT", DEVELOPMENT)
     identity_addr: str = setting("SLUIS_IDENTITY_ADDR", "")
     signal_addr: str = setting("SLUIS_SIGNAL_ADDR", "")
     match_addr: str = setting("SLUIS_MATCH_ADDR", "")

@@ -63,6 +63,12 @@ def region_values(region: str) -> dict[str, Any]:
     return layered_values(*values_files(region))
 
 
+def federation_values(region: str) -> dict[str, Any]:
+    """A region with its peering switched on: the test overlay values-federation-<region>.yaml
+    (next to these tests) on top of the region's own files."""
+    return layered_values(*values_files(region), Path(__file__).parent / f"values-federation-{region}.yaml")
+
+
 @dataclasses.dataclass(frozen=True)
 class Render:
     """One rendered release: the manifests (hooks included) and the NOTES."""

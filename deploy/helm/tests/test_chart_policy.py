@@ -38,6 +38,7 @@ SECRET_ENVS = {
     "SLUIS_SECRET_KEY",
     "SLUIS_NOTIFY_SECRET_KEY",
     "SLUIS_IDENTITY_EXCHANGE_KEY",
+    "SLUIS_PROCESSING_LOG_KEY",
 }
 # Public exchange keys of peer regions look like secrets but are not.
 PUBLIC_KEY_ENVS = {"SLUIS_PEER_KEYS"}
@@ -342,12 +343,19 @@ def test_the_rendered_text_contains_no_credentials(rendered: Render) -> None:
 
 
 def test_every_secret_env_is_wired(rendered: Render) -> None:
+    # the region files set processingLog (required in production, issue 13)
     expected = {
-        "gateway": {"SLUIS_DATABASE_URL", "SLUIS_REDIS_URL", "SLUIS_SECRET_KEY"},
+        "gateway": {"SLUIS_DATABASE_URL", "SLUIS_REDIS_URL", "SLUIS_SECRET_KEY", "SLUIS_PROCESSING_LOG_KEY"},
         "identity": {"SLUIS_DATABASE_URL", "SLUIS_IDENTITY_EXCHANGE_KEY"},
-        "signal": {"SLUIS_DATABASE_URL"},
-        "match": {"SLUIS_DATABASE_URL"},
-        "notify": {"SLUIS_DATABASE_URL", "SLUIS_REDIS_URL", "SLUIS_SMTP_PASSWORD", "SLUIS_NOTIFY_SECRET_KEY"},
+        "signal": {"SLUIS_DATABASE_URL", "SLUIS_PROCESSING_LOG_KEY"},
+        "match": {"SLUIS_DATABASE_URL", "SLUIS_PROCESSING_LOG_KEY"},
+        "notify": {
+            "SLUIS_DATABASE_URL",
+            "SLUIS_REDIS_URL",
+            "SLUIS_SMTP_PASSWORD",
+            "SLUIS_NOTIFY_SECRET_KEY",
+            "SLUIS_PROCESSING_LOG_KEY",
+        },
     }
     for service, names in expected.items():
         (container,) = rendered.get("Deployment", name_of(service))["spec"]["template"]["spec"]["containers"]

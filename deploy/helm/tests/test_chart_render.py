@@ -37,11 +37,10 @@ NOT_IN_KUBERNETES_SCHEMAS = {
 }
 
 
-@pytest.mark.parametrize("region", REGIONS)
-def test_lint_reports_no_errors_or_warnings(region: str) -> None:
+def assert_lints_clean(values: dict[str, Any], region: str) -> None:
     report = helm.lint(
         CHART_DIR,
-        region_values(region),
+        values,
         strict=True,
         namespace=namespace_of(region),
         kube_version=LINT_KUBE_VERSION,
@@ -51,8 +50,8 @@ def test_lint_reports_no_errors_or_warnings(region: str) -> None:
     assert [m for m in report["messages"] if m["severity"] >= 2] == []
 
 
-@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
-def test_every_manifest_is_valid_kubernetes(rendered: Render, kube_version: str) -> None:
+def validation_problems(rendered: Render, kube_version: str) -> tuple[list[str], int]:
+    """(what kubernetes-validate refuses, how many manifests it checked)."""
     problems: list[str] = []
     checked = 0
     for manifest in rendered.manifests:
@@ -67,6 +66,17 @@ def test_every_manifest_is_valid_kubernetes(rendered: Render, kube_version: str)
             problems.append(f"{kind}: {path}: {exc.message}")
         except kube.SchemaNotFoundError:
             problems.append(f"{kind}: no Kubernetes {kube_version} schema for {manifest['apiVersion']}")
+    return problems, checked
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_lint_reports_no_errors_or_warnings(region: str) -> None:
+    assert_lints_clean(region_values(region), region)
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+def test_every_manifest_is_valid_kubernetes(rendered: Render, kube_version: str) -> None:
+    problems, checked = validation_problems(rendered, kube_version)
     assert problems == []
     # 5 services x (Deployment, Service, ConfigMap, PDB, 2 NetworkPolicies, Job) + Ingress
     assert checked >= 36

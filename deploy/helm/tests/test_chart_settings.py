@@ -10,7 +10,7 @@ from typing import Any
 
 import helm_python as helm
 import pytest
-from sluis_chart import Render, merge_values, name_of, region_values, render
+from sluis_chart import Render, federation_values, merge_values, name_of, region_values, render
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -54,8 +54,7 @@ TUNING_KNOBS = {
     "SLUIS_RETENTION_INTERVAL_SECONDS",
     "SLUIS_SMTP_TIMEOUT_SECONDS",
 }
-# Read by the code but not a deployment's business: development and test switches, and
-# the cross-region link that is not built yet (README, "Not built").
+# Read by the code but not a deployment's business: development and test switches.
 # SLUIS_IDENTITY_KEK is the single development KEK; the chart mounts versioned KEK files.
 NOT_FOR_THE_CHART = {"SLUIS_PEERS", "SLUIS_X", "SLUIS_FLAG", "SLUIS_IDENTITY_KEK"}
 # Secrets: present in the pods through secretKeyRef (the ConfigMap must not hold them).
@@ -107,10 +106,10 @@ def _secret_envs(rendered: Render) -> set[str]:
 
 
 def test_every_setting_in_the_code_has_a_way_in_through_the_chart(chart: helm.Chart) -> None:
-    # Everything switched on, so settings that exist only with a feature are rendered too.
-    peers = {"region": {"peerRegions": ["gelderland-midden"]}}
-    peers["services"] = {"identity": {"peerKeys": {"gelderland-midden": "A" * 43 + "="}}}
-    values = merge_values(merge_values(region_values("rotterdam"), BRP), peers)
+    # Everything switched on, so settings that exist only with a feature are rendered too:
+    # the BRP link, and federation with the peer region (identity's peer keys and match's
+    # SLUIS_FEDERATION_*, test overlay values-federation-rotterdam.yaml).
+    values = merge_values(federation_values("rotterdam"), BRP)
     rendered = render(chart, values, "rotterdam")
     from_configmaps: set[str] = set()
     for service in ("gateway", "identity", "signal", "match", "notify"):

@@ -102,6 +102,8 @@ def test_runtime_is_small_and_not_root() -> None:
     assert ("USER", "10001:10001") in runtime
     env = " ".join(rest for keyword, rest in runtime if keyword == "ENV")
     assert "PYTHONPATH=/app:/app/build/gen" in env
+    # production unless told otherwise: no public development key in a deployed image
+    assert "SLUIS_ENVIRONMENT=production" in env
     copies = [rest for keyword, rest in runtime if keyword == "COPY"]
     assert copies and all(c.startswith("--from=builder ") for c in copies)
     # nothing is installed into the runtime stage itself

@@ -2,13 +2,16 @@
 resume after an interrupted worker."""
 
 import csv
+import hashlib
+import hmac
 import io
 import uuid
 
 import pytest
 
+from services.common import processing_log
 from services.gateway import domain
-from services.gateway.bulk import BulkWorker
+from services.gateway.bulk import FINGERPRINT_LABEL, BulkWorker
 from services.gateway.tests.test_api import assert_problem
 
 _WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2)
@@ -237,3 +240,32 @@ def test_several_chunks_in_flight_keep_exact_counts(app, client, system, fakes) 
         5000 - len(expected),
     )
     assert {int(r[0]): r[1] for r in errors_of(client, headers, job["id"])[1:]} == expected
+
+
+def test_no_unkeyed_hash_of_an_upload_is_stored(app, client, system) -> None:
+    """Issue 14: a plain hash of a one-row file can be brute-forced back to its BSN, so the
+    "same file" fingerprint is an HMAC under a key the database does not hold."""
+    headers, pros = system
+    content = (
+        f"{HEADER}\r\n{valid_bsn(7)},1990-01-01,{pros[0]},person,letter,2026-01-02,,true,true\r\n".encode()
+    )
+    resp = upload(client, headers, content)
+    assert resp.status_code == 202
+    with app.extensions["sluis_gateway"].store.pool.connection() as conn:
+        row = conn.execute("SELECT * FROM bulk_loads WHERE id = %s", (resp.get_json()["id"],)).fetchone()
+    stored = [value for value in row if isinstance(value, bytes | memoryview)]
+    assert stored, "the fingerprint is stored"
+    framed = b"csv\n\n" + content
+    unkeyed = {
+        hashlib.new(name, message).digest()
+        for name in ("sha256", "sha512", "sha1", "md5", "blake2b", "sha3_256")
+        for message in (content, framed, content.strip())
+    }
+    for value in stored:
+        assert bytes(value) not in unkeyed
+        assert not any(digest in bytes(value) for digest in unkeyed)
+    key = processing_log.derived_key(FINGERPRINT_LABEL)
+    assert bytes(stored[0]) == hmac.new(key, framed, hashlib.sha256).digest()
+    # Re-uploading the same file is still recognised: the HMAC is stable.
+    again = upload(client, headers, content)
+    assert again.status_code == 200 and again.get_json()["id"] == resp.get_json()["id"]

@@ -1,7 +1,13 @@
 """Idempotency-Key on POST, per-credential rate limits (in-process and Redis), size limits."""
 
+import hashlib
+import hmac
+import json
+
 import pytest
 
+from services.common import processing_log
+from services.gateway import domain
 from services.gateway.app import create_app
 from services.gateway.backends import Backends
 from services.gateway.tests.conftest import replace
@@ -90,3 +96,33 @@ def test_redis_down_paces_locally(settings, demo, auth) -> None:
         assert statuses == [200, 200, 200, 429]
     finally:
         app.extensions["sluis_gateway"].store.pool.close()
+
+
+def test_no_unkeyed_hash_of_a_request_body_is_stored(app, client, auth) -> None:
+    """Issue 14: a plain hash of a POST /v1/signals body could be brute-forced back to its BSN;
+    the Idempotency-Key fingerprint is an HMAC under a key the database does not hold."""
+    h = auth("anna", **{"Idempotency-Key": "fingerprint-1", "Content-Type": "application/json"})
+    body = json.dumps(BODY).encode()
+    assert client.post("/v1/signals", data=body, headers=h).status_code == 201
+    with app.extensions["sluis_gateway"].store.pool.connection() as conn:
+        (stored,) = conn.execute(
+            "SELECT request_hash FROM idempotency_keys WHERE key = 'fingerprint-1'"
+        ).fetchone()
+    message = b"POST /v1/signals\n" + body
+    for name in ("sha256", "sha512", "sha1", "md5", "blake2b", "sha3_256"):
+        for candidate in (message, body):
+            assert bytes(stored) != hashlib.new(name, candidate).digest()
+    key = processing_log.derived_key(domain.REQUEST_FINGERPRINT_LABEL)
+    assert bytes(stored) == hmac.new(key, message, hashlib.sha256).digest()
+
+
+def test_a_key_from_before_the_keyed_fingerprint_is_still_replayed(app, client, auth, demo) -> None:
+    """Migration 015 drops the old plain fingerprints (NULL); such a key replays its answer."""
+    h = auth("anna", **{"Idempotency-Key": "legacy-1"})
+    first = client.post("/v1/signals", json=BODY, headers=h)
+    assert first.status_code == 201
+    store = app.extensions["sluis_gateway"].store
+    with store.pool.connection() as conn:
+        conn.execute("UPDATE idempotency_keys SET request_hash = NULL WHERE key = 'legacy-1'")
+    again = client.post("/v1/signals", json=BODY, headers=h)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"

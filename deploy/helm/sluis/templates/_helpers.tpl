@@ -157,6 +157,7 @@ former.
 {{- $calls := index (include "sluis.calls" . | fromYaml) .name }}
 SLUIS_REGION: {{ required "region.id is required" $values.region.id | quote }}
 SLUIS_LOG_LEVEL: {{ $values.logLevel | quote }}
+SLUIS_ENVIRONMENT: {{ $values.environment | quote }}
 SLUIS_SHUTDOWN_GRACE_SECONDS: {{ $values.shutdownGraceSeconds | quote }}
 SLUIS_RPC_TIMEOUT_SECONDS: {{ $values.rpcTimeoutSeconds | quote }}
 SLUIS_DB_POOL_MAX: {{ $svc.dbPoolMax | quote }}
@@ -233,6 +234,9 @@ SLUIS_PEER_REGIONS: {{ join "," $values.region.peerRegions | quote }}
 SLUIS_PEER_KEYS: {{ join "," $pairs | quote }}
 {{- end }}
 {{- end }}
+{{- if and (eq .name "match") $values.federation.enabled }}
+{{- include "sluis.federationEnv" $root }}
+{{- end }}
 {{- if eq .name "match" }}
 SLUIS_MATCH_FAMILY_MATCHES: {{ ternary "true" "false" (ne $values.region.familyMatches false) | quote }}
 {{- with $values.region.coordination }}
@@ -253,6 +257,103 @@ SLUIS_PORTAL_URL: {{ include "sluis.portalUrl" $root | quote }}
 SLUIS_NOTIFY_CLAIM_SECONDS: {{ $svc.claimSeconds | quote }}
 SLUIS_NOTIFY_REGION_ADMIN_EMAIL: {{ $values.region.adminEmail | quote }}
 SLUIS_WEBHOOK_ALLOW_NETWORKS: {{ join "," $svc.webhookAllowNetworks | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+Federation with peer regions (issue 19): match's peer-facing mTLS server and its peers, from
+federation.* (checked in sluis.federationValidate). Lists are "region=..." pairs.
+*/}}
+{{- define "sluis.federationEnv" -}}
+{{- $fed := .Values.federation }}
+{{- $peers := list }}
+{{- $pins := list }}
+{{- $share := list }}
+{{- range $peer := $fed.peers }}
+{{- $peers = append $peers (printf "%s=%s" $peer.region $peer.endpoint) }}
+{{- $pins = append $pins (printf "%s=%s" $peer.region (join "|" $peer.pins | lower)) }}
+{{- with $peer.shareOrganisations }}
+{{- $share = append $share (printf "%s=%s" $peer.region (join "|" .)) }}
+{{- end }}
+{{- end }}
+SLUIS_FEDERATION_LISTEN: {{ printf "0.0.0.0:%v" $fed.port | quote }}
+SLUIS_FEDERATION_TLS_DIR: {{ include "sluis.federationDir" . | quote }}
+SLUIS_FEDERATION_PEERS: {{ join "," $peers | quote }}
+SLUIS_FEDERATION_PINS: {{ join "," $pins | quote }}
+SLUIS_FEDERATION_SHARE: {{ join "," $share | quote }}
+{{- end }}
+
+{{- define "sluis.federationDir" -}}/etc/sluis/federation{{- end }}
+
+{{/* The TCP port of a peer's endpoint ("host:port"). */}}
+{{- define "sluis.endpointPort" -}}
+{{- splitList ":" (toString .) | last }}
+{{- end }}
+
+{{/*
+Refuse a federation the services could not run, or that would open more than the agreement:
+a peer must be complete, a known peer region with identity's translation key, and pinned.
+*/}}
+{{- define "sluis.federationValidate" -}}
+{{- $values := .Values }}
+{{- $fed := $values.federation }}
+{{- if $fed.enabled }}
+{{- if not $fed.tlsSecret }}
+{{- fail "federation.tlsSecret is required when federation.enabled: the Secret with this region's certificate and key (tls.crt, tls.key) and the CA bundle of the peers (ca.crt)" }}
+{{- end }}
+{{- if not $fed.peers }}
+{{- fail "federation.peers is empty while federation.enabled: list the peer regions of the agreement (region, endpoint, cidr, pins)" }}
+{{- end }}
+{{- $seen := list }}
+{{- range $i, $peer := $fed.peers }}
+{{- $what := printf "federation.peers[%d]" $i }}
+{{- if not $peer.region }}
+{{- fail (printf "%s.region is required: the peer's region id" $what) }}
+{{- end }}
+{{- $what = printf "federation.peers[%d] (%s)" $i $peer.region }}
+{{- if eq $peer.region $values.region.id }}
+{{- fail (printf "%s: a region cannot be its own peer (region.id is %s)" $what $values.region.id) }}
+{{- end }}
+{{- if has $peer.region $seen }}
+{{- fail (printf "%s: the region is listed twice" $what) }}
+{{- end }}
+{{- $seen = append $seen $peer.region }}
+{{- if not (has $peer.region $values.region.peerRegions) }}
+{{- fail (printf "%s: %s is not in region.peerRegions (identity must be allowed to translate pseudonyms with it)" $what $peer.region) }}
+{{- end }}
+{{- if not (hasKey ($values.services.identity.peerKeys | default dict) $peer.region) }}
+{{- fail (printf "%s: services.identity.peerKeys.%s is missing (the peer's public exchange key, sent under the agreement)" $what $peer.region) }}
+{{- end }}
+{{- if not $peer.endpoint }}
+{{- fail (printf "%s.endpoint is required: the peer's federation address, host:port" $what) }}
+{{- end }}
+{{- if not (regexMatch `^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):[0-9]{1,5}$` $peer.endpoint) }}
+{{- fail (printf "%s.endpoint must be host:port (got %s)" $what $peer.endpoint) }}
+{{- end }}
+{{- if not $peer.cidr }}
+{{- fail (printf "%s.cidr is required: the network the peer calls from and listens in (the NetworkPolicy allows only it)" $what) }}
+{{- end }}
+{{- if not (regexMatch `^([0-9]{1,3}(\.[0-9]{1,3}){3}/([1-9]|[12][0-9]|3[0-2])|[0-9a-fA-F:]+/([1-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$` $peer.cidr) }}
+{{- fail (printf "%s.cidr must be a network like 203.0.113.40/29 (got %s; /0 is refused)" $what $peer.cidr) }}
+{{- end }}
+{{- if not $peer.pins }}
+{{- fail (printf "%s.pins is required: the SHA-256 of the peer's certificate (DER), 64 hex characters; two during a rollover" $what) }}
+{{- end }}
+{{- range $pin := $peer.pins }}
+{{- if not (regexMatch "^[0-9a-fA-F]{64}$" (toString $pin)) }}
+{{- fail (printf "%s.pins: %v is not a SHA-256 (64 hex characters)" $what $pin) }}
+{{- end }}
+{{- end }}
+{{- $share := $peer.shareOrganisations | default list }}
+{{- if and (has "*" $share) (gt (len $share) 1) }}
+{{- fail (printf "%s.shareOrganisations: \"*\" (every organisation) stands alone" $what) }}
+{{- end }}
+{{- range $org := $share }}
+{{- if not (or (eq $org "*") (regexMatch "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$" (toString $org))) }}
+{{- fail (printf "%s.shareOrganisations: %v is not an organisation id (uuid) or \"*\"" $what $org) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -285,7 +386,7 @@ Secret environment of one service: every secret arrives via secretKeyRef, never 
 {{- if include "sluis.usesRedis" . }}
 {{ include "sluis.secretEnv" (dict "env" "SLUIS_REDIS_URL" "name" (required "redis.existingSecret is required: the Secret holding the Redis URL" $values.redis.existingSecret) "key" $values.redis.key) }}
 {{- end }}
-{{- if and (has .name (list "signal" "match" "gateway")) $values.processingLog.existingSecret }}
+{{- if and (has .name (list "signal" "match" "notify" "gateway")) $values.processingLog.existingSecret }}
 {{ include "sluis.secretEnv" (dict "env" "SLUIS_PROCESSING_LOG_KEY" "name" $values.processingLog.existingSecret "key" $values.processingLog.key) }}
 {{- end }}
 {{- if eq .name "identity" }}
@@ -396,6 +497,10 @@ securityContext:
 {{- if has .Values.region.id .Values.region.peerRegions }}
 {{- fail (printf "region.peerRegions must not contain the region itself (%s)" .Values.region.id) }}
 {{- end }}
+{{- if and (eq .Values.environment "production") (not .Values.processingLog.existingSecret) }}
+{{- fail "processingLog.existingSecret is required in production: the Secret holding SLUIS_PROCESSING_LOG_KEY (base64 of 32 random bytes; docs/operations.md, \"Secrets\"); the services that keep a processing log refuse to start without it. Only a test installation sets environment: development (a public development key)" }}
+{{- end }}
+{{- include "sluis.federationValidate" . }}
 {{- end }}
 
 {{/*
