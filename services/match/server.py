@@ -388,8 +388,9 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
     async def ListProcessingLog(
         self, request: pb.ListProcessingLogRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListProcessingLogResponse:
+        person = await self._person(request.pseudonym)
         return pb.ListProcessingLogResponse(
-            lines=await self.store.processing_log(await self._person(request.pseudonym))
+            lines=await self.store.processing_log(person), subject_tags=await self.store.subject_tags(person)
         )
 
 

@@ -500,6 +500,11 @@ class MatchStore:
         async with self.pool.connection() as conn:
             return await processing_log.read(conn, pseudonym)
 
+    async def subject_tags(self, pseudonym: str) -> list[bytes]:
+        """The person's log tags, earlier keys' included (notify and the gateway read by them)."""
+        async with self.pool.connection() as conn:
+            return await processing_log.known_tags(conn, pseudonym)
+
     # --- coordinator rules --------------------------------------------------------------
 
     async def _rules(self, conn: psycopg.AsyncConnection) -> domain.CoordinatorRules:

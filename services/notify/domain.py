@@ -68,6 +68,9 @@ class Notice:
     new_coordinator: Contact | None = None
     offered: bool = False
     suggested: Contact | None = None
+    # The person(s) the notice is about, sealed for the processing log by match:
+    # (encrypted subject id, lookup tag) each; empty for notices about no person.
+    log_subjects: tuple[tuple[bytes, bytes], ...] = ()
 
 
 # --- kinds -----------------------------------------------------------------------------------
@@ -638,6 +641,7 @@ class InboxRow:
     match_id: str
     signal_id: str
     created_at: datetime
+    organisation_id: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -690,6 +694,7 @@ def plan(
                 notice.match_id,
                 notice.signal_id,
                 now,
+                recipient.organisation_id,
             )
         )
         state = HELD if recipient.professional_id in daily_digest else QUEUED

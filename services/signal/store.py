@@ -582,6 +582,11 @@ class SignalStore:
         async with self.pool.connection() as conn:
             return await processing_log.read(conn, pseudonym)
 
+    async def subject_tags(self, pseudonym: str) -> list[bytes]:
+        """The person's log tags, earlier keys' included (notify and the gateway read by them)."""
+        async with self.pool.connection() as conn:
+            return await processing_log.known_tags(conn, pseudonym)
+
     async def anomalies(self, since: datetime, informing_until: datetime) -> list[lpb.Anomaly]:
         """The anomaly report's counts from the log, and postponed informings past due."""
         async with self.pool.connection() as conn:

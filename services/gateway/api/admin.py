@@ -406,6 +406,10 @@ _DISCLOSED = {
     "match.get": "de match en wie er bij u betrokken is",
     "match.list": "de match in een overzicht",
     "match.notice": "bericht over de match met wie er bij u betrokken is",
+    "notify.mail_sent": "e-mail over de match met wie er bij u betrokken is (verstuurd)",
+    "notify.webhook_delivered": "bericht aan het systeem van de organisatie over de match (afgeleverd)",
+    "notify.inbox_item": "bericht in de SluiS-inbox over de match",
+    "notify.inbox_item_read": "bericht in de SluiS-inbox over de match (geopend)",
 }
 _LOOKUP = {
     "signal.region_lookup": "signalen opgezocht door de regiobeheerder",

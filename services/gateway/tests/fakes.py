@@ -534,6 +534,7 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
         self.digests: dict[str, npb.Digest.ValueType] = {}
         self.dead: dict[str, npb.DeadLetter] = {}
         self.retried: list[str] = []
+        self.log_requests: list[list[bytes]] = []
 
     async def SendAccountMail(self, request: Any, context: Any) -> Any:
         self.account_mails.append(request)
@@ -604,6 +605,10 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
     async def SetPreferences(self, request: Any, context: Any) -> Any:
         self.digests[request.preferences.professional_id] = request.preferences.digest
         return npb.SetPreferencesResponse(preferences=request.preferences)
+
+    async def ListProcessingLog(self, request: Any, context: Any) -> Any:
+        self.log_requests.append(list(request.subject_tags))
+        return npb.ListProcessingLogResponse()
 
 
 class FakeBackends:

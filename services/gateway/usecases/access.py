@@ -201,10 +201,16 @@ def access_request(bsn: str, requester: str = "person", case_reference: str = "-
     matches = call(
         b.match.ListMatchesOnPseudonym, mpb.ListMatchesOnPseudonymRequest(pseudonym=pseudonym, admin_id=admin)
     ).matches
+    from_signal = call(b.signal.ListProcessingLog, spb.ListProcessingLogRequest(pseudonym=pseudonym))
+    from_match = call(b.match.ListProcessingLog, mpb.ListProcessingLogRequest(pseudonym=pseudonym))
+    # The person's tags under every key signal and match know of (their rotation links): the
+    # gateway's own lines and notify's (which never sees a pseudonym) are found by them.
+    tags = gw.store.subject_tags(pseudonym, [*from_signal.subject_tags, *from_match.subject_tags])
     raw = [
-        *call(b.signal.ListProcessingLog, spb.ListProcessingLogRequest(pseudonym=pseudonym)).lines,
-        *call(b.match.ListProcessingLog, mpb.ListProcessingLogRequest(pseudonym=pseudonym)).lines,
-        *gw.store.processing_log(pseudonym),
+        *from_signal.lines,
+        *from_match.lines,
+        *gw.store.processing_log(pseudonym, tags),
+        *call(b.notify.ListProcessingLog, npb.ListProcessingLogRequest(subject_tags=tags)).lines,
     ]
     lines = sorted((_entry(x) for x in raw), key=lambda e: (e.at is None, e.at or datetime.min))
     by_activity: dict[str, list[LogEntry]] = {}
