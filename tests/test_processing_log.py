@@ -35,6 +35,22 @@ def log_lines(platform: Any) -> int:
     return total
 
 
+TRACEPARENT = "00-" + "a1" * 16 + "-" + "b2" * 8 + "-01"
+
+
+def foreign_of(
+    platform: Any, service: str, name: str, signal_id: str, match_also: bool
+) -> set[tuple[str, ...]]:
+    """(foreign trace id, operation id, entity up to the API key) of the service's lines."""
+    with psycopg.connect(platform.database_urls[service]) as conn:
+        rows = conn.execute(
+            "SELECT foreign_trace_id, foreign_operation_id, foreign_entity FROM processing_log WHERE name = %s"
+            " AND (attributes->>'sluis.signal_id' = %s OR %s)",
+            (name, signal_id, match_also),
+        ).fetchall()
+    return {(t, o, e.rpartition("/")[0] + "/") for t, o, e in rows if t}
+
+
 def region_admin(platform: Any) -> Api:
     return Api(platform.url, next(a for a in platform.demo["admins"] if a["role"] == "regionAdmin")["apiKey"])
 
@@ -72,11 +88,19 @@ def test_register_mail_unjustified_end_is_in_the_access_document(platform, profe
     (bsn,) = valid_bsns(1, start=813_000_000)
     assert Api(platform.url, first["apiKey"]).signal(bsn).status_code == 201
     api = Api(platform.url, d["apiKey"])
+    # D's organisation calls from its own system, in its own trace (W3C traceparent).
+    api.session.headers["traceparent"] = TRACEPARENT
     created = api.signal(bsn)
     assert created.status_code == 201, created.text
     signal_id = created.json()["id"]
     wait_until(lambda: platform.mailbox.to(d["email"]))
     wait_until(lambda: api.get(f"/v1/signals/{signal_id}/involvement").json().get("others"))
+    del api.session.headers["traceparent"]
+    # The lines of the services the gateway called name that caller's operation as foreign.
+    for service, name in (("signal", "signal.register"), ("match", "match.involvement")):
+        assert foreign_of(platform, service, name, signal_id, match_also=service == "match") == {
+            ("a1" * 16, "b2" * 8, f"https://sluis.nl/organisaties/{d['organisationId']}/koppelingen/")
+        }, service
     (item, *_) = wait_until(lambda: api.get("/v1/inbox").json()["items"])
     assert api.post(f"/v1/inbox/{item['id']}/read", {}).status_code == 200
     # The mail's line is written when notify records it as sent (just after the SMTP hand-over).

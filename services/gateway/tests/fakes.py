@@ -22,7 +22,7 @@ from sluis.signal.v1 import signal_pb2 as spb
 from sluis.signal.v1 import signal_pb2_grpc
 from sluis.types.v1 import processing_log_pb2 as lpb
 
-from services.common import clientref
+from services.common import clientref, processing_log
 from services.common.config import ServiceSettings
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.common.grpcserver import GrpcService
@@ -75,6 +75,7 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
     def __init__(self) -> None:
         self.signals: dict[str, spb.Signal] = {}
         self.requests: list[spb.RegisterSignalRequest] = []
+        self.foreign_seen: list[processing_log.Foreign] = []
         self.bulk_calls: list[int] = []
         self.bulk_flags: list[bool] = []
         self.active: dict[tuple[str, str], str] = {}
@@ -240,6 +241,8 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
         )
 
     async def ListProcessingLog(self, request: Any, context: Any) -> Any:
+        # What a real service would write as the foreign operation (carried by the call).
+        self.foreign_seen.append(processing_log.current_foreign())
         return spb.ListProcessingLogResponse()
 
     async def ListAnomalies(self, request: Any, context: Any) -> Any:
