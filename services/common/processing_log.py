@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
@@ -311,6 +312,30 @@ def link_rekeyed_sync(conn: psycopg.Connection, mapping: Mapping[str, str]) -> N
     if links:
         with conn.cursor() as cur:
             cur.executemany(_INSERT_LINK, links)
+
+
+# A service whose only pseudonyms are the log's own (the gateway) finds the people of an old
+# key version by decrypting one subject per tag not linked yet: its log is small (access
+# requests, deaths), and this runs only while a rotation is in progress.
+_UNLINKED = (
+    "SELECT DISTINCT ON (subject_tag) subject_id FROM processing_log l WHERE NOT EXISTS"
+    " (SELECT 1 FROM processing_log_links k WHERE k.old_tag = l.subject_tag) ORDER BY subject_tag"
+)
+
+
+def unlinked_pseudonyms_sync(conn: psycopg.Connection, version: int, limit: int | None = None) -> list[str]:
+    """Pseudonyms of key `version` in the log that have no link to a newer tag yet."""
+    k, prefix, out = keys(), f"{version}.", []
+    for (blob,) in conn.execute(_UNLINKED):
+        try:
+            pseudonym = k.decrypt(bytes(blob))
+        except InvalidTag:  # written under another log key: not ours to link
+            continue
+        if pseudonym.startswith(prefix):
+            out.append(pseudonym)
+            if limit is not None and len(out) >= limit:
+                break
+    return out
 
 
 # --- reading (access documents) ------------------------------------------------------------
