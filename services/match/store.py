@@ -21,7 +21,17 @@ from sluis.types.v1 import processing_log_pb2 as lpb
 from services.common import outbox, processing_log
 from services.common.clock import Clock
 from services.common.processing_log import Line
-from services.match import coordination, domain, erasure, family_store, logbook, notices, rows, transfers
+from services.match import (
+    coordination,
+    domain,
+    erasure,
+    family_store,
+    logbook,
+    notices,
+    rows,
+    subjects,
+    transfers,
+)
 from services.match.notices import Notices
 
 # Persons per transaction when applying a batch: a batch of 500 events is normally one
@@ -349,7 +359,8 @@ class MatchStore:
             await rows.write_decisions(conn, [(decision, False)], now, self.notices)
             assert decision.after is not None
             lines = [*log_lines(decision.after), *logbook.decision_lines([decision])]
-            await processing_log.write(conn, logbook.RESOURCE, lines, now)
+            about = await subjects.of_decisions(conn, [decision])
+            await processing_log.write(conn, logbook.RESOURCE, logbook.per_person(lines, about), now)
         return decision.after
 
     async def refresh_families(self, batch: int = 500) -> int:
@@ -471,7 +482,14 @@ class MatchStore:
     async def matches_on_pseudonym(self, pseudonym: str) -> list[domain.Match]:
         """Every match, open or closed, on one person (access requests)."""
         async with self.pool.connection() as conn:
-            return await rows.select_matches(conn, "m.pseudonym = %s", (pseudonym,))
+            # A family match is about each family member too (subjects.py).
+            return await rows.select_matches(
+                conn,
+                "m.pseudonym = %s OR (m.kind = 'family' AND EXISTS (SELECT 1 FROM match_members f"
+                " JOIN involvements i ON i.signal_id = f.signal_id WHERE f.match_id = m.match_id"
+                " AND i.pseudonym = %s))",
+                (pseudonym, pseudonym),
+            )
 
     async def organisation_of(self, professional_id: str) -> str:
         """The organisation of the professional's most recent signal ('' when unknown)."""
@@ -487,10 +505,14 @@ class MatchStore:
 
     # --- processing log ------------------------------------------------------------------
 
-    async def log_lines(self, lines: Sequence[Line]) -> None:
-        """Lines of a read: written before the answer leaves, so no disclosure goes unlogged."""
+    async def log_lines(self, lines: Sequence[Line], matches: Sequence[domain.Match] = ()) -> None:
+        """Lines of a read: written before the answer leaves, so no disclosure goes unlogged.
+        Lines about one of `matches` are written for every person it is about (family)."""
         async with self.pool.connection() as conn:
-            await processing_log.write(conn, logbook.RESOURCE, lines, self.clock.now())
+            about = await subjects.of_matches(conn, matches)
+            await processing_log.write(
+                conn, logbook.RESOURCE, logbook.per_person(lines, about), self.clock.now()
+            )
 
     async def anomalies(self, since: datetime) -> list[lpb.Anomaly]:
         async with self.pool.connection() as conn:

@@ -93,6 +93,8 @@ class AccessReport:
     lookups: list[LogEntry]
     organisation_names: dict[str, str]
     professional_names: dict[str, str] = field(default_factory=dict)
+    # Every action on the person's rights requests (the register's lines).
+    rights_requests: list[LogEntry] = field(default_factory=list)
 
 
 def _entry(line: lpb.ProcessingLogLine) -> LogEntry:
@@ -225,7 +227,8 @@ def access_request(bsn: str, requester: str = "person", case_reference: str = "-
         signals=histories,
         matches=list(matches),
         memberships=memberships(lines),
-        coordinators=[e for e in lines if e.name == "match.coordinator"],
+        # Who became coordinator, and each coordinator action or answer (match.coordination).
+        coordinators=[e for e in lines if e.name in ("match.coordinator", "match.coordination")],
         disclosures=[*by_activity.get("betrokkenheid-inzien", []), *by_activity.get("match-melding", [])],
         refused=by_activity.get("betrokkenheid-geweigerd", []),
         objections=by_activity.get("bezwaar", []),
@@ -233,6 +236,7 @@ def access_request(bsn: str, requester: str = "person", case_reference: str = "-
         lookups=[*by_activity.get("regiobeheer-raadpleging", []), *by_activity.get("inzageverzoek", [])],
         organisation_names=names,
         professional_names=_professional_names(histories, lines),
+        rights_requests=by_activity.get("rechtenverzoek", []),
     )
     report.disclosures.sort(key=lambda e: (e.at is None, e.at or datetime.min))
     audit("access_request", case_reference, f"signals={len(histories)} lines={len(lines)}")
