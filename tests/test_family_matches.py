@@ -87,6 +87,10 @@ def test_parent_and_child(platform: Platform, apis: list[Api]) -> None:
         ok = {"melding", "e-mail", "inbox", "api"} <= {c for c, _ in told}
         return doc if ok and ("api", "de match en wie er bij u betrokken is") in told else None
 
+    # Issue 18: the professionals' mails about it say "gezinsmatch" (notify's Dutch texts).
+    told = wait_until(lambda: [m for m in platform.mailbox.mails() if f"/matches/{match['id']}" in m.text()])
+    assert all(m.subject == "SluiS: nieuwe gezinsmatch" for m in told)
+    assert all("gezinsmatch" in m.text() and "hetzelfde gezin" in m.text() for m in told)
     for bsn in ("999990081", "999990068"):
         doc = wait_until(lambda bsn=bsn: listed(bsn))
         assert [m["id"] for m in doc["matches"]] == [match["id"]]

@@ -130,6 +130,7 @@ def match_notice(event: match_pb2.MatchEvent, now: datetime) -> domain.Notice:
             else None
         ),
         log_subjects=tuple((x.subject_id, x.subject_tag) for x in event.log_subjects if x.subject_tag),
+        family=event.match_kind == match_pb2.MATCH_KIND_FAMILY,
     )
     domain.check_notice(notice)
     return notice

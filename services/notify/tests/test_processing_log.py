@@ -40,7 +40,9 @@ def lines(notify, *pseudonyms: str) -> list[lpb.ProcessingLogLine]:
     )
 
 
-def test_mail_webhook_inbox_item_and_read_are_logged_per_person(start_notify, smtp_server, receiver) -> None:
+def test_mail_webhook_inbox_item_and_read_are_logged_per_person(
+    start_notify, smtp_server, receiver, mailbox
+) -> None:
     notify = start_notify(smtp_server.port, secret_key=base64.b64encode(b"n" * 32).decode())
     hook = notify.stub.SetWebhook(
         pb.SetWebhookRequest(webhook=pb.Webhook(organisation_id="org-1", url=receiver.url), secret=SECRET),
@@ -56,7 +58,10 @@ def test_mail_webhook_inbox_item_and_read_are_logged_per_person(start_notify, sm
     )
     wait_for(lambda: len([x for x in lines(notify, "1.kind") if x.name == "notify.mail_sent"]) == 2)
 
+    # Issue 18: the family match is a "gezinsmatch" in the mails and the inbox.
+    assert {m.subject for m in mailbox.mails()} == {"SluiS: nieuwe gezinsmatch"}
     item = notify.stub.ListInbox(pb.ListInboxRequest(professional_id="prof-1"), timeout=5).items[0]
+    assert item.title == "Nieuwe gezinsmatch" and "hetzelfde gezin" in item.body
     notify.stub.MarkInboxItemRead(
         pb.MarkInboxItemReadRequest(professional_id="prof-1", item_id=item.item_id), timeout=5
     )
