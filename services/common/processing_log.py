@@ -224,7 +224,6 @@ def _rows(
     actor in the same span (e.g. mails to several professionals) get their own operation
     id under it, so each audit row names exactly the lines its actor caused."""
     trace_id, span_id, parent = _span_ids()
-    k = keys()
     operations: dict[tuple[str, str], tuple[str, str]] = {}
     rows, audits = [], []
     for line in lines:
@@ -233,7 +232,7 @@ def _rows(
             operations[actor] = (span_id, parent) if not operations else (os.urandom(8).hex(), span_id)
         operation_id, parent_id = operations[actor]
         start = line.start_time or now
-        sealed = line.sealed or Sealed(k.encrypt(line.subject), k.lookup_tag(line.subject))
+        sealed = line.sealed or seal(line.subject)
         rows.append(
             (
                 trace_id,
