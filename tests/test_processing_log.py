@@ -69,6 +69,7 @@ def check_document(doc: dict[str, Any], d: dict[str, Any], signal_id: str) -> No
     (mine,) = [s for s in doc["signals"] if s["id"] == signal_id]
     assert mine["organisation"]["name"] == org and mine["status"] == "deleted"
     assert mine["registeredAt"] and mine["endedAt"] and mine["endReason"] == "unjustified"
+    assert len(mine["referenceChangedAt"]) == 1 and "D-13" not in str(doc)
     told = [x for x in doc["disclosures"] if x["organisation"]["name"] == org]
     # The notice (match), the mail sent and the inbox item created and opened (notify), D's read.
     assert {x["channel"] for x in told} >= {"melding", "e-mail", "inbox", "api"}
@@ -101,6 +102,11 @@ def test_register_mail_unjustified_end_is_in_the_access_document(platform, profe
         assert foreign_of(platform, service, name, signal_id, match_also=service == "match") == {
             ("a1" * 16, "b2" * 8, f"https://sluis.nl/organisaties/{d['organisationId']}/koppelingen/")
         }, service
+    # D's own reference on the signal: a line of its own (never the reference itself).
+    changed = api.session.patch(
+        f"{api.base}/v1/signals/{signal_id}", json={"clientReference": "D-13"}, timeout=30
+    )
+    assert changed.status_code == 200, changed.text
     (item, *_) = wait_until(lambda: api.get("/v1/inbox").json()["items"])
     assert api.post(f"/v1/inbox/{item['id']}/read", {}).status_code == 200
     # The mail's line is written when notify records it as sent (just after the SMTP hand-over).

@@ -355,6 +355,7 @@ def access_json(report: access.AccessReport) -> dict[str, Any]:
                 "registeredAt": _iso(h.registered_at),
                 "endedAt": _iso(h.ended_at),
                 "endReason": h.end_reason or None,
+                "referenceChangedAt": [_iso(at) for at in h.reference_changed_at],
                 **(_current_signal(h.current) if h.current is not None else {}),
             }
             for h in report.signals

@@ -97,3 +97,25 @@ def test_a_calling_systems_trace_is_the_foreign_operation(client, region_admin, 
     assert second == third == ("", "", "")
     seen = fakes.signal.foreign_seen
     assert [(f.trace_id, f.operation_id, f.entity) for f in seen] == [first, second, third]
+
+
+def test_a_signal_history_shows_its_reference_changes_from_the_log() -> None:
+    from datetime import UTC, datetime
+
+    from services.gateway.usecases.access import LogEntry, signal_histories
+
+    def entry(name: str, day: int, **attributes: str) -> LogEntry:
+        at = datetime(2026, 11, day, tzinfo=UTC)
+        return LogEntry(
+            at, name, "signalering", "ok", "o1", "", {"sluis.signal_id": "s1", **attributes}, "p1"
+        )
+
+    lines = [
+        entry("signal.register", 1),
+        entry("signal.client_reference", 2, change="set"),
+        entry("signal.client_reference", 3, change="cleared"),
+        entry("signal.delete", 4, reason="unjustified"),
+    ]
+    (history,) = signal_histories([], lines)
+    assert [at.day for at in history.reference_changed_at] == [2, 3]
+    assert (history.registered_at, history.end_reason) == (lines[0].at, "unjustified")

@@ -64,6 +64,8 @@ class SignalHistory:
     end_reason: str = ""
     status: str = "deleted"
     current: spb.Signal | None = None
+    # When the professional set or cleared their own reference on it (never the reference).
+    reference_changed_at: list[datetime] = field(default_factory=list)
 
 
 @dataclass
@@ -138,6 +140,8 @@ def signal_histories(signals: Sequence[spb.Signal], lines: Sequence[LogEntry]) -
         elif e.name in ("signal.end", "signal.delete") and h.current is None:
             h.ended_at = e.at
             h.end_reason = e.attributes.get("reason", "")
+        elif e.name == "signal.client_reference" and e.at is not None:
+            h.reference_changed_at.append(e.at)
     return sorted(
         by_id.values(), key=lambda h: (h.registered_at or datetime.max.replace(tzinfo=None), h.signal_id)
     )
