@@ -18,7 +18,7 @@ async def of_matches(
     """match id -> the pseudonyms it is about (the anchor first)."""
     found = [m for m in matches if m is not None]
     out = {m.match_id: [m.pseudonym] for m in found}
-    family = [m for m in found if m.kind != "person"]
+    family = [m for m in found if m.kind == "family"]
     signals = sorted({x.signal_id for m in family for x in m.members})
     if not signals:
         return out
