@@ -56,7 +56,16 @@ def settled(api: Api, count: int, members: int = 0) -> list[dict[str, Any]]:
     return list(wait_until(check))
 
 
-def test_parent_and_child(apis: list[Api]) -> None:
+def access_document(platform: Platform, bsn: str) -> dict[str, Any]:
+    admin = next(a for a in platform.demo["admins"] if a["role"] == "regionAdmin")
+    resp = Api(platform.url, admin["apiKey"]).post(
+        "/v1/access-requests", {"bsn": bsn, "requester": "legalRepresentative", "caseReference": "Z-18-1"}
+    )
+    assert resp.status_code == 200, resp.text
+    return dict(resp.json())
+
+
+def test_parent_and_child(platform: Platform, apis: list[Api]) -> None:
     parent = register(apis[0], "999990068", "1979-01-08")
     child = register(apis[1], "999990081", "2014-02-14")
     (match,) = settled(apis[0], 1)
@@ -69,6 +78,24 @@ def test_parent_and_child(apis: list[Api]) -> None:
     body = json.dumps({k: v for k, v in seen.items() if k != "ownSignal"})
     for secret in ("999990068", "999990081", parent["id"], child["id"], "1979-01-08", "2014-02-14"):
         assert secret not in body
+
+    # The family match is about the child too: the child's access document lists it, its
+    # memberships, the notices and mails about it and the reads of it, as the parent's does.
+    def listed(bsn: str) -> dict[str, Any] | None:
+        doc = access_document(platform, bsn)
+        told = {(d["channel"], d["what"]) for d in doc["disclosures"] if d["matchId"] == match["id"]}
+        ok = {"melding", "e-mail", "inbox", "api"} <= {c for c, _ in told}
+        return doc if ok and ("api", "de match en wie er bij u betrokken is") in told else None
+
+    # Issue 18: the professionals' mails about it say "gezinsmatch" (notify's Dutch texts).
+    told = wait_until(lambda: [m for m in platform.mailbox.mails() if f"/matches/{match['id']}" in m.text()])
+    assert all(m.subject == "SluiS: nieuwe gezinsmatch" for m in told)
+    assert all("gezinsmatch" in m.text() and "hetzelfde gezin" in m.text() for m in told)
+    for bsn in ("999990081", "999990068"):
+        doc = wait_until(lambda bsn=bsn: listed(bsn))
+        assert [m["id"] for m in doc["matches"]] == [match["id"]]
+        assert {m["matchId"] for m in doc["memberships"]} == {match["id"]} and len(doc["memberships"]) == 2
+        assert bsn not in json.dumps(doc)
     # Neither person has two organisations: no person match, and every match says its kind.
     assert all(m["kind"] in ("person", "family") for m in apis[0].get("/v1/matches").json()["matches"])
     assert apis[1].get(f"/v1/signals/{child['id']}/involvement").json()["match"] is None

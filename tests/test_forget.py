@@ -39,12 +39,24 @@ def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
-# The processing log's tables (services/common/processing_log.py) in signal, match and gateway.
+# The processing log's tables (services/common/processing_log.py) in signal, match, notify
+# and the gateway.
 PROCESSING_LOG = frozenset({"processing_log", "processing_audit", "processing_log_links"})
 
 
 def in_processing_log(service: str, table: str, row: tuple[Any, ...]) -> bool:
     return table in PROCESSING_LOG
+
+
+def mailed(platform: Any, match_id: str) -> list[str]:
+    """The professionals notify's processing log says it mailed about the match."""
+    with psycopg.connect(platform.database_urls["notify"]) as conn:
+        rows = conn.execute(
+            "SELECT a.actor_id FROM processing_log l JOIN processing_audit a ON a.operation_id = l.operation_id"
+            " WHERE l.name = 'notify.mail_sent' AND l.attributes->>'sluis.match_id' = %s",
+            (match_id,),
+        ).fetchall()
+    return [r[0] for r in rows]
 
 
 def holds(row: tuple[Any, ...], needle: str) -> bool:
@@ -124,6 +136,9 @@ def test_forget_reaches_every_copy(platform, professionals) -> None:
     assert (s1, "signal.delete", "bezwaar", "objection_upheld") in kept
     assert (s2, "signal.delete", "signalering", "unjustified") in kept
     assert {(sid, name) for sid, name, _, _ in kept} >= {(s1, "signal.register"), (s2, "signal.register")}
+    # Notify's log still accounts for the match mails to the removed professionals (by match
+    # and organisation; who received them is in its audit rows, by id, never by address).
+    wait_until(lambda: {p1["id"], p2["id"]} <= set(mailed(platform, match_id)))
     wait_until(
         lambda: (
             platform.mailbox.to(p1["email"])

@@ -1,8 +1,9 @@
 """Issue 13 on the real platform: every disclosure accounted for, nothing invented.
 
 1. Professional D registers a signal on a person somebody else already signalled, gets the
-   match mail, and ends the signal as unjustified at once. The access document still shows
-   D's organisation, the registration, the disclosure (the mail, and D's read) and the
+   match mail and an inbox item, opens the item, and ends the signal as unjustified at once.
+   The access document still shows D's organisation, the registration, the disclosure (the
+   notice, the mail notify sent, the inbox item created and read, and D's read) and the
    removal; also after the lifecycle purge ran.
 2. Opening the statistics and admin pages (portal and REST) writes no processing-log line
    about any person.
@@ -22,7 +23,7 @@ from services.gateway import totp
 from services.gateway.demo import DEMO_PASSWORD, demo_totp_secret
 from tests.helpers import Api, by_org, valid_bsns, wait_until
 
-LOGGED = ("signal", "match", "gateway")
+LOGGED = ("signal", "match", "gateway", "notify")
 
 
 def log_lines(platform: Any) -> int:
@@ -32,6 +33,22 @@ def log_lines(platform: Any) -> int:
             row = conn.execute("SELECT count(*) FROM processing_log").fetchone()
             total += int(row[0]) if row else 0
     return total
+
+
+TRACEPARENT = "00-" + "a1" * 16 + "-" + "b2" * 8 + "-01"
+
+
+def foreign_of(
+    platform: Any, service: str, name: str, signal_id: str, match_also: bool
+) -> set[tuple[str, ...]]:
+    """(foreign trace id, operation id, entity up to the API key) of the service's lines."""
+    with psycopg.connect(platform.database_urls[service]) as conn:
+        rows = conn.execute(
+            "SELECT foreign_trace_id, foreign_operation_id, foreign_entity FROM processing_log WHERE name = %s"
+            " AND (attributes->>'sluis.signal_id' = %s OR %s)",
+            (name, signal_id, match_also),
+        ).fetchall()
+    return {(t, o, e.rpartition("/")[0] + "/") for t, o, e in rows if t}
 
 
 def region_admin(platform: Any) -> Api:
@@ -52,8 +69,16 @@ def check_document(doc: dict[str, Any], d: dict[str, Any], signal_id: str) -> No
     (mine,) = [s for s in doc["signals"] if s["id"] == signal_id]
     assert mine["organisation"]["name"] == org and mine["status"] == "deleted"
     assert mine["registeredAt"] and mine["endedAt"] and mine["endReason"] == "unjustified"
+    assert len(mine["referenceChangedAt"]) == 1 and "D-13" not in str(doc)
     told = [x for x in doc["disclosures"] if x["organisation"]["name"] == org]
-    assert {x["channel"] for x in told} >= {"melding", "api"}  # the match mail, and D's own read
+    # The notice (match), the mail sent and the inbox item created and opened (notify), D's read.
+    assert {x["channel"] for x in told} >= {"melding", "e-mail", "inbox", "api"}
+    what = {x["what"] for x in told}
+    assert {
+        "e-mail over de match met wie er bij u betrokken is (verstuurd)",
+        "bericht in de SluiS-inbox over de match",
+        "bericht in de SluiS-inbox over de match (geopend)",
+    } <= what
     assert any(m["organisation"]["name"] == org and m["leftAt"] for m in doc["memberships"])
     assert doc["municipalityLookUps"]
 
@@ -64,11 +89,28 @@ def test_register_mail_unjustified_end_is_in_the_access_document(platform, profe
     (bsn,) = valid_bsns(1, start=813_000_000)
     assert Api(platform.url, first["apiKey"]).signal(bsn).status_code == 201
     api = Api(platform.url, d["apiKey"])
+    # D's organisation calls from its own system, in its own trace (W3C traceparent).
+    api.session.headers["traceparent"] = TRACEPARENT
     created = api.signal(bsn)
     assert created.status_code == 201, created.text
     signal_id = created.json()["id"]
     wait_until(lambda: platform.mailbox.to(d["email"]))
     wait_until(lambda: api.get(f"/v1/signals/{signal_id}/involvement").json().get("others"))
+    del api.session.headers["traceparent"]
+    # The lines of the services the gateway called name that caller's operation as foreign.
+    for service, name in (("signal", "signal.register"), ("match", "match.involvement")):
+        assert foreign_of(platform, service, name, signal_id, match_also=service == "match") == {
+            ("a1" * 16, "b2" * 8, f"https://sluis.nl/organisaties/{d['organisationId']}/koppelingen/")
+        }, service
+    # D's own reference on the signal: a line of its own (never the reference itself).
+    changed = api.session.patch(
+        f"{api.base}/v1/signals/{signal_id}", json={"clientReference": "D-13"}, timeout=30
+    )
+    assert changed.status_code == 200, changed.text
+    (item, *_) = wait_until(lambda: api.get("/v1/inbox").json()["items"])
+    assert api.post(f"/v1/inbox/{item['id']}/read", {}).status_code == 200
+    # The mail's line is written when notify records it as sent (just after the SMTP hand-over).
+    wait_until(lambda: "e-mail" in {x["channel"] for x in access_document(platform, bsn)["disclosures"]})
     assert api.post(f"/v1/signals/{signal_id}/end", {"reason": "unjustified"}).status_code == 204
     wait_until(lambda: any(m["leftAt"] for m in access_document(platform, bsn)["memberships"]))
     doc = access_document(platform, bsn)

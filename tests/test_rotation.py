@@ -113,6 +113,22 @@ def reported_done(platform: Platform, store: str, rotation_id: str) -> bool:
     )
 
 
+def access_lookups(platform: Platform, bsn: str) -> list[dict[str, Any]]:
+    """The municipality's access requests the person's access document lists (a new one each)."""
+    admin = next(a for a in platform.demo["admins"] if a["role"] == "regionAdmin")
+    resp = Api(platform.url, admin["apiKey"]).post(
+        "/v1/access-requests", {"bsn": bsn, "requester": "person", "caseReference": "Z-3-13"}
+    )
+    assert resp.status_code == 200, resp.text
+    return [x for x in resp.json()["municipalityLookUps"] if x["what"] == "inzageverzoek"]
+
+
+def gateway_links(platform: Platform) -> int:
+    with psycopg.connect(platform.database_urls["gateway"], autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM processing_log_links").fetchone()
+        return int(row[0]) if row else 0
+
+
 def test_rotation_keeps_matches_and_a_new_signal_joins(platform: Platform, professionals) -> None:
     (anna, *_), (bert, *_), (carla, *_) = list(by_org(professionals).values())[:3]
     a, b, c = (Api(platform.url, p["apiKey"]) for p in (anna, bert, carla))
@@ -133,6 +149,12 @@ def test_rotation_keeps_matches_and_a_new_signal_joins(platform: Platform, profe
         assert involvement(b, sid_b)["match"]["id"] == matches[bsn]
     assert count(platform, "signal", "1.%") == 16
     assert count(platform, "match", "1.%") > 16  # involvements, matches and the access log
+
+    # The municipality's access requests before: the gateway's own lines, under key 1; one on
+    # a person SluiS knows nothing else about (no signal, no match to link the log through).
+    (lone,) = valid_bsns(1, start=319_000_000)
+    for bsn in (before[0], lone):
+        assert len(access_lookups(platform, bsn)) == 1
 
     # The operator starts the rotation; the switch to key 2 follows after the grace period.
     rotation = rotate(platform, "start")
@@ -170,6 +192,9 @@ def test_rotation_keeps_matches_and_a_new_signal_joins(platform: Platform, profe
     for store in ("signal", "match"):
         wait_until(partial(reported_done, platform, store, rotation["rotation_id"]), timeout=15)
 
+    # The gateway links its log's people to their new pseudonyms (its bulk worker) too.
+    wait_until(lambda: gateway_links(platform) >= 2)
+
     finished = rotate(platform, "finish", rotation["rotation_id"])
     assert finished["state"] == "ROTATION_STATE_FINISHED"
 
@@ -189,3 +214,6 @@ def test_rotation_keeps_matches_and_a_new_signal_joins(platform: Platform, profe
         assert involvement(a, sid_a)["match"]["id"] == matches[bsn]
         assert involvement(c, joined.json()["id"])["match"]["id"] == matches[bsn]
     assert count(platform, "signal", "1.%") == 0 and count(platform, "match", "1.%") == 0
+    # The access requests made under key 1 are still in the access documents under key 2.
+    for bsn in (before[0], lone):
+        assert len(access_lookups(platform, bsn)) == 2  # the one under key 1, and this one

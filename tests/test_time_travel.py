@@ -15,6 +15,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 import grpc
+import psycopg
 from sluis.match.v1 import match_pb2, match_pb2_grpc
 from sluis.signal.v1 import signal_pb2 as spb
 from sluis.signal.v1 import signal_pb2_grpc as spb_grpc
@@ -58,6 +59,12 @@ def professional(n: int) -> types_pb2.ProfessionalContact:
 class Databases:
     def __init__(self, urls: dict[str, str]) -> None:
         self.database_urls = urls
+
+
+def notify_lines(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM processing_log").fetchone()
+    return int(row[0]) if row else 0
 
 
 def run_purge(url: str, service: str, rules: tuple[Rule, ...], now: datetime) -> None:
@@ -126,6 +133,8 @@ def test_day_0_to_731_to_five_years_later(new_database, run_service, smtp_server
             req.professional.CopyFrom(professional(n))
             ids.append(signals.RegisterSignal(req, timeout=10).signal.signal_id)
         wait_until(lambda: len(mailbox.mails()) >= 2)
+        # Notify logs both mails (day 0) under the person; its log's retention runs below.
+        wait_until(lambda: notify_lines(urls["notify"]) == 4)  # an inbox item and a mail each
         seen = matches.GetInvolvement(
             match_pb2.GetInvolvementRequest(pseudonym=PERSON, professional_id="tt-prof-1", purpose="portal"),
             timeout=10,
@@ -150,5 +159,7 @@ def test_day_0_to_731_to_five_years_later(new_database, run_service, smtp_server
         assert not findings(databases, needles[:1] + needles[3:])  # no pseudonym, no contact
         run_purge(urls["signal"], "signal", tuple(retention_rules()), clock.now())
         run_purge(urls["match"], "match", match_retention.RULES, clock.now())
+        assert notify_lines(urls["notify"]) >= 4  # the log outlives the mails it accounts for
         run_purge(urls["notify"], "notify", notify_retention.RULES, clock.now())
         assert findings(databases, needles) == []
+        assert notify_lines(urls["notify"]) == 0  # and goes after its own 5 years

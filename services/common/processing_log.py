@@ -26,8 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from opentelemetry import trace
+from opentelemetry import baggage, trace
+from opentelemetry import context as otel_context
 from sluis.types.v1 import processing_log_pb2 as pb
 
 from services.common.protos import to_timestamp
@@ -119,6 +121,19 @@ def keys() -> LogKeys:
 
 
 @dataclasses.dataclass(frozen=True)
+class Sealed:
+    """A person as the log stores them: the encrypted pseudonym and its lookup tag."""
+
+    subject_id: bytes
+    tag: bytes
+
+
+def seal(pseudonym: str) -> Sealed:
+    k = keys()
+    return Sealed(k.encrypt(pseudonym), k.lookup_tag(pseudonym))
+
+
+@dataclasses.dataclass(frozen=True)
 class Line:
     """One processing of one person. `attributes` hold non-identifying facts only
     (organisation, channel, signal or match id, reason); the actor goes to the audit log."""
@@ -132,6 +147,9 @@ class Line:
     actor_organisation_id: str = ""
     start_time: datetime | None = None
     end_time: datetime | None = None
+    # A subject sealed elsewhere (`seal`), for a service that never sees the pseudonym
+    # (notify: match hands it the sealed subject with each event); `subject` is then "".
+    sealed: Sealed | None = None
 
 
 def _span_ids() -> tuple[str, str, str]:
@@ -146,21 +164,47 @@ def _span_ids() -> tuple[str, str, str]:
 
 @dataclasses.dataclass(frozen=True)
 class Foreign:
-    """Another organisation's system that called (W3C trace context of its request)."""
+    """The standard's `foreign_operation`: another organisation's system that called us, by
+    the W3C trace context of its request (trace id, operation id) and a URI naming it."""
 
     trace_id: str = ""
     operation_id: str = ""
+    entity: str = ""
 
 
-def foreign_from_traceparent(traceparent: str) -> Foreign:
-    parts = traceparent.split("-")
+def foreign_from_traceparent(traceparent: str, entity: str = "") -> Foreign:
+    parts = traceparent.strip().split("-")
     if len(parts) == 4 and len(parts[1]) == 32 and len(parts[2]) == 16:
         try:
-            int(parts[1], 16), int(parts[2], 16)
+            trace_id, span_id = int(parts[1], 16), int(parts[2], 16)
         except ValueError:
             return Foreign()
-        return Foreign(parts[1], parts[2])
+        if trace_id and span_id:  # all zeroes is invalid (W3C Trace Context)
+            return Foreign(parts[1].lower(), parts[2].lower(), entity)
     return Foreign()
+
+
+# The caller's operation travels with the request as W3C baggage (the gateway sets it, the
+# gRPC instrumentation carries it to every service it calls), so the lines of signal and
+# match name the same foreign operation as the gateway's own line.
+_FOREIGN_BAGGAGE = ("sluis.foreign.trace_id", "sluis.foreign.operation_id", "sluis.foreign.entity")
+
+
+def with_foreign(foreign: Foreign, ctx: otel_context.Context | None = None) -> otel_context.Context:
+    """`ctx` (default: the current one) carrying `foreign`, or none at all when it is empty:
+    whatever baggage an outside caller sent under these names is dropped."""
+    for key, value in zip(
+        _FOREIGN_BAGGAGE, (foreign.trace_id, foreign.operation_id, foreign.entity), strict=True
+    ):
+        ctx = baggage.set_baggage(key, value, ctx) if foreign.trace_id else baggage.remove_baggage(key, ctx)
+    return ctx if ctx is not None else otel_context.get_current()
+
+
+def current_foreign() -> Foreign:
+    """The foreign operation of the request being served (empty when none)."""
+    values = [str(baggage.get_baggage(k) or "") for k in _FOREIGN_BAGGAGE]
+    found = foreign_from_traceparent(f"00-{values[0]}-{values[1]}-01", values[2][:300])
+    return found if values[0] else Foreign()
 
 
 # Lines and audit rows in ONE statement (one round trip, however many lines: a notice to 50
@@ -171,11 +215,12 @@ _INSERT = (
     " ON CONFLICT DO NOTHING)"
     " INSERT INTO processing_log (trace_id, operation_id, parent_operation_id, name, status_code,"
     " start_time, end_time, resource, processing_activity_id, subject_id, subject_tag,"
-    " foreign_trace_id, foreign_operation_id, attributes)"
+    " foreign_trace_id, foreign_operation_id, attributes, foreign_entity)"
     " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[],"
-    " %s::timestamptz[], %s::text[], %s::text[], %s::bytea[], %s::bytea[], %s::text[], %s::text[], %s::jsonb[])"
+    " %s::timestamptz[], %s::text[], %s::text[], %s::bytea[], %s::bytea[], %s::text[], %s::text[], %s::jsonb[],"
+    " %s::text[])"
 )
-_LINE_COLUMNS = 14
+_LINE_COLUMNS = 15
 _AUDIT_COLUMNS = 5
 
 
@@ -193,7 +238,6 @@ def _rows(
     actor in the same span (e.g. mails to several professionals) get their own operation
     id under it, so each audit row names exactly the lines its actor caused."""
     trace_id, span_id, parent = _span_ids()
-    k = keys()
     operations: dict[tuple[str, str], tuple[str, str]] = {}
     rows, audits = [], []
     for line in lines:
@@ -202,6 +246,7 @@ def _rows(
             operations[actor] = (span_id, parent) if not operations else (os.urandom(8).hex(), span_id)
         operation_id, parent_id = operations[actor]
         start = line.start_time or now
+        sealed = line.sealed or seal(line.subject)
         rows.append(
             (
                 trace_id,
@@ -213,11 +258,12 @@ def _rows(
                 line.end_time or now,
                 resource,
                 line.activity,
-                k.encrypt(line.subject),
-                k.lookup_tag(line.subject),
+                sealed.subject_id,
+                sealed.tag,
                 foreign.trace_id,
                 foreign.operation_id,
                 json.dumps(dict(line.attributes)),
+                foreign.entity,
             )
         )
         if any(actor):
@@ -230,13 +276,14 @@ async def write(
     resource: str,
     lines: Sequence[Line],
     now: datetime | None = None,
-    foreign: Foreign = Foreign(),
+    foreign: Foreign | None = None,
 ) -> None:
     """Write the lines (and their audit rows) on `conn`: call inside the processing's own
-    transaction, so that neither commits without the other."""
+    transaction, so that neither commits without the other. The foreign operation is the
+    calling organisation's (`current_foreign`) unless given."""
     if not lines:
         return
-    rows, audits = _rows(resource, lines, now or datetime.now(UTC), foreign)
+    rows, audits = _rows(resource, lines, now or datetime.now(UTC), foreign or current_foreign())
     await conn.execute(_INSERT, _params(rows, audits))
 
 
@@ -245,12 +292,12 @@ def write_sync(
     resource: str,
     lines: Sequence[Line],
     now: datetime | None = None,
-    foreign: Foreign = Foreign(),
+    foreign: Foreign | None = None,
 ) -> None:
     """`write` for the gateway's synchronous connections."""
     if not lines:
         return
-    rows, audits = _rows(resource, lines, now or datetime.now(UTC), foreign)
+    rows, audits = _rows(resource, lines, now or datetime.now(UTC), foreign or current_foreign())
     conn.execute(_INSERT, _params(rows, audits))
 
 
@@ -280,17 +327,46 @@ def link_rekeyed_sync(conn: psycopg.Connection, mapping: Mapping[str, str]) -> N
             cur.executemany(_INSERT_LINK, links)
 
 
+# A service whose only pseudonyms are the log's own (the gateway) finds the people of an old
+# key version by decrypting one subject per tag not linked yet: its log is small (access
+# requests, deaths), and this runs only while a rotation is in progress.
+_UNLINKED = (
+    "SELECT DISTINCT ON (subject_tag) subject_id FROM processing_log l WHERE NOT EXISTS"
+    " (SELECT 1 FROM processing_log_links k WHERE k.old_tag = l.subject_tag) ORDER BY subject_tag"
+)
+
+
+def unlinked_pseudonyms_sync(conn: psycopg.Connection, version: int, limit: int | None = None) -> list[str]:
+    """Pseudonyms of key `version` in the log that have no link to a newer tag yet."""
+    k, prefix, out = keys(), f"{version}.", []
+    for (blob,) in conn.execute(_UNLINKED):
+        try:
+            pseudonym = k.decrypt(bytes(blob))
+        except InvalidTag:  # written under another log key: not ours to link
+            continue
+        if pseudonym.startswith(prefix):
+            out.append(pseudonym)
+            if limit is not None and len(out) >= limit:
+                break
+    return out
+
+
 # --- reading (access documents) ------------------------------------------------------------
 
-# Every tag the person had: the current one and, following the links back, the earlier ones.
+# Every tag the person had: the given ones and, following the links back, the earlier ones.
 _SELECT = (
-    "WITH RECURSIVE tags(tag) AS (SELECT %(tag)s::bytea UNION"
+    "WITH RECURSIVE tags(tag) AS (SELECT unnest(%(tags)s::bytea[]) UNION"
     " SELECT l.old_tag FROM processing_log_links l JOIN tags t ON l.new_tag = t.tag)"
     " SELECT l.trace_id, l.operation_id, l.parent_operation_id, l.name, l.status_code, l.start_time,"
     " l.end_time, l.resource, l.processing_activity_id, l.foreign_trace_id, l.foreign_operation_id,"
-    " l.attributes, COALESCE(a.actor_id, ''), COALESCE(a.actor_organisation_id, '')"
+    " l.attributes, COALESCE(a.actor_id, ''), COALESCE(a.actor_organisation_id, ''), l.foreign_entity"
     " FROM processing_log l LEFT JOIN processing_audit a ON a.operation_id = l.operation_id"
     " WHERE l.subject_tag IN (SELECT tag FROM tags) ORDER BY l.start_time, l.id"
+)
+_SELECT_TAGS = (
+    "WITH RECURSIVE tags(tag) AS (SELECT unnest(%(tags)s::bytea[]) UNION"
+    " SELECT l.old_tag FROM processing_log_links l JOIN tags t ON l.new_tag = t.tag)"
+    " SELECT tag FROM tags"
 )
 
 
@@ -311,18 +387,43 @@ def _to_pb(row: Sequence[Any]) -> pb.ProcessingLogLine:
         attributes={str(k): str(v) for k, v in attributes.items()},
         actor_id=row[12],
         actor_organisation_id=row[13],
+        foreign_entity=row[14],
     )
 
 
-async def read(conn: psycopg.AsyncConnection, pseudonym: str) -> list[pb.ProcessingLogLine]:
-    """Every line about one person, oldest first, with who acted."""
-    cur = await conn.execute(_SELECT, {"tag": keys().lookup_tag(pseudonym)})
+def _tags(pseudonym: str, tags: Iterable[bytes]) -> dict[str, list[bytes]]:
+    own = [keys().lookup_tag(pseudonym)] if pseudonym else []
+    return {"tags": list(dict.fromkeys([*own, *tags]))}
+
+
+async def read(
+    conn: psycopg.AsyncConnection, pseudonym: str, tags: Iterable[bytes] = ()
+) -> list[pb.ProcessingLogLine]:
+    """Every line about one person, oldest first, with who acted: by the pseudonym's tag and
+    any earlier `tags` another service knows of (its key-rotation links)."""
+    cur = await conn.execute(_SELECT, _tags(pseudonym, tags))
     return [_to_pb(r) for r in await cur.fetchall()]
 
 
-def read_sync(conn: psycopg.Connection, pseudonym: str) -> list[pb.ProcessingLogLine]:
-    cur = conn.execute(_SELECT, {"tag": keys().lookup_tag(pseudonym)})
+def read_sync(
+    conn: psycopg.Connection, pseudonym: str, tags: Iterable[bytes] = ()
+) -> list[pb.ProcessingLogLine]:
+    cur = conn.execute(_SELECT, _tags(pseudonym, tags))
     return [_to_pb(r) for r in cur.fetchall()]
+
+
+async def known_tags(
+    conn: psycopg.AsyncConnection, pseudonym: str, tags: Iterable[bytes] = ()
+) -> list[bytes]:
+    """The person's current tag and every earlier one this service's links lead to: another
+    service that keeps no pseudonyms (notify, the gateway) finds its older lines by them."""
+    cur = await conn.execute(_SELECT_TAGS, _tags(pseudonym, tags))
+    return [bytes(r[0]) for r in await cur.fetchall()]
+
+
+def known_tags_sync(conn: psycopg.Connection, pseudonym: str, tags: Iterable[bytes] = ()) -> list[bytes]:
+    cur = conn.execute(_SELECT_TAGS, _tags(pseudonym, tags))
+    return [bytes(r[0]) for r in cur.fetchall()]
 
 
 def standard_attributes(line: pb.ProcessingLogLine) -> dict[str, str]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
+from opentelemetry import context as otel_context
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -83,6 +84,21 @@ class SessionCookies(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+# The URI of a calling system in the processing log (foreign_operation.entity): the API key
+# it called with, under its organisation.
+CALLER_URI = "https://sluis.nl/organisaties/{organisation}/koppelingen/{credential}"
+
+
+def caller_operation(who: auth.Principal) -> processing_log.Foreign:
+    """Another organisation's system called the REST API in its own trace (W3C `traceparent`):
+    its trace and operation become the foreign operation of every line this request causes,
+    here and in the services the gateway calls (carried as baggage)."""
+    return processing_log.foreign_from_traceparent(
+        request.headers.get("traceparent", ""),
+        CALLER_URI.format(organisation=who.organisation_id or "regio", credential=who.credential_id),
+    )
 
 
 def create_app(
@@ -164,6 +180,9 @@ def create_app(
     def authenticate() -> Response | None:
         g.started = time.perf_counter()
         g.principal = None
+        # No foreign operation unless an authenticated caller names its own (below): what an
+        # outside caller put in baggage under our names is dropped here.
+        g.otel_tokens = [otel_context.attach(processing_log.with_foreign(processing_log.Foreign()))]
         endpoint = request.endpoint
         if endpoint is not None and endpoint.startswith("web."):
             web.guard(endpoint)
@@ -177,6 +196,9 @@ def create_app(
             request.headers.get(auth.ACTING_FOR_HEADER),
         )
         auth.authorise(endpoint, g.principal)
+        foreign = caller_operation(g.principal)
+        if foreign.trace_id:
+            g.otel_tokens.append(otel_context.attach(processing_log.with_foreign(foreign)))
         wait = limiter.wait_seconds(str(g.principal.credential_id))
         if wait > 0:
             raise HttpProblem(
@@ -190,6 +212,11 @@ def create_app(
         else:
             check_body_envelope()
         return idempotency.begin(gw.store, g.principal)
+
+    @app.teardown_request
+    def leave_context(_exc: BaseException | None) -> None:
+        for token in reversed(g.pop("otel_tokens", [])):
+            otel_context.detach(token)
 
     @app.after_request
     def finish(response: Response) -> Response:

@@ -32,7 +32,7 @@ from sluis.signal.v1 import signal_pb2 as spb
 from services.common import processing_log, retention, telemetry
 from services.common.clock import SystemClock
 from services.common.errors import DomainError, InvalidArgument, from_rpc_error
-from services.gateway import domain, staging
+from services.gateway import domain, logrekey, staging
 from services.gateway.backends import Backends
 from services.gateway.retention import RULES as RETENTION_RULES
 from services.gateway.settings import GatewaySettings
@@ -189,6 +189,7 @@ class BulkWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_purge = 0.0
+        self._last_rekey = 0.0
         # Seconds spent per stage (validate, identity, signal, commit): logged per job.
         self.timings: dict[str, float] = {}
 
@@ -215,6 +216,7 @@ class BulkWorker:
                 worked = self.run_once()
                 failures = 0
                 self._purge()
+                self._link_rotated()
             except Exception:
                 failures += 1
                 log.warning("bulk worker error; retrying", exc_info=True)
@@ -227,6 +229,21 @@ class BulkWorker:
             self._last_purge = time.monotonic()
             self.gw.store.purge_idempotency_keys()
             retention.purge_sync(self.gw.store.pool, "gateway", RETENTION_RULES, self.gw.clock.now())
+
+    def _link_rotated(self) -> None:
+        """During a pseudonym key rotation, the gateway's log lines follow (logrekey.py)."""
+        settings = self.gw.settings
+        if not settings.identity_addr or time.monotonic() - self._last_rekey < settings.rekey_poll_seconds:
+            return
+        self._last_rekey = time.monotonic()
+        linked = logrekey.link_rotated(
+            self.gw.store.pool,
+            settings.identity_addr,
+            margin=settings.rekey_margin_seconds,
+            timeout=settings.rpc_timeout_seconds,
+        )
+        if linked:
+            log.info("processing log linked to the new pseudonym key", extra={"subjects": linked})
 
     # -- one job --------------------------------------------------------------------------
     def run_once(self, max_chunks: int | None = None) -> bool:

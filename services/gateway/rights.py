@@ -8,7 +8,9 @@ decided) and, once decided, a decision (upheld or rejected) with its reason.
 
 What the register holds about the person: no BSN and no pseudonym, only the ids of the
 signals concerned (random, no person data), replaced by the objection ids once an upheld
-objection erased those signals. Why and what follows is in docs/rights-requests.md.
+objection erased those signals, and the person as the processing log stores them (sealed),
+so that every action on the request is a log line about them (`log_line`). Why and what
+follows is in docs/rights-requests.md.
 """
 
 import calendar
@@ -18,6 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.common.errors import FailedPrecondition, InvalidArgument
+from services.common.processing_log import Line, Sealed
 from services.gateway.domain import (
     check_bsn,
     expect_choice,
@@ -257,3 +260,26 @@ def minimised(req: RightsRequest) -> RightsRequest:
     if req.decided and not req.restricted:
         return replace(req, signal_ids=())
     return req
+
+
+# The register of processing activities' id of every action on a request.
+ACTIVITY = "rechtenverzoek"
+
+
+def log_line(req: RightsRequest, action: str, subject: Sealed, actor_id: str) -> Line:
+    """The processing-log line of one action on a request (create, start, extend, restrict,
+    lift_restriction, decide): what and the outcome, never the reasons' text."""
+    attributes = {
+        "sluis.rights_request_id": req.id,
+        "sluis.kind": req.kind,
+        "sluis.requester": req.requester,
+        "sluis.action": action,
+        "sluis.status": req.status,
+    }
+    if req.decision:
+        attributes["sluis.decision"] = req.decision
+    if action == "extend":
+        attributes["sluis.extension_months"] = str(req.extension_months)
+    return Line(
+        f"rights_request.{action}", ACTIVITY, "", sealed=subject, attributes=attributes, actor_id=actor_id
+    )

@@ -13,7 +13,12 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from services.common import processing_log
+from services.common.processing_log import Sealed
+from services.gateway import rights
 from services.gateway.rights import RightsRequest
+
+RESOURCE = "sluis-gateway"
 
 # The table's columns are the fields of rights.RightsRequest, by the same names.
 _FIELDS = tuple(f.name for f in dataclasses.fields(RightsRequest))
@@ -45,14 +50,16 @@ class RightsStore:
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
 
-    def create(self, region: str, req: RightsRequest) -> RightsRequest:
-        with self.pool.connection() as conn:
+    def create(self, region: str, req: RightsRequest, subject: Sealed, actor_id: str) -> RightsRequest:
+        """Register the request, with the person sealed for the log and its first line."""
+        with self.pool.connection() as conn, conn.transaction():
             row = (
                 conn.cursor(row_factory=dict_row)
                 .execute(
                     _q(
                         "INSERT INTO rights_requests (id, region, kind, requester, case_reference, received_on,"
-                        " signal_ids, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {cols}"
+                        " signal_ids, created_at, log_subject_id, log_subject_tag)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {cols}"
                     ),
                     (
                         uuid.UUID(req.id),
@@ -63,12 +70,16 @@ class RightsStore:
                         req.received_on,
                         list(req.signal_ids),
                         req.created_at,
+                        subject.subject_id,
+                        subject.tag,
                     ),
                 )
                 .fetchone()
             )
-        assert row is not None
-        return _request(row)
+            assert row is not None
+            created = _request(row)
+            processing_log.write_sync(conn, RESOURCE, [rights.log_line(created, "create", subject, actor_id)])
+        return created
 
     def get(self, region: str, request_id: str) -> RightsRequest | None:
         try:
@@ -121,16 +132,19 @@ class RightsStore:
             rows = conn.cursor(row_factory=dict_row).execute(query, params).fetchall()
         return [_request(r) for r in rows]
 
-    def save(self, req: RightsRequest) -> RightsRequest:
-        """Write the request's changeable fields (rights.py decided them)."""
-        with self.pool.connection() as conn:
+    def save(self, req: RightsRequest, action: str = "", actor_id: str = "") -> RightsRequest:
+        """Write the request's changeable fields (rights.py decided them); with an `action`,
+        its processing-log line in the same transaction (requests registered before the log
+        kept their person have none to write)."""
+        with self.pool.connection() as conn, conn.transaction():
             row = (
                 conn.cursor(row_factory=dict_row)
                 .execute(
                     _q(
                         "UPDATE rights_requests SET status = %s, extension_months = %s, extension_reason = %s,"
                         " decision = %s, decision_reason = %s, decided_at = %s, restricted = %s,"
-                        " restricted_at = %s, signal_ids = %s, objection_ids = %s WHERE id = %s RETURNING {cols}"
+                        " restricted_at = %s, signal_ids = %s, objection_ids = %s WHERE id = %s"
+                        " RETURNING {cols}, log_subject_id, log_subject_tag"
                     ),
                     (
                         req.status,
@@ -148,5 +162,10 @@ class RightsStore:
                 )
                 .fetchone()
             )
-        assert row is not None
-        return _request(row)
+            assert row is not None
+            subject_id, tag = row.pop("log_subject_id"), row.pop("log_subject_tag")
+            saved = _request(row)
+            if action and subject_id is not None:
+                line = rights.log_line(saved, action, Sealed(bytes(subject_id), bytes(tag)), actor_id)
+                processing_log.write_sync(conn, RESOURCE, [line])
+        return saved

@@ -26,6 +26,10 @@ class GatewaySettings:
     # (services/common/config.py, require_in_production).
     environment: str = setting("SLUIS_ENVIRONMENT", DEVELOPMENT)
     identity_addr: str = setting("SLUIS_IDENTITY_ADDR", "")
+    # The bulk worker links the gateway's log lines to new pseudonyms during a key rotation
+    # (services/gateway/logrekey.py): how often it looks, and the stores' margin after the switch.
+    rekey_poll_seconds: float = setting("SLUIS_REKEY_POLL_SECONDS", 5.0)
+    rekey_margin_seconds: float = setting("SLUIS_REKEY_MARGIN_SECONDS", 2.0)
     signal_addr: str = setting("SLUIS_SIGNAL_ADDR", "")
     match_addr: str = setting("SLUIS_MATCH_ADDR", "")
     notify_addr: str = setting("SLUIS_NOTIFY_ADDR", "")

@@ -896,9 +896,18 @@ class GatewayStore:
         with self.pool.connection() as conn:
             processing_log.write_sync(conn, "sluis-gateway", lines)
 
-    def processing_log(self, pseudonym: str) -> list[processing_log.pb.ProcessingLogLine]:
+    def processing_log(
+        self, pseudonym: str, tags: Sequence[bytes] = ()
+    ) -> list[processing_log.pb.ProcessingLogLine]:
+        """The person's lines: by the pseudonym's tag and the earlier `tags` (key rotations)."""
         with self.pool.connection() as conn:
-            return processing_log.read_sync(conn, pseudonym)
+            return processing_log.read_sync(conn, pseudonym, tags)
+
+    def subject_tags(self, pseudonym: str, others: Sequence[bytes] = ()) -> list[bytes]:
+        """The person's tags: current, `others` (signal's and match's), and where the
+        gateway's own links lead from them."""
+        with self.pool.connection() as conn:
+            return processing_log.known_tags_sync(conn, pseudonym, others)
 
     def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
         with self.pool.connection() as conn:

@@ -1,10 +1,13 @@
 """Conversions between the contracts (protobuf) and the domain's plain data."""
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from sluis.match.v1 import match_pb2 as pb
 from sluis.signal.v1 import signal_pb2
+from sluis.types.v1 import processing_log_pb2 as lpb
 
+from services.common import processing_log
 from services.common.clock import Clock
 from services.common.contacts import contact_from_proto, contact_to_proto
 from services.common.protos import from_timestamp, to_timestamp
@@ -103,8 +106,24 @@ def match_to_pb(m: domain.Match, viewer: str = "") -> pb.Match:
     )
 
 
-def change_to_event(change: domain.Change, event_id: str, occurred_at: datetime, bulk: bool) -> bytes:
-    """The serialised MatchEvent for the outbox (destination notify)."""
+def log_subjects(pseudonyms: Sequence[str]) -> list[lpb.LogSubject]:
+    """The persons a match is about, sealed for notify's processing-log lines."""
+    out = []
+    for p in dict.fromkeys(pseudonyms):
+        sealed = processing_log.seal(p)
+        out.append(lpb.LogSubject(subject_id=sealed.subject_id, subject_tag=sealed.tag))
+    return out
+
+
+def change_to_event(
+    change: domain.Change,
+    event_id: str,
+    occurred_at: datetime,
+    bulk: bool,
+    subjects: Sequence[str] = (),
+) -> bytes:
+    """The serialised MatchEvent for the outbox (destination notify). `subjects`: the persons
+    the match is about (default its own person; a family match: every family member)."""
     event = pb.MatchEvent(
         event_id=event_id,
         kind=KIND_TO_PB[change.kind],
@@ -114,6 +133,7 @@ def change_to_event(change: domain.Change, event_id: str, occurred_at: datetime,
         occurred_at=to_timestamp(occurred_at),
         bulk=bulk,
         match_kind=KIND_OF_MATCH.get(change.match.kind, pb.MATCH_KIND_PERSON),
+        log_subjects=log_subjects(subjects or [change.match.pseudonym]),
     )
     if change.subject is not None:
         event.subject.CopyFrom(contact_to_proto(change.subject))
@@ -137,7 +157,9 @@ def rules_to_pb(r: domain.CoordinatorRules) -> pb.CoordinatorRules:
     )
 
 
-def merge_entry_event(pending: bytes, change: domain.Change, bulk: bool) -> bytes:
+def merge_entry_event(
+    pending: bytes, change: domain.Change, bulk: bool, subjects: Sequence[str] = ()
+) -> bytes:
     """A pending CREATED/MEMBER_JOINED event that also announces a later joining.
 
     Keeps the pending event's id, kind, subject and time (it has not been sent); takes the
@@ -153,4 +175,7 @@ def merge_entry_event(pending: bytes, change: domain.Change, bulk: bool) -> byte
     if change.suggested is not None:
         event.handover_suggested_to.CopyFrom(contact_to_proto(change.suggested))
     event.bulk = event.bulk and bulk
+    # A family member who came in with the joining is told about too (by tag: seals differ).
+    tags = {s.subject_tag for s in event.log_subjects}
+    event.log_subjects.extend(s for s in log_subjects(subjects) if s.subject_tag not in tags)
     return event.SerializeToString()

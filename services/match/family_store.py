@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from services.match import domain, family, rows
+from services.common import processing_log
+from services.match import domain, family, logbook, rows, subjects
 from services.match.notices import Notices
 
 _FAMILY_LOCK = 0x5E1D_F0A1
@@ -97,6 +98,10 @@ async def decide(
             [(anchor, match_id, anchor) for anchor, match_id in moved],
         )
     await rows.write_decisions(conn, [(d, False) for d in decisions], now, notices)
+    # Past and present memberships, coordinators and notices: a line for every family member.
+    about = await subjects.of_decisions(conn, decisions)
+    lines = logbook.per_person(logbook.decision_lines(decisions), about)
+    await processing_log.write(conn, logbook.RESOURCE, lines, now)
     return sum(1 for d in decisions if d.changed)
 
 

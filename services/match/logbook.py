@@ -1,7 +1,8 @@
 """Processing-log lines of the match service (docs/adr/0004-processing-log.md): pure
 functions from decisions and reads to lines; the store writes them in its transactions."""
 
-from collections.abc import Iterable, Sequence
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 
 from services.common.processing_log import STATUS_ERROR, Line
 from services.match import domain
@@ -115,3 +116,42 @@ def notice_lines(changes: Iterable[domain.Change]) -> list[Line]:
                 )
             )
     return lines
+
+
+def per_person(lines: Iterable[Line], about: Mapping[str, Sequence[str]]) -> list[Line]:
+    """A line about a match is about every person the match is about (subjects.py: a family
+    match's members), one line each, as the standard asks; other lines stay as they are."""
+    out: list[Line] = []
+    for line in lines:
+        people = about.get(line.attributes.get("sluis.match_id", ""), ())
+        if len(people) <= 1:
+            out.append(line)
+        else:
+            out += [dataclasses.replace(line, subject=p) for p in people]
+    return out
+
+
+# A coordinator action's answer, where it is one (RespondTakeover carries it in the request).
+ANSWERS = {"accept_coordinator": "accepted", "decline_coordinator": "declined"}
+
+
+def coordination_action(
+    action: str, match: domain.Match, professional_id: str, organisation_id: str, answer: str = ""
+) -> Line:
+    """A professional's coordinator action (take, hand over) or answer (accept or decline an
+    offer, a take-over request): its own line under matchregie, whatever it changed."""
+    attributes = {
+        "sluis.match_id": match.match_id,
+        "sluis.organisation_id": organisation_id,
+        "sluis.action": action,
+    }
+    if answer or action in ANSWERS:
+        attributes["sluis.answer"] = answer or ANSWERS[action]
+    return Line(
+        "match.coordination",
+        COORDINATION,
+        match.pseudonym,
+        attributes=attributes,
+        actor_id=professional_id,
+        actor_organisation_id=organisation_id,
+    )

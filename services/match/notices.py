@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import psycopg
 
 from services.common import outbox, telemetry
-from services.match import convert, domain
+from services.match import convert, domain, subjects
 
 NOTIFY = "notify"
 
@@ -48,6 +48,8 @@ class Notices:
             for r in await cur.fetchall():
                 pending[str(r[0])] = bytes(r[1])
                 pending_origin[str(r[0])] = (r[2], r[3])
+        # Who each notice is about, sealed into the event: notify logs its mails under them.
+        about = await subjects.of_matches(conn, [c.match for _, cs, _ in (*entries, *direct) for c in cs])
         # A notice released here keeps the trace of the change that wrote it.
         here = telemetry.current_traceparent()
         payloads: list[bytes] = []
@@ -58,17 +60,24 @@ class Notices:
                 payloads.append(pending.pop(match_id))
                 origins.append(pending_origin[match_id])
                 released.append(match_id)
-            payloads += [convert.change_to_event(c, str(uuid.uuid4()), now, bulk) for c in changes]
+            payloads += [
+                convert.change_to_event(c, str(uuid.uuid4()), now, bulk, about[c.match.match_id])
+                for c in changes
+            ]
             origins += [here] * len(changes)
         merged: list[tuple[bytes, str]] = []
         fresh: list[tuple[str, bytes, datetime]] = []
         for match_id, changes, bulk in entries:
             for change in changes:
                 if match_id in pending:
-                    pending[match_id] = convert.merge_entry_event(pending[match_id], change, bulk)
+                    pending[match_id] = convert.merge_entry_event(
+                        pending[match_id], change, bulk, about[change.match.match_id]
+                    )
                     merged.append((pending[match_id], match_id))
                 else:
-                    pending[match_id] = convert.change_to_event(change, str(uuid.uuid4()), now, bulk)
+                    pending[match_id] = convert.change_to_event(
+                        change, str(uuid.uuid4()), now, bulk, about[change.match.match_id]
+                    )
                     fresh.append((match_id, pending[match_id], now + self.delay))
         fresh_ids = {m for m, _, _ in fresh}
         cur = conn.cursor()

@@ -135,14 +135,16 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         match_id: str,
         channel: str,
         granted: bool,
+        match: domain.Match | None = None,
     ) -> None:
-        """The processing-log line of a read, granted or refused (with the asking organisation)."""
+        """The processing-log line of a read, granted or refused (with the asking organisation);
+        a read of a family match: a line for every family member."""
         if organisation_id is None:
             organisation_id = await self.store.organisation_of(professional_id)
         line = logbook.disclosure(
             name, pseudonym, professional_id, organisation_id, channel, match_id, granted
         )
-        await self.store.log_lines([line])
+        await self.store.log_lines([line], [match] if match is not None else [])
 
     async def ApplySignalEvents(
         self, request: pb.ApplySignalEventsRequest, context: grpc.aio.ServicerContext
@@ -232,11 +234,11 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
             # An unknown match names nobody: a refusal is logged only when there is a person.
             if pseudonym:
                 await self._disclose(
-                    "match.get", pid, None, pseudonym, request.match_id, request.purpose, False
+                    "match.get", pid, None, pseudonym, request.match_id, request.purpose, False, match
                 )
             raise domain.not_found()
         await self._disclose(
-            "match.get", pid, member.organisation_id, pseudonym, match.match_id, request.purpose, True
+            "match.get", pid, member.organisation_id, pseudonym, match.match_id, request.purpose, True, match
         )
         return pb.GetMatchResponse(match=convert.match_to_pb(match, pid))
 
@@ -275,7 +277,9 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
                 matches=[pb.Match(match_id=m.match_id, created_at=to_timestamp(m.created_at)) for m in page],
                 next_page_token=paging.offset_token(offset + size) if len(matches) > size else "",
             )
-        await self.store.log_lines(logbook.list_disclosures(page, request.professional_id, request.purpose))
+        await self.store.log_lines(
+            logbook.list_disclosures(page, request.professional_id, request.purpose), page
+        )
         return pb.ListMatchesResponse(
             matches=[convert.match_to_pb(m, request.professional_id) for m in page],
             next_page_token=paging.offset_token(offset + size) if len(matches) > size else "",
@@ -287,6 +291,7 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
         professional_id: str,
         purpose: str,
         action: Callable[[domain.Match | None, domain.CoordinatorRules], domain.Decision],
+        answer: str = "",
     ) -> pb.Match:
         def lines(m: domain.Match) -> list[Line]:
             me = m.member(professional_id)
@@ -294,7 +299,8 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
             return [
                 logbook.disclosure(
                     f"match.{purpose}", m.pseudonym, professional_id, org, "coordinatie", m.match_id
-                )
+                ),
+                logbook.coordination_action(purpose, m, professional_id, org, answer),
             ]
 
         # A refused action names no person the caller may learn of; nothing to log about one.
@@ -342,6 +348,7 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
             pid,
             "respond_takeover",
             lambda m, _r: coordination.respond_takeover(m, pid, accept),
+            "accepted" if accept else "declined",
         )
         return pb.RespondTakeoverResponse(match=match)
 
@@ -427,8 +434,9 @@ class MatchServicer(pb_grpc.MatchServiceServicer):
     async def ListProcessingLog(
         self, request: pb.ListProcessingLogRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListProcessingLogResponse:
+        person = await self._person(request.pseudonym)
         return pb.ListProcessingLogResponse(
-            lines=await self.store.processing_log(await self._person(request.pseudonym))
+            lines=await self.store.processing_log(person), subject_tags=await self.store.subject_tags(person)
         )
 
 

@@ -32,6 +32,7 @@ from services.match import (
     logbook,
     notices,
     rows,
+    subjects,
     transfers,
 )
 from services.match.notices import Notices
@@ -436,7 +437,8 @@ class MatchStore:
             await rows.write_decisions(conn, [(decision, False)], now, self.notices)
             assert decision.after is not None
             lines = [*log_lines(decision.after), *logbook.decision_lines([decision])]
-            await processing_log.write(conn, logbook.RESOURCE, lines, now)
+            about = await subjects.of_decisions(conn, [decision])
+            await processing_log.write(conn, logbook.RESOURCE, logbook.per_person(lines, about), now)
         return decision.after
 
     async def refresh_families(self, batch: int = 500) -> int:
@@ -558,7 +560,14 @@ class MatchStore:
     async def matches_on_pseudonym(self, pseudonym: str) -> list[domain.Match]:
         """Every match, open or closed, on one person (access requests)."""
         async with self.pool.connection() as conn:
-            return await rows.select_matches(conn, "m.pseudonym = %s", (pseudonym,))
+            # A family match is about each family member too (subjects.py).
+            return await rows.select_matches(
+                conn,
+                "m.pseudonym = %s OR (m.kind = 'family' AND EXISTS (SELECT 1 FROM match_members f"
+                " JOIN involvements i ON i.signal_id = f.signal_id WHERE f.match_id = m.match_id"
+                " AND i.pseudonym = %s))",
+                (pseudonym, pseudonym),
+            )
 
     async def organisation_of(self, professional_id: str) -> str:
         """The organisation of the professional's most recent signal ('' when unknown)."""
@@ -574,10 +583,14 @@ class MatchStore:
 
     # --- processing log ------------------------------------------------------------------
 
-    async def log_lines(self, lines: Sequence[Line]) -> None:
-        """Lines of a read: written before the answer leaves, so no disclosure goes unlogged."""
+    async def log_lines(self, lines: Sequence[Line], matches: Sequence[domain.Match] = ()) -> None:
+        """Lines of a read: written before the answer leaves, so no disclosure goes unlogged.
+        Lines about one of `matches` are written for every person it is about (family)."""
         async with self.pool.connection() as conn:
-            await processing_log.write(conn, logbook.RESOURCE, lines, self.clock.now())
+            about = await subjects.of_matches(conn, matches)
+            await processing_log.write(
+                conn, logbook.RESOURCE, logbook.per_person(lines, about), self.clock.now()
+            )
 
     async def anomalies(self, since: datetime) -> list[lpb.Anomaly]:
         async with self.pool.connection() as conn:
@@ -586,6 +599,11 @@ class MatchStore:
     async def processing_log(self, pseudonym: str) -> list[processing_log.pb.ProcessingLogLine]:
         async with self.pool.connection() as conn:
             return await processing_log.read(conn, pseudonym)
+
+    async def subject_tags(self, pseudonym: str) -> list[bytes]:
+        """The person's log tags, earlier keys' included (notify and the gateway read by them)."""
+        async with self.pool.connection() as conn:
+            return await processing_log.known_tags(conn, pseudonym)
 
     # --- coordinator rules --------------------------------------------------------------
 

@@ -68,6 +68,11 @@ class Notice:
     new_coordinator: Contact | None = None
     offered: bool = False
     suggested: Contact | None = None
+    # The person(s) the notice is about, sealed for the processing log by match:
+    # (encrypted subject id, lookup tag) each; empty for notices about no person.
+    log_subjects: tuple[tuple[bytes, bytes], ...] = ()
+    # A family match (issue 18): the texts say "gezinsmatch" and "hetzelfde gezin".
+    family: bool = False
 
 
 # --- kinds -----------------------------------------------------------------------------------
@@ -205,13 +210,40 @@ def _also(notice: Notice, recipient: Contact) -> list[str]:
     return out
 
 
+# A family match's wording (issue 18): the template's phrases about "a match" of "one person"
+# become "a gezinsmatch" of "one family". Phrase by phrase (never a bare word), so that
+# matchregisseur stays, and so do names that happen to contain the word.
+_FAMILY_PHRASES = re.compile(
+    r"(SluiS:|\been nieuwe|\been|\bEen|\bdeze|\buw|\bde|\bnieuwe|\bNieuwe) match\b|^Match gesloten|bij dezelfde persoon"
+)
+
+
+def _family_phrase(m: re.Match[str]) -> str:
+    if m.group(1):
+        return f"{m.group(1)} gezinsmatch"
+    return "Gezinsmatch gesloten" if m.group(0) == "Match gesloten" else "bij leden van hetzelfde gezin"
+
+
+def worded(notice: Notice, text: str) -> str:
+    """`text` in the words of the notice's kind of match."""
+    return _FAMILY_PHRASES.sub(_family_phrase, text) if notice.family else text
+
+
+def title(notice: Notice) -> str:
+    return worded(notice, TITLES[notice.kind])
+
+
+def subject_line(notice: Notice) -> str:
+    return worded(notice, SUBJECTS[notice.kind])
+
+
 def intro(notice: Notice, recipient: Contact) -> str:
     """What happened, in Dutch, for this recipient (inbox body and first lines of the mail).
 
     Never names the recipient as the newcomer or the leaver, and says everything one change
     did in one text, so that one event makes one mail per recipient.
     """
-    first = _first(notice, recipient)
+    first = worded(notice, _first(notice, recipient))
     return " ".join([first, *_also(notice, recipient)]) if notice.kind in MATCH_KINDS else first
 
 
@@ -473,18 +505,23 @@ def render_mail(notice: Notice, recipient: Contact, portal_url: str) -> Mail:
                 text += _contact_lines(coordinator)
                 text.append("")
                 body_html.append("<p>Matchregisseur:</p><ul>" + _contact_html(coordinator) + "</ul>")
-    action = "Bekijk de match in SluiS" if notice.match_id else "Bekijk en verleng uw signaal in SluiS"
+    action = (
+        worded(notice, "Bekijk de match in SluiS")
+        if notice.match_id
+        else "Bekijk en verleng uw signaal in SluiS"
+    )
     if leaver or notice.kind in ("signal_archived", "signal_aged_out", "signal_deceased", "signal_removed"):
         action = "Bekijk uw signalen in SluiS"
     elif notice.kind == "informing_postponed":
         action = "Leg het informeren vast in SluiS"
-    text += [f"{action}: {url}", "", _FOOTER, ""]
-    body_html += [f'<p><a href="{e(url)}">{e(action)}</a></p>', f'<p style="color:#666">{e(_FOOTER)}</p>']
+    footer = worded(notice, _FOOTER)
+    text += [f"{action}: {url}", "", footer, ""]
+    body_html += [f'<p><a href="{e(url)}">{e(action)}</a></p>', f'<p style="color:#666">{e(footer)}</p>']
     page = (
         '<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8">'
-        f"<title>{e(SUBJECTS[notice.kind])}</title></head><body>" + "".join(body_html) + "</body></html>"
+        f"<title>{e(subject_line(notice))}</title></head><body>" + "".join(body_html) + "</body></html>"
     )
-    return Mail(SUBJECTS[notice.kind], "\n".join(text), page, f"{TITLES[notice.kind]}: {url}")
+    return Mail(subject_line(notice), "\n".join(text), page, f"{title(notice)}: {url}")
 
 
 def render_digest(recipient_name: str, summaries: Sequence[str], portal_url: str) -> Mail:
@@ -638,6 +675,7 @@ class InboxRow:
     match_id: str
     signal_id: str
     created_at: datetime
+    organisation_id: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -685,11 +723,12 @@ def plan(
                 recipient.professional_id,
                 notice.event_id,
                 notice.kind,
-                TITLES[notice.kind],
+                title(notice),
                 intro(notice, recipient),
                 notice.match_id,
                 notice.signal_id,
                 now,
+                recipient.organisation_id,
             )
         )
         state = HELD if recipient.professional_id in daily_digest else QUEUED

@@ -87,6 +87,8 @@ async def erase(pool: AsyncConnectionPool, erasures: Sequence[Erasure], now: dat
             )
             event_ids = sorted({r[0] for r in await cur.fetchall()})
             if event_ids:
+                # Who those notices were about goes too (the log lines of their sending stay).
+                await conn.execute("DELETE FROM notice_subjects WHERE event_id = ANY(%s)", (event_ids,))
                 cur = await conn.execute(
                     "DELETE FROM deliveries WHERE event_id = ANY(%s) RETURNING digest_id", (event_ids,)
                 )

@@ -6,6 +6,7 @@ rest: notices are a mailbox, not an archive.
 
 from datetime import timedelta
 
+from services.common.processing_register import retention_rules
 from services.common.retention import Rule
 
 INBOX_RETENTION = timedelta(days=365)
@@ -30,4 +31,8 @@ RULES = (
         ACCOUNT_MAIL_RETENTION,
     ),
     Rule("events_applied", "applied_at < %(cutoff)s", EVENTS_APPLIED_RETENTION),
+    # Who a notice is about (sealed), as long as its inbox item may still be read and logged.
+    Rule("notice_subjects", "created_at < %(cutoff)s", INBOX_RETENTION),
+    # The processing log: per activity, as the register says.
+    *retention_rules(),
 )

@@ -41,7 +41,16 @@ CREATE TABLE public.inbox_items (
     match_id text DEFAULT ''::text NOT NULL,
     signal_id text DEFAULT ''::text NOT NULL,
     created_at timestamp with time zone NOT NULL,
-    read_at timestamp with time zone
+    read_at timestamp with time zone,
+    organisation_id text DEFAULT ''::text NOT NULL
+);
+
+CREATE TABLE public.notice_subjects (
+    event_id text NOT NULL,
+    match_id text NOT NULL,
+    subject_id bytea NOT NULL,
+    subject_tag bytea NOT NULL,
+    created_at timestamp with time zone NOT NULL
 );
 
 CREATE TABLE public.preferences (
@@ -49,6 +58,48 @@ CREATE TABLE public.preferences (
     digest text NOT NULL,
     updated_at timestamp with time zone NOT NULL,
     CONSTRAINT preferences_digest_check CHECK ((digest = ANY (ARRAY['immediate'::text, 'daily'::text])))
+);
+
+CREATE TABLE public.processing_audit (
+    operation_id text NOT NULL,
+    trace_id text NOT NULL,
+    actor_id text NOT NULL,
+    actor_organisation_id text NOT NULL,
+    at timestamp with time zone NOT NULL
+);
+
+CREATE TABLE public.processing_log (
+    id bigint NOT NULL,
+    trace_id text NOT NULL,
+    operation_id text NOT NULL,
+    parent_operation_id text DEFAULT ''::text NOT NULL,
+    name text NOT NULL,
+    status_code text NOT NULL,
+    start_time timestamp with time zone NOT NULL,
+    end_time timestamp with time zone NOT NULL,
+    resource text NOT NULL,
+    processing_activity_id text NOT NULL,
+    subject_id bytea NOT NULL,
+    subject_tag bytea NOT NULL,
+    foreign_trace_id text DEFAULT ''::text NOT NULL,
+    foreign_operation_id text DEFAULT ''::text NOT NULL,
+    attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
+    foreign_entity text DEFAULT ''::text NOT NULL,
+    CONSTRAINT processing_log_status_code_check CHECK ((status_code = ANY (ARRAY['ok'::text, 'error'::text, 'unknown'::text])))
+);
+
+CREATE SEQUENCE public.processing_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.processing_log_id_seq OWNED BY public.processing_log.id;
+
+CREATE TABLE public.processing_log_links (
+    old_tag bytea NOT NULL,
+    new_tag bytea NOT NULL
 );
 
 CREATE TABLE public.schema_migrations (
@@ -66,6 +117,8 @@ CREATE TABLE public.webhooks (
     created_at timestamp with time zone NOT NULL
 );
 
+ALTER TABLE ONLY public.processing_log ALTER COLUMN id SET DEFAULT nextval('public.processing_log_id_seq'::regclass);
+
 ALTER TABLE ONLY public.deliveries
     ADD CONSTRAINT deliveries_event_id_recipient_channel_key UNIQUE (event_id, recipient, channel);
 
@@ -81,8 +134,20 @@ ALTER TABLE ONLY public.inbox_items
 ALTER TABLE ONLY public.inbox_items
     ADD CONSTRAINT inbox_items_pkey PRIMARY KEY (item_id);
 
+ALTER TABLE ONLY public.notice_subjects
+    ADD CONSTRAINT notice_subjects_pkey PRIMARY KEY (event_id, subject_tag);
+
 ALTER TABLE ONLY public.preferences
     ADD CONSTRAINT preferences_pkey PRIMARY KEY (professional_id);
+
+ALTER TABLE ONLY public.processing_audit
+    ADD CONSTRAINT processing_audit_pkey PRIMARY KEY (operation_id);
+
+ALTER TABLE ONLY public.processing_log_links
+    ADD CONSTRAINT processing_log_links_pkey PRIMARY KEY (old_tag, new_tag);
+
+ALTER TABLE ONLY public.processing_log
+    ADD CONSTRAINT processing_log_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
@@ -111,5 +176,17 @@ CREATE INDEX inbox_items_match ON public.inbox_items USING btree (match_id) WHER
 CREATE INDEX inbox_items_signal ON public.inbox_items USING btree (signal_id) WHERE (signal_id <> ''::text);
 
 CREATE INDEX inbox_unread ON public.inbox_items USING btree (professional_id) WHERE (read_at IS NULL);
+
+CREATE INDEX notice_subjects_created ON public.notice_subjects USING btree (created_at);
+
+CREATE INDEX notice_subjects_match ON public.notice_subjects USING btree (match_id);
+
+CREATE INDEX processing_audit_at ON public.processing_audit USING btree (at);
+
+CREATE INDEX processing_log_links_new ON public.processing_log_links USING btree (new_tag);
+
+CREATE INDEX processing_log_start ON public.processing_log USING btree (start_time);
+
+CREATE INDEX processing_log_subject ON public.processing_log USING btree (subject_tag);
 
 CREATE INDEX webhooks_by_organisation ON public.webhooks USING btree (organisation_id);

@@ -21,7 +21,7 @@ from sluis.notify.v1 import notify_pb2 as pb
 from sluis.notify.v1 import notify_pb2_grpc as pb_grpc
 from sluis.signal.v1 import signal_pb2
 
-from services.common import netguard, paging, retention, telemetry
+from services.common import netguard, paging, processing_log, retention, telemetry
 from services.common.clock import Clock, SystemClock
 from services.common.config import ConfigError, ServiceSettings, setting
 from services.common.contacts import Contact, contact_from_proto
@@ -35,7 +35,7 @@ from services.notify.delivery import DeliveryWorker, Mailer, WebhookPoster
 from services.notify.retention import RULES as RETENTION_RULES
 from services.notify.store import InboxItem, NotifyStore, Planner, StoredWebhook
 
-MIGRATIONS = [Path(__file__).parent / "migrations"]
+MIGRATIONS = [processing_log.MIGRATIONS, Path(__file__).parent / "migrations"]
 
 log = logging.getLogger("sluis.notify")
 
@@ -129,6 +129,8 @@ def match_notice(event: match_pb2.MatchEvent, now: datetime) -> domain.Notice:
             if event.HasField("handover_suggested_to")
             else None
         ),
+        log_subjects=tuple((x.subject_id, x.subject_tag) for x in event.log_subjects if x.subject_tag),
+        family=event.match_kind == match_pb2.MATCH_KIND_FAMILY,
     )
     domain.check_notice(notice)
     return notice
@@ -481,6 +483,18 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         if queued:
             self._wake()
         return pb.SendAccountMailResponse(queued=queued)
+
+    async def ListProcessingLog(
+        self, request: pb.ListProcessingLogRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListProcessingLogResponse:
+        tags = [t for t in request.subject_tags if t]
+        if not tags:
+            raise InvalidArgument("missing_field", "Het veld subject_tags ontbreekt.", field="subject_tags")
+        if len(tags) > 100:
+            raise InvalidArgument(
+                "too_many_tags", "Hoogstens 100 kenmerken per verzoek.", field="subject_tags"
+            )
+        return pb.ListProcessingLogResponse(lines=await self.store.processing_log(tags))
 
     async def run_digests(self) -> int:
         """Send the daily summaries that are due (idempotent: held mails are folded only once)."""

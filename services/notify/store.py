@@ -12,8 +12,9 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from services.common import telemetry
-from services.notify import domain
+from services.common import processing_log, telemetry
+from services.common.processing_log import Sealed
+from services.notify import domain, logbook
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,13 +153,30 @@ class NotifyStore:
                 deliveries += sends
             # The sending, maybe much later, continues the trace of the event that queued it.
             origin = telemetry.current_traceparent()
+            about = {n.event_id: [Sealed(i, t) for i, t in n.log_subjects] for n in fresh if n.log_subjects}
             async with conn.cursor() as cur:
+                if about:
+                    # Kept for the lines of the sending and reading to come.
+                    await cur.executemany(
+                        "INSERT INTO notice_subjects (event_id, match_id, subject_id, subject_tag, created_at)"
+                        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                        [
+                            (n.event_id, n.match_id, x.subject_id, x.tag, now)
+                            for n in fresh
+                            for x in about.get(n.event_id, ())
+                        ],
+                    )
                 if inbox:
                     await cur.executemany(
                         "INSERT INTO inbox_items (item_id, professional_id, event_id, kind, title, body,"
-                        " match_id, signal_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                        " match_id, signal_id, created_at, organisation_id)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                         " ON CONFLICT (event_id, professional_id) DO NOTHING",
                         [dataclasses.astuple(i) for i in inbox],
+                    )
+                    # Each item created is a disclosure: its line commits with it.
+                    await processing_log.write(
+                        conn, logbook.RESOURCE, logbook.inbox_created(inbox, about), now
                     )
                 if deliveries:
                     await cur.executemany(
@@ -205,15 +223,33 @@ class NotifyStore:
         item_uuid = _uuid_or_none(item_id)
         if item_uuid is None:
             return None
-        async with self.pool.connection() as conn:
+        async with self.pool.connection() as conn, conn.transaction():
             row = await (
                 await conn.execute(
                     "UPDATE inbox_items SET read_at = coalesce(read_at, %s)"
-                    " WHERE item_id = %s AND professional_id = %s RETURNING item_id, kind, title, body, match_id, signal_id, created_at, read_at",
+                    " WHERE item_id = %s AND professional_id = %s RETURNING item_id, kind, title, body, match_id,"
+                    " signal_id, created_at, read_at, event_id, organisation_id",
                     (now, item_uuid, professional_id),
                 )
             ).fetchone()
-        return _inbox_item(row) if row else None
+            if row is None:
+                return None
+            # Reading the item discloses who is involved again: logged in the same transaction.
+            subjects = await (
+                await conn.execute(
+                    "SELECT subject_id, subject_tag FROM notice_subjects WHERE event_id = %s ORDER BY subject_tag",
+                    (row[8],),
+                )
+            ).fetchall()
+            lines = logbook.inbox_read(
+                [Sealed(bytes(r[0]), bytes(r[1])) for r in subjects],
+                match_id=row[4],
+                organisation_id=row[9],
+                kind=row[1],
+                professional_id=professional_id,
+            )
+            await processing_log.write(conn, logbook.RESOURCE, lines, now)
+        return _inbox_item(row[:8])
 
     # --- the queue ----------------------------------------------------------------------------
 
@@ -267,14 +303,37 @@ class NotifyStore:
         Only rows still waiting are changed: when a lease ran out and another worker sent the
         delivery meanwhile, its outcome stands.
         """
-        async with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            await cur.executemany(
-                "UPDATE deliveries SET state = %s, attempts = %s, next_attempt_at = %s, last_error = %s,"
-                " sent_at = CASE WHEN %s = 'sent' THEN %s ELSE sent_at END"
-                " WHERE delivery_id = %s AND state IN ('queued', 'retrying')",
-                [(state, attempts, next_at, error, state, now, uuid.UUID(delivery_id))
-                 for delivery_id, state, attempts, next_at, error in updates],
-            )  # fmt: skip
+        if not updates:
+            return
+        ids, states, attempts, next_ats, errors = (list(c) for c in zip(*updates, strict=True))
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                "UPDATE deliveries d SET state = u.state, attempts = u.attempts, next_attempt_at = u.next_at,"
+                " last_error = u.error, sent_at = CASE WHEN u.state = 'sent' THEN %s ELSE d.sent_at END"
+                " FROM unnest(%s::uuid[], %s::text[], %s::integer[], %s::timestamptz[], %s::text[])"
+                " AS u(id, state, attempts, next_at, error)"
+                " WHERE d.delivery_id = u.id AND d.state IN ('queued', 'retrying')"
+                " RETURNING d.delivery_id, d.state",
+                (now, ids, states, attempts, next_ats, errors),
+            )
+            sent = [r[0] for r in await cur.fetchall() if r[1] == "sent"]
+            if sent:
+                # Each mail or webhook that went out disclosed who is involved: one line per
+                # person its notice is about (a digest: per mail folded into it).
+                rows = await (
+                    await conn.execute(
+                        "SELECT d.channel, f.kind, d.recipient, coalesce(nullif(f.organisation_id, ''),"
+                        " d.organisation_id), s.match_id, s.subject_id, s.subject_tag"
+                        " FROM deliveries d JOIN deliveries f ON f.delivery_id = d.delivery_id"
+                        " OR f.digest_id = d.delivery_id JOIN notice_subjects s ON s.event_id = f.event_id"
+                        " WHERE d.delivery_id = ANY(%s) ORDER BY d.delivery_id, f.created_at, s.subject_tag",
+                        (sent,),
+                    )
+                ).fetchall()
+                lines = [
+                    logbook.sent(r[0], r[1], r[2], r[3], r[4], Sealed(bytes(r[5]), bytes(r[6]))) for r in rows
+                ]
+                await processing_log.write(conn, logbook.RESOURCE, lines, now)
 
     async def process_due(
         self,
@@ -500,6 +559,13 @@ class NotifyStore:
                 (now, delivery_uuid),
             )
             return cur.rowcount > 0
+
+    # --- processing log (services/notify/logbook.py) -------------------------------------------
+
+    async def processing_log(self, tags: Sequence[bytes]) -> list[processing_log.pb.ProcessingLogLine]:
+        """Every line about one person, found by their lookup tags (notify has no pseudonym)."""
+        async with self.pool.connection() as conn:
+            return await processing_log.read(conn, "", tags)
 
     # --- account mails (services/notify/accounts.py) -------------------------------------------
 

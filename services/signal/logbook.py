@@ -73,3 +73,9 @@ def transferred(signals: Iterable[domain.Signal], from_professional_id: str) -> 
 
 def region_lookup(pseudonym: str, admin_id: str) -> Line:
     return Line("signal.region_lookup", REGION_LOOKUP, pseudonym, actor_id=admin_id)
+
+
+def client_reference(s: domain.Signal) -> Line:
+    """The professional set or cleared their own reference on the signal (issue 17); the
+    line says which, never the reference (the organisation's own client number)."""
+    return signal_line("signal.client_reference", s, change="set" if s.client_reference else "cleared")

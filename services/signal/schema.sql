@@ -47,6 +47,7 @@ CREATE TABLE public.processing_log (
     foreign_trace_id text DEFAULT ''::text NOT NULL,
     foreign_operation_id text DEFAULT ''::text NOT NULL,
     attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
+    foreign_entity text DEFAULT ''::text NOT NULL,
     CONSTRAINT processing_log_status_code_check CHECK ((status_code = ANY (ARRAY['ok'::text, 'error'::text, 'unknown'::text])))
 );
 

@@ -506,7 +506,10 @@ class SignalServicer(pb_grpc.SignalServiceServicer):
         (person,) = await resolve_incoming(self.rekeyer, [domain.validate_pseudonym(request.pseudonym)])
         if person.previous is not None and person.previous != person.current:
             await self.store.replace({person.previous: person.current})
-        return pb.ListProcessingLogResponse(lines=await self.store.processing_log(person.current))
+        return pb.ListProcessingLogResponse(
+            lines=await self.store.processing_log(person.current),
+            subject_tags=await self.store.subject_tags(person.current),
+        )
 
     async def ListAnomalies(
         self, request: pb.ListAnomaliesRequest, context: grpc.aio.ServicerContext

@@ -564,8 +564,9 @@ class SignalStore:
         self, signal_id: str, professional_id: str, reference: str
     ) -> domain.Signal | None:
         """Set (or clear with '') the reference on the professional's own signal; None when
-        it is not theirs or unknown."""
-        async with self.pool.connection() as conn:
+        it is not theirs or unknown. The change is a processing of the person's data: its
+        line (not the reference itself) commits with it."""
+        async with self.pool.connection() as conn, conn.transaction():
             cur = conn.cursor(row_factory=dict_row)
             row = await (
                 await cur.execute(
@@ -576,11 +577,20 @@ class SignalStore:
                     (reference or None, signal_id, professional_id),
                 )
             ).fetchone()
-        return _signal(row) if row else None
+            if row is None:
+                return None
+            signal = _signal(row)
+            await processing_log.write(conn, logbook.RESOURCE, [logbook.client_reference(signal)])
+        return signal
 
     async def processing_log(self, pseudonym: str) -> list[processing_log.pb.ProcessingLogLine]:
         async with self.pool.connection() as conn:
             return await processing_log.read(conn, pseudonym)
+
+    async def subject_tags(self, pseudonym: str) -> list[bytes]:
+        """The person's log tags, earlier keys' included (notify and the gateway read by them)."""
+        async with self.pool.connection() as conn:
+            return await processing_log.known_tags(conn, pseudonym)
 
     async def anomalies(self, since: datetime, informing_until: datetime) -> list[lpb.Anomaly]:
         """The anomaly report's counts from the log, and postponed informings past due."""

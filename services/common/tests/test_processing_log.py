@@ -82,6 +82,32 @@ def test_subject_is_encrypted_and_found_by_tag_only() -> None:
     assert other.lookup_tag("2.abcdef") != keys.lookup_tag("2.abcdef")
 
 
+def test_foreign_operation_from_traceparent_and_baggage() -> None:
+    from opentelemetry import context
+
+    tp = "00-" + "AB" * 16 + "-" + "cd" * 8 + "-01"
+    found = processing_log.foreign_from_traceparent(tp, "https://sluis.nl/organisaties/o1/koppelingen/k1")
+    assert (found.trace_id, found.operation_id) == ("ab" * 16, "cd" * 8)
+    for bad in (
+        "",
+        "00-" + "0" * 32 + "-" + "cd" * 8 + "-01",
+        "00-xyz-cd-01",
+        "00-" + "ab" * 16 + "-" + "0" * 16,
+    ):
+        assert processing_log.foreign_from_traceparent(bad) == processing_log.Foreign()
+    token = context.attach(processing_log.with_foreign(found))
+    try:
+        assert processing_log.current_foreign() == found
+        # An empty one drops what was there (the gateway does this for every request first).
+        inner = context.attach(processing_log.with_foreign(processing_log.Foreign()))
+        assert processing_log.current_foreign() == processing_log.Foreign()
+        context.detach(inner)
+        assert processing_log.current_foreign() == found
+    finally:
+        context.detach(token)
+    assert processing_log.current_foreign() == processing_log.Foreign()
+
+
 def test_lines_follow_the_standard_and_survive_a_key_rotation(new_database) -> None:
     """Lines carry the standard's fields; nothing in the table names the person; after a
     pseudonym rotation the person's new pseudonym still finds the old lines (tag links)."""

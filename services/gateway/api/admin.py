@@ -355,6 +355,7 @@ def access_json(report: access.AccessReport) -> dict[str, Any]:
                 "registeredAt": _iso(h.registered_at),
                 "endedAt": _iso(h.ended_at),
                 "endReason": h.end_reason or None,
+                "referenceChangedAt": [_iso(at) for at in h.reference_changed_at],
                 **(_current_signal(h.current) if h.current is not None else {}),
             }
             for h in report.signals
@@ -387,12 +388,25 @@ def access_json(report: access.AccessReport) -> dict[str, Any]:
             }
             for m in report.matches
         ],
-        "coordinators": [entry(e, matchId=e.attributes.get("sluis.match_id")) for e in report.coordinators],
+        "coordinators": [
+            entry(e, matchId=e.attributes.get("sluis.match_id"), what=_coordination(e))
+            for e in report.coordinators
+        ],
         "objections": [
             entry(e, outcome="upheld", what=e.name, signalId=e.attributes.get("sluis.signal_id"))
             for e in report.objections
         ],
         "refusedLookUps": [entry(e, channel=e.channel) for e in report.refused],
+        "rightsRequests": [
+            {
+                "at": _iso(e.at),
+                "what": _rights_action(e),
+                "kind": e.attributes.get("sluis.kind"),
+                "status": e.attributes.get("sluis.status"),
+                "decision": e.attributes.get("sluis.decision"),
+            }
+            for e in report.rights_requests
+        ],
         "deaths": [{"at": _iso(e.at)} for e in report.deaths if e.name == "death.record"],
         "municipalityLookUps": [
             {"at": _iso(e.at), "what": _LOOKUP.get(e.name, e.name)} for e in report.lookups
@@ -406,7 +420,49 @@ _DISCLOSED = {
     "match.get": "de match en wie er bij u betrokken is",
     "match.list": "de match in een overzicht",
     "match.notice": "bericht over de match met wie er bij u betrokken is",
+    "notify.mail_sent": "e-mail over de match met wie er bij u betrokken is (verstuurd)",
+    "notify.webhook_delivered": "bericht aan het systeem van de organisatie over de match (afgeleverd)",
+    "notify.inbox_item": "bericht in de SluiS-inbox over de match",
+    "notify.inbox_item_read": "bericht in de SluiS-inbox over de match (geopend)",
 }
+# Coordinator actions and answers (match.coordination lines), in Dutch for the citizen.
+_COORDINATION = {
+    ("take_coordinator", ""): "nam of vroeg de matchregie",
+    ("hand_over_coordinator", ""): "droeg de matchregie over",
+    ("accept_coordinator", "accepted"): "aanvaardde de matchregie",
+    ("decline_coordinator", "declined"): "weigerde de matchregie",
+    ("respond_takeover", "accepted"): "stemde in met overname van de matchregie",
+    ("respond_takeover", "declined"): "weigerde overname van de matchregie",
+}
+
+
+def _coordination(e: access.LogEntry) -> str:
+    if e.name == "match.coordinator":
+        return "werd matchregisseur"
+    key = (e.attributes.get("sluis.action", ""), e.attributes.get("sluis.answer", ""))
+    return _COORDINATION.get(key, "matchregie")
+
+
+_RIGHTS_KIND = {"access": "inzage", "objection": "bezwaar", "restriction": "beperking van de verwerking"}
+_RIGHTS_ACTION = {
+    "create": "verzoek om {kind} ontvangen",
+    "start": "verzoek om {kind} in behandeling genomen",
+    "extend": "termijn van het verzoek om {kind} verlengd",
+    "restrict": "verwerking beperkt (verzoek om {kind})",
+    "lift_restriction": "beperking van de verwerking opgeheven (verzoek om {kind})",
+    "decide": "besluit op het verzoek om {kind}: {decision}",
+}
+
+
+def _rights_action(e: access.LogEntry) -> str:
+    kind = _RIGHTS_KIND.get(e.attributes.get("sluis.kind", ""), "")
+    decision = {"upheld": "toegekend", "rejected": "afgewezen"}.get(
+        e.attributes.get("sluis.decision", ""), ""
+    )
+    text = _RIGHTS_ACTION.get(e.attributes.get("sluis.action", ""), "verzoek")
+    return text.format(kind=kind, decision=decision)
+
+
 _LOOKUP = {
     "signal.region_lookup": "signalen opgezocht door de regiobeheerder",
     "match.region_lookup": "matches opgezocht door de regiobeheerder",

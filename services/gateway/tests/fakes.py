@@ -22,7 +22,7 @@ from sluis.signal.v1 import signal_pb2 as spb
 from sluis.signal.v1 import signal_pb2_grpc
 from sluis.types.v1 import processing_log_pb2 as lpb
 
-from services.common import clientref
+from services.common import clientref, processing_log
 from services.common.config import ServiceSettings
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.common.grpcserver import GrpcService
@@ -75,6 +75,7 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
     def __init__(self) -> None:
         self.signals: dict[str, spb.Signal] = {}
         self.requests: list[spb.RegisterSignalRequest] = []
+        self.foreign_seen: list[processing_log.Foreign] = []
         self.bulk_calls: list[int] = []
         self.bulk_flags: list[bool] = []
         self.active: dict[tuple[str, str], str] = {}
@@ -240,6 +241,8 @@ class FakeSignal(signal_pb2_grpc.SignalServiceServicer):
         )
 
     async def ListProcessingLog(self, request: Any, context: Any) -> Any:
+        # What a real service would write as the foreign operation (carried by the call).
+        self.foreign_seen.append(processing_log.current_foreign())
         return spb.ListProcessingLogResponse()
 
     async def ListAnomalies(self, request: Any, context: Any) -> Any:
@@ -534,6 +537,7 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
         self.digests: dict[str, npb.Digest.ValueType] = {}
         self.dead: dict[str, npb.DeadLetter] = {}
         self.retried: list[str] = []
+        self.log_requests: list[list[bytes]] = []
 
     async def SendAccountMail(self, request: Any, context: Any) -> Any:
         self.account_mails.append(request)
@@ -604,6 +608,10 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
     async def SetPreferences(self, request: Any, context: Any) -> Any:
         self.digests[request.preferences.professional_id] = request.preferences.digest
         return npb.SetPreferencesResponse(preferences=request.preferences)
+
+    async def ListProcessingLog(self, request: Any, context: Any) -> Any:
+        self.log_requests.append(list(request.subject_tags))
+        return npb.ListProcessingLogResponse()
 
 
 class FakeBackends:

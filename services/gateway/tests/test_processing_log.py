@@ -1,10 +1,13 @@
 """Issue 13 at the gateway: the register is served, the anomaly report's rules, its API,
 and the region admin's portal page."""
 
+import re
+
+import psycopg
 from sluis.types.v1 import processing_log_pb2 as lpb
 
 from services.gateway.tests.test_admin import region_admin  # noqa: F401 (fixture)
-from services.gateway.tests.test_api import BODY
+from services.gateway.tests.test_api import BODY, BSN
 from services.gateway.tests.test_web import login, person
 from services.gateway.usecases.anomalies import findings
 
@@ -60,3 +63,59 @@ def test_anomaly_report_for_the_region_admin_only(client, region_admin, auth, ap
     login(web, person(demo, "regionAdmin"))
     page = web.get("/regio/afwijkingen")
     assert page.status_code == 200 and "Wijkteam Noord" in page.get_data(as_text=True)
+
+
+TRACEPARENT = "00-" + "a1" * 16 + "-" + "b2" * 8 + "-01"
+
+
+def foreign_of_access_requests(gateway_db: str) -> list[tuple[str, str, str]]:
+    with psycopg.connect(gateway_db) as conn:
+        rows = conn.execute(
+            "SELECT foreign_trace_id, foreign_operation_id, foreign_entity FROM processing_log"
+            " WHERE name = 'access.request' ORDER BY id"
+        ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+def test_a_calling_systems_trace_is_the_foreign_operation(client, region_admin, gateway_db, fakes) -> None:  # noqa: F811
+    body = {"bsn": BSN, "requester": "person", "caseReference": "Z-13-2"}
+    # Another organisation's system calls in its own trace: the gateway's line and the line of
+    # every service it calls (here: what the signal fake reads from the call) name that trace.
+    resp = client.post("/v1/access-requests", json=body, headers={**region_admin, "traceparent": TRACEPARENT})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    # No traceparent: no foreign operation, whatever baggage the caller sends under our names.
+    smuggled = "sluis.foreign.trace_id=" + "c3" * 16 + ",sluis.foreign.operation_id=" + "d4" * 8
+    resp = client.post("/v1/access-requests", json=body, headers={**region_admin, "baggage": smuggled})
+    assert resp.status_code == 200
+    # A malformed traceparent is no foreign operation either.
+    bad = {**region_admin, "traceparent": "00-" + "0" * 32 + "-" + "b2" * 8 + "-01"}
+    assert client.post("/v1/access-requests", json=body, headers=bad).status_code == 200
+
+    (first, second, third) = foreign_of_access_requests(gateway_db)
+    assert first[:2] == ("a1" * 16, "b2" * 8)
+    assert re.fullmatch(r"https://sluis\.nl/organisaties/regio/koppelingen/[0-9a-f-]{36}", first[2])
+    assert second == third == ("", "", "")
+    seen = fakes.signal.foreign_seen
+    assert [(f.trace_id, f.operation_id, f.entity) for f in seen] == [first, second, third]
+
+
+def test_a_signal_history_shows_its_reference_changes_from_the_log() -> None:
+    from datetime import UTC, datetime
+
+    from services.gateway.usecases.access import LogEntry, signal_histories
+
+    def entry(name: str, day: int, **attributes: str) -> LogEntry:
+        at = datetime(2026, 11, day, tzinfo=UTC)
+        return LogEntry(
+            at, name, "signalering", "ok", "o1", "", {"sluis.signal_id": "s1", **attributes}, "p1"
+        )
+
+    lines = [
+        entry("signal.register", 1),
+        entry("signal.client_reference", 2, change="set"),
+        entry("signal.client_reference", 3, change="cleared"),
+        entry("signal.delete", 4, reason="unjustified"),
+    ]
+    (history,) = signal_histories([], lines)
+    assert [at.day for at in history.reference_changed_at] == [2, 3]
+    assert (history.registered_at, history.end_reason) == (lines[0].at, "unjustified")

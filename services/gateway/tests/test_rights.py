@@ -249,6 +249,36 @@ def test_restriction_request_upheld_keeps_rejected_lifts(client, region_admin, a
     assert doc["signalIds"] == []
 
 
+def test_every_action_on_a_request_is_in_the_persons_access_document(client, region_admin, auth) -> None:
+    """Issue 13: each action on a rights request is a processing-log line about the person
+    (the register keeps them sealed, never the BSN or pseudonym); the access document lists them."""
+    client.post("/v1/signals", json=BODY, headers=auth("anna"))
+    req = new_request(client, region_admin, kind="restriction").get_json()
+    path = f"/v1/rights-requests/{req['id']}"
+    assert client.post(f"{path}/start", headers=region_admin).status_code == 200
+    assert client.post(
+        f"{path}/extend", json={"months": 1, "reason": "Drie organisaties"}, headers=region_admin
+    )
+    assert client.put(f"{path}/restriction", headers=region_admin).status_code == 200
+    assert client.delete(f"{path}/restriction", headers=region_admin).status_code == 200
+    decided = client.post(
+        f"{path}/decide", json={"decision": "rejected", "reason": "Geen grond"}, headers=region_admin
+    )
+    assert decided.status_code == 200, decided.get_json()
+    body = {"bsn": BSN, "requester": "person", "caseReference": "Z-13-3"}
+    doc = client.post("/v1/access-requests", json=body, headers=region_admin).get_json()
+    assert [r["what"] for r in doc["rightsRequests"]] == [
+        "verzoek om beperking van de verwerking ontvangen",
+        "verzoek om beperking van de verwerking in behandeling genomen",
+        "termijn van het verzoek om beperking van de verwerking verlengd",
+        "verwerking beperkt (verzoek om beperking van de verwerking)",
+        "beperking van de verwerking opgeheven (verzoek om beperking van de verwerking)",
+        "besluit op het verzoek om beperking van de verwerking: afgewezen",
+    ]
+    assert doc["rightsRequests"][-1]["decision"] == "rejected"
+    assert "Geen grond" not in str(doc) and "Drie organisaties" not in str(doc)  # no reasons' text
+
+
 def test_refusals_are_problems_with_invalid_params(client, region_admin, auth) -> None:
     cases: list[tuple[dict[str, Any], str]] = [
         ({"kind": "erasure"}, "kind"),

@@ -64,6 +64,8 @@ class SignalHistory:
     end_reason: str = ""
     status: str = "deleted"
     current: spb.Signal | None = None
+    # When the professional set or cleared their own reference on it (never the reference).
+    reference_changed_at: list[datetime] = field(default_factory=list)
 
 
 @dataclass
@@ -93,6 +95,8 @@ class AccessReport:
     lookups: list[LogEntry]
     organisation_names: dict[str, str]
     professional_names: dict[str, str] = field(default_factory=dict)
+    # Every action on the person's rights requests (the register's lines).
+    rights_requests: list[LogEntry] = field(default_factory=list)
 
 
 def _entry(line: lpb.ProcessingLogLine) -> LogEntry:
@@ -136,6 +140,8 @@ def signal_histories(signals: Sequence[spb.Signal], lines: Sequence[LogEntry]) -
         elif e.name in ("signal.end", "signal.delete") and h.current is None:
             h.ended_at = e.at
             h.end_reason = e.attributes.get("reason", "")
+        elif e.name == "signal.client_reference" and e.at is not None:
+            h.reference_changed_at.append(e.at)
     return sorted(
         by_id.values(), key=lambda h: (h.registered_at or datetime.max.replace(tzinfo=None), h.signal_id)
     )
@@ -201,10 +207,16 @@ def access_request(bsn: str, requester: str = "person", case_reference: str = "-
     matches = call(
         b.match.ListMatchesOnPseudonym, mpb.ListMatchesOnPseudonymRequest(pseudonym=pseudonym, admin_id=admin)
     ).matches
+    from_signal = call(b.signal.ListProcessingLog, spb.ListProcessingLogRequest(pseudonym=pseudonym))
+    from_match = call(b.match.ListProcessingLog, mpb.ListProcessingLogRequest(pseudonym=pseudonym))
+    # The person's tags under every key signal and match know of (their rotation links): the
+    # gateway's own lines and notify's (which never sees a pseudonym) are found by them.
+    tags = gw.store.subject_tags(pseudonym, [*from_signal.subject_tags, *from_match.subject_tags])
     raw = [
-        *call(b.signal.ListProcessingLog, spb.ListProcessingLogRequest(pseudonym=pseudonym)).lines,
-        *call(b.match.ListProcessingLog, mpb.ListProcessingLogRequest(pseudonym=pseudonym)).lines,
-        *gw.store.processing_log(pseudonym),
+        *from_signal.lines,
+        *from_match.lines,
+        *gw.store.processing_log(pseudonym, tags),
+        *call(b.notify.ListProcessingLog, npb.ListProcessingLogRequest(subject_tags=tags)).lines,
     ]
     lines = sorted((_entry(x) for x in raw), key=lambda e: (e.at is None, e.at or datetime.min))
     by_activity: dict[str, list[LogEntry]] = {}
@@ -219,7 +231,8 @@ def access_request(bsn: str, requester: str = "person", case_reference: str = "-
         signals=histories,
         matches=list(matches),
         memberships=memberships(lines),
-        coordinators=[e for e in lines if e.name == "match.coordinator"],
+        # Who became coordinator, and each coordinator action or answer (match.coordination).
+        coordinators=[e for e in lines if e.name in ("match.coordinator", "match.coordination")],
         disclosures=[*by_activity.get("betrokkenheid-inzien", []), *by_activity.get("match-melding", [])],
         refused=by_activity.get("betrokkenheid-geweigerd", []),
         objections=by_activity.get("bezwaar", []),
@@ -227,6 +240,7 @@ def access_request(bsn: str, requester: str = "person", case_reference: str = "-
         lookups=[*by_activity.get("regiobeheer-raadpleging", []), *by_activity.get("inzageverzoek", [])],
         organisation_names=names,
         professional_names=_professional_names(histories, lines),
+        rights_requests=by_activity.get("rechtenverzoek", []),
     )
     report.disclosures.sort(key=lambda e: (e.at is None, e.at or datetime.min))
     audit("access_request", case_reference, f"signals={len(histories)} lines={len(lines)}")

@@ -15,6 +15,7 @@ from dataclasses import replace
 from sluis.identity.v1 import identity_pb2 as ipb
 from sluis.signal.v1 import signal_pb2 as spb
 
+from services.common import processing_log
 from services.common.errors import InvalidArgument, NotFound
 from services.gateway import domain, rights
 from services.gateway.rights import RightsRequest
@@ -30,17 +31,23 @@ def _store() -> RightsStore:
     return RightsStore(gateway().store.pool)
 
 
-def _signals_of(bsn: str) -> list[str]:
-    """The ids of every signal held on the person (the BSN goes to identity only)."""
+def _person(bsn: str) -> tuple[str, list[str]]:
+    """The person's pseudonym and the ids of every signal held on them (the BSN goes to
+    identity only)."""
     b = gateway().backends
     pseudonym = call(b.identity.Pseudonymise, ipb.PseudonymiseRequest(bsn=bsn)).pseudonym
     held = call(b.signal.ListSignalsOnPseudonym, spb.ListSignalsOnPseudonymRequest(pseudonym=pseudonym))
-    return [s.signal_id for s in held.signals]
+    return pseudonym, [s.signal_id for s in held.signals]
+
+
+def _signals_of(bsn: str) -> list[str]:
+    return _person(bsn)[1]
 
 
 def create(new: rights.NewRequest) -> RightsRequest:
     gw = gateway()
-    concerned = rights.concerned_signals(new.signal_ids, _signals_of(new.bsn))
+    pseudonym, held = _person(new.bsn)
+    concerned = rights.concerned_signals(new.signal_ids, held)
     req = _store().create(
         principal().region,
         RightsRequest(
@@ -61,6 +68,8 @@ def create(new: rights.NewRequest) -> RightsRequest:
             objection_ids=(),
             created_at=gw.clock.now(),
         ),
+        processing_log.seal(pseudonym),
+        principal().actor_id,
     )
     audit("rights_request.create", req.id, f"kind={req.kind} signals={len(concerned)}")
     return req
@@ -91,13 +100,15 @@ def request(request_id: str) -> RightsRequest:
 
 
 def start(request_id: str) -> RightsRequest:
-    req = _store().save(rights.started(request(request_id)))
+    req = _store().save(rights.started(request(request_id)), "start", principal().actor_id)
     audit("rights_request.start", req.id)
     return req
 
 
 def extend(request_id: str, ext: rights.Extension) -> RightsRequest:
-    req = _store().save(rights.extended(request(request_id), ext, gateway().today()))
+    req = _store().save(
+        rights.extended(request(request_id), ext, gateway().today()), "extend", principal().actor_id
+    )
     audit("rights_request.extend", req.id, f"months={req.extension_months}")
     return req
 
@@ -115,7 +126,10 @@ def set_restriction(request_id: str, restricted: bool) -> RightsRequest:
     req = request(request_id)
     rights.can_restrict(req, restricted)
     _restrict(req.signal_ids, restricted)
-    req = _store().save(rights.after_restriction(req, restricted, gateway().clock.now()))
+    action = "restrict" if restricted else "lift_restriction"
+    req = _store().save(
+        rights.after_restriction(req, restricted, gateway().clock.now()), action, principal().actor_id
+    )
     audit("rights_request.restrict" if restricted else "rights_request.lift_restriction", req.id)
     return req
 
@@ -154,7 +168,7 @@ def decide(request_id: str, decision: rights.Decision) -> tuple[RightsRequest, a
         _restrict(req.signal_ids, keep)
     now = gateway().clock.now()
     req = replace(req, restricted=keep, restricted_at=(req.restricted_at or now) if keep else None)
-    req = _store().save(rights.minimised(rights.decided(req, decision, now)))
+    req = _store().save(rights.minimised(rights.decided(req, decision, now)), "decide", principal().actor_id)
     audit("rights_request.decide", req.id, f"decision={req.decision}")
     return req, report
 

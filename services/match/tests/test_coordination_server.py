@@ -80,6 +80,24 @@ def test_declined_take_over_and_declined_offer(harness: Harness) -> None:
     assert recipient_ids(events[2]) == ["b"]
     left = events[3]
     assert left.new_coordinator.professional_id == "b" and left.coordinator_offered
+    # Each action and answer is its own line under matchregie (the refused one wrote none).
+    lines = harness.stub.ListProcessingLog(pb.ListProcessingLogRequest(pseudonym=p), timeout=5).lines
+    answers = [
+        (
+            x.actor_id,
+            x.attributes["sluis.action"],
+            x.attributes.get("sluis.answer", ""),
+            x.processing_activity_id,
+        )
+        for x in lines
+        if x.name == "match.coordination"
+    ]
+    assert answers == [
+        ("b", "take_coordinator", "", "matchregie"),
+        ("a", "respond_takeover", "declined", "matchregie"),
+        ("b", "decline_coordinator", "declined", "matchregie"),
+        ("c", "accept_coordinator", "accepted", "matchregie"),
+    ]
 
 
 def test_losing_may_coordinate_hands_the_role_on(harness: Harness) -> None:

@@ -171,6 +171,18 @@ def test_service_parent_and_child(harness: Harness) -> None:  # noqa: F811
     assert kid not in str(others) and mum not in str(others)
     events = harness.wait_for(lambda: harness.events_for(match.match_id))
     assert events[0].kind == pb.MATCH_EVENT_KIND_CREATED and events[0].match_kind == pb.MATCH_KIND_FAMILY
+    # The family match is about both of them: every line about it is written for each (so
+    # each one's access document lists it), and notify gets both sealed with the event.
+    for person in (mum, kid):
+        lines = harness.stub.ListProcessingLog(pb.ListProcessingLogRequest(pseudonym=person), timeout=5).lines
+        about = [(x.name, x.actor_id) for x in lines if x.attributes.get("sluis.match_id") == match.match_id]
+        assert {("match.member_joined", "a"), ("match.member_joined", "b"), ("match.get", "b")} <= set(about)
+        assert {("match.notice", "a"), ("match.notice", "b")} <= set(about)
+    on_kid = harness.stub.ListMatchesOnPseudonym(
+        pb.ListMatchesOnPseudonymRequest(pseudonym=kid, admin_id="admin"), timeout=5
+    ).matches
+    assert [m.match_id for m in on_kid] == [match.match_id]
+    assert len(events[0].log_subjects) == 2
     # Not a person match: neither person has two organisations.
     assert not harness.involvement(kid, "b").HasField("match")
     # The parent's signal ends: the family match closes, and its members can no longer open it.

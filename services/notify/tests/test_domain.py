@@ -103,6 +103,36 @@ def test_every_kind_renders_dutch_text_and_html_with_a_link(kind: str) -> None:
     assert mail.summary.startswith(domain.TITLES[kind])
 
 
+@pytest.mark.parametrize("kind", domain.MATCH_KINDS)
+def test_a_family_match_is_a_gezinsmatch_in_every_text(kind: str) -> None:
+    """Issue 18: mails and inbox items about a family match say "gezinsmatch"; the role keeps
+    its name, and so do names that happen to hold the word."""
+    named = contact(2, name="Match de Vries")
+    members = (domain.Member(contact(1)), domain.Member(named, is_coordinator=True))
+    person = notice(kind=kind, subject=named, joined=(named,), left=(named,), members=members)
+    family = dataclasses.replace(person, family=True)
+    mail, plain = (
+        domain.render_mail(family, contact(1), "https://p"),
+        domain.render_mail(person, contact(1), "https://p"),
+    )
+    assert "gezinsmatch" not in plain.subject + plain.text + plain.html
+    inbox, _ = domain.plan(family, now=NOW, portal_url="https://p", daily_digest=set(), webhooks=[])
+    texts = [mail.subject, mail.summary, inbox[0].title, inbox[0].body]
+    about_the_match = kind not in ("coordinator_changed", "handover_requested", "takeover_requested",
+                                   "takeover_declined", "handover_declined")  # fmt: skip
+    if about_the_match:
+        assert all("gezinsmatch" in t.lower() for t in texts), texts
+    assert "Bekijk de gezinsmatch in SluiS" in mail.text and "U leest de gezinsmatch in SluiS" in mail.text
+    assert " match " not in f" {mail.subject} {inbox[0].title} {domain.intro(family, contact(1))} "
+    assert mail.text.count("Match de Vries") == plain.text.count("Match de Vries")
+    assert "gezinsmatch de Vries" not in mail.text
+    if "matchregisseur" in plain.text:
+        assert "matchregisseur" in mail.text and "gezinsmatchregisseur" not in mail.text
+    if kind == "match_created":
+        assert mail.subject == "SluiS: nieuwe gezinsmatch" and inbox[0].title == "Nieuwe gezinsmatch"
+        assert "bij leden van hetzelfde gezin" in inbox[0].body
+
+
 def test_html_is_escaped() -> None:
     evil = contact(2, name="<script>alert(1)</script>")
     n = notice(members=(domain.Member(contact(1)), domain.Member(evil)))

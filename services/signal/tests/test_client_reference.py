@@ -46,6 +46,11 @@ def test_reference_is_stored_changed_and_never_in_an_event(signals: SignalHarnes
         and metadata_of(bad.value)["sluis-meta-field"] == "clientReference"
     )
 
+    # The change is a processing with its own log line; the line never holds the reference.
+    logged = signals.sql("SELECT attributes FROM processing_log WHERE name = 'signal.client_reference'")
+    assert [(a["sluis.signal_id"], a["change"]) for (a,) in logged] == [(sig.signal_id, "set")]
+    assert "Z 9" not in str(logged)
+
     # Not in any event or outbox row: only the signals table holds it.
     signals.match.wait_for(sig.signal_id, pb.SIGNAL_EVENT_KIND_REGISTERED)
     for event in signals.match.of(sig.signal_id) + signals.notify.of(sig.signal_id):
