@@ -128,6 +128,7 @@ def test_cross_region_match_both_sides_and_lifecycle(federation: Federation) -> 
         assert {"federation.members_sent", "federation.members_received"} <= names, names
         received = [x for x in lines if x.name == "federation.members_received"]
         assert all(x.foreign_trace_id and x.foreign_operation_id for x in received)
+        assert all(x.foreign_entity.startswith("grpcs://") for x in received), received
         assert all(x.attributes["sluis.peer_region"] in (ROTTERDAM, GELDERLAND) for x in lines)
     # Ending one side closes the match on both sides.
     assert r_api.post(f"/v1/signals/{r_signal}/end", {"reason": "goalReached"}).status_code in (200, 204)

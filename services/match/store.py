@@ -364,7 +364,7 @@ class MatchStore:
                 if fresh is None or not pseudonym:
                     continue  # a redelivery (applied before), or a malformed token
                 with telemetry.continue_trace("match federation event", (traceparent, "")):
-                    foreign = processing_log.foreign_from_traceparent(traceparent)
+                    foreign = processing_log.foreign_from_traceparent(traceparent, f"grpcs://{peer_uri}")
                     await self.federation.apply_peer_event(
                         conn, region, pseudonym, event, foreign, peer_uri, rules, now
                     )
