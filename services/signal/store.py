@@ -125,7 +125,7 @@ _INSERT_WITH_EVENTS = _q(
     " RETURNING signal_id),"
     " events AS (INSERT INTO outbox (destination, payload, traceparent, tracestate)"
     " SELECT e.destination, e.payload, %s, %s"
-    " FROM unnest(%s::text[], %s::bytea[]) WITH ORDINALITY AS e(destination, payload, n)"
+    " FROM unnest(%b::text[], %b::bytea[]) WITH ORDINALITY AS e(destination, payload, n)"
     " WHERE EXISTS (SELECT FROM inserted) ORDER BY e.n)"
     " SELECT signal_id FROM inserted"
 )
