@@ -166,9 +166,7 @@ class CpuTime:
             for _name, pid in _members(service, proc.pid):
                 out[service] += _cpu_seconds(pid)
         # PostgreSQL's backends of this platform (its data directory is in the workdir).
-        for proc in psutil.process_iter(["cmdline", "name"]):
-            if proc.info["name"] == "postgres" and _serves(proc, self.platform.workdir):
-                out["postgres"] += _cpu_seconds(proc.pid)
+        out["postgres"] = postgres_cpu_seconds(self.platform.workdir)
         return out
 
     def start(self) -> "CpuTime":
@@ -182,6 +180,16 @@ class CpuTime:
         for service, seconds in used.items():
             print(f"  {service} {1000 * seconds / max(1, requests):.2f}", end="")
         print(f"  total {1000 * sum(used.values()) / max(1, requests):.2f}")
+
+
+def postgres_cpu_seconds(workdir: Path) -> float:
+    """CPU seconds used so far by the PostgreSQL server whose data directory is under
+    `workdir` (postmaster and every backend still running)."""
+    total = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] == "postgres" and _serves(proc, workdir.resolve()):
+            total += _cpu_seconds(proc.pid)
+    return total
 
 
 def _serves(proc: psutil.Process, workdir: Path) -> bool:

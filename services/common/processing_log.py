@@ -69,7 +69,7 @@ class LogKeys:
         return cls(enc, tag)
 
     def lookup_tag(self, pseudonym: str) -> bytes:
-        return hmac.new(self.tag, pseudonym.encode(), hashlib.sha256).digest()
+        return hmac.digest(self.tag, pseudonym.encode(), "sha256")  # one-shot: no HMAC object
 
     def encrypt(self, pseudonym: str) -> bytes:
         nonce = os.urandom(12)
