@@ -173,13 +173,16 @@ class CpuTime:
         self.before = self._now()
         return self
 
-    def report(self, requests: int) -> None:
+    def report(self, count: int, unit: str = "request", scale: int = 1) -> None:
+        """Print CPU milliseconds per `scale` units (e.g. per 1,000 rows) of every process."""
         after = self._now()
         used = {s: after[s] - self.before.get(s, 0.0) for s in after}
-        print(f"  CPU per request (ms, {requests} requests):", end="")
+        per = max(1, count) / scale
+        label = unit if scale == 1 else f"{scale:,} {unit}s"
+        print(f"  CPU ms per {label} ({count:,} {unit}s):", end="")
         for service, seconds in used.items():
-            print(f"  {service} {1000 * seconds / max(1, requests):.2f}", end="")
-        print(f"  total {1000 * sum(used.values()) / max(1, requests):.2f}")
+            print(f"  {service} {1000 * seconds / per:.2f}", end="")
+        print(f"  total {1000 * sum(used.values()) / per:.2f}")
 
 
 def postgres_cpu_seconds(workdir: Path) -> float:
