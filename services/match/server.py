@@ -46,6 +46,8 @@ MAX_EVENTS = 5_000
 MAX_VISIBLE_CHECK = 500
 # How long event ids are remembered for idempotency (signal versions guard beyond that).
 PROCESSED_EVENTS_KEPT = timedelta(days=30)
+# Deadline of one relay batch to notify (see `deliver` in create_service).
+NOTIFY_RELAY_TIMEOUT_SECONDS = 30.0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -421,8 +423,12 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
     )
 
     async def deliver(events: list[pb.MatchEvent]) -> None:
+        # A relay batch (up to 500 events) gets longer than one request's deadline: under load
+        # notify needed more than 5 s for it, the cancelled batch rolled back and was sent
+        # again, so nothing moved (issue 21; signal's relay to match does the same).
         await notify.ApplyMatchEvents(
-            notify_pb2.ApplyMatchEventsRequest(events=events), timeout=settings.rpc_timeout_seconds
+            notify_pb2.ApplyMatchEventsRequest(events=events),
+            timeout=max(settings.rpc_timeout_seconds, NOTIFY_RELAY_TIMEOUT_SECONDS),
         )
 
     async def send_to_notify(payloads: list[bytes]) -> None:
