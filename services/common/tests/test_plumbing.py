@@ -6,7 +6,7 @@ import grpc
 import psycopg
 import pytest
 
-from services.common import clients, errors, outbox
+from services.common import clients, db, errors, outbox
 from services.common.backoff import backoff
 from services.common.config import ConfigError, ServiceSettings, from_env, setting
 from services.common.db import open_pool
@@ -103,6 +103,59 @@ def test_outbox_relay_delivers_in_order_and_retries(new_database) -> None:
     assert received == [f"e{i}".encode() for i in range(5)]
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+
+
+def test_a_lingering_relay_sends_the_first_event_at_once_and_the_trickle_in_larger_batches(
+    new_database,
+) -> None:
+    """Issue 21: after a small batch the relay waits `linger` before the next one, so events
+    that arrive one by one meanwhile reach the receiver together, in order."""
+    url = new_database("outbox_linger", [outbox.MIGRATIONS])
+    batches: list[list[bytes]] = []
+
+    async def sender(payloads: list[bytes]) -> None:
+        batches.append(payloads)
+
+    async def scenario() -> None:
+        pool = await open_pool(url, name="test")
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                await outbox.enqueue(conn, ["match"], b"e0")
+            relay = outbox.OutboxRelay(pool, {"match": sender}, poll_interval=0.05, linger=1.0)
+            task = asyncio.create_task(relay.run())
+            for _ in range(200):
+                if batches:
+                    break
+                await asyncio.sleep(0.01)
+            # These arrive while the relay lingers (one commit: visible together, whenever
+            # the relay looks next).
+            async with pool.connection() as conn, conn.transaction():
+                for i in range(1, 4):
+                    await outbox.enqueue(conn, ["match"], f"e{i}".encode())
+            for _ in range(500):
+                if sum(len(b) for b in batches) == 4:
+                    break
+                await asyncio.sleep(0.01)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())
+    assert batches == [[b"e0"], [b"e1", b"e2", b"e3"]]
+
+
+def test_the_pool_checks_a_connection_only_after_it_sat_idle() -> None:
+    """Issue 21: no liveness round trip for a connection handed out again within a second."""
+
+    class Conn:
+        pass
+
+    conn = Conn()
+    assert not db._recently_used(conn)  # first checkout: checked
+    assert db._recently_used(conn)  # again at once: not checked
+    db._last_checkout[conn] -= db.CHECK_AFTER_IDLE_SECONDS + 0.1  # as if it sat idle
+    assert not db._recently_used(conn)
 
 
 @pytest.mark.parametrize("attempt", [1, 2, 3, 5, 8, 20])
