@@ -1,5 +1,6 @@
 import asyncio
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -68,6 +69,19 @@ def test_sync_channel_is_usable() -> None:
     channel.close()
 
 
+async def _until(done: Callable[[], Awaitable[bool]], tries: int, pause: float) -> None:
+    """Poll `done` until it holds (the test's assertions say what happens if it never does)."""
+    for _ in range(tries):
+        if await done():
+            return
+        await asyncio.sleep(pause)
+
+
+async def _stop(task: "asyncio.Task[None]") -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 def test_outbox_relay_delivers_in_order_and_retries(new_database) -> None:
     url = new_database("outbox", [outbox.MIGRATIONS])
     received: list[bytes] = []
@@ -87,15 +101,15 @@ def test_outbox_relay_delivers_in_order_and_retries(new_database) -> None:
                     await outbox.enqueue(conn, ["match"], f"e{i}".encode())
             relay = outbox.OutboxRelay(pool, {"match": sender}, poll_interval=0.05)
             task = asyncio.create_task(relay.run())
-            for _ in range(200):
+
+            async def acknowledged() -> bool:
                 # Delivered and acknowledged: the relay deletes the rows after the sender returned.
                 async with pool.connection() as conn:
                     row = await (await conn.execute("SELECT count(*) FROM outbox")).fetchone()
-                if len(received) == 5 and row == (0,):
-                    break
-                await asyncio.sleep(0.05)
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+                return len(received) == 5 and row == (0,)
+
+            await _until(acknowledged, 200, 0.05)
+            await _stop(task)
         finally:
             await pool.close()
 
@@ -123,21 +137,18 @@ def test_a_lingering_relay_sends_the_first_event_at_once_and_the_trickle_in_larg
                 await outbox.enqueue(conn, ["match"], b"e0")
             relay = outbox.OutboxRelay(pool, {"match": sender}, poll_interval=0.05, linger=1.0)
             task = asyncio.create_task(relay.run())
-            for _ in range(200):
-                if batches:
-                    break
-                await asyncio.sleep(0.01)
+
+            async def sent(n: int) -> bool:
+                return sum(len(b) for b in batches) == n
+
+            await _until(lambda: sent(1), 200, 0.01)
             # These arrive while the relay lingers (one commit: visible together, whenever
             # the relay looks next).
             async with pool.connection() as conn, conn.transaction():
                 for i in range(1, 4):
                     await outbox.enqueue(conn, ["match"], f"e{i}".encode())
-            for _ in range(500):
-                if sum(len(b) for b in batches) == 4:
-                    break
-                await asyncio.sleep(0.01)
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await _until(lambda: sent(4), 500, 0.01)
+            await _stop(task)
         finally:
             await pool.close()
 
