@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import requests
 
-from bench.profiling import RssWatch
+from bench.profiling import CpuTime, RssWatch
 from devstack.platform import running
 
 _WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2)
@@ -113,6 +113,7 @@ def main() -> None:
 
         content = csv_of(bsns, pros["Wijkteam Noord"])
         key = system_key(platform.url, admins["Wijkteam Noord"])
+        cpu = CpuTime(platform).start()
         started = time.perf_counter()
         state, job_seconds = load(platform.url, key, content)
         while pending(platform.database_urls["signal"], "outbox") or pending(
@@ -125,6 +126,7 @@ def main() -> None:
             matches = int(row[0]) if row else 0
 
         memory.report()
+        cpu.report(args.rows, "row", 1000)
         stages = [line for line in platform.logs().splitlines() if "bulk load done" in line]
         # Baseline: the same file COPYed raw into one table on the same server.
         admin_url = platform.database_urls["gateway"]

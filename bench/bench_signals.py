@@ -23,7 +23,7 @@ from pathlib import Path
 
 import grpc
 
-from bench.profiling import Profiles
+from bench.profiling import CpuTime, Profiles
 from devstack.platform import ROOT, Platform
 from devstack.redis import free_port
 
@@ -167,7 +167,9 @@ def main() -> None:
         profiles = Profiles(platform, args.profile) if args.profile else None
         if profiles:
             profiles.start(args.seconds)
+        cpu = CpuTime(platform).start()
         rate, lat = bench_gateway(platform, args.clients, args.seconds)
+        cpu.report(len(lat))
         if profiles:
             profiles.finish()
     finally:

@@ -8,11 +8,14 @@ by own time and including callees), so the next bottleneck is visible.
 """
 
 import collections
+import os
 import shutil
 import subprocess
 import sys
 import threading
 from pathlib import Path
+
+import psutil
 
 from devstack.platform import Platform
 
@@ -146,3 +149,65 @@ def _own_rss(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+class CpuTime:
+    """CPU seconds (user + system) each service process used between `start()` and `stop()`:
+    unlike wall-clock samples it does not grow when other work on the machine takes the
+    cores, so the cost per request of every hop can be compared across noisy runs."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.before: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        out: dict[str, float] = collections.defaultdict(float)
+        for service, proc in self.platform.procs.items():
+            for _name, pid in _members(service, proc.pid):
+                out[service] += _cpu_seconds(pid)
+        # PostgreSQL's backends of this platform (its data directory is in the workdir).
+        out["postgres"] = postgres_cpu_seconds(self.platform.workdir)
+        return out
+
+    def start(self) -> "CpuTime":
+        self.before = self._now()
+        return self
+
+    def report(self, count: int, unit: str = "request", scale: int = 1) -> None:
+        """Print CPU milliseconds per `scale` units (e.g. per 1,000 rows) of every process."""
+        after = self._now()
+        used = {s: after[s] - self.before.get(s, 0.0) for s in after}
+        per = max(1, count) / scale
+        label = unit if scale == 1 else f"{scale:,} {unit}s"
+        print(f"  CPU ms per {label} ({count:,} {unit}s):", end="")
+        for service, seconds in used.items():
+            print(f"  {service} {1000 * seconds / per:.2f}", end="")
+        print(f"  total {1000 * sum(used.values()) / per:.2f}")
+
+
+def postgres_cpu_seconds(workdir: Path) -> float:
+    """CPU seconds used so far by the PostgreSQL server whose data directory is under
+    `workdir` (postmaster and every backend still running)."""
+    total = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] == "postgres" and _serves(proc, workdir.resolve()):
+            total += _cpu_seconds(proc.pid)
+    return total
+
+
+def _serves(proc: psutil.Process, workdir: Path) -> bool:
+    """A postgres process of the server whose data directory lies under `workdir`."""
+    try:
+        root = proc.parent() if proc.parent() and proc.parent().name() == "postgres" else proc
+        return str(workdir) in " ".join(root.cmdline())
+    except psutil.Error:
+        return False
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # utime and stime are fields 14 and 15 of /proc/<pid>/stat (after the command).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -1,6 +1,8 @@
 """The one way to open a service's own PostgreSQL database, and to migrate it."""
 
 import logging
+import time
+import weakref
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,14 +22,34 @@ MIGRATION_LOCK_TIMEOUT = "10s"
 SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30000 -c statement_timeout=60000"
 
 
+# A connection handed out again within this many seconds of its previous checkout is not
+# checked (issue 21): the check is a round trip of its own on every request under load. A
+# connection that sat idle longer (e.g. through a database restart) is still checked; one
+# that broke within the window fails its statement as an outage (UNAVAILABLE, 503) and the
+# pool discards it.
+CHECK_AFTER_IDLE_SECONDS = 1.0
+_last_checkout: "weakref.WeakKeyDictionary[object, float]" = weakref.WeakKeyDictionary()
+
+
+def _recently_used(conn: object) -> bool:
+    now = time.monotonic()
+    previous = _last_checkout.get(conn)
+    _last_checkout[conn] = now
+    return previous is not None and now - previous < CHECK_AFTER_IDLE_SECONDS
+
+
 async def _check_connection(conn: psycopg.AsyncConnection) -> None:
-    """The pool's liveness check on every checkout, without a database span of its own."""
+    """The pool's liveness check on checkout (unless used a moment ago), without a span."""
+    if _recently_used(conn):
+        return
     with suppress_instrumentation():
         await AsyncConnectionPool.check_connection(conn)
 
 
 def check_sync_connection(conn: psycopg.Connection) -> None:
     """The same for a synchronous pool (the gateway's)."""
+    if _recently_used(conn):
+        return
     with suppress_instrumentation():
         ConnectionPool.check_connection(conn)
 

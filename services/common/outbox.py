@@ -130,8 +130,14 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 1.0,
         batch_sizes: Mapping[str, int] | None = None,
+        linger: float = 0.0,
     ) -> None:
         self.pool = pool
+        # After a batch smaller than the limit, wait this long before the next one, so that
+        # under a steady trickle the receiver gets fewer, larger batches (issue 21: one call
+        # and one transaction per event cost more than the events). The first event after a
+        # quiet spell still goes at once.
+        self.linger = linger
         self.conninfo = str(pool.conninfo)
         self.senders = dict(senders)
         self.batch_size = batch_size
@@ -147,6 +153,7 @@ class OutboxRelay:
     async def drain(self, destination: str) -> int:
         """Deliver batches for one destination until none is pending; return rows delivered."""
         sender = self.senders[destination]
+        limit = self.batch_sizes.get(destination, self.batch_size)
         delivered = 0
         while True:
             async with self.pool.connection() as conn, conn.transaction():
@@ -155,7 +162,7 @@ class OutboxRelay:
                         "SELECT id, payload, traceparent, tracestate FROM outbox"
                         " WHERE destination = %s"
                         " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-                        (destination, self.batch_sizes.get(destination, self.batch_size)),
+                        (destination, limit),
                     )
                 ).fetchall()
                 if not rows:
@@ -170,6 +177,8 @@ class OutboxRelay:
                     await conn.execute("DELETE FROM outbox WHERE id = ANY(%s)", ([r[0] for r in rows],))
             delivered += len(rows)
             self._failures[destination] = 0
+            if self.linger > 0 and len(rows) < limit:
+                await asyncio.sleep(self.linger)
 
     async def _listen(self) -> None:
         """Wake the relay as soon as a producing transaction commits."""

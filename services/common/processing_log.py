@@ -71,7 +71,7 @@ class LogKeys:
         )
 
     def lookup_tag(self, pseudonym: str) -> bytes:
-        return hmac.new(self.tag, pseudonym.encode(), hashlib.sha256).digest()
+        return hmac.digest(self.tag, pseudonym.encode(), "sha256")  # one-shot: no HMAC object
 
     def encrypt(self, pseudonym: str) -> bytes:
         nonce = os.urandom(12)
@@ -208,17 +208,19 @@ def current_foreign() -> Foreign:
 
 
 # Lines and audit rows in ONE statement (one round trip, however many lines: a notice to 50
-# members is 50 lines inside the business transaction).
+# members is 50 lines inside the business transaction). The arrays go in binary (%b): in
+# text form every element is escaped in Python, the bytea ones byte by byte, which cost
+# about 0.3 ms per line (issue 21); binary is about 50 times cheaper.
 _INSERT = (
     "WITH audit AS (INSERT INTO processing_audit (operation_id, trace_id, actor_id, actor_organisation_id, at)"
-    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])"
+    " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::timestamptz[])"
     " ON CONFLICT DO NOTHING)"
     " INSERT INTO processing_log (trace_id, operation_id, parent_operation_id, name, status_code,"
     " start_time, end_time, resource, processing_activity_id, subject_id, subject_tag,"
     " foreign_trace_id, foreign_operation_id, attributes, foreign_entity)"
-    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[],"
-    " %s::timestamptz[], %s::text[], %s::text[], %s::bytea[], %s::bytea[], %s::text[], %s::text[], %s::jsonb[],"
-    " %s::text[])"
+    " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::timestamptz[],"
+    " %b::timestamptz[], %b::text[], %b::text[], %b::bytea[], %b::bytea[], %b::text[], %b::text[], %b::jsonb[],"
+    " %b::text[])"
 )
 _LINE_COLUMNS = 15
 _AUDIT_COLUMNS = 5

@@ -85,6 +85,13 @@ class SessionCookies(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
+    def open_session(self, app: Flask, request: Any) -> Any:
+        # An API call carries no session cookie: a fresh empty session, as Flask would give,
+        # without building the signing serializer first (issue 21: on every API request).
+        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
 
 # The URI of a calling system in the processing log (foreign_operation.entity): the API key
 # it called with, under its organisation.

@@ -75,7 +75,7 @@ async def erase_signals(conn: psycopg.AsyncConnection, signal_ids: Sequence[str]
     cur = await conn.execute("DELETE FROM involvements WHERE signal_id = ANY(%s)", (ids,))
     deleted = cur.rowcount + len(match_ids)
     await conn.execute(
-        "INSERT INTO erased_signals (signal_hash, erased_at) SELECT unnest(%s::bytea[]), %s"
+        "INSERT INTO erased_signals (signal_hash, erased_at) SELECT unnest(%b::bytea[]), %s"
         " ON CONFLICT DO NOTHING",
         ([signal_hash(s) for s in ids], now),
     )

@@ -61,6 +61,8 @@ MAX_VISIBLE_CHECK = 500
 PROCESSED_EVENTS_KEPT = timedelta(days=30)
 # How often the federation inbox is looked at when it was empty.
 INBOX_POLL_SECONDS = 0.2
+# Deadline of one relay batch to notify (see `deliver` in create_service).
+NOTIFY_RELAY_TIMEOUT_SECONDS = 30.0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -470,8 +472,12 @@ async def create_service(settings: MatchSettings, *, clock: Clock | None = None)
     )
 
     async def deliver(events: list[pb.MatchEvent]) -> None:
+        # A relay batch (up to 500 events) gets longer than one request's deadline: under load
+        # notify needed more than 5 s for it, the cancelled batch rolled back and was sent
+        # again, so nothing moved (issue 21; signal's relay to match does the same).
         await notify.ApplyMatchEvents(
-            notify_pb2.ApplyMatchEventsRequest(events=events), timeout=settings.rpc_timeout_seconds
+            notify_pb2.ApplyMatchEventsRequest(events=events),
+            timeout=max(settings.rpc_timeout_seconds, NOTIFY_RELAY_TIMEOUT_SECONDS),
         )
 
     async def send_to_notify(payloads: list[bytes]) -> None:

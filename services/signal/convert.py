@@ -5,6 +5,7 @@ unspecified value becomes "" and a number the contract does not know becomes "?<
 domain can refuse both precisely.
 """
 
+import functools
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -26,6 +27,10 @@ CONTACT_COLUMNS = {
 }
 
 
+# Enum conversions are memoised (issue 21): protobuf's Name/Value are Python code, called
+# for every enum field of every signal (a bulk chunk has 10,000). Bounded: an unknown
+# number from a client gets an entry too.
+@functools.lru_cache(maxsize=4096)
 def enum_code(enum_type: Any, value: int) -> str:
     """The domain code of a proto enum value: "" for UNSPECIFIED, "?<n>" for unknown numbers."""
     try:
@@ -37,6 +42,7 @@ def enum_code(enum_type: Any, value: int) -> str:
     return "" if code == "unspecified" else code
 
 
+@functools.lru_cache(maxsize=4096)
 def enum_value(enum_type: Any, code: str | None) -> Any:
     """The proto enum value of a domain code (UNSPECIFIED for None).
 
@@ -47,6 +53,7 @@ def enum_value(enum_type: Any, code: str | None) -> Any:
     return enum_type.Value(_prefix(enum_type) + code.upper())
 
 
+@functools.cache
 def _prefix(enum_type: Any) -> str:
     unspecified: str = enum_type.Name(0)
     return unspecified[: -len("UNSPECIFIED")]

@@ -38,7 +38,7 @@ async def check_not_blocked(
     rows = await (
         await conn.execute(
             "SELECT organisation_id, pseudonym, objection_id FROM objection_blocks"
-            " WHERE (organisation_id, pseudonym) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+            " WHERE (organisation_id, pseudonym) IN (SELECT * FROM unnest(%b::text[], %b::text[]))",
             ([p[0] for p in pairs], [p[1] for p in pairs]),
         )
     ).fetchall()

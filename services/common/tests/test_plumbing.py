@@ -1,12 +1,13 @@
 import asyncio
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
 import psycopg
 import pytest
 
-from services.common import clients, errors, outbox
+from services.common import clients, db, errors, outbox
 from services.common.backoff import backoff
 from services.common.config import ConfigError, ServiceSettings, from_env, setting
 from services.common.db import open_pool
@@ -68,6 +69,19 @@ def test_sync_channel_is_usable() -> None:
     channel.close()
 
 
+async def _until(done: Callable[[], Awaitable[bool]], tries: int, pause: float) -> None:
+    """Poll `done` until it holds (the test's assertions say what happens if it never does)."""
+    for _ in range(tries):
+        if await done():
+            return
+        await asyncio.sleep(pause)
+
+
+async def _stop(task: "asyncio.Task[None]") -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 def test_outbox_relay_delivers_in_order_and_retries(new_database) -> None:
     url = new_database("outbox", [outbox.MIGRATIONS])
     received: list[bytes] = []
@@ -87,15 +101,15 @@ def test_outbox_relay_delivers_in_order_and_retries(new_database) -> None:
                     await outbox.enqueue(conn, ["match"], f"e{i}".encode())
             relay = outbox.OutboxRelay(pool, {"match": sender}, poll_interval=0.05)
             task = asyncio.create_task(relay.run())
-            for _ in range(200):
+
+            async def acknowledged() -> bool:
                 # Delivered and acknowledged: the relay deletes the rows after the sender returned.
                 async with pool.connection() as conn:
                     row = await (await conn.execute("SELECT count(*) FROM outbox")).fetchone()
-                if len(received) == 5 and row == (0,):
-                    break
-                await asyncio.sleep(0.05)
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+                return len(received) == 5 and row == (0,)
+
+            await _until(acknowledged, 200, 0.05)
+            await _stop(task)
         finally:
             await pool.close()
 
@@ -103,6 +117,56 @@ def test_outbox_relay_delivers_in_order_and_retries(new_database) -> None:
     assert received == [f"e{i}".encode() for i in range(5)]
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+
+
+def test_a_lingering_relay_sends_the_first_event_at_once_and_the_trickle_in_larger_batches(
+    new_database,
+) -> None:
+    """Issue 21: after a small batch the relay waits `linger` before the next one, so events
+    that arrive one by one meanwhile reach the receiver together, in order."""
+    url = new_database("outbox_linger", [outbox.MIGRATIONS])
+    batches: list[list[bytes]] = []
+
+    async def sender(payloads: list[bytes]) -> None:
+        batches.append(payloads)
+
+    async def scenario() -> None:
+        pool = await open_pool(url, name="test")
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                await outbox.enqueue(conn, ["match"], b"e0")
+            relay = outbox.OutboxRelay(pool, {"match": sender}, poll_interval=0.05, linger=1.0)
+            task = asyncio.create_task(relay.run())
+
+            async def sent(n: int) -> bool:
+                return sum(len(b) for b in batches) == n
+
+            await _until(lambda: sent(1), 200, 0.01)
+            # These arrive while the relay lingers (one commit: visible together, whenever
+            # the relay looks next).
+            async with pool.connection() as conn, conn.transaction():
+                for i in range(1, 4):
+                    await outbox.enqueue(conn, ["match"], f"e{i}".encode())
+            await _until(lambda: sent(4), 500, 0.01)
+            await _stop(task)
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())
+    assert batches == [[b"e0"], [b"e1", b"e2", b"e3"]]
+
+
+def test_the_pool_checks_a_connection_only_after_it_sat_idle() -> None:
+    """Issue 21: no liveness round trip for a connection handed out again within a second."""
+
+    class Conn:
+        pass
+
+    conn = Conn()
+    assert not db._recently_used(conn)  # first checkout: checked
+    assert db._recently_used(conn)  # again at once: not checked
+    db._last_checkout[conn] -= db.CHECK_AFTER_IDLE_SECONDS + 0.1  # as if it sat idle
+    assert not db._recently_used(conn)
 
 
 @pytest.mark.parametrize("attempt", [1, 2, 3, 5, 8, 20])
