@@ -89,6 +89,14 @@ def row_counts(platform: Any) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
+def platform_env() -> dict[str, str]:
+    # The inputs are under test, not the rate limit (services/gateway/tests/test_limits.py
+    # covers 429): refused inputs are cheap, and one kept-alive session sends them
+    # faster than the 50/s a credential may, so the full profile would see 429 instead.
+    return {"SLUIS_RATE_LIMIT_PER_SECOND": "100000", "SLUIS_RATE_LIMIT_BURST": "100000"}
+
+
+@pytest.fixture(scope="module")
 def keys(platform) -> dict[str, str]:
     demo = platform.demo
     return {
