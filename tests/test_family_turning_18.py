@@ -42,15 +42,10 @@ from services.identity.server import IdentitySettings
 from services.identity.server import create_service as create_identity
 from services.identity.store import initialise_keys
 from services.match.server import MIGRATIONS as MATCH_MIGRATIONS
-from services.match.server import MatchSettings
-from services.match.server import create_service as create_match
 from services.notify.server import MIGRATIONS as NOTIFY_MIGRATIONS
-from services.notify.server import NotifySettings
-from services.notify.server import create_service as create_notify
 from services.signal.server import MIGRATIONS as SIGNAL_MIGRATIONS
-from services.signal.server import SignalSettings
-from services.signal.server import create_service as create_signal
 from tests.helpers import by_org, wait_until
+from tests.inprocess import start_back_ends
 
 KEK = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # base64 of 32 test bytes
 # 23:30 in Amsterdam on the eve of the 18th birthday of 999990056, then 00:30 on the day.
@@ -151,47 +146,11 @@ def region(new_database, run_service, smtp_server, mailbox: Mailbox) -> Iterator
     initialise_keys(urls["identity"], identity_settings.kek_bytes())
     link = BrpSettings(url=brp.url, read_timeout_seconds=5.0, breaker_failures=100)
     identity = run_service(lambda: create_identity(identity_settings, clock=clock, brp=link))
-    notify = run_service(
-        lambda: create_notify(
-            NotifySettings(
-                region="test",
-                database_url=urls["notify"],
-                grpc_listen="127.0.0.1:0",
-                smtp_port=smtp_server.port,
-                poll_seconds=0.2,
-                retention_interval_seconds=0,
-            ),
-            clock=clock,
-        )
+    # match's family refresh job is what is under test (hourly in production)
+    started = start_back_ends(
+        run_service, urls, clock, smtp_server.port, identity_addr=identity.address, family_refresh_seconds=0.2
     )
-    match = run_service(
-        lambda: create_match(
-            MatchSettings(
-                region="test",
-                database_url=urls["match"],
-                grpc_listen="127.0.0.1:0",
-                notify_addr=notify.address,
-                notice_delay_seconds=0,
-                retention_interval_seconds=0,
-                family_refresh_seconds=0.2,  # the job under test (hourly in production)
-            ),
-            clock=clock,
-        )
-    )
-    signal = run_service(
-        lambda: create_signal(
-            SignalSettings(
-                region="test",
-                database_url=urls["signal"],
-                grpc_listen="127.0.0.1:0",
-                match_addr=match.address,
-                notify_addr=notify.address,
-                identity_addr=identity.address,
-                lifecycle_interval_seconds=0,
-            ),
-            clock=clock,
-        )
-    )
+    signal, match, notify = started["signal"], started["match"], started["notify"]
     demo = seed_demo(urls["gateway"], "test")
     settings = GatewaySettings(
         region="test",
