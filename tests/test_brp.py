@@ -104,6 +104,19 @@ def _matches(api: Api) -> list[dict[str, Any]]:
     return list(api.get("/v1/matches").json()["matches"])
 
 
+def _signalled_by_two(
+    platform: Platform, professionals: list[dict[str, Any]], bsn: str, born: str
+) -> tuple[tuple[Api, Api], list[Any], dict[str, Any]]:
+    """Two organisations signal the person: their clients, the answers and the new match."""
+    orgs = list(by_org(professionals).values())
+    a, b = Api(platform.url, orgs[0][0]["apiKey"]), Api(platform.url, orgs[1][0]["apiKey"])
+    before = {m["id"] for m in _matches(a)}
+    answers = [a.signal(bsn, born), b.signal(bsn, born)]
+    assert all(r.status_code == 201 for r in answers), [r.text for r in answers]
+    (match,) = wait_until(lambda: [m for m in _matches(a) if m["id"] not in before])
+    return (a, b), answers, match
+
+
 def _inbox_kinds(api: Api) -> list[str]:
     return [i["kind"] for i in api.get("/v1/inbox").json()["items"]]
 
@@ -115,13 +128,8 @@ def test_a_move_within_the_region_then_out_of_it(
     the signalling professionals and the region admin are told (issue 18). Telling the other
     region through the federation link is issue 19."""
     assert platform.brp_server is not None
-    orgs = list(by_org(professionals).values())
-    a, b = Api(platform.url, orgs[0][0]["apiKey"]), Api(platform.url, orgs[1][0]["apiKey"])
-    before = {m["id"] for m in _matches(a)}
-    movers = [a.signal("999990093", "1990-04-12"), b.signal("999990093", "1990-04-12")]
-    assert all(r.status_code == 201 for r in movers)
+    (a, b), movers, match = _signalled_by_two(platform, professionals, "999990093", "1990-04-12")
     ids = [r.json()["id"] for r in movers]
-    (match,) = wait_until(lambda: [m for m in _matches(a) if m["id"] not in before])
     first = _recheck(platform)
     assert first.moved_out == 0 and first.moved_within == 0 and first.checked >= 2
 
@@ -153,12 +161,7 @@ def test_death_ends_every_signal_and_closes_the_match(
     platform: Platform, professionals: list[dict[str, Any]]
 ) -> None:
     assert platform.brp_server is not None
-    orgs = list(by_org(professionals).values())
-    a, b = Api(platform.url, orgs[0][0]["apiKey"]), Api(platform.url, orgs[1][0]["apiKey"])
-    before = {m["id"] for m in _matches(a)}
-    dying = [a.signal("999990123", "1950-06-06"), b.signal("999990123", "1950-06-06")]
-    assert all(r.status_code == 201 for r in dying)
-    (match,) = wait_until(lambda: [m for m in _matches(a) if m["id"] not in before])
+    (a, b), dying, match = _signalled_by_two(platform, professionals, "999990123", "1950-06-06")
     assert _recheck(platform).deceased == 0
 
     platform.brp_server.app.die("999990123", date(2026, 11, 28))
