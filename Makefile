@@ -75,12 +75,20 @@ schema: setup ## regenerate each service's schema.sql from its migrations (see d
 CHAOS_SECONDS ?= 300
 CHAOS_SEED ?= 14
 FUZZ_EXAMPLES ?= 10000
+# Parallel shards of `make fuzz` (xdist workers, each with its own platform) and extra
+# pytest arguments, e.g. FUZZ_ARGS='-k registerSignal' for some endpoints only.
+FUZZ_SHARDS ?= 1
+FUZZ_ARGS ?=
+FUZZ_REPORT ?= .cache/fuzz-report.jsonl
 
 chaos: setup ## kill every service at seeded random moments under load for CHAOS_SECONDS (default 300)
 	SLUIS_CHAOS_SECONDS=$(CHAOS_SECONDS) SLUIS_CHAOS_SEED=$(CHAOS_SEED) $(BIN)/pytest -q -s -p no:xdist tests/test_chaos.py
 
-fuzz: setup ## every public endpoint with FUZZ_EXAMPLES generated inputs (default 10000)
-	SLUIS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -s -p no:xdist tests/test_fuzz.py
+fuzz: setup ## every public endpoint with FUZZ_EXAMPLES inputs (default 10000), FUZZ_SHARDS in parallel
+	mkdir -p $(dir $(FUZZ_REPORT)) && rm -f $(FUZZ_REPORT)
+	SLUIS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SLUIS_FUZZ_REPORT=$(abspath $(FUZZ_REPORT)) $(BIN)/pytest -q -s \
+		$(if $(filter 1,$(FUZZ_SHARDS)),-p no:xdist,-n $(FUZZ_SHARDS) --dist load) $(FUZZ_ARGS) tests/test_fuzz.py
+	$(PY) -m tests.fuzz_report $(FUZZ_REPORT)
 
 clean: ## remove the venv, generated code and local data
 	rm -rf $(VENV) build .local .cache

@@ -33,7 +33,7 @@ SPEC_PATH = (
 )
 BASE_PATH = "/haalcentraal/api/brp"
 JSON = "application/json; charset=utf-8"
-MUNICIPALITIES = {"0599": "Rotterdam", "0228": "Ede", "0202": "Arnhem", "0344": "Utrecht"}
+MUNICIPALITIES = {"0599": "Rotterdam", "0606": "Schiedam", "0228": "Ede", "0202": "Arnhem", "0344": "Utrecht"}
 
 
 @dataclass

@@ -7,13 +7,21 @@ import psycopg
 import pytest
 
 from devstack.platform import Platform
-from tests.helpers import Api, by_org
+from tests.helpers import Api, by_org, wait_until
 
 TEST_PERSON, BORN = "999993653", "1985-12-01"
 
 
 # The shared `platform` fixture (devstack/fixtures.py) with the local BRP and identity's link.
 PLATFORM_OPTIONS = {"brp": True}
+REGION_ADMIN = "regiobeheer@rijnmond.example"
+
+
+@pytest.fixture(scope="module")
+def platform_env() -> dict[str, str]:
+    # A region of Rotterdam and Schiedam, so a move between them stays within it; Ede is
+    # outside. The region admin is told of moves out of the region.
+    return {"SLUIS_REGION_MUNICIPALITIES": "0599,0606", "SLUIS_NOTIFY_REGION_ADMIN_EMAIL": REGION_ADMIN}
 
 
 @pytest.fixture(scope="module")
@@ -92,33 +100,87 @@ def _signal_row(platform: Platform, signal_id: str) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def test_move_out_of_the_region_and_death(platform: Platform, professionals: list[dict[str, Any]]) -> None:
-    assert platform.brp_server is not None
+def _matches(api: Api) -> list[dict[str, Any]]:
+    return list(api.get("/v1/matches").json()["matches"])
+
+
+def _signalled_by_two(
+    platform: Platform, professionals: list[dict[str, Any]], bsn: str, born: str
+) -> tuple[tuple[Api, Api], list[Any], dict[str, Any]]:
+    """Two organisations signal the person: their clients, the answers and the new match."""
     orgs = list(by_org(professionals).values())
     a, b = Api(platform.url, orgs[0][0]["apiKey"]), Api(platform.url, orgs[1][0]["apiKey"])
-    mover = a.signal("999990093", "1990-04-12")
-    dying = [a.signal("999990123", "1950-06-06"), b.signal("999990123", "1950-06-06")]
-    assert mover.status_code == 201 and all(r.status_code == 201 for r in dying)
-    first = _recheck(platform)
-    assert first.moved_out == 0 and first.deceased == 0 and first.checked >= 2
+    before = {m["id"] for m in _matches(a)}
+    answers = [a.signal(bsn, born), b.signal(bsn, born)]
+    assert all(r.status_code == 201 for r in answers), [r.text for r in answers]
+    (match,) = wait_until(lambda: [m for m in _matches(a) if m["id"] not in before])
+    return (a, b), answers, match
 
-    platform.brp_server.app.move("999990093", "0228")  # Rotterdam -> Ede: out of this region
+
+def _inbox_kinds(api: Api) -> list[str]:
+    return [i["kind"] for i in api.get("/v1/inbox").json()["items"]]
+
+
+def test_a_move_within_the_region_then_out_of_it(
+    platform: Platform, professionals: list[dict[str, Any]]
+) -> None:
+    """Rotterdam -> Schiedam only updates the municipality; Schiedam -> Ede leaves the region:
+    the signalling professionals and the region admin are told (issue 18). Telling the other
+    region through the federation link is issue 19."""
+    assert platform.brp_server is not None
+    (a, b), movers, match = _signalled_by_two(platform, professionals, "999990093", "1990-04-12")
+    ids = [r.json()["id"] for r in movers]
+    first = _recheck(platform)
+    assert first.moved_out == 0 and first.moved_within == 0 and first.checked >= 2
+
+    platform.brp_server.app.move("999990093", "0606")  # Rotterdam -> Schiedam: within
+    within = _recheck(platform)
+    assert within.moved_within == 1 and within.moved_out == 0
+    assert [_signal_row(platform, i) for i in ids] == [("active", None, "0606")] * 2
+    for api, signal_id in zip((a, b), ids, strict=True):
+        assert api.get(f"/v1/signals/{signal_id}").json()["municipalityCode"] == "0606"
+
+    platform.brp_server.app.move("999990093", "0228")  # Schiedam -> Ede: out of the region
+    out = _recheck(platform)
+    assert out.moved_out == 1 and out.moved_within == 0 and out.signals_ended == 0
+    assert [_signal_row(platform, i) for i in ids] == [("active", None, "0228")] * 2
+    # Each signalling professional is told once (the move within told nobody), and the
+    # region admin by mail; the signals and their match go on.
+    for api in (a, b):
+        wait_until(lambda api=api: "signal_moved_out" in _inbox_kinds(api))
+        assert _inbox_kinds(api).count("signal_moved_out") == 1
+    # (MOVED_OUT is an event per signal, so the region admin gets one mail per signal.)
+    told = wait_until(lambda: len(found := platform.mailbox.to(REGION_ADMIN)) == 2 and found)
+    assert all("verhuisd" in m.subject and "999990093" not in m.text() for m in told)
+    assert a.get(f"/v1/matches/{match['id']}").json()["status"] == "open"
+    again = _recheck(platform)
+    assert again.moved_out == 0 and again.moved_within == 0
+
+
+def test_death_ends_every_signal_and_closes_the_match(
+    platform: Platform, professionals: list[dict[str, Any]]
+) -> None:
+    assert platform.brp_server is not None
+    (a, b), dying, match = _signalled_by_two(platform, professionals, "999990123", "1950-06-06")
+    assert _recheck(platform).deceased == 0
+
     platform.brp_server.app.die("999990123", date(2026, 11, 28))
     counts = _recheck(platform)
-    assert counts.moved_out == 1 and counts.deceased == 1 and counts.signals_ended == 2
-    assert _signal_row(platform, mover.json()["id"]) == ("active", None, "0228")
+    assert counts.deceased == 1 and counts.signals_ended == 2 and counts.moved_out == 0
     for r in dying:
         assert _signal_row(platform, r.json()["id"])[:2] == ("archived", "deceased")
     doc = a.get(f"/v1/signals/{dying[0].json()['id']}").json()
     assert doc["status"] == "archived" and doc["endReason"] == "deceased"
-    # Idempotent: nothing moves or dies twice, and the deceased person left the vault.
+    # Both professionals are told, and their match on the person closes.
+    for api in (a, b):
+        wait_until(lambda api=api: "signal_deceased" in _inbox_kinds(api))
+        wait_until(lambda api=api: match["id"] not in {m["id"] for m in _matches(api)})
+    # Idempotent: nothing dies twice, and the deceased person left the vault.
     again = _recheck(platform)
-    assert again.moved_out == 0 and again.deceased == 0 and again.signals_ended == 0
+    assert again.deceased == 0 and again.signals_ended == 0
 
 
 def test_bulk_rows_with_a_wrong_birth_date_fail_alone(platform: Platform, api: Api) -> None:
-    from tests.helpers import wait_until
-
     header = "bsn,birthDate,informedParty,informedMethod,informedOn,postponeReason,multiProblemAttested,consentGiven"
     rows = [
         "999990068,1979-01-08,person,letter,2026-01-02,,true,true",  # right

@@ -2,8 +2,10 @@
 
 The local BRP (devstack/README.md) holds parents 999990019 and 999990020 with children
 999990032 (2012), 999990044 (2015) and 999990056 (2008), and parent 999990068 with child
-999990081 (2014). A child turning 18 is shown with an injected clock in
-services/match/tests/test_family.py (the platform's processes run on the real clock).
+999990081 (2014). The platform's processes run on the real clock, so these tests use
+children who stay minors for years (999990056 turns 18 on 2026-12-10); that sibling leaving
+the family match on their 18th birthday is tests/test_family_turning_18.py, with one
+injected clock across the services.
 """
 
 import json
@@ -25,10 +27,10 @@ def _age(born: str) -> int:
 
 def register(api: Api, bsn: str, born: str) -> dict[str, Any]:
     """A registration that every organisation profile accepts at this age (issue 22)."""
-    today = date.today().isoformat()
-    informed: dict[str, Any] = {"person": {"method": "inPerson", "informedOn": today}}
+    told = {"method": "inPerson", "informedOn": date.today().isoformat()}
+    informed: dict[str, Any] = {"person": told} if _age(born) >= 12 else {}
     if _age(born) < 18:
-        informed["legalRepresentative"] = {"method": "inPerson", "informedOn": today}
+        informed["legalRepresentative"] = told
     by = "legalRepresentative" if _age(born) < 16 else "person"
     r = api.signal(bsn, born, consentGiven=False, consentBy=by, informed=informed)
     assert r.status_code == 201, r.text
@@ -107,7 +109,7 @@ def test_parent_and_child(platform: Platform, apis: list[Api]) -> None:
 
 def test_two_siblings_make_one_family_match(apis: list[Api]) -> None:
     register(apis[0], "999990032", "2012-05-04")
-    register(apis[1], "999990056", "2008-12-10")
+    register(apis[1], "999990044", "2015-09-30")
     (match,) = settled(apis[0], 1)
     assert [m["id"] for m in settled(apis[1], 1)] == [match["id"]]  # one, not one per parent
     # A third organisation signals one of the parents: it joins the same family match (kept

@@ -11,11 +11,19 @@ The result must be: no answer >= 500, every error as problem+json, and no partia
 requests that are refused leave every table of every database as it was (row counts).
 
 Short profile in `make test`; `make fuzz` runs SLUIS_FUZZ_EXAMPLES (default 10,000) inputs
-per operation and per raw-input category.
+per operation and per raw-input category. What one input costs is mostly hypothesis and
+schemathesis drawing it (10-50 ms of CPU in this process), not the round trip; so the full
+profile is made feasible by shards (`make fuzz FUZZ_SHARDS=n`: xdist workers, each with its
+own platform) and by doing nothing per input that is not needed: one kept-alive HTTP session,
+no re-validation of a generated case (the credential is sent as an extra header, not written
+into the case), hypothesis without shrinking or replay. Each test appends its figures
+(inputs, requests, answers >= 500, partial writes, seconds) to SLUIS_FUZZ_REPORT when set;
+`python -m tests.fuzz_report FILE` adds them up (the README's figures).
 """
 
 import json
 import os
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -58,6 +66,7 @@ JSON_WRITES = [
     if m != "GET" and "application/json" in op.get("requestBody", {}).get("content", {})
 ]
 TALLY: Counter[str] = Counter()
+REPORT = os.environ.get("SLUIS_FUZZ_REPORT", "")
 # Rows that record a request itself, by design also for a refused one: the stored answer of an
 # Idempotency-Key (replayed on a retry) and match's log of who looked at what. Not partial writes.
 RECORDS_OF_REQUESTS = {"gateway.idempotency_keys", "match.access_log"}
@@ -77,6 +86,14 @@ def row_counts(platform: Any) -> dict[str, int]:
                 query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
                 counts[f"{service}.{table}"] = conn.execute(query).fetchone()[0]  # type: ignore[index]
     return counts
+
+
+@pytest.fixture(scope="module")
+def platform_env() -> dict[str, str]:
+    # The inputs are under test, not the rate limit (services/gateway/tests/test_limits.py
+    # covers 429): refused inputs are cheap, and one kept-alive session sends them
+    # faster than the 50/s a credential may, so the full profile would see 429 instead.
+    return {"SLUIS_RATE_LIMIT_PER_SECOND": "100000", "SLUIS_RATE_LIMIT_BURST": "100000"}
 
 
 @pytest.fixture(scope="module")
@@ -121,21 +138,60 @@ def content_type(response: Any) -> str:
     return ""
 
 
+def sent() -> tuple[int, int]:
+    """Requests sent so far by this process, and answers >= 500 among them."""
+    errors = sum(n for k, n in TALLY.items() if k.endswith(":5xx"))
+    return sum(TALLY.values()) - errors, errors
+
+
+def record(test: str, since: tuple[int, int], started: float, partial_writes: int | None = None) -> None:
+    """One test's figures, appended to SLUIS_FUZZ_REPORT (one JSON line; shards append too).
+    `partial_writes`: tables changed by refused requests; None where not compared (some
+    inputs were accepted, so rows may rightly have changed)."""
+    if not REPORT:
+        return
+    now = sent()
+    line = {
+        "test": test,
+        "requests": now[0] - since[0],
+        "server_errors": now[1] - since[1],
+        "partial_writes": partial_writes,
+        "seconds": round(time.monotonic() - started, 3),
+    }
+    with open(REPORT, "a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
+
+
 def check_answer(response: Any, label: str) -> None:
     TALLY[label] += 1
+    if response.status_code >= 500:
+        TALLY[f"{label}:5xx"] += 1
     assert response.status_code < 500, f"{label}: {response.status_code}"
     if response.status_code >= 400:
         kind = content_type(response)
         assert kind.startswith("application/problem+json"), f"{label}: {response.status_code} {kind}"
 
 
+def changed_tables(before: dict[str, int], after: dict[str, int]) -> dict[str, tuple[int | None, int]]:
+    return {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}
+
+
 @pytest.fixture
-def unchanged(platform) -> Iterator[None]:
+def unchanged(platform, request) -> Iterator[None]:
     """Every request in the test is refused: afterwards no table has gained or lost a row."""
     before = row_counts(platform)
+    started, since = time.monotonic(), sent()
     yield
-    after = row_counts(platform)
-    assert {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v} == {}
+    changed = changed_tables(before, row_counts(platform))
+    record(request.node.name, since, started, len(changed))
+    assert changed == {}
+
+
+@pytest.fixture(scope="module")
+def http() -> Iterator[requests.Session]:
+    """One kept-alive session for the whole module: no TCP set-up per input."""
+    with requests.Session() as session:
+        yield session
 
 
 # --- hypothesis strategies for what the schema cannot say --------------------------------
@@ -210,6 +266,7 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _send(
+    http: requests.Session | None,
     platform: Any,
     keys: dict[str, str],
     target: tuple[str, str, dict[str, Any]],
@@ -227,7 +284,9 @@ def _send(
         prepared.headers.pop("Content-Type", None)
     else:
         prepared.headers["Content-Type"] = content_type
-    with requests.Session() as session:
+    if http is not None:
+        return http.send(prepared, timeout=60)
+    with requests.Session() as session:  # a body refused half-way: no connection to keep
         return session.send(prepared, timeout=60)
 
 
@@ -250,12 +309,14 @@ RAW = settings(
         pytest.param("invalid_utf8", bad_bytes(), {400}),
     ],
 )
-def test_raw_json_bodies_are_refused_cleanly(platform, keys, unchanged, category, strategy, expected) -> None:
+def test_raw_json_bodies_are_refused_cleanly(
+    http, platform, keys, unchanged, category, strategy, expected
+) -> None:
     @RAW
     @given(case=strategy)
     def run(case: tuple[tuple[str, str, dict[str, Any]], bytes]) -> None:
         target, body = case
-        response = _send(platform, keys, target, body)
+        response = _send(http, platform, keys, target, body)
         check_answer(response, category)
         # 404 only where the path names something that does not exist (checked after parsing
         # by some handlers); never a success for a body that cannot be valid.
@@ -276,11 +337,11 @@ ODD_TYPES = [
 ]
 
 
-def test_odd_content_types_are_refused(platform, keys, unchanged) -> None:
+def test_odd_content_types_are_refused(http, platform, keys, unchanged) -> None:
     @RAW
     @given(target=st.sampled_from(JSON_WRITES), content_type=st.sampled_from(ODD_TYPES))
     def run(target: tuple[str, str, dict[str, Any]], content_type: str) -> None:
-        response = _send(platform, keys, target, json.dumps(_example_body(target[2])), content_type)
+        response = _send(http, platform, keys, target, json.dumps(_example_body(target[2])), content_type)
         check_answer(response, "odd_content_type")
         assert response.status_code in (400, 403, 404, 409, 415), (
             target[1],
@@ -291,11 +352,11 @@ def test_odd_content_types_are_refused(platform, keys, unchanged) -> None:
     run()
 
 
-def test_a_body_without_content_type_is_415(platform, keys, unchanged) -> None:
+def test_a_body_without_content_type_is_415(http, platform, keys, unchanged) -> None:
     @RAW
     @given(target=st.sampled_from(JSON_WRITES))
     def run(target: tuple[str, str, dict[str, Any]]) -> None:
-        response = _send(platform, keys, target, json.dumps(_example_body(target[2])), None)
+        response = _send(http, platform, keys, target, json.dumps(_example_body(target[2])), None)
         check_answer(response, "no_content_type")
         assert response.status_code == 415, (target[1], response.status_code)
 
@@ -312,11 +373,11 @@ def _chunks(total: int, size: int) -> Iterator[bytes]:
     yield b'"}'
 
 
-def test_small_chunked_bodies_are_parsed_like_any_other(platform, keys, unchanged) -> None:
+def test_small_chunked_bodies_are_parsed_like_any_other(http, platform, keys, unchanged) -> None:
     @RAW
     @given(target=st.sampled_from(JSON_WRITES), total=st.integers(0, 4000), size=st.integers(1, 1000))
     def run(target: tuple[str, str, dict[str, Any]], total: int, size: int) -> None:
-        response = _send(platform, keys, target, _chunks(total, size))  # a generator: chunked
+        response = _send(http, platform, keys, target, _chunks(total, size))  # a generator: chunked
         check_answer(response, "chunked")
         assert response.status_code in (400, 403, 404, 409), (target[1], response.status_code)
 
@@ -327,7 +388,7 @@ def test_a_chunked_body_over_the_limit_is_413(platform, keys, unchanged) -> None
     @settings(RAW, max_examples=min(RAW_EXAMPLES, 10))
     @given(target=st.sampled_from(JSON_WRITES), extra=st.integers(1, 200_000))
     def run(target: tuple[str, str, dict[str, Any]], extra: int) -> None:
-        response = _send(platform, keys, target, _chunks(MAX_BODY + extra, 64 * 1024))
+        response = _send(None, platform, keys, target, _chunks(MAX_BODY + extra, 64 * 1024))
         check_answer(response, "chunked_too_large")
         assert response.status_code == 413, (target[1], response.status_code)
 
@@ -347,22 +408,30 @@ def test_over_long_urls_and_headers_get_problem_json(platform, keys) -> None:
 # --- schemathesis: every operation from the OpenAPI document -------------------------------
 
 
-def _schema_run(platform, keys, mode: GenerationMode, operation_id: str) -> Counter[int]:
-    schema = schemathesis.openapi.from_url(platform.url + "/v1/openapi.json")
-    operation = schema.find_operation_by_id(operation_id)
+SCHEMAS: dict[str, Any] = {}
+GENERATED_AUTH = ("Authorization", "X-Professional-Id")
+
+
+def _schema_run(http, platform, keys, mode: GenerationMode, operation_id: str) -> Counter[int]:
+    if platform.url not in SCHEMAS:  # loaded once per platform, not per operation
+        SCHEMAS[platform.url] = schemathesis.openapi.from_url(platform.url + "/v1/openapi.json")
+    operation = SCHEMAS[platform.url].find_operation_by_id(operation_id)
     op = operation.definition.raw
-    key = key_for(op, keys)
+    auth = {"Authorization": f"Bearer {key_for(op, keys)}"}
+    label = f"{mode.value}:{operation_id}"
     seen: Counter[int] = Counter()
 
     @settings(RAW, max_examples=SCHEMA_EXAMPLES)
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: Any) -> None:
-        headers = {
-            k: v for k, v in (case.headers or {}).items() if k not in ("Authorization", "X-Professional-Id")
-        }
-        case.headers = {**headers, "Authorization": f"Bearer {key}"}
-        response = case.call_and_validate(base_url=platform.url + "/v1", checks=[not_a_server_error])
-        check_answer(response, f"{mode.value}:{operation_id}")
+        # Our credential goes as an extra header; the case is only edited when it generated
+        # credentials of its own (an edited case is validated again, which costs).
+        if case.headers and any(h in case.headers for h in GENERATED_AUTH):
+            case.headers = {k: v for k, v in case.headers.items() if k not in GENERATED_AUTH}
+        response = case.call_and_validate(
+            base_url=platform.url + "/v1", session=http, headers=auth, checks=[not_a_server_error]
+        )
+        check_answer(response, label)
         seen[response.status_code] += 1
 
     try:
@@ -376,20 +445,26 @@ OPERATION_IDS = [op["operationId"] for _, _, op in OPERATIONS]
 
 
 @pytest.mark.parametrize("operation_id", OPERATION_IDS)
-def test_invalid_requests_to_every_operation_are_refused_without_writes(platform, keys, operation_id) -> None:
+def test_invalid_requests_to_every_operation_are_refused_without_writes(
+    http, platform, keys, operation_id
+) -> None:
     before = row_counts(platform)
-    seen = _schema_run(platform, keys, GenerationMode.NEGATIVE, operation_id)
-    after = row_counts(platform)
+    started, since = time.monotonic(), sent()
+    seen = _schema_run(http, platform, keys, GenerationMode.NEGATIVE, operation_id)
+    changed = changed_tables(before, row_counts(platform))
     accepted = sum(n for status, n in seen.items() if status < 400)
+    record(f"negative:{operation_id}", since, started, len(changed) if accepted == 0 else None)
     if accepted == 0:
-        assert {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v} == {}
-    print(operation_id, "negative", dict(seen))
+        assert changed == {}
+    print(operation_id, "negative", dict(seen), f"{time.monotonic() - started:.1f} s")
 
 
 @pytest.mark.parametrize("operation_id", OPERATION_IDS)
-def test_valid_requests_to_every_operation_never_fail(platform, keys, operation_id) -> None:
-    seen = _schema_run(platform, keys, GenerationMode.POSITIVE, operation_id)
-    print(operation_id, "positive", dict(seen))
+def test_valid_requests_to_every_operation_never_fail(http, platform, keys, operation_id) -> None:
+    started, since = time.monotonic(), sent()
+    seen = _schema_run(http, platform, keys, GenerationMode.POSITIVE, operation_id)
+    record(f"positive:{operation_id}", since, started)
+    print(operation_id, "positive", dict(seen), f"{time.monotonic() - started:.1f} s")
 
 
 def test_zz_report(platform) -> None:

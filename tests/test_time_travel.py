@@ -27,17 +27,12 @@ from services.common.processing_register import retention_rules
 from services.common.retention import Rule, purge
 from services.match import retention as match_retention
 from services.match.server import MIGRATIONS as MATCH_MIGRATIONS
-from services.match.server import MatchSettings
-from services.match.server import create_service as create_match
 from services.notify import retention as notify_retention
 from services.notify.server import MIGRATIONS as NOTIFY_MIGRATIONS
-from services.notify.server import NotifySettings
-from services.notify.server import create_service as create_notify
 from services.signal.server import MIGRATIONS as SIGNAL_MIGRATIONS
-from services.signal.server import SignalSettings
-from services.signal.server import create_service as create_signal
 from services.signal.tests.helpers import START, request
 from tests.helpers import wait_until
+from tests.inprocess import start_back_ends
 from tests.test_forget import findings, in_processing_log
 
 DAY = timedelta(days=1)
@@ -85,45 +80,8 @@ def test_day_0_to_731_to_five_years_later(new_database, run_service, smtp_server
         "match": new_database("match", MATCH_MIGRATIONS),
         "notify": new_database("notify", NOTIFY_MIGRATIONS),
     }
-    notify = run_service(
-        lambda: create_notify(
-            NotifySettings(
-                region="test",
-                database_url=urls["notify"],
-                grpc_listen="127.0.0.1:0",
-                smtp_port=smtp_server.port,
-                poll_seconds=0.2,
-                retention_interval_seconds=0,
-            ),
-            clock=clock,
-        )
-    )
-    match = run_service(
-        lambda: create_match(
-            MatchSettings(
-                region="test",
-                database_url=urls["match"],
-                grpc_listen="127.0.0.1:0",
-                notify_addr=notify.address,
-                notice_delay_seconds=0,
-                retention_interval_seconds=0,
-            ),
-            clock=clock,
-        )
-    )
-    signal = run_service(
-        lambda: create_signal(
-            SignalSettings(
-                region="test",
-                database_url=urls["signal"],
-                grpc_listen="127.0.0.1:0",
-                match_addr=match.address,
-                notify_addr=notify.address,
-                lifecycle_interval_seconds=0,
-            ),
-            clock=clock,
-        )
-    )
+    started = start_back_ends(run_service, urls, clock, smtp_server.port)
+    signal, match = started["signal"], started["match"]
     with grpc.insecure_channel(signal.address) as sch, grpc.insecure_channel(match.address) as mch:
         signals, matches = spb_grpc.SignalServiceStub(sch), match_pb2_grpc.MatchServiceStub(mch)
         # Day 0: two organisations, one person: a match, mails and an access-log read.

@@ -122,10 +122,15 @@ def expect_object(
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def has_control_characters(value: str) -> bool:
+    """NUL and other control characters: PostgreSQL text cannot hold NUL (a 500 otherwise)."""
+    return bool(_CONTROL.search(value))
+
+
 def expect_str(value: Any, field: str, *, max_len: int = 200, allow_empty: bool = False) -> str:
     if not isinstance(value, str):
         raise invalid(field, f"Veld '{field}' moet een tekst zijn.")
-    if _CONTROL.search(value):
+    if has_control_characters(value):
         raise invalid(field, f"Veld '{field}' bevat niet-toegestane tekens.")
     if not value.strip() and not allow_empty:
         raise invalid(field, f"Veld '{field}' mag niet leeg zijn.")

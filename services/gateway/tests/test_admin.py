@@ -169,6 +169,14 @@ def test_access_request_and_objection(client, region_admin, auth, app) -> None:
     assert (
         client.post("/v1/access-requests", json={"bsn": BODY["bsn"]}, headers=region_admin).status_code == 400
     )
+    # A NUL in the case reference (found by `make fuzz`): 400, not a 500 from PostgreSQL.
+    assert_problem(
+        client.post(
+            "/v1/access-requests", json={**request, "caseReference": "zaak\u0000-1"}, headers=region_admin
+        ),
+        400,
+        "invalid_case_reference",
+    )
 
     upheld = client.post(
         "/v1/objections", json={"signalId": anna["id"], "decision": "upheld"}, headers=region_admin

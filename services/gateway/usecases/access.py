@@ -170,7 +170,12 @@ def _check_request(requester: str, case_reference: str) -> tuple[str, str]:
             field="requester",
         )
     case_reference = case_reference.strip()
-    if not case_reference or len(case_reference) > CASE_REFERENCE_MAX or _NINE_DIGITS.search(case_reference):
+    if (
+        not case_reference
+        or len(case_reference) > CASE_REFERENCE_MAX
+        or _NINE_DIGITS.search(case_reference)
+        or domain.has_control_characters(case_reference)  # NUL gave a 500 (found by make fuzz)
+    ):
         raise InvalidArgument(
             "invalid_case_reference",
             f"Geef een zaaknummer van hoogstens {CASE_REFERENCE_MAX} tekens (geen BSN).",
