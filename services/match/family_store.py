@@ -41,7 +41,9 @@ async def _concerned(conn: psycopg.AsyncConnection, changed: Sequence[domain.Inv
     persons = sorted({inv.pseudonym for inv in changed})
     row = await (
         await conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM involvements WHERE parent_pseudonyms && %s::text[])"
+            # A count, not EXISTS: for EXISTS the planner bets on finding a row early in a
+            # sequential scan, and there usually is none (a full scan per batch).
+            "SELECT (SELECT count(*) FROM involvements WHERE parent_pseudonyms && %s::text[]) > 0"
             " OR EXISTS (SELECT 1 FROM matches WHERE kind = 'family' AND status = 'open'"
             " AND pseudonym = ANY(%s))",
             (persons, persons),

@@ -301,7 +301,7 @@ CREATE INDEX erased_signals_at ON public.erased_signals USING btree (erased_at);
 
 CREATE INDEX federation_processed_at ON public.federation_processed USING btree (processed_at);
 
-CREATE INDEX involvements_parents ON public.involvements USING gin (parent_pseudonyms);
+CREATE INDEX involvements_parents ON public.involvements USING gin (parent_pseudonyms) WITH (fastupdate=off);
 
 CREATE INDEX involvements_professional ON public.involvements USING btree (professional_id, registered_at);
 
