@@ -58,7 +58,10 @@ class Mailbox:
             path = self.folder / name
             if path.exists():
                 return False
-            path.write_bytes(raw)
+            # Written under another name, then renamed: a reader never sees a half-written mail.
+            partial = path.with_suffix(".part")
+            partial.write_bytes(raw)
+            partial.replace(path)
             return True
 
     def mails(self) -> list[StoredMail]:
