@@ -6,6 +6,9 @@ with bulk=true (match and notify coalesce bulk events instead of reacting row by
 progress and row errors committed in one transaction under the worker's claim. A restarted
 gateway resumes from the last committed chunk; a chunk replayed after a crash finds its
 signals already registered (signal_exists), which counts as done.
+
+The file is staged sealed in segments (UploadStream) and read back one segment at a time
+(StagedFile): neither the upload request nor the worker holds a whole file (issue 21).
 """
 
 import csv
@@ -23,7 +26,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import grpc
 from sluis.identity.v1 import identity_pb2 as ipb
@@ -58,20 +61,15 @@ _TRANSIENT = {
 _BAD_ENCODING = ("file_encoding", "Het bestand moet UTF-8 zijn.")
 
 
-def _text(content: bytes) -> io.TextIOWrapper:
-    """The file as text, decoded while it is read: no second (or fourth, as str) copy of a
-    file of up to 1,000,000 rows in memory."""
-    return io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
-
-
-def raw_rows(content: bytes, file_format: str) -> tuple[list[str], Iterator[tuple[int, Any]]]:
+def raw_rows(stream: IO[bytes], file_format: str) -> tuple[list[str], Iterator[tuple[int, Any]]]:
     """(CSV column names, or [] for JSON lines; iterator of (row number, raw row)).
 
-    Row numbers count data rows from 1 (the CSV header is not a row); blank lines are skipped.
-    Invalid UTF-8 raises InvalidArgument(file_encoding), in the header at once, further on
-    while iterating (`inspect_upload` reads every row before anything is stored).
+    The file is decoded while it is read from `stream`, so it is never whole in memory (issue
+    21). Row numbers count data rows from 1 (the CSV header is not a row); blank lines are
+    skipped. Invalid UTF-8 raises InvalidArgument(file_encoding), in the header at once,
+    further on while iterating (`inspect_upload` reads every row before anything is kept).
     """
-    text = _text(content)
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     if file_format == "csv":
         reader = csv.reader(text)
         try:
@@ -110,11 +108,14 @@ def _decoded(rows: Iterator[_T]) -> Iterator[_T]:
         raise InvalidArgument(*_BAD_ENCODING) from None
 
 
-def inspect_upload(content: bytes, file_format: str) -> int:
-    """Check the header, the encoding and count the rows of an upload (before anything is stored)."""
-    if not content.strip():
+def inspect_upload(stream: io.RawIOBase, file_format: str) -> int:
+    """Check the header and the encoding and count the rows of an upload, reading it once from
+    `stream` (UploadStream stages it meanwhile). Over BULK_MAX_ROWS it stops and answers
+    BULK_MAX_ROWS + 1."""
+    buffered = io.BufferedReader(stream)
+    if not buffered.peek(_BLANK_PEEK)[:_BLANK_PEEK].strip() and _only_blank(buffered):
         raise InvalidArgument("empty_file", "Het bestand is leeg.")
-    _, rows = raw_rows(content, file_format)
+    _, rows = raw_rows(buffered, file_format)
     count = 0
     for count, _ in rows:  # counting
         if count > domain.BULK_MAX_ROWS:
@@ -124,16 +125,134 @@ def inspect_upload(content: bytes, file_format: str) -> int:
     return count
 
 
+_BLANK_PEEK = 4096
+
+
+def _only_blank(stream: "io.BufferedReader[Any]") -> bool:
+    """Whether the rest of the stream is white space (read up to the first other byte)."""
+    while True:
+        block = stream.peek(_BLANK_PEEK)
+        if not block:
+            return True
+        if block.strip():
+            return False
+        stream.read(len(block))
+
+
+class UploadStream(io.RawIOBase):
+    """The request body as it is read: every byte goes into the fingerprint (an HMAC) and into
+    segments of SEGMENT_BYTES, each sealed with the job's key and handed to `put` at once, so
+    the request holds one segment, never the file."""
+
+    def __init__(
+        self,
+        source: IO[bytes],
+        *,
+        key: bytes,
+        job_id: uuid.UUID,
+        file_format: str,
+        professional_id: str,
+        put: Callable[[bytes], None],
+    ) -> None:
+        self.source = source
+        self.key = key
+        self.job_id = job_id
+        self.put = put
+        self.fingerprint = _fingerprint(file_format, professional_id)
+        self.size = 0
+        self._pending = bytearray()
+        self._segments = 0
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.source.read(len(buffer))
+        if not data:
+            self._flush(last=True)
+            return 0
+        buffer[: len(data)] = data
+        self.size += len(data)
+        self.fingerprint.update(data)
+        self._pending += data
+        while len(self._pending) > staging.SEGMENT_BYTES:  # the last segment is never empty
+            self._seal(staging.SEGMENT_BYTES, last=False)
+        return len(data)
+
+    def drain(self) -> None:
+        """Read what the inspection left unread (nothing after a complete check)."""
+        while self.read(staging.SEGMENT_BYTES):
+            pass
+
+    def _flush(self, last: bool) -> None:
+        if not self._ended:
+            self._seal(len(self._pending), last)
+            self._ended = last
+
+    def _seal(self, size: int, last: bool) -> None:
+        segment = bytes(self._pending[:size])
+        del self._pending[:size]
+        self.put(staging.seal_segment(self.key, self.job_id, self._segments, last, segment))
+        self._segments += 1
+
+
+class StagedFile(io.RawIOBase):
+    """A staged upload read back segment by segment (one in memory at a time). A segment that
+    is missing, cannot be opened or is out of place raises StagedFileLost."""
+
+    def __init__(self, key: bytes, job_id: uuid.UUID, fetch: Callable[[int], bytes | None]) -> None:
+        self.key = key
+        self.job_id = job_id
+        self.fetch = fetch
+        self._seq = 0
+        self._current = b""
+        self._at = 0
+        self._last = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._at >= len(self._current):
+            if self._last:
+                return 0
+            sealed = self.fetch(self._seq)
+            opened = (
+                None if sealed is None else staging.unseal_segment(self.key, self.job_id, self._seq, sealed)
+            )
+            if opened is None:
+                raise StagedFileLost(self._seq)
+            self._current, self._last = opened
+            self._at = 0
+            self._seq += 1
+        n = min(len(buffer), len(self._current) - self._at)
+        buffer[:n] = self._current[self._at : self._at + n]
+        self._at += n
+        return n
+
+
+class StagedFileLost(Exception):
+    """A staged segment is gone or cannot be opened (the job's key was lost)."""
+
+
 # The key of the upload fingerprint, derived from the processing log key (issue 14): an
 # unkeyed hash of a one-row file could be brute-forced back to its BSN.
 FINGERPRINT_LABEL = b"sluis gateway bulk upload fingerprint"
 
 
+def _fingerprint(file_format: str, professional_id: str) -> "hmac.HMAC":
+    mac = hmac.new(processing_log.derived_key(FINGERPRINT_LABEL), digestmod=hashlib.sha256)
+    mac.update(f"{file_format}\n{professional_id}\n".encode())
+    return mac
+
+
 def content_hash(content: bytes, file_format: str, professional_id: str) -> bytes:
     """What makes two uploads "the same file" (the default professional changes the meaning):
-    an HMAC, never a plain hash of the content."""
-    message = f"{file_format}\n{professional_id}\n".encode() + content
-    return hmac.new(processing_log.derived_key(FINGERPRINT_LABEL), message, hashlib.sha256).digest()
+    an HMAC, never a plain hash of the content (UploadStream computes it while reading)."""
+    mac = _fingerprint(file_format, professional_id)
+    mac.update(content)
+    return mac.digest()
 
 
 _FIELD = re.compile(r"[^A-Za-z0-9_.\[\]]")
@@ -270,17 +389,17 @@ class BulkWorker:
         """
         self.timings = {}
         store = self.gw.store
-        content = self._staged_file(job)
+        staged = self._staged_file(job)
         org = store.organisation(job.organisation_id)
-        if content is None or org is None:
+        if staged is None or org is None:
             self._finish(job, "failed")
             return
         context = _JobContext(job, org, {str(p.id): p for p in store.professionals(org.id) if p.active})
-        names, rows = raw_rows(content, job.format)
-        context.names = names
-        chunks = self._chunks(rows, job.next_row)
         committed_chunks = 0
         try:
+            names, rows = raw_rows(io.BufferedReader(staged, staging.SEGMENT_BYTES), job.format)
+            context.names = names
+            chunks = self._chunks(rows, job.next_row)
             with (
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-prepare") as preparer,
                 ThreadPoolExecutor(
@@ -319,6 +438,12 @@ class BulkWorker:
                         return  # (tests: as if the process died here)
         except _Stopped:
             return
+        except StagedFileLost:
+            log.error(
+                "bulk load failed", extra={"bulk_load": str(job.id), "reason": "staged_file_unreadable"}
+            )
+            self._finish(job, "failed")
+            return
         if self._finish(job):
             finished = store.bulk_load(job.id)
             log.info(
@@ -331,14 +456,14 @@ class BulkWorker:
                 },
             )
 
-    def _staged_file(self, job: BulkLoad) -> bytes | None:
-        """The uploaded file, opened with its job's key (None: gone, or the key is lost)."""
-        sealed = self.gw.store.bulk_file(job.id)
+    def _staged_file(self, job: BulkLoad) -> StagedFile | None:
+        """The uploaded file, read segment by segment with its job's key (None: the key is
+        lost; a segment that cannot be opened raises StagedFileLost while reading)."""
         key = self.gw.staging.get(job.id)
-        content = None if sealed is None or key is None else staging.unseal(key, sealed)
-        if content is None:
+        if key is None:
             log.error("bulk load failed", extra={"bulk_load": str(job.id), "reason": "staging_key_lost"})
-        return content
+            return None
+        return StagedFile(key, job.id, partial(self.gw.store.bulk_file_segment, job.id))
 
     def _finish(self, job: BulkLoad, state: str = "done") -> bool:
         """End the job: its sealed file is deleted and its key destroyed (crypto-shredding:

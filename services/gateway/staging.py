@@ -95,3 +95,33 @@ def unseal(key: bytes, sealed: bytes) -> bytes | None:
         return bytes(nacl.secret.SecretBox(key).decrypt(sealed))
     except nacl.exceptions.CryptoError:
         return None
+
+
+# Issue 21: an upload is staged as segments of this many bytes (sealed one by one), so neither
+# the upload request nor the bulk worker ever holds a whole file of up to 1,000,000 rows.
+SEGMENT_BYTES = 1 << 20
+
+
+def _segment_header(job_id: uuid.UUID, seq: int, last: bool) -> bytes:
+    return job_id.bytes + seq.to_bytes(4, "big") + (b"\x01" if last else b"\x00")
+
+
+_HEADER_BYTES = 21
+
+
+def seal_segment(key: bytes, job_id: uuid.UUID, seq: int, last: bool, content: bytes) -> bytes:
+    """One segment, sealed with its job, place and whether it ends the file inside the
+    authenticated box: segments cannot be swapped between jobs, reordered or cut off unseen."""
+    return seal(key, _segment_header(job_id, seq, last) + content)
+
+
+def unseal_segment(key: bytes, job_id: uuid.UUID, seq: int, sealed: bytes) -> tuple[bytes, bool] | None:
+    """(content, ends the file) of the segment at `seq` of this job; None when it cannot be
+    opened or is not that segment."""
+    opened = unseal(key, sealed)
+    if opened is None or len(opened) < _HEADER_BYTES:
+        return None
+    last = opened[_HEADER_BYTES - 1 : _HEADER_BYTES] == b"\x01"
+    if opened[:_HEADER_BYTES] != _segment_header(job_id, seq, last):
+        return None
+    return opened[_HEADER_BYTES:], last

@@ -211,6 +211,14 @@ class CredentialContext:
     organisation: Organisation | None
 
 
+class _SameUpload(Exception):
+    """Rolls back a staged upload that turned out to be a file this organisation sent before."""
+
+    def __init__(self, job: "BulkLoad") -> None:
+        super().__init__()
+        self.job = job
+
+
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -927,44 +935,66 @@ class GatewayStore:
         organisation_id: uuid.UUID,
         professional_id: uuid.UUID | None,
         credential_id: uuid.UUID,
-        content_hash: bytes,
         file_format: str,
-        rows_total: int,
-        file_bytes: int,
-        sealed: bytes,
+        stage: Callable[[Callable[[bytes], None]], tuple[bytes, int, int]],
     ) -> tuple[BulkLoad, bool]:
-        """A new job with its file (sealed with the job's key: services/gateway/staging.py), or
-        (existing job, False) when this organisation already uploaded exactly this file:
-        re-uploading changes nothing."""
-        with self.transaction() as conn, conn.cursor(row_factory=class_row(BulkLoad)) as cur:
-            job = cur.execute(
-                q(
-                    "INSERT INTO bulk_loads (id, organisation_id, professional_id, credential_id, content_hash,"
-                    " format, state, rows_total, file_bytes) VALUES (%s, %s, %s, %s, %s, %s, 'queued', %s, %s)"
-                    " ON CONFLICT (organisation_id, content_hash) DO NOTHING RETURNING {bulk}"
-                ),
-                (
-                    job_id,
-                    organisation_id,
-                    professional_id,
-                    credential_id,
-                    content_hash,
-                    file_format,
-                    rows_total,
-                    file_bytes,
-                ),
-            ).fetchone()
-            if job is not None:
+        """A new job with its file, or (existing job, False) when this organisation already
+        uploaded exactly this file: re-uploading changes nothing.
+
+        `stage(put)` reads the upload, hands each sealed segment to `put` as it goes
+        (services/gateway/staging.py) and answers (content hash, rows, bytes). It all happens
+        in one transaction: a refused or broken upload leaves no job and no segment, and no
+        worker sees a job before its whole file is there.
+        """
+        try:
+            with self.transaction() as conn, conn.cursor(row_factory=class_row(BulkLoad)) as cur:
+                # The real fingerprint is known only at the end; the job's id stands in.
                 cur.execute(
-                    "INSERT INTO bulk_load_files (bulk_load_id, content) VALUES (%s, %s)", (job.id, sealed)
+                    "INSERT INTO bulk_loads (id, organisation_id, professional_id, credential_id, content_hash,"
+                    " format, state) VALUES (%s, %s, %s, %s, %s, %s, 'queued')",
+                    (job_id, organisation_id, professional_id, credential_id, job_id.bytes, file_format),
                 )
+                seq = 0
+
+                def put(sealed: bytes) -> None:
+                    nonlocal seq
+                    conn.execute(
+                        "INSERT INTO bulk_load_files (bulk_load_id, seq, content) VALUES (%s, %s, %s)",
+                        (job_id, seq, sealed),
+                    )
+                    seq += 1
+
+                content_hash, rows_total, file_bytes = stage(put)
+                existing = self._bulk_load_by_hash(cur, organisation_id, content_hash)
+                if existing is not None:
+                    raise _SameUpload(existing)
+                job = cur.execute(
+                    q(
+                        "UPDATE bulk_loads SET content_hash = %s, rows_total = %s, file_bytes = %s"
+                        " WHERE id = %s RETURNING {bulk}"
+                    ),
+                    (content_hash, rows_total, file_bytes, job_id),
+                ).fetchone()
+                assert job is not None
                 return job, True
-            existing = cur.execute(
+        except _SameUpload as same:
+            return same.job, False
+        except psycopg.errors.UniqueViolation:
+            # The same file, uploaded at the same moment, committed first.
+            with self.pool.connection() as conn, conn.cursor(row_factory=class_row(BulkLoad)) as cur:
+                found = self._bulk_load_by_hash(cur, organisation_id, content_hash)
+            assert found is not None
+            return found, False
+
+    @staticmethod
+    def _bulk_load_by_hash(cur: Any, organisation_id: uuid.UUID, content_hash: bytes) -> BulkLoad | None:
+        return cast(
+            BulkLoad | None,
+            cur.execute(
                 q("SELECT {bulk} FROM bulk_loads WHERE organisation_id = %s AND content_hash = %s"),
                 (organisation_id, content_hash),
-            ).fetchone()
-        assert existing is not None
-        return existing, False
+            ).fetchone(),
+        )
 
     def bulk_load(self, bulk_load_id: uuid.UUID | str) -> BulkLoad | None:
         with self.pool.connection() as conn, conn.cursor(row_factory=class_row(BulkLoad)) as cur:
@@ -985,12 +1015,21 @@ class GatewayStore:
                 (worker, stale_seconds),
             ).fetchone()
 
-    def bulk_file(self, bulk_load_id: uuid.UUID) -> bytes | None:
+    def bulk_file_segment(self, bulk_load_id: uuid.UUID, seq: int) -> bytes | None:
+        """One sealed segment of a staged upload (None: gone)."""
         with self.pool.connection() as conn:
             row = conn.execute(
-                "SELECT content FROM bulk_load_files WHERE bulk_load_id = %s", (bulk_load_id,)
+                "SELECT content FROM bulk_load_files WHERE bulk_load_id = %s AND seq = %s",
+                (bulk_load_id, seq),
             ).fetchone()
         return None if row is None else bytes(row[0])
+
+    def bulk_file_segments(self, bulk_load_id: uuid.UUID) -> int:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM bulk_load_files WHERE bulk_load_id = %s", (bulk_load_id,)
+            ).fetchone()
+        return int(row[0]) if row else 0
 
     def commit_bulk_chunk(
         self,

@@ -20,10 +20,15 @@ def body_bytes() -> bytes:
     """The request body. A chunked body (no Content-Length) is cut at the size limit by
     Werkzeug without an error; reaching the limit is refused here as 413, not read as JSON."""
     raw = request.get_data(cache=True)
-    limit = request.max_content_length
-    if request.content_length is None and limit is not None and len(raw) >= limit:
-        raise HttpProblem(413, "request_too_large", "Het verzoek is te groot.")
+    check_body_size(len(raw))
     return raw
+
+
+def check_body_size(read: int) -> None:
+    """413 for a chunked body that reached the limit (see body_bytes)."""
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and read >= limit:
+        raise HttpProblem(413, "request_too_large", "Het verzoek is te groot.")
 
 
 def is_json(mimetype: str) -> bool:

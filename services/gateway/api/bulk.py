@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request, stream_with_context
 
-from services.gateway.api import body_bytes, no_query, ok
+from services.gateway.api import check_body_size, no_query, ok
 from services.gateway.convert import href
 from services.gateway.store import BulkLoad
 from services.gateway.usecases import bulk, gateway
@@ -39,7 +39,7 @@ def bulk_json(job: BulkLoad) -> dict[str, Any]:
 @bp.post("/bulk-loads")
 def create() -> Response:
     no_query()
-    job, new = bulk.create(body_bytes(), request.mimetype)
+    job, new = bulk.create(request.stream, request.mimetype, check_body_size)
     doc = bulk_json(job)
     # The same file again: the existing job, nothing new.
     return ok(doc, 202 if new else 200, {"Location": doc["_links"]["self"]["href"]})

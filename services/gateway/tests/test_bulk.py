@@ -10,8 +10,8 @@ import uuid
 import pytest
 
 from services.common import processing_log
-from services.gateway import domain
-from services.gateway.bulk import FINGERPRINT_LABEL, BulkWorker
+from services.gateway import domain, staging
+from services.gateway.bulk import FINGERPRINT_LABEL, BulkWorker, StagedFile, UploadStream, content_hash
 from services.gateway.tests.test_api import assert_problem
 
 _WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2)
@@ -116,7 +116,7 @@ def test_100k_rows_exact_counts_error_report_and_idempotent_reupload(app, client
     assert not worker_of(app).run_once()
     assert len(fakes.signal.signals) == done["rowsDone"]
     # The file (it holds BSNs) is gone once the job is done.
-    assert app.extensions["sluis_gateway"].store.bulk_file(uuid.UUID(job["id"])) is None
+    assert app.extensions["sluis_gateway"].store.bulk_file_segments(uuid.UUID(job["id"])) == 0
 
 
 def test_interrupted_load_resumes_from_the_last_committed_chunk(app, client, system, fakes) -> None:
@@ -269,3 +269,102 @@ def test_no_unkeyed_hash_of_an_upload_is_stored(app, client, system) -> None:
     # Re-uploading the same file is still recognised: the HMAC is stable.
     again = upload(client, headers, content)
     assert again.status_code == 200 and again.get_json()["id"] == resp.get_json()["id"]
+
+
+def _segments(app, job_id: str) -> list[tuple[int, bytes]]:
+    with app.extensions["sluis_gateway"].store.pool.connection() as conn:
+        rows = conn.execute(
+            "SELECT seq, content FROM bulk_load_files WHERE bulk_load_id = %s ORDER BY seq", (job_id,)
+        ).fetchall()
+    return [(int(seq), bytes(content)) for seq, content in rows]
+
+
+def test_a_large_upload_is_staged_in_sealed_segments_and_read_back_whole(app, client, system, fakes) -> None:
+    """Issue 21: the upload is staged in segments of SEGMENT_BYTES as it is read, and the worker
+    reads them back one by one; rows that straddle two segments come out whole."""
+    headers, pros = system
+    content, expected = make_file(60_000, pros)
+    assert len(content) > 3 * staging.SEGMENT_BYTES
+    job = upload(client, headers, content).get_json()
+    segments = _segments(app, job["id"])
+    assert [seq for seq, _ in segments] == list(range(len(segments)))
+    assert len(segments) == -(-len(content) // staging.SEGMENT_BYTES)
+    assert all(valid_bsn(1).encode() not in sealed for _, sealed in segments)
+    assert worker_of(app).run_once()
+    done = client.get(f"/v1/bulk-loads/{job['id']}", headers=headers).get_json()
+    assert (done["state"], done["rowsTotal"], done["rowsFailed"], done["rowsDone"]) == (
+        "done",
+        60_000,
+        len(expected),
+        60_000 - len(expected),
+    )
+    assert not _segments(app, job["id"])  # gone with the job
+
+
+def test_an_upload_refused_after_several_segments_leaves_no_job_and_no_segment(app, client, system) -> None:
+    """Invalid UTF-8 deep in the file is found while staging: the whole transaction goes."""
+    headers, pros = system
+    content, _ = make_file(40_000, pros)
+    assert len(content) > 2 * staging.SEGMENT_BYTES
+    resp = upload(client, headers, content + b"\xff\xfe,1990-01-01\r\n")
+    assert_problem(resp, 400, "file_encoding")
+    with app.extensions["sluis_gateway"].store.pool.connection() as conn:
+        assert conn.execute("SELECT count(*) FROM bulk_load_files").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM bulk_loads").fetchone() == (0,)
+    assert not worker_of(app).run_once()
+
+
+@pytest.mark.parametrize("damage", ["swap", "drop_last", "other_job"])
+def test_reordered_cut_or_foreign_segments_fail_the_job(app, client, system, damage) -> None:
+    """A segment's box seals its job, its place and whether it ends the file: swapped or
+    missing segments, or one of another job, fail the job instead of loading other rows."""
+    headers, pros = system
+    content, _ = make_file(40_000, pros)
+    first = upload(client, headers, content).get_json()
+    second = upload(client, headers, content + b"\r\n\r\n").get_json()
+    segments = _segments(app, first["id"])
+    assert len(segments) >= 3
+    with app.extensions["sluis_gateway"].store.pool.connection() as conn:
+        if damage == "swap":
+            conn.execute(
+                "UPDATE bulk_load_files SET content = %s WHERE bulk_load_id = %s AND seq = 0",
+                (segments[1][1], first["id"]),
+            )
+        elif damage == "drop_last":
+            conn.execute(
+                "DELETE FROM bulk_load_files WHERE bulk_load_id = %s AND seq = %s",
+                (first["id"], segments[-1][0]),
+            )
+        else:
+            (theirs,) = conn.execute(
+                "SELECT content FROM bulk_load_files WHERE bulk_load_id = %s AND seq = 0", (second["id"],)
+            ).fetchone()
+            conn.execute(
+                "UPDATE bulk_load_files SET content = %s WHERE bulk_load_id = %s AND seq = 0",
+                (theirs, first["id"]),
+            )
+    assert worker_of(app).run_once()
+    job = client.get(f"/v1/bulk-loads/{first['id']}", headers=headers).get_json()
+    assert job["state"] == "failed"
+    # Nothing of the file was taken for rows of its own: at most the segments read before the damage.
+    assert job["rowsDone"] + job["rowsFailed"] < 40_000
+
+
+def test_staged_file_reads_back_what_upload_stream_staged() -> None:
+    """The two stream halves on their own (no database): any read size, any segment cut."""
+    import hashlib as _h
+
+    key, job_id = staging.new_key(), uuid.uuid4()
+    data = _h.sha256(b"x").hexdigest().encode() * 100_000  # 6.4 MB
+    sealed: list[bytes] = []
+    up = UploadStream(
+        io.BytesIO(data), key=key, job_id=job_id, file_format="csv", professional_id="", put=sealed.append
+    )
+    got = bytearray()
+    while chunk := up.read(77_777):
+        got += chunk
+    assert bytes(got) == data and up.size == len(data)
+    assert len(sealed) == -(-len(data) // staging.SEGMENT_BYTES)
+    back = StagedFile(key, job_id, lambda seq: sealed[seq] if seq < len(sealed) else None)
+    assert io.BufferedReader(back).read() == data
+    assert up.fingerprint.digest() == content_hash(data, "csv", "")
