@@ -84,14 +84,18 @@ def main() -> None:
     parser.add_argument(
         "--overlap", type=float, default=0.1, help="share of people also known at a second organisation"
     )
+    parser.add_argument(
+        "--chunk-rows", type=int, default=0, help="SLUIS_BULK_CHUNK_ROWS (default: the gateway's own)"
+    )
     args = parser.parse_args()
+    env = {"SLUIS_RATE_LIMIT_BURST": "100000", "SLUIS_HTTP_WORKERS": "2"}
+    if args.chunk_rows:
+        env["SLUIS_BULK_CHUNK_ROWS"] = str(args.chunk_rows)
 
     bsns = valid_bsns(args.rows)
     with (
         tempfile.TemporaryDirectory() as workdir,
-        running(
-            Path(workdir), extra_env={"SLUIS_RATE_LIMIT_BURST": "100000", "SLUIS_HTTP_WORKERS": "2"}
-        ) as platform,
+        running(Path(workdir), extra_env=env) as platform,
     ):
         demo: Any = platform.seed_demo()
         memory = RssWatch(platform).start()  # issue 21: every service under 150 MB

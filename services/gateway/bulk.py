@@ -281,8 +281,13 @@ class _JobContext:
 
 @dataclass
 class _Prepared:
-    chunk: list[tuple[int, Any]]
-    requests: list[tuple[int, spb.RegisterSignalRequest]]
+    """A validated, pseudonymised chunk: its first and last row, the row number of each signal
+    in `batch` and the rows refused so far. The raw rows are not kept (memory, issue 21)."""
+
+    first: int
+    last: int
+    numbers: list[int]
+    batch: spb.RegisterSignalsRequest
     errors: list[tuple[int, str, str]]
 
 
@@ -294,7 +299,7 @@ class BulkWorker:
         self,
         gw: Gateway,
         *,
-        chunk_rows: int = 10_000,
+        chunk_rows: int = 2_500,
         stale_seconds: float = 60.0,
         poll_seconds: float = 1.0,
         inflight: int = 2,
@@ -424,7 +429,7 @@ class BulkWorker:
                     prepared, registering = in_flight.popleft()
                     done, errors = self._retrying(job, registering.result, partial(self.register, prepared))
                     started = time.perf_counter()
-                    first, last = prepared.chunk[0][0], prepared.chunk[-1][0]
+                    first, last = prepared.first, prepared.last
                     committed = store.commit_bulk_chunk(
                         job.id, self.id, max(first, context.next_row), last + 1, done, errors
                     )
@@ -525,7 +530,9 @@ class BulkWorker:
                 continue
             valid.append(row)
         started = self._timed("validate", started)
-        requests: list[tuple[int, spb.RegisterSignalRequest]] = []
+        numbers: list[int] = []
+        # Built straight into the one message that goes to signal: no list of requests beside it.
+        batch = spb.RegisterSignalsRequest(bulk=True)
         if valid:
             b = self.gw.backends
             try:
@@ -545,33 +552,35 @@ class BulkWorker:
                     errors.append((row.number, result.error_reason, field))
                     continue
                 pro = context.professionals[row.professional_id]
-                registration = registration_request(
-                    row.registration,
-                    result.pseudonym,
-                    pro,
-                    context.org,
-                    result.municipality_code,
-                    result.parent_pseudonyms,
+                batch.signals.append(
+                    registration_request(
+                        row.registration,
+                        result.pseudonym,
+                        pro,
+                        context.org,
+                        result.municipality_code,
+                        result.parent_pseudonyms,
+                    )
                 )
-                requests.append((row.number, registration))
-        return _Prepared(chunk, requests, errors)
+                numbers.append(row.number)
+        return _Prepared(chunk[0][0], chunk[-1][0], numbers, batch, errors)
 
     def register(self, prepared: _Prepared) -> tuple[int, list[tuple[int, str, str]]]:
         """Register a prepared chunk in one call: (rows done, all row errors in row order)."""
         errors = list(prepared.errors)
         done = 0
-        if prepared.requests:
+        if prepared.numbers:
             started = time.perf_counter()
             b = self.gw.backends
             try:
                 results = b.signal.RegisterSignals(
-                    spb.RegisterSignalsRequest(signals=[r for _, r in prepared.requests], bulk=True),
+                    prepared.batch,
                     timeout=max(b.timeout, 120.0),
                 ).results
             except grpc.RpcError as exc:
                 raise from_rpc_error(exc) from None
             self._timed("signal", started)
-            for (number, _), outcome in zip(prepared.requests, results, strict=True):
+            for number, outcome in zip(prepared.numbers, results, strict=True):
                 if outcome.signal.signal_id or outcome.reason in _ALREADY_THERE:
                     done += 1
                 else:
