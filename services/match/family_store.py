@@ -41,9 +41,8 @@ async def _concerned(conn: psycopg.AsyncConnection, changed: Sequence[domain.Inv
     persons = sorted({inv.pseudonym for inv in changed})
     row = await (
         await conn.execute(
-            # A count, not EXISTS: for EXISTS the planner bets on finding a row early in a
-            # sequential scan, and there usually is none (a full scan per batch).
-            "SELECT (SELECT count(*) FROM involvements WHERE parent_pseudonyms && %s::text[]) > 0"
+            # On the parents' B-tree (match migration 020), not the array itself.
+            "SELECT EXISTS (SELECT 1 FROM involvement_parents WHERE parent_pseudonym = ANY(%s::text[]))"
             " OR EXISTS (SELECT 1 FROM matches WHERE kind = 'family' AND status = 'open'"
             " AND pseudonym = ANY(%s))",
             (persons, persons),
@@ -56,7 +55,8 @@ async def _involvements(conn: psycopg.AsyncConnection, anchors: Sequence[str]) -
     """Active involvements on these parents or on their children."""
     cur = await conn.execute(
         f"SELECT {rows.INVOLVEMENT_COLUMNS} FROM involvements"  # noqa: S608
-        " WHERE active AND (pseudonym = ANY(%s) OR parent_pseudonyms && %s::text[])",
+        " WHERE active AND (pseudonym = ANY(%s) OR signal_id IN"
+        " (SELECT signal_id FROM involvement_parents WHERE parent_pseudonym = ANY(%s::text[])))",
         (list(anchors), list(anchors)),
     )
     return [rows.involvement_from_row(r) for r in await cur.fetchall()]

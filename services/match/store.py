@@ -166,7 +166,8 @@ class MatchStore:
         cur = await conn.execute(
             "UPDATE involvements i SET parent_pseudonyms = ARRAY(SELECT coalesce(m.new, x.p) FROM"
             " unnest(i.parent_pseudonyms) WITH ORDINALITY AS x(p, n) LEFT JOIN unnest(%s::text[], %s::text[])"
-            " AS m(old, new) ON m.old = x.p ORDER BY x.n) WHERE i.parent_pseudonyms && %s::text[]",
+            " AS m(old, new) ON m.old = x.p ORDER BY x.n) WHERE i.signal_id IN"
+            " (SELECT signal_id FROM involvement_parents WHERE parent_pseudonym = ANY(%s::text[]))",
             (olds, news, olds),
         )
         # The processing log is never altered: the new tag is linked to the old one instead.

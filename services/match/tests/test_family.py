@@ -3,6 +3,7 @@
 import uuid
 from datetime import date, timedelta
 
+import psycopg
 import pytest
 from sluis.match.v1 import match_pb2 as pb
 from sluis.signal.v1 import signal_pb2 as spb
@@ -216,3 +217,19 @@ def test_service_two_siblings_and_one_turning_18(harness: Harness) -> None:  # n
         lambda: [e for e in harness.events_for(match.match_id) if e.kind == pb.MATCH_EVENT_KIND_MEMBER_LEFT]
     )
     assert left[0].subject.professional_id == "b"
+
+
+def test_service_a_parent_signalled_after_the_child_finds_the_family(harness: Harness) -> None:  # noqa: F811
+    """The parent's batch has no parents in it: the look-up goes to the parents' B-tree
+    (involvement_parents, kept by triggers: issue 21), which follows the child's row."""
+    mum, kid = pseudonym(), pseudonym()
+    harness.apply(family_event("b", "o2", kid, (mum,), date(2035, 1, 1)))
+    assert family_matches(harness, "b") == []
+    assert harness.sql("SELECT parent_pseudonym FROM involvement_parents") == [(mum,)]
+    harness.apply(event("a", "o1", mum))
+    (match,) = family_matches(harness, "a")
+    assert [m.match_id for m in family_matches(harness, "b")] == [match.match_id]
+    # The parents' rows go with their involvement.
+    with psycopg.connect(harness.url) as conn:
+        assert conn.execute("DELETE FROM involvements WHERE pseudonym = %s", (kid,)).rowcount == 1
+    assert harness.sql("SELECT parent_pseudonym FROM involvement_parents") == []
