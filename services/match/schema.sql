@@ -1,3 +1,16 @@
+CREATE FUNCTION public.involvement_parents_sync() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        DELETE FROM involvement_parents WHERE signal_id = OLD.signal_id;
+    END IF;
+    INSERT INTO involvement_parents (parent_pseudonym, signal_id)
+        SELECT DISTINCT p, NEW.signal_id FROM unnest(NEW.parent_pseudonyms) AS p;
+    RETURN NULL;
+END
+$$;
+
 CREATE TABLE public.access_log (
     id bigint NOT NULL,
     professional_id text NOT NULL,
@@ -82,6 +95,11 @@ CREATE TABLE public.federation_sent (
     state text NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT federation_sent_state_check CHECK ((state = ANY (ARRAY['present'::text, 'absent'::text, 'erased'::text, 'moved'::text])))
+);
+
+CREATE TABLE public.involvement_parents (
+    parent_pseudonym text NOT NULL,
+    signal_id text NOT NULL
 );
 
 CREATE TABLE public.involvements (
@@ -260,6 +278,9 @@ ALTER TABLE ONLY public.federation_processed
 ALTER TABLE ONLY public.federation_sent
     ADD CONSTRAINT federation_sent_pkey PRIMARY KEY (pseudonym, region);
 
+ALTER TABLE ONLY public.involvement_parents
+    ADD CONSTRAINT involvement_parents_pkey PRIMARY KEY (parent_pseudonym, signal_id);
+
 ALTER TABLE ONLY public.involvements
     ADD CONSTRAINT involvements_pkey PRIMARY KEY (signal_id);
 
@@ -301,7 +322,7 @@ CREATE INDEX erased_signals_at ON public.erased_signals USING btree (erased_at);
 
 CREATE INDEX federation_processed_at ON public.federation_processed USING btree (processed_at);
 
-CREATE INDEX involvements_parents ON public.involvements USING gin (parent_pseudonyms) WITH (fastupdate=off);
+CREATE INDEX involvement_parents_signal ON public.involvement_parents USING btree (signal_id);
 
 CREATE INDEX involvements_professional ON public.involvements USING btree (professional_id, registered_at);
 
@@ -336,6 +357,13 @@ CREATE INDEX processing_log_links_new ON public.processing_log_links USING btree
 CREATE INDEX processing_log_start ON public.processing_log USING btree (start_time);
 
 CREATE INDEX processing_log_subject ON public.processing_log USING btree (subject_tag);
+
+CREATE TRIGGER involvement_parents_insert AFTER INSERT ON public.involvements FOR EACH ROW WHEN ((new.parent_pseudonyms <> '{}'::text[])) EXECUTE FUNCTION public.involvement_parents_sync();
+
+CREATE TRIGGER involvement_parents_update AFTER UPDATE OF parent_pseudonyms ON public.involvements FOR EACH ROW WHEN ((old.parent_pseudonyms IS DISTINCT FROM new.parent_pseudonyms)) EXECUTE FUNCTION public.involvement_parents_sync();
+
+ALTER TABLE ONLY public.involvement_parents
+    ADD CONSTRAINT involvement_parents_signal_id_fkey FOREIGN KEY (signal_id) REFERENCES public.involvements(signal_id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.match_members
     ADD CONSTRAINT match_members_match_id_fkey FOREIGN KEY (match_id) REFERENCES public.matches(match_id);

@@ -159,6 +159,8 @@ CREATE INDEX deliveries_dead ON public.deliveries USING btree (created_at, deliv
 
 CREATE INDEX deliveries_dead_by_organisation ON public.deliveries USING btree (organisation_id, created_at, delivery_id) WHERE (state = 'dead'::text);
 
+CREATE INDEX deliveries_digest ON public.deliveries USING btree (digest_id) WHERE (digest_id IS NOT NULL);
+
 CREATE INDEX deliveries_due ON public.deliveries USING btree (next_attempt_at) WHERE (state = ANY (ARRAY['queued'::text, 'retrying'::text]));
 
 CREATE INDEX deliveries_finished ON public.deliveries USING btree (created_at) WHERE (state = ANY (ARRAY['sent'::text, 'dead'::text, 'digested'::text]));
