@@ -150,16 +150,22 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, default=None, help="record a py-spy profile of every service into this folder"
     )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra setting for every service, e.g. SLUIS_HTTP_WORKERS=4 (repeatable)",
+    )
     args = parser.parse_args()
+    env = {"SLUIS_RATE_LIMIT_PER_SECOND": "100000", "SLUIS_RATE_LIMIT_BURST": "100000"}
+    env.update(item.split("=", 1) for item in args.env)
 
     echo_rate, echo_lat = bench_echo(args.clients, args.seconds)
     # The per-credential rate limit (50/s by default) would measure the limiter, not the path.
     workdir = Path(ROOT / ".cache" / "bench-platform")
     shutil.rmtree(workdir, ignore_errors=True)  # fresh databases: every person is new
-    platform = Platform(
-        workdir,
-        extra_env={"SLUIS_RATE_LIMIT_PER_SECOND": "100000", "SLUIS_RATE_LIMIT_BURST": "100000"},
-    )
+    platform = Platform(workdir, extra_env=env)
     try:
         platform.start()
         platform.demo = platform.seed_demo()  # type: ignore[attr-defined]
