@@ -368,3 +368,37 @@ def test_staged_file_reads_back_what_upload_stream_staged() -> None:
     back = StagedFile(key, job_id, lambda seq: sealed[seq] if seq < len(sealed) else None)
     assert io.BufferedReader(back).read() == data
     assert up.fingerprint.digest() == content_hash(data, "csv", "")
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_an_upload_over_the_size_limit_is_413_and_leaves_nothing(settings, demo, chunked) -> None:
+    """The limit holds while the upload streams: with a Content-Length before anything is
+    read, chunked when the limit is reached; the staged segments go with the transaction."""
+    from services.gateway.app import create_app
+    from services.gateway.backends import Backends
+    from services.gateway.tests.conftest import close_app, replace
+
+    small = replace(settings, max_bulk_bytes=3 * staging.SEGMENT_BYTES)
+    app = create_app(small, Backends.from_settings(small))
+    try:
+        client = app.test_client()
+        admin = next(a for a in demo["admins"] if a["organisation"] == "Wijkteam Noord")
+        key = client.post(
+            f"/v1/organisations/{admin['organisationId']}/api-credentials",
+            json={"name": "zaaksysteem"},
+            headers={"Authorization": f"Bearer {admin['apiKey']}"},
+        ).get_json()["apiKey"]
+        pros = [p["id"] for p in demo["professionals"] if p["organisation"] == "Wijkteam Noord"]
+        content, _ = make_file(60_000, pros)
+        assert len(content) > small.max_bulk_bytes
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "text/csv"}
+        if chunked:
+            resp = client.post("/v1/bulk-loads", input_stream=io.BytesIO(content), headers=headers)
+        else:
+            resp = client.post("/v1/bulk-loads", data=content, headers=headers)
+        assert_problem(resp, 413, "request_too_large")
+        with app.extensions["sluis_gateway"].store.pool.connection() as conn:
+            assert conn.execute("SELECT count(*) FROM bulk_load_files").fetchone() == (0,)
+            assert conn.execute("SELECT count(*) FROM bulk_loads").fetchone() == (0,)
+    finally:
+        close_app(app)
