@@ -113,8 +113,13 @@ def inspect_upload(stream: io.RawIOBase, file_format: str) -> int:
     `stream` (UploadStream stages it meanwhile). Over BULK_MAX_ROWS it stops and answers
     BULK_MAX_ROWS + 1."""
     buffered = io.BufferedReader(stream)
-    if not buffered.peek(_BLANK_PEEK)[:_BLANK_PEEK].strip() and _only_blank(buffered):
-        raise InvalidArgument("empty_file", "Het bestand is leeg.")
+    if not buffered.peek(_BLANK_PEEK)[:_BLANK_PEEK].strip():
+        # Looking further consumes the blank start, which the worker reads again: a CSV whose
+        # header line is blank is refused here as it would be there (JSON lines skip blanks).
+        if _only_blank(buffered):
+            raise InvalidArgument("empty_file", "Het bestand is leeg.")
+        if file_format == "csv":
+            domain.check_csv_header([])
     _, rows = raw_rows(buffered, file_format)
     count = 0
     for count, _ in rows:  # counting
@@ -443,7 +448,9 @@ class BulkWorker:
                         return  # (tests: as if the process died here)
         except _Stopped:
             return
-        except StagedFileLost:
+        except (StagedFileLost, InvalidArgument):
+            # The upload checked the whole file; a file the worker cannot read as it was
+            # checked fails its job instead of being retried for ever.
             log.error(
                 "bulk load failed", extra={"bulk_load": str(job.id), "reason": "staged_file_unreadable"}
             )

@@ -191,6 +191,8 @@ def test_jsonl_by_a_professional_defaults_to_that_professional(app, client, auth
         (b"bsn,shoeSize\r\n1,2\r\n", "text/csv", 400, "unknown_column"),
         (b"birthDate\r\n1990-01-01\r\n", "text/csv", 400, "missing_column"),
         (b"\xff\xfe", "text/csv", 400, "file_encoding"),
+        # A blank first line is a blank header, also after more than one peek of blanks.
+        ((b" \r\n" * 3000) + b"bsn,birthDate\r\n123456782,1990-01-01\r\n", "text/csv", 400, "missing_column"),
         (b"{}", "application/json", 415, "unsupported_media_type"),
     ],
 )
