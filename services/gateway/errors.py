@@ -117,6 +117,8 @@ def _decide(exc: BaseException, endpoint: str | None) -> Decision:
         decision = Decision(exc.status, exc.reason, exc.detail, _extra(exc))
         if exc.status == 429 and "retry_after" in exc.metadata:
             decision.headers["Retry-After"] = exc.metadata["retry_after"]
+        if exc.status == 503:  # busy for now, as for an outage of a back end
+            decision.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return decision
     if isinstance(exc, DomainError):
         status = http_status(exc)

@@ -404,3 +404,22 @@ def test_an_upload_over_the_size_limit_is_413_and_leaves_nothing(settings, demo,
             assert conn.execute("SELECT count(*) FROM bulk_loads").fetchone() == (0,)
     finally:
         close_app(app)
+
+
+def test_uploads_beyond_the_concurrent_limit_are_503_with_retry_after(client, system) -> None:
+    """Each upload holds a database connection while its body streams in: at most
+    MAX_CONCURRENT_UPLOADS per process, the next one is asked to come back."""
+    from services.gateway.usecases import bulk as bulk_usecase
+
+    headers, pros = system
+    content, _ = make_file(10, pros)
+    held = [bulk_usecase._UPLOADS.acquire(blocking=False) for _ in range(bulk_usecase.MAX_CONCURRENT_UPLOADS)]
+    assert all(held)
+    try:
+        resp = upload(client, headers, content)
+        assert_problem(resp, 503, "bulk_uploads_busy")
+        assert resp.headers["Retry-After"]
+    finally:
+        for _ in held:
+            bulk_usecase._UPLOADS.release()
+    assert upload(client, headers, content).status_code == 202

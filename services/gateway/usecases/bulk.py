@@ -1,6 +1,7 @@
 """Bulk loads, the request side: accept an upload as a job, and find a job of the caller.
 The work itself is done by the bulk worker process (services/gateway/bulk.py)."""
 
+import threading
 import uuid
 from collections.abc import Callable
 from typing import IO
@@ -10,17 +11,36 @@ from services.gateway.errors import HttpProblem
 from services.gateway.store import BulkLoad
 from services.gateway.usecases import bulk_load_not_found, gateway, principal, require_active
 
+# Uploads received at the same time per gateway process. Each holds one database connection
+# for its transaction while the body streams in (issue 21): a few slow senders must not take
+# the pool every other request needs. Over the limit: 503 with Retry-After.
+MAX_CONCURRENT_UPLOADS = 2
+_UPLOADS = threading.BoundedSemaphore(MAX_CONCURRENT_UPLOADS)
+
 
 def create(body: IO[bytes], mimetype: str, check_size: Callable[[int], None]) -> tuple[BulkLoad, bool]:
     """A job for this upload, or (the existing job, False) when the same file came before.
     The body is read once, as it arrives: checked, fingerprinted and staged sealed in segments
     in one transaction (issue 21: no request holds a whole file)."""
-    who = principal()
     file_format = domain.BULK_FORMATS.get(mimetype)
     if file_format is None:
         raise HttpProblem(
             415, "unsupported_media_type", "Stuur het bestand als text/csv of application/x-ndjson."
         )
+    if not _UPLOADS.acquire(blocking=False):
+        raise HttpProblem(
+            503,
+            "bulk_uploads_busy",
+            f"Er worden al {MAX_CONCURRENT_UPLOADS} bestanden tegelijk ontvangen. Probeer het zo opnieuw.",
+        )
+    try:
+        return _create(body, file_format, check_size)
+    finally:
+        _UPLOADS.release()
+
+
+def _create(body: IO[bytes], file_format: str, check_size: Callable[[int], None]) -> tuple[BulkLoad, bool]:
+    who = principal()
     assert who.organisation_id is not None
     gw = gateway()
     org = gw.store.organisation(who.organisation_id)
