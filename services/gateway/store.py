@@ -1024,13 +1024,6 @@ class GatewayStore:
             ).fetchone()
         return None if row is None else bytes(row[0])
 
-    def bulk_file_segments(self, bulk_load_id: uuid.UUID) -> int:
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT count(*) FROM bulk_load_files WHERE bulk_load_id = %s", (bulk_load_id,)
-            ).fetchone()
-        return int(row[0]) if row else 0
-
     def commit_bulk_chunk(
         self,
         bulk_load_id: uuid.UUID,

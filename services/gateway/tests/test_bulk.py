@@ -116,7 +116,7 @@ def test_100k_rows_exact_counts_error_report_and_idempotent_reupload(app, client
     assert not worker_of(app).run_once()
     assert len(fakes.signal.signals) == done["rowsDone"]
     # The file (it holds BSNs) is gone once the job is done.
-    assert app.extensions["sluis_gateway"].store.bulk_file_segments(uuid.UUID(job["id"])) == 0
+    assert _segments(app, job["id"]) == []
 
 
 def test_interrupted_load_resumes_from_the_last_committed_chunk(app, client, system, fakes) -> None:
