@@ -28,7 +28,11 @@ from devstack.mailbox import Mailbox, SmtpServer
 from devstack.platform import Platform
 from devstack.postgres import EmbeddedPostgres
 from devstack.redis import EmbeddedRedis, free_port
+from services.common import astguard
 from services.common.db import migrate
+
+# Every test process: apps are built while other threads log exceptions (astguard.py).
+astguard.install()
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"

@@ -13,6 +13,8 @@ from typing import Any
 
 from opentelemetry import trace
 
+from services.common import astguard
+
 # Nine digits not inside a longer run of digits or hex (trace and span ids are hex).
 _NINE_DIGITS = re.compile(r"(?<![0-9a-f])\d{9}(?![0-9a-f])")
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
@@ -50,6 +52,7 @@ class JsonFormatter(logging.Formatter):
 
 def setup_logging(service: str, level: str = "INFO") -> None:
     """Send every logger's records to stderr as JSON lines."""
+    astguard.install()  # a log line with an exception parses source (astguard.py)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
