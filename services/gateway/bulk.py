@@ -252,14 +252,6 @@ def _fingerprint(file_format: str, professional_id: str) -> "hmac.HMAC":
     return mac
 
 
-def content_hash(content: bytes, file_format: str, professional_id: str) -> bytes:
-    """What makes two uploads "the same file" (the default professional changes the meaning):
-    an HMAC, never a plain hash of the content (UploadStream computes it while reading)."""
-    mac = _fingerprint(file_format, professional_id)
-    mac.update(content)
-    return mac.digest()
-
-
 _FIELD = re.compile(r"[^A-Za-z0-9_.\[\]]")
 
 
